@@ -1,0 +1,148 @@
+// The Python binding of the archbound core: type conversion, GIL release, interrupt polling
+// and error translation only. The mathematics lives in the other files of cpp/.
+//
+// A C-contiguous (n, d) NumPy array is read as the column-major d x n matrix that the core
+// expects (a column per sample), without a copy. Column-major results come back as
+// Fortran-ordered arrays, which the Python layer transposes for free.
+#include <pybind11/eigen.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "construct.hpp"
+#include "forward.hpp"
+#include "pinv.hpp"
+
+namespace py = pybind11;
+using archbound::Index;
+
+namespace {
+
+template <class S> using CArray = py::array_t<S, py::array::c_style>;
+
+/// The d x n column-major view of a C-contiguous (n, d) array.
+template <class S> Eigen::Map<const archbound::Matrix<S>> columns(const CArray<S>& a) {
+    if (a.ndim() != 2) throw std::invalid_argument("expected a 2-D array");
+    return {a.data(), Index(a.shape(1)), Index(a.shape(0))};
+}
+
+/// Polls Python's signal handlers at most every 50 ms, taking the GIL only then.
+archbound::InterruptCheck python_signal_check() {
+    using clock = std::chrono::steady_clock;
+    auto last = std::make_shared<clock::time_point>(clock::now());
+    return [last]() {
+        const auto now = clock::now();
+        if (now - *last < std::chrono::milliseconds(50)) return false;
+        *last = now;
+        py::gil_scoped_acquire gil;
+        return PyErr_CheckSignals() != 0;
+    };
+}
+
+/// Runs body(check) with the GIL released; an interrupt surfaces as the Python exception that
+/// the signal handler raised (KeyboardInterrupt for Ctrl-C).
+template <class F> auto without_gil(F&& body) {
+    archbound::InterruptCheck check = python_signal_check();
+    try {
+        py::gil_scoped_release release;
+        return body(check);
+    } catch (const archbound::Interrupted&) {
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_KeyboardInterrupt, "interrupted");
+        throw py::error_already_set();
+    }
+}
+
+std::vector<Index> to_indices(const std::vector<long long>& widths) {
+    return {widths.begin(), widths.end()};
+}
+
+py::dict constructed(archbound::ConstructedNetwork&& net) {
+    py::list weights, biases;
+    for (auto& w : net.weights) weights.append(py::cast(std::move(w)));
+    for (auto& b : net.biases) biases.append(py::cast(std::move(b)));
+    py::dict out;
+    out["weights"] = weights;
+    out["biases"] = biases;
+    out["input_rank"] = net.input_rank;
+    out["rank"] = net.rank;
+    out["sigma_max"] = net.sigma_max;
+    out["sigma_min"] = net.sigma_min;
+    out["readout"] = py::cast(std::move(net.readout));
+    out["beta"] = net.beta;
+    return out;
+}
+
+template <class S>
+py::array forward(const CArray<S>& x, const std::vector<CArray<S>>& weights,
+                  const std::vector<CArray<S>>& biases, int threads) {
+    std::vector<archbound::WeightMap<S>> w;
+    std::vector<archbound::BiasMap<S>> b;
+    for (const auto& a : weights) {
+        if (a.ndim() != 2) throw std::invalid_argument("weights must be 2-D");
+        w.emplace_back(a.data(), Index(a.shape(0)), Index(a.shape(1)));
+    }
+    for (const auto& a : biases) {
+        if (a.ndim() != 1) throw std::invalid_argument("biases must be 1-D");
+        b.emplace_back(a.data(), Index(a.shape(0)));
+    }
+    auto x0 = columns(x);
+    archbound::Matrix<S> out = without_gil([&](const archbound::InterruptCheck& check) {
+        return archbound::forward<S>(x0, w, b, threads, check);
+    });
+    return py::cast(std::move(out));
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_core, m) {
+    m.doc() = "archbound's compiled core (Eigen + OpenMP). Use the archbound package instead.";
+
+    m.def(
+        "pinv",
+        [](const CArray<double>& a, double rcond, int threads) {
+            auto matrix = columns(a);  // a^T
+            auto r = without_gil([&](const archbound::InterruptCheck& check) {
+                return archbound::pinv(matrix, rcond, threads, check);
+            });
+            // pinv(a^T) = pinv(a)^T, returned Fortran-ordered.
+            return py::make_tuple(py::cast(std::move(r.pinv)), r.rank, r.sigma_max,
+                                  r.sigma_min, r.fast_path);
+        },
+        py::arg("a"), py::arg("rcond"), py::arg("threads"));
+
+    m.def(
+        "readout_first",
+        [](const CArray<double>& x, const CArray<double>& y, const std::vector<long long>& widths,
+           double rcond, int threads) {
+            auto x0 = columns(x), y0 = columns(y);
+            auto sizes = to_indices(widths);
+            return constructed(without_gil([&](const archbound::InterruptCheck& check) {
+                return archbound::readout_first(x0, y0, sizes, rcond, threads, check);
+            }));
+        },
+        py::arg("x"), py::arg("y"), py::arg("widths"), py::arg("rcond"), py::arg("threads"));
+
+    m.def(
+        "readout_last",
+        [](const CArray<double>& x, const CArray<double>& y, const std::vector<long long>& widths,
+           std::uint64_t seed, double rcond, int threads) {
+            auto x0 = columns(x), y0 = columns(y);
+            auto sizes = to_indices(widths);
+            return constructed(without_gil([&](const archbound::InterruptCheck& check) {
+                return archbound::readout_last(x0, y0, sizes, seed, rcond, threads, check);
+            }));
+        },
+        py::arg("x"), py::arg("y"), py::arg("widths"), py::arg("seed"), py::arg("rcond"),
+        py::arg("threads"));
+
+    m.def("forward_float32", &forward<float>, py::arg("x"), py::arg("weights"),
+          py::arg("biases"), py::arg("threads"));
+    m.def("forward_float64", &forward<double>, py::arg("x"), py::arg("weights"),
+          py::arg("biases"), py::arg("threads"));
+
+    m.def("simd_instruction_sets", &Eigen::SimdInstructionSetsInUse);
+}

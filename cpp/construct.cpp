@@ -1,0 +1,115 @@
+#include "construct.hpp"
+
+#include <algorithm>
+#include <random>
+#include <string>
+
+namespace archbound {
+namespace {
+
+void check_inputs(const ConstMatrixRef<double>& x0, const ConstMatrixRef<double>& y0,
+                  const std::vector<Index>& widths, Index min_width, const char* needed) {
+    require(x0.cols() > 0 && x0.rows() > 0, "X must be non-empty");
+    require(y0.cols() == x0.cols(), "Y must have as many samples as X");
+    require(y0.rows() > 0, "Y must have at least one output");
+    require(!widths.empty(), "widths must list at least one hidden layer (L >= 1)");
+    for (size_t l = 0; l < widths.size(); ++l)
+        require(widths[l] >= min_width, "widths[" + std::to_string(l) + "] = " +
+                                            std::to_string(widths[l]) + " is smaller than " +
+                                            needed + " = " + std::to_string(min_width));
+}
+
+}  // namespace
+
+RowMatrix<double> random_partial_isometry(Index rows, Index cols, std::uint64_t seed) {
+    std::mt19937_64 engine(seed);
+    std::normal_distribution<double> normal(0.0, 1.0);
+    const bool orthonormal_rows = rows <= cols;
+    // Orthonormalise the columns of a tall Gaussian matrix G; W is G's Q factor or its transpose.
+    const Index tall = orthonormal_rows ? cols : rows, thin = orthonormal_rows ? rows : cols;
+    Matrix<double> g(tall, thin);
+    for (Index j = 0; j < thin; ++j)
+        for (Index i = 0; i < tall; ++i) g(i, j) = normal(engine);
+    Eigen::HouseholderQR<Matrix<double>> qr(g);
+    Matrix<double> q = Matrix<double>::Identity(tall, thin);
+    q.applyOnTheLeft(qr.householderQ());
+    // Fix the signs so that the distribution is Haar (R with a positive diagonal).
+    for (Index j = 0; j < thin; ++j)
+        if (qr.matrixQR()(j, j) < 0) q.col(j) = -q.col(j);
+    if (orthonormal_rows) return q.transpose();
+    return q;
+}
+
+ConstructedNetwork readout_first(const ConstMatrixRef<double>& x0, const ConstMatrixRef<double>& y0,
+                                 const std::vector<Index>& widths, double rcond, int threads,
+                                 const InterruptCheck& check) {
+    const Index q = y0.rows();
+    check_inputs(x0, y0, widths, q, "Q");
+    const Index m0 = x0.rows();
+    PinvResult inverse = pinv(x0, rcond, threads, check);
+
+    ConstructedNetwork net;
+    net.input_rank = inverse.rank;
+    net.rank = inverse.rank;
+    net.sigma_max = inverse.sigma_max;
+    net.sigma_min = inverse.sigma_min;
+    net.readout = y0 * inverse.pinv;  // Q x M0
+    net.beta = std::max(0.0, -y0.minCoeff());
+
+    const Index layers = Index(widths.size());
+    Index in = m0;
+    for (Index l = 0; l <= layers; ++l) {
+        const Index out = l < layers ? widths[size_t(l)] : q;
+        RowMatrix<double> w = RowMatrix<double>::Zero(out, in);
+        Vector<double> b = Vector<double>::Zero(out);
+        if (l == 0) {
+            w.topRows(q) = net.readout;
+            b.head(q).setConstant(net.beta);
+        } else {
+            w.topLeftCorner(q, q).setIdentity();
+        }
+        if (l == layers) b.setConstant(-net.beta);
+        net.weights.push_back(std::move(w));
+        net.biases.push_back(std::move(b));
+        in = out;
+    }
+    return net;
+}
+
+ConstructedNetwork readout_last(const ConstMatrixRef<double>& x0, const ConstMatrixRef<double>& y0,
+                                const std::vector<Index>& widths, std::uint64_t seed,
+                                double rcond, int threads, const InterruptCheck& check) {
+    const Index n = x0.cols();
+    check_inputs(x0, y0, widths, n, "N");
+    ThreadScope scope(threads);
+    std::seed_seq sequence{std::uint32_t(seed), std::uint32_t(seed >> 32)};
+    std::vector<std::uint64_t> layer_seeds(widths.size());
+    {
+        std::vector<std::uint32_t> words(2 * widths.size());
+        sequence.generate(words.begin(), words.end());
+        for (size_t l = 0; l < widths.size(); ++l)
+            layer_seeds[l] = (std::uint64_t(words[2 * l]) << 32) | words[2 * l + 1];
+    }
+
+    ConstructedNetwork net;
+    net.input_rank = pinv(x0, rcond, threads, check).rank;
+    Matrix<double> h = x0;  // X^(l), M_l x N
+    for (size_t l = 0; l < widths.size(); ++l) {
+        RowMatrix<double> w = random_partial_isometry(widths[l], h.rows(), layer_seeds[l]);
+        Matrix<double> z = w * h;
+        Vector<double> b = (-z.rowwise().minCoeff()).cwiseMax(0.0);
+        h = (z.colwise() + b).cwiseMax(0.0);  // the ReLU is the identity here
+        net.weights.push_back(std::move(w));
+        net.biases.push_back(std::move(b));
+        poll(check);
+    }
+    PinvResult inverse = pinv(h, rcond, threads, check);
+    net.rank = inverse.rank;
+    net.sigma_max = inverse.sigma_max;
+    net.sigma_min = inverse.sigma_min;
+    net.weights.push_back(y0 * inverse.pinv);  // Q x M_L
+    net.biases.push_back(Vector<double>::Zero(y0.rows()));
+    return net;
+}
+
+}  // namespace archbound

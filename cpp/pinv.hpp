@@ -1,0 +1,26 @@
+// Moore-Penrose generalized inverse (DESIGN.md §2.1).
+#pragma once
+
+#include "common.hpp"
+
+namespace archbound {
+
+struct PinvResult {
+    Matrix<double> pinv;    ///< cols x rows
+    Index rank = 0;         ///< singular values above rcond * sigma_max
+    double sigma_max = 0;   ///< largest singular value (exact, or a power-method estimate)
+    double sigma_min = 0;   ///< smallest singular value (exact, or an inverse-iteration estimate)
+    bool fast_path = false; ///< true when the thin-QR path was taken
+};
+
+/// A^+ for a rows x cols matrix A.
+///
+/// Rank is judged against rcond * sigma_max; rcond < 0 selects max(rows, cols) * eps, as in
+/// numpy.linalg.pinv. If A has full column rank (or, for wide A, full row rank) and its
+/// estimated condition number is below 1 / (10 * max(rcond, sqrt(eps))), the thin QR
+/// A = Q R gives A^+ = R^-1 Q^T. Otherwise the SVD A = U S V^T gives A^+ = V S^+ U^T, with
+/// singular values at or below the tolerance treated as zero.
+PinvResult pinv(const ConstMatrixRef<double>& a, double rcond, int threads,
+                const InterruptCheck& check = {});
+
+}  // namespace archbound

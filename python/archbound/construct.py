@@ -1,0 +1,182 @@
+"""Zero-loss minimizers built layer by layer, without gradient descent (DESIGN.md §2.2)."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from archbound import _core
+from archbound._validation import (
+    DTypeError,
+    check_2d_pair,
+    check_array,
+    check_memory,
+    check_seed,
+    check_threads,
+)
+from archbound.linalg import _check_rcond
+from archbound.network import Construction, Network
+
+METHODS = ("readout_first", "readout_last")
+
+
+class ZeroLossUnattainable(ValueError):
+    """The training set admits no zero-loss network of this construction: rank(X) < N.
+
+    Attributes
+    ----------
+    n_samples, input_dim, rank : int
+        N, M0 and rank(X_0).
+    residual : float
+        The least-squares training loss, mean_i |f(x_i) - y_i|^2.
+    """
+
+    def __init__(self, message, *, n_samples, input_dim, rank, residual):
+        super().__init__(message)
+        self.n_samples = n_samples
+        self.input_dim = input_dim
+        self.rank = rank
+        self.residual = residual
+
+
+def one_hot(labels, n_classes=None) -> np.ndarray:
+    """One-hot encode integer class labels.
+
+    Parameters
+    ----------
+    labels : array_like of shape (N,)
+        Non-negative integers.
+    n_classes : int, optional
+        Q; default ``max(labels) + 1``.
+
+    Returns
+    -------
+    ndarray of shape (N, Q), float64
+    """
+    labels = np.asarray(labels)
+    if labels.dtype.kind not in "iu":
+        if labels.dtype.kind == "f" and labels.size and np.all(np.mod(labels, 1) == 0):
+            labels = labels.astype(np.int64)
+        else:
+            raise DTypeError(f"labels must be integers, got dtype {labels.dtype}")
+    if labels.ndim != 1:
+        raise ValueError(f"labels must be 1-dimensional, got shape {labels.shape}")
+    if labels.size == 0:
+        raise ValueError("labels is empty")
+    if labels.min() < 0:
+        raise ValueError(f"labels must be non-negative, got {labels.min()}")
+    if n_classes is None:
+        n_classes = int(labels.max()) + 1
+    elif not isinstance(n_classes, numbers.Integral) or isinstance(n_classes, bool):
+        raise DTypeError(f"n_classes must be an int, got {type(n_classes).__name__}")
+    elif labels.max() >= n_classes:
+        raise ValueError(f"labels go up to {labels.max()}, but n_classes is {n_classes}")
+    out = np.zeros((labels.shape[0], int(n_classes)))
+    out[np.arange(labels.shape[0]), labels] = 1.0
+    return out
+
+
+def _check_widths(widths, *, minimum: int, needed: str) -> list[int]:
+    if isinstance(widths, (str, bytes)) or not hasattr(widths, "__len__"):
+        raise DTypeError("widths must be a list of hidden-layer widths [M_1, ..., M_L]")
+    widths = list(widths)
+    if len(widths) == 0:
+        raise ValueError("widths is empty: a network needs at least one hidden layer (L >= 1)")
+    for index, width in enumerate(widths):
+        if not isinstance(width, numbers.Integral) or isinstance(width, bool):
+            raise DTypeError(f"widths[{index}] must be an int, got {width!r}")
+        if width < minimum:
+            raise ValueError(
+                f"widths[{index}] = {width} is too small: every hidden width must be >= "
+                f"{needed} = {minimum} for this method"
+            )
+    return [int(w) for w in widths]
+
+
+def construct_minimizer(
+    X, Y, widths, *, method="readout_first", allow_residual=False, seed=None, rcond=None,
+    threads=None,
+) -> Network:
+    """Build a zero-training-loss ReLU network in closed form (arXiv:2504.05695).
+
+    Parameters
+    ----------
+    X : array_like of shape (N, M0)
+        Training inputs.
+    Y : array_like of shape (N, Q)
+        Training targets (for classification, :func:`one_hot` labels).
+    widths : sequence of int
+        Hidden widths [M_1, ..., M_L], L >= 1.
+    method : {"readout_first", "readout_last"}
+        ``"readout_first"``: the paper's architecture-independent minimizer,
+        f(x) = relu(A x + beta) - beta with A = Y_0 X_0^+, whatever the depth and widths;
+        needs every M_l >= Q. ``"readout_last"``: seeded random partial isometries with
+        biases that keep the ReLUs inactive on the training set, then a least-squares
+        readout; needs every M_l >= N.
+    allow_residual : bool
+        If rank(X) < N, return the least-squares network (with its training loss on
+        ``network.construction``) instead of raising.
+    seed : int or numpy.random.Generator, optional
+        Seed of readout_last's random layers.
+    rcond : float, optional
+        Rank tolerance of the generalized inverse (see :func:`archbound.pinv`).
+    threads : int, optional
+        OpenMP threads.
+
+    Returns
+    -------
+    Network
+        With ``network.construction`` describing the construction.
+
+    Raises
+    ------
+    ZeroLossUnattainable
+        If rank(X) < N (including N > M0) and ``allow_residual`` is False.
+    """
+    X, Y = check_2d_pair(X, Y)
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    n, m0 = X.shape
+    q = Y.shape[1]
+    if method == "readout_first":
+        widths = _check_widths(widths, minimum=q, needed="Q")
+    else:
+        widths = _check_widths(widths, minimum=n, needed="N")
+    sizes = [m0] + widths + [q]
+    check_memory(8.0 * sum(a * b for a, b in zip(sizes[:-1], sizes[1:])), "the network's weights")
+    rcond = _check_rcond(rcond)
+    n_threads = check_threads(threads)
+    if method == "readout_first":
+        raw = _core.readout_first(X, Y, widths, rcond, n_threads)
+        seed = None
+    else:
+        seed = check_seed(seed)
+        raw = _core.readout_last(X, Y, widths, seed, rcond, n_threads)
+    network = Network(raw["weights"], raw["biases"])
+    residual = network.forward(X, threads=threads) - Y
+    errors = np.linalg.norm(residual, axis=1)
+    rank = int(raw["input_rank"])
+    construction = Construction(
+        method=method,
+        rank=rank,
+        n_samples=n,
+        train_loss=float(np.mean(errors**2)),
+        max_train_error=float(errors.max()),
+        readout=np.asarray(raw["readout"]) if method == "readout_first" else None,
+        beta=float(raw["beta"]) if method == "readout_first" else None,
+        seed=seed,
+    )
+    if rank < n and not allow_residual:
+        reason = f"N = {n} > M0 = {m0}" if n > m0 else "the samples are linearly dependent"
+        raise ZeroLossUnattainable(
+            f"zero training loss needs rank(X) = N, but rank(X) = {rank} < N = {n} "
+            f"({reason}; M0 = {m0}). The least-squares network has training loss "
+            f"{construction.train_loss:.6g}; pass allow_residual=True to get it.",
+            n_samples=n,
+            input_dim=m0,
+            rank=rank,
+            residual=construction.train_loss,
+        )
+    network.construction = construction
+    return network

@@ -1,0 +1,102 @@
+"""The generalized inverse of a training matrix (DESIGN.md §2.1)."""
+
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass
+
+import numpy as np
+
+from archbound import _core
+from archbound._validation import DTypeError, check_array, check_threads
+
+
+@dataclass(frozen=True)
+class PinvInfo:
+    """A generalized inverse with what was learned computing it.
+
+    Attributes
+    ----------
+    pinv : ndarray of shape (n_features, n_samples)
+        The Moore-Penrose inverse.
+    rank : int
+        Number of singular values above ``rcond * sigma_max``.
+    sigma_max, sigma_min : float
+        Largest and smallest singular values: exact on the SVD path, power-method and
+        inverse-iteration estimates (to about 1e-6 relative) on the thin-QR path.
+    fast_path : bool
+        True when the thin-QR path was taken (full rank and well conditioned).
+    """
+
+    pinv: np.ndarray
+    rank: int
+    sigma_max: float
+    sigma_min: float
+    fast_path: bool
+
+    @property
+    def condition_number(self) -> float:
+        return self.sigma_max / self.sigma_min if self.sigma_min > 0 else float("inf")
+
+
+def _check_rcond(rcond) -> float:
+    if rcond is None:
+        return -1.0
+    if not isinstance(rcond, numbers.Real) or isinstance(rcond, bool):
+        raise DTypeError(f"rcond must be a float or None, got {type(rcond).__name__}")
+    if not np.isfinite(rcond) or rcond < 0:
+        raise ValueError(f"rcond must be finite and >= 0, got {rcond}")
+    return float(rcond)
+
+
+def pinv_info(a, *, rcond=None, threads=None) -> PinvInfo:
+    """Moore-Penrose inverse of a 2-D array, with its rank and extreme singular values.
+
+    Parameters
+    ----------
+    a : array_like of shape (m, n)
+        Finite real matrix.
+    rcond : float, optional
+        Singular values at or below ``rcond * sigma_max`` count as zero. Default
+        ``max(m, n) * eps``, as in :func:`numpy.linalg.pinv`.
+    threads : int, optional
+        OpenMP threads; default ``OMP_NUM_THREADS``.
+
+    Returns
+    -------
+    PinvInfo
+
+    Notes
+    -----
+    A matrix of full rank whose estimated condition number is below
+    ``1 / (10 * max(rcond, sqrt(eps)))`` (about 6.7e6 by default) takes the thin-QR path,
+    ``a = Q R`` and ``a^+ = R^{-1} Q^T`` (for wide ``a``, the same on ``a^T``). Every other
+    matrix takes the SVD path, ``a^+ = V S^+ U^T``.
+    """
+    a = check_array(a, "a")
+    rcond = _check_rcond(rcond)
+    pinv_t, rank, sigma_max, sigma_min, fast = _core.pinv(a, rcond, check_threads(threads))
+    return PinvInfo(np.ascontiguousarray(pinv_t.T), int(rank), sigma_max, sigma_min, fast)
+
+
+def pinv(a, *, rcond=None, threads=None) -> np.ndarray:
+    """Moore-Penrose inverse of a 2-D array, with the semantics of :func:`numpy.linalg.pinv`.
+
+    Parameters
+    ----------
+    a : array_like of shape (m, n)
+        Finite real matrix.
+    rcond : float, optional
+        Relative cutoff for small singular values; default ``max(m, n) * eps``.
+    threads : int, optional
+        OpenMP threads; default ``OMP_NUM_THREADS``.
+
+    Returns
+    -------
+    ndarray of shape (n, m)
+
+    See Also
+    --------
+    pinv_info : the same, with the rank and the extreme singular values.
+    """
+    return pinv_info(a, rcond=rcond, threads=threads).pinv

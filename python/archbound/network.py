@@ -1,0 +1,220 @@
+"""A feed-forward ReLU network held as torch-style weights (DESIGN.md §1)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from archbound import _core
+from archbound._validation import FLOATS, check_array, check_threads
+
+
+@dataclass(frozen=True)
+class Construction:
+    """How :func:`archbound.construct_minimizer` built a network.
+
+    Attributes
+    ----------
+    method : str
+        ``"readout_first"`` or ``"readout_last"``.
+    rank : int
+        Rank of the training matrix X_0 (zero loss needs rank == N).
+    n_samples : int
+        N, the number of training samples.
+    train_loss : float
+        Mean squared training error, mean_i |f(x_i) - y_i|^2 (0 up to rounding when
+        rank == N; the least-squares value otherwise).
+    max_train_error : float
+        max_i |f(x_i) - y_i|.
+    readout : ndarray of shape (Q, M0) or None
+        readout_first only: A = Y_0 X_0^+, so that f(x) = relu(A x + beta) - beta.
+    beta : float or None
+        readout_first only: the shift max(0, -min Y).
+    seed : int or None
+        readout_last only: the seed of the random partial isometries.
+    """
+
+    method: str
+    rank: int
+    n_samples: int
+    train_loss: float
+    max_train_error: float
+    readout: np.ndarray | None = None
+    beta: float | None = None
+    seed: int | None = None
+
+
+class Network:
+    """A ReLU network x^(l) = relu(W_l x^(l-1) + b_l), f(x) = W_{L+1} x^(L) + b_{L+1}.
+
+    Parameters
+    ----------
+    weights : sequence of array_like
+        W_1..W_{L+1}, torch.nn.Linear style: W_l has shape (M_l, M_{l-1}).
+    biases : sequence of array_like
+        b_1..b_{L+1}; b_l has shape (M_l,).
+    construction : Construction, optional
+        Set by :func:`archbound.construct_minimizer`; None for given weights.
+
+    The arrays are copied (never aliased) and stored read-only, in float64.
+    """
+
+    def __init__(self, weights: Sequence, biases: Sequence, *, construction=None):
+        if isinstance(weights, np.ndarray) or not isinstance(weights, Sequence):
+            raise TypeError("weights must be a list of 2-D arrays, one per layer")
+        if isinstance(biases, np.ndarray) or not isinstance(biases, Sequence):
+            raise TypeError("biases must be a list of 1-D arrays, one per layer")
+        if len(weights) < 2:
+            raise ValueError(
+                f"a network needs at least one hidden layer and an output layer (L >= 1), "
+                f"got {len(weights)} weight matrices"
+            )
+        if len(biases) != len(weights):
+            raise ValueError(
+                f"need one bias per weight matrix, got {len(weights)} weights and "
+                f"{len(biases)} biases"
+            )
+        ws, bs = [], []
+        for index, (w, b) in enumerate(zip(weights, biases)):
+            w = check_array(w, f"weights[{index}]", copy=True)
+            b = check_array(b, f"biases[{index}]", ndim=1, copy=True)
+            if b.shape[0] != w.shape[0]:
+                raise ValueError(
+                    f"biases[{index}] has length {b.shape[0]}, but weights[{index}] has "
+                    f"{w.shape[0]} rows"
+                )
+            if ws and w.shape[1] != ws[-1].shape[0]:
+                raise ValueError(
+                    f"weights[{index}] has {w.shape[1]} columns, but weights[{index - 1}] "
+                    f"has {ws[-1].shape[0]} rows: consecutive shapes must match"
+                )
+            w.flags.writeable = False
+            b.flags.writeable = False
+            ws.append(w)
+            bs.append(b)
+        self._weights = tuple(ws)
+        self._biases = tuple(bs)
+        self._float32 = None
+        self.construction = construction
+
+    @property
+    def weights(self) -> tuple:
+        """W_1..W_{L+1}, read-only float64 arrays of shape (M_l, M_{l-1})."""
+        return self._weights
+
+    @property
+    def biases(self) -> tuple:
+        """b_1..b_{L+1}, read-only float64 arrays of shape (M_l,)."""
+        return self._biases
+
+    @property
+    def widths(self) -> list[int]:
+        """[M0, M1, ..., M_L, Q]."""
+        return [self._weights[0].shape[1]] + [w.shape[0] for w in self._weights]
+
+    @property
+    def depth(self) -> int:
+        """L, the number of hidden layers."""
+        return len(self._weights) - 1
+
+    @property
+    def input_dim(self) -> int:
+        return self._weights[0].shape[1]
+
+    @property
+    def output_dim(self) -> int:
+        return self._weights[-1].shape[0]
+
+    def __repr__(self) -> str:
+        method = f", construction={self.construction.method!r}" if self.construction else ""
+        return f"Network(widths={self.widths}{method})"
+
+    def forward(self, X, *, threads=None) -> np.ndarray:
+        """Evaluate the network on a batch.
+
+        Parameters
+        ----------
+        X : array_like of shape (n, M0)
+            Inputs. float32 input is computed in float32 (weights rounded once); anything
+            else in float64.
+        threads : int, optional
+            OpenMP threads; default ``OMP_NUM_THREADS``.
+
+        Returns
+        -------
+        ndarray of shape (n, Q), of X's float dtype.
+        """
+        X = check_array(X, "X", dtypes=FLOATS)
+        if X.shape[1] != self.input_dim:
+            raise ValueError(
+                f"X has {X.shape[1]} features, but the network takes {self.input_dim} inputs"
+            )
+        threads = check_threads(threads)
+        if X.dtype == np.float32:
+            if self._float32 is None:
+                self._float32 = (
+                    [w.astype(np.float32) for w in self._weights],
+                    [b.astype(np.float32) for b in self._biases],
+                )
+            out = _core.forward_float32(X, *self._float32, threads)
+        else:
+            out = _core.forward_float64(X, list(self._weights), list(self._biases), threads)
+        return out.T
+
+    __call__ = forward
+
+    def save(self, path) -> None:
+        """Write the network to a .npz file (no pickle), construction record included."""
+        arrays = {"n_layers": np.array(len(self._weights))}
+        for index, (w, b) in enumerate(zip(self._weights, self._biases)):
+            arrays[f"weight_{index}"] = w
+            arrays[f"bias_{index}"] = b
+        c = self.construction
+        if c is not None:
+            arrays["construction_method"] = np.array(c.method)
+            arrays["construction_numbers"] = np.array(
+                [c.rank, c.n_samples, c.train_loss, c.max_train_error,
+                 np.nan if c.beta is None else c.beta]
+            )
+            if c.seed is not None:
+                arrays["construction_seed"] = np.array(c.seed, dtype=np.int64)
+            if c.readout is not None:
+                arrays["construction_readout"] = c.readout
+        np.savez(path, **arrays)
+
+    @classmethod
+    def load(cls, path) -> "Network":
+        """Read a network written by :meth:`save`; pickled content is refused."""
+        path = os.fspath(path)
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                n_layers = int(data["n_layers"])
+                weights = [data[f"weight_{i}"] for i in range(n_layers)]
+                biases = [data[f"bias_{i}"] for i in range(n_layers)]
+                construction = None
+                if "construction_method" in data:
+                    rank, n, loss, max_err, beta = data["construction_numbers"]
+                    construction = Construction(
+                        method=str(data["construction_method"]),
+                        rank=int(rank),
+                        n_samples=int(n),
+                        train_loss=float(loss),
+                        max_train_error=float(max_err),
+                        readout=data["construction_readout"]
+                        if "construction_readout" in data
+                        else None,
+                        beta=None if np.isnan(beta) else float(beta),
+                        seed=int(data["construction_seed"])
+                        if "construction_seed" in data
+                        else None,
+                    )
+        except KeyError as exc:
+            raise ValueError(f"{path} is not a network saved by Network.save: missing {exc}")
+        except ValueError as exc:
+            if "pickle" in str(exc).lower():
+                raise ValueError(f"{path} holds object arrays, which are refused (no pickle)")
+            raise
+        return cls(weights, biases, construction=construction)

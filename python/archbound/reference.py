@@ -1,0 +1,93 @@
+"""Pure-NumPy reference implementations: the oracle every C++ routine is tested against.
+
+Written from the mathematics in DESIGN.md, independently of the C++ code, for clarity rather
+than speed. Arrays follow the package convention: samples are rows.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def pinv(a, rcond=None):
+    """Moore-Penrose inverse by SVD (numpy.linalg.pinv, with its default rcond)."""
+    a = np.asarray(a, dtype=np.float64)
+    if rcond is None:
+        rcond = max(a.shape) * np.finfo(np.float64).eps
+    return np.linalg.pinv(a, rcond=rcond)
+
+
+def matrix_rank(a, rcond=None):
+    """Rank with the tolerance rcond * sigma_max of DESIGN.md §2.1."""
+    a = np.asarray(a, dtype=np.float64)
+    if a.size == 0:
+        return 0
+    if rcond is None:
+        rcond = max(a.shape) * np.finfo(np.float64).eps
+    s = np.linalg.svd(a, compute_uv=False)
+    return int(np.sum(s > rcond * s[0]))
+
+
+def forward(weights, biases, X):
+    """f(X) = W_{L+1} relu(... relu(W_1 x + b_1) ...) + b_{L+1}, row by row."""
+    h = np.asarray(X)
+    for index, (w, b) in enumerate(zip(weights, biases)):
+        h = h @ np.asarray(w, dtype=h.dtype).T + np.asarray(b, dtype=h.dtype)
+        if index + 1 < len(weights):
+            h = np.maximum(h, 0)
+    return h
+
+
+def readout_first(X, Y, widths):
+    """The paper's architecture-independent minimizer, as lists of weights and biases."""
+    X = np.asarray(X, dtype=np.float64)
+    Y = np.asarray(Y, dtype=np.float64)
+    q = Y.shape[1]
+    A = Y.T @ pinv(X.T)  # Q x M0, so that A x_i = y_i
+    beta = max(0.0, -float(Y.min()))
+    sizes = [X.shape[1]] + list(widths) + [q]
+    weights, biases = [], []
+    for layer in range(len(sizes) - 1):
+        w = np.zeros((sizes[layer + 1], sizes[layer]))
+        b = np.zeros(sizes[layer + 1])
+        if layer == 0:
+            w[:q] = A
+            b[:q] = beta
+        else:
+            w[:q, :q] = np.eye(q)
+        if layer == len(sizes) - 2:
+            b[:] = -beta
+        weights.append(w)
+        biases.append(b)
+    return weights, biases, A, beta
+
+
+def readout_last(X, Y, hidden_weights):
+    """The generic construction, given the hidden partial isometries W_1..W_L.
+
+    The random layers cannot be reproduced here, so they are inputs; the biases
+    b_l = max(0, -min_i (W_l h_i)) and the readout W_{L+1} = Y_0 (X^(L))^+ are recomputed.
+    """
+    h = np.asarray(X, dtype=np.float64)
+    weights, biases = [], []
+    for w in hidden_weights:
+        z = h @ w.T
+        b = np.maximum(0.0, -z.min(axis=0))
+        h = np.maximum(z + b, 0.0)
+        weights.append(np.asarray(w))
+        biases.append(b)
+    weights.append(np.asarray(Y, dtype=np.float64).T @ pinv(h.T))
+    biases.append(np.zeros(np.asarray(Y).shape[1]))
+    return weights, biases
+
+
+def construct_minimizer(X, Y, widths, method="readout_first", hidden_weights=None):
+    """Weights and biases of either construction (see :func:`readout_first`, :func:`readout_last`)."""
+    if method == "readout_first":
+        weights, biases, _, _ = readout_first(X, Y, widths)
+        return weights, biases
+    if method == "readout_last":
+        if hidden_weights is None:
+            raise ValueError("the reference readout_last needs the hidden weights")
+        return readout_last(X, Y, hidden_weights)
+    raise ValueError(f"unknown method {method!r}")
