@@ -91,3 +91,25 @@ def construct_minimizer(X, Y, widths, method="readout_first", hidden_weights=Non
             raise ValueError("the reference readout_last needs the hidden weights")
         return readout_last(X, Y, hidden_weights)
     raise ValueError(f"unknown method {method!r}")
+
+
+def sample_bounds(weights, biases, X_train, Y_train, X_test, Y_test, *, lipschitz=None):
+    """Brute-force lipschitz-variant bounds: B_j = min_i (Lip |x~_j - x_i| + |y~_j - y_i| + r_i).
+
+    ``lipschitz`` defaults to the product of the exact layer norms. Builds the full m x N
+    matrices: for small problems only.
+    """
+    if lipschitz is None:
+        lipschitz = float(np.prod([np.linalg.norm(w, 2) for w in weights]))
+    residuals = np.linalg.norm(forward(weights, biases, X_train) - Y_train, axis=1)
+    errors = np.linalg.norm(forward(weights, biases, X_test) - Y_test, axis=1)
+    dx = np.linalg.norm(X_test[:, None, :] - X_train[None, :, :], axis=2)
+    dy = np.linalg.norm(Y_test[:, None, :] - Y_train[None, :, :], axis=2)
+    total = lipschitz * dx + dy + residuals[None, :]
+    index = np.argmin(total, axis=1)
+    return {
+        "per_sample": total[np.arange(len(index)), index],
+        "nearest_index": index,
+        "errors": errors,
+        "lipschitz": lipschitz,
+    }
