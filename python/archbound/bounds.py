@@ -62,6 +62,8 @@ class BoundReport:
         The bound holds with probability >= 1 - delta (over the norm estimators' draws).
     seconds : float
         Wall time.
+    argmax_test_index : int
+        The test sample attaining ``uniform_bound``.
     """
 
     variant: str
@@ -81,6 +83,7 @@ class BoundReport:
     norms: list = field(default_factory=list)
     delta: float = 0.0
     seconds: float = 0.0
+    argmax_test_index: int | None = None
 
     @property
     def n_test(self) -> int:
@@ -359,6 +362,7 @@ def report_from_samples(context: BoundContext, samples: dict, seconds: float) ->
         norms=list(context.norms),
         delta=context.delta,
         seconds=seconds,
+        argmax_test_index=int(np.argmax(values)),
     )
 
 
