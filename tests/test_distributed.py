@@ -1,0 +1,141 @@
+"""The distributed layer: a real Dask LocalCluster gives the in-process result."""
+
+import os
+import signal
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import archbound
+from archbound import distributed
+
+distributed_pkg = pytest.importorskip("distributed")
+
+
+@pytest.fixture(scope="module")
+def client():
+    from distributed import Client, LocalCluster
+
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                           dashboard_address=None, silence_logs=50)
+    client = Client(cluster)
+    yield client
+    client.close()
+    cluster.close()
+
+
+@pytest.fixture(scope="module")
+def problem():
+    rng = np.random.default_rng(7)
+    X = rng.random((40, 60))
+    labels = rng.integers(0, 4, 40)
+    Xt = rng.random((2500, 60))
+    labels_t = rng.integers(0, 4, 2500)
+    Y, Yt = archbound.one_hot(labels, 4), archbound.one_hot(labels_t, 4)
+    net = archbound.construct_minimizer(X, Y, [40, 50], method="readout_last", seed=0)
+    expected = archbound.sample_bounds(net, X, Y, Xt, Yt, seed=3)
+    return net, X, Y, Xt, Yt, expected
+
+
+def _assert_same(report, expected):
+    for name in ("test_cost", "test_cost_bound", "mean_ratio", "ratio", "train_cost"):
+        assert getattr(report, name) == pytest.approx(getattr(expected, name), rel=1e-12)
+    assert report.uniform_bound == expected.uniform_bound
+    assert report.max_error == expected.max_error
+    assert report.accuracy == expected.accuracy
+    assert report.argmax_test_index == expected.argmax_test_index
+    assert report.lipschitz == expected.lipschitz
+    np.testing.assert_array_equal(report.nearest_index, expected.nearest_index)
+    np.testing.assert_allclose(report.per_sample, expected.per_sample, rtol=1e-12)
+    assert np.all(report.per_sample >= report.errors)
+
+
+def test_in_process_chunks_equal_one_call(problem):
+    net, X, Y, Xt, Yt, expected = problem
+    report = distributed.sample_bounds(net, X, Y, Xt, Yt, chunk_rows=333, seed=3)
+    _assert_same(report, expected)
+
+
+def test_local_cluster_equals_in_process(client, problem):
+    net, X, Y, Xt, Yt, expected = problem
+    report = distributed.sample_bounds(net, X, Y, Xt, Yt, client=client, chunk_rows=700,
+                                       seed=3)
+    _assert_same(report, expected)
+
+
+def test_memmap_path_with_several_chunks(client, problem, tmp_path):
+    net, X, Y, Xt, Yt, expected = problem
+    np.save(tmp_path / "Xt.npy", Xt)
+    np.save(tmp_path / "Yt.npy", Yt)
+    report = distributed.sample_bounds(
+        net, X, Y, str(tmp_path / "Xt.npy"), str(tmp_path / "Yt.npy"), client=client,
+        chunk_rows=600, seed=3, per_sample_out=tmp_path / "out",
+    )
+    _assert_same(report, expected)
+    np.testing.assert_allclose(np.load(tmp_path / "out" / "per_sample.npy"),
+                               expected.per_sample, rtol=1e-12)
+    # A memmap opened by the caller works too.
+    memmap = np.load(tmp_path / "Xt.npy", mmap_mode="r")
+    _assert_same(distributed.sample_bounds(net, X, Y, memmap, Yt, client=client,
+                                           chunk_rows=1000, seed=3), expected)
+
+
+def test_dask_array_input(client, problem):
+    import dask.array as da
+
+    net, X, Y, Xt, Yt, expected = problem
+    report = distributed.sample_bounds(
+        net, X, Y, da.from_array(Xt, chunks=(512, 60)), da.from_array(Yt, chunks=(512, 4)),
+        client=client, chunk_rows=900, seed=3,
+    )
+    _assert_same(report, expected)
+
+
+def test_worker_loss_still_gives_the_exact_result(client, problem):
+    net, X, Y, Xt, Yt, expected = problem
+    big_t = np.tile(Xt, (4, 1))
+    big_y = np.tile(Yt, (4, 1))
+    reference = archbound.sample_bounds(net, X, Y, big_t, big_y, seed=3)
+    pids = list(client.run(os.getpid).values())
+    result = {}
+
+    def run():
+        try:
+            result["report"] = distributed.sample_bounds(net, X, Y, big_t, big_y,
+                                                         client=client, chunk_rows=100, seed=3)
+        except distributed.MissingChunksError as exc:  # acceptable: a clear error
+            result["error"] = exc
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    time.sleep(0.5)
+    os.kill(pids[0], signal.SIGKILL)
+    thread.join(timeout=120)
+    assert not thread.is_alive()
+    if "report" in result:
+        _assert_same(result["report"], reference)
+    else:
+        assert result["error"].chunks
+    client.wait_for_workers(2, timeout=60)
+
+
+def test_missing_chunk_is_detected(problem):
+    net, X, Y, Xt, Yt, _ = problem
+    context = archbound.bounds.prepare_bounds(net, X, Y, seed=3)
+    chunks = [(0, 0, 100), (1, 100, 200)]
+    partial = distributed._evaluate_chunk(context, Xt[:100], Yt[:100], 0, 0, None, None)
+    with pytest.raises(distributed.MissingChunksError, match="missing") as info:
+        distributed._reduce(context, [partial], chunks, 200, None, 0.0)
+    assert info.value.chunks == [1]
+
+
+def test_bad_input(problem):
+    net, X, Y, Xt, Yt, _ = problem
+    with pytest.raises(ValueError, match="chunk_rows"):
+        distributed.sample_bounds(net, X, Y, Xt, Yt, chunk_rows=0)
+    with pytest.raises(ValueError, match="same number of rows"):
+        distributed.sample_bounds(net, X, Y, Xt, Yt[:10])
+    with pytest.raises(ValueError, match="empty"):
+        distributed.sample_bounds(net, X, Y, Xt[:0], Yt[:0])
