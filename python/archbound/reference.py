@@ -91,3 +91,8 @@ def construct_minimizer(X, Y, widths, method="readout_first", hidden_weights=Non
             raise ValueError("the reference readout_last needs the hidden weights")
         return readout_last(X, Y, hidden_weights)
     raise ValueError(f"unknown method {method!r}")
+
+
+def opnorm(W):
+    """Spectral norm ||W|| = sigma_1(W) (numpy.linalg.norm(W, 2), a full SVD)."""
+    return float(np.linalg.norm(np.asarray(W, dtype=np.float64), 2))
