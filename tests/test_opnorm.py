@@ -197,6 +197,25 @@ def test_krylov_breakdown_on_low_rank_terminates_exactly():
     assert s1 <= r.upper <= s1 * (1 + 1e-9)
 
 
+@pytest.mark.parametrize("transpose", [False, True])
+def test_partial_isometry_terminates_after_one_step(transpose):
+    # readout_last's hidden layers have orthonormal rows or columns: W^T W (or W W^T) = I.
+    Q, _ = np.linalg.qr(np.random.default_rng(6).standard_normal((500, 120)))
+    W = Q.T if transpose else Q
+    r = opnorm(W, method="lanczos", seed=0)
+    assert r.iterations == 1 and r.converged
+    assert 1.0 <= r.upper <= 1.0 + 1e-9 and r.estimate <= 1.0 + 1e-12
+
+
+def test_fast_decaying_spectrum_terminates_exactly():
+    W = matrix_with_singular_values(np.random.default_rng(12), 300, 200, 2.0 ** -np.arange(200.0))
+    s1 = _sigma1(W)
+    for seed in range(5):
+        r = opnorm(W, method="lanczos", seed=seed)
+        assert r.converged and r.iterations < 40  # the Krylov space is invariant to rounding
+        assert s1 <= r.upper <= s1 * (1 + 1e-9)
+
+
 def test_steps_reaching_the_dimension_give_an_exact_bound():
     rng = np.random.default_rng(3)
     W = rng.standard_normal((40, 12))
