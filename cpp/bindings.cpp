@@ -15,6 +15,7 @@
 
 #include "construct.hpp"
 #include "forward.hpp"
+#include "opnorm.hpp"
 #include "pinv.hpp"
 
 namespace py = pybind11;
@@ -96,6 +97,31 @@ py::array forward(const CArray<S>& x, const std::vector<CArray<S>>& weights,
     return py::cast(std::move(out));
 }
 
+// --- operator norms (opnorm.hpp) ---
+
+archbound::NormOperand norm_operand(const CArray<double>& a) {
+    if (a.ndim() != 2) throw std::invalid_argument("W must be 2-D");
+    return {a.data(), Index(a.shape(0)), Index(a.shape(1))};
+}
+
+archbound::NormOptions norm_options(const std::string& method, double delta, double rtol,
+                                    long long max_iter, std::uint64_t seed) {
+    archbound::NormOptions o;
+    o.method = archbound::norm_method_from_name(method);
+    o.delta = delta;
+    o.rtol = rtol;
+    o.max_iter = Index(max_iter);
+    o.seed = seed;
+    return o;
+}
+
+py::tuple norm_tuple(const archbound::NormResult& r) {
+    return py::make_tuple(r.estimate, r.upper, archbound::norm_method_name(r.method),
+                          r.iterations, r.converged);
+}
+
+// --- end operator norms ---
+
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
@@ -143,6 +169,43 @@ PYBIND11_MODULE(_core, m) {
           py::arg("biases"), py::arg("threads"));
     m.def("forward_float64", &forward<double>, py::arg("x"), py::arg("weights"),
           py::arg("biases"), py::arg("threads"));
+
+    // --- operator norms (opnorm.hpp) ---
+    m.def(
+        "opnorm",
+        [](const CArray<double>& w, const std::string& method, double delta, double rtol,
+           long long max_iter, std::uint64_t seed, int threads) {
+            auto operand = norm_operand(w);
+            auto options = norm_options(method, delta, rtol, max_iter, seed);
+            return norm_tuple(without_gil([&](const archbound::InterruptCheck& check) {
+                return archbound::opnorm(operand, options, threads, check);
+            }));
+        },
+        py::arg("w"), py::arg("method"), py::arg("delta"), py::arg("rtol"), py::arg("max_iter"),
+        py::arg("seed"), py::arg("threads"));
+    m.def(
+        "opnorms",
+        [](const std::vector<CArray<double>>& weights, const std::vector<std::string>& methods,
+           double delta, double rtol, long long max_iter, const std::vector<std::uint64_t>& seeds,
+           int threads) {
+            if (methods.size() != weights.size() || seeds.size() != weights.size())
+                throw std::invalid_argument("opnorms: need one method and one seed per matrix");
+            std::vector<archbound::NormOperand> operands;
+            std::vector<archbound::NormOptions> options;
+            for (size_t l = 0; l < weights.size(); ++l) {
+                operands.push_back(norm_operand(weights[l]));
+                options.push_back(norm_options(methods[l], delta, rtol, max_iter, seeds[l]));
+            }
+            auto results = without_gil([&](const archbound::InterruptCheck& check) {
+                return archbound::opnorms(operands, options, threads, check);
+            });
+            py::list out;
+            for (const auto& r : results) out.append(norm_tuple(r));
+            return out;
+        },
+        py::arg("weights"), py::arg("methods"), py::arg("delta"), py::arg("rtol"),
+        py::arg("max_iter"), py::arg("seeds"), py::arg("threads"));
+    // --- end operator norms ---
 
     m.def("simd_instruction_sets", &Eigen::SimdInstructionSetsInUse);
 }

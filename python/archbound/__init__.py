@@ -10,15 +10,20 @@ from archbound._validation import DTypeError
 from archbound.construct import ZeroLossUnattainable, construct_minimizer, one_hot
 from archbound.linalg import pinv, pinv_info
 from archbound.network import Construction, Network
+from archbound.opnorm import ConvergenceWarning, NormEstimate, opnorm, opnorms
 
 __all__ = [
     "__version__",
     "Construction",
+    "ConvergenceWarning",
     "DTypeError",
     "Network",
+    "NormEstimate",
     "ZeroLossUnattainable",
     "construct_minimizer",
     "one_hot",
+    "opnorm",
+    "opnorms",
     "pinv",
     "pinv_info",
 ]

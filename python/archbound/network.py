@@ -10,6 +10,7 @@ import numpy as np
 
 from archbound import _core
 from archbound._validation import FLOATS, check_array, check_threads
+from archbound.opnorm import NormEstimate, opnorms
 
 
 @dataclass(frozen=True)
@@ -165,6 +166,25 @@ class Network:
         return out.T
 
     __call__ = forward
+
+    # --- operator norms (archbound.opnorm) ---
+    def norms(self, *, delta: float = 1e-6, seed=None) -> list[NormEstimate]:
+        """Certified spectral norms of W_1..W_{L+1} (see :func:`archbound.opnorms`).
+
+        All L+1 upper bounds hold together with probability at least ``1 - delta``.
+        """
+        return opnorms(list(self._weights), delta=delta, seed=seed)
+
+    def lipschitz_upper(self, *, delta: float = 1e-6, seed=None) -> float:
+        """An upper bound on the Lipschitz constant of f, valid with probability >= 1 - delta.
+
+        Lip(f) <= prod_l ||W_l|| because ReLU is 1-Lipschitz (DESIGN.md §2.5); each factor is
+        the certified upper bound of :meth:`norms`, and the union bound spreads delta over
+        the layers.
+        """
+        return float(np.prod([e.upper for e in self.norms(delta=delta, seed=seed)]))
+
+    # --- end operator norms ---
 
     def save(self, path) -> None:
         """Write the network to a .npz file (no pickle), construction record included."""

@@ -113,3 +113,7 @@ def sample_bounds(weights, biases, X_train, Y_train, X_test, Y_test, *, lipschit
         "errors": errors,
         "lipschitz": lipschitz,
     }
+
+def opnorm(W):
+    """Spectral norm ||W|| = sigma_1(W) (numpy.linalg.norm(W, 2), a full SVD)."""
+    return float(np.linalg.norm(np.asarray(W, dtype=np.float64), 2))
