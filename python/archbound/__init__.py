@@ -8,16 +8,21 @@ __version__ = "0.1.0"
 
 from archbound._validation import DTypeError
 from archbound.construct import ZeroLossUnattainable, construct_minimizer, one_hot
+from archbound.geometry import AbsentClassWarning, chamfer, hausdorff, nearest
 from archbound.linalg import pinv, pinv_info
 from archbound.network import Construction, Network
 
 __all__ = [
     "__version__",
+    "AbsentClassWarning",
     "Construction",
     "DTypeError",
     "Network",
     "ZeroLossUnattainable",
+    "chamfer",
     "construct_minimizer",
+    "hausdorff",
+    "nearest",
     "one_hot",
     "pinv",
     "pinv_info",
