@@ -13,7 +13,7 @@ namespace archbound {
 namespace {
 
 /// Up to this many dimensions, squared distances are summed directly (exact, no GEMM).
-constexpr Index kDirectMaxDim = 16;
+constexpr Index kDirectMaxDim = 8;
 constexpr Index kDefaultTestBlock = 256;
 /// Training samples per block of the direct path.
 constexpr Index kDirectBlock = 1024;
@@ -135,9 +135,11 @@ template <class S> struct Workspace {
     Eigen::Array<S, Eigen::Dynamic, 1> values, label_values;  // one training block
 };
 
-template <class S> void require_representable(S largest_norm) {
-    require(largest_norm <= std::numeric_limits<S>::max() / 16,
-            std::string("features are too large: squared norms overflow ") +
+/// Squared differences of coordinates up to this size, summed over `dims`, stay finite.
+template <class S> void require_representable(const ConstMatrixRef<S>& a, const char* what) {
+    const double limit = std::sqrt(double(std::numeric_limits<S>::max()) / (8.0 * double(a.rows())));
+    require(a.size() == 0 || double(a.cwiseAbs().maxCoeff()) <= limit,
+            std::string(what) + " are too large: squared distances would overflow " +
                 (sizeof(S) == 4 ? "float32; pass float64 data" : "float64"));
 }
 
@@ -165,7 +167,6 @@ template <class S> void pack_tile(const Problem<S>& p, const Item& item, Workspa
         panel.row(c % NR) = (p.test.col(p.test_order[size_t(item.first + c)]) - p.center).transpose();
         ws.tile_norms[c] = panel.row(c % NR).squaredNorm();
     }
-    require_representable(ws.tile_norms.head(item.count).maxCoeff());
 }
 
 /// products(r, c) = <G_{a0 + r} - center, F_c - center> for the training panels that cover
@@ -193,7 +194,7 @@ void process(const Problem<S>& p, const Item& item, Workspace<S>& ws, S* best, I
     const Index d = p.test.rows(), count = item.count;
     const S guard = kGuard<S>;
     std::fill(best, best + count, std::numeric_limits<S>::infinity());
-    std::fill(where, where + count, Index(-1));
+    std::fill(where, where + count, item.begin);  // if every value is +inf (huge alpha)
     if (p.gemm) pack_tile(p, item, ws);
     for (Index a = item.begin, stop; a < item.end; a = stop) {
         stop = std::min(item.end, (a / p.bn + 1) * p.bn);
@@ -206,20 +207,24 @@ void process(const Problem<S>& p, const Item& item, Workspace<S>& ws, S* best, I
         auto values = ws.values.head(len);
         for (Index c = 0; c < count; ++c) {
             const Index j = p.test_order[size_t(item.first + c)];
+            S low = 0;
             if (p.features && p.gemm) {
                 const S fn = ws.tile_norms[c];
                 values = (fn + p.norms.segment(a, len).array()) -
                          S(2) * ws.products.col(c).segment(row, len).array();
-                if (values.minCoeff() < guard * (fn + largest_norm)) {
+                low = values.minCoeff();
+                if (low < guard * (fn + largest_norm)) {
                     // Cancellation guard: near-zero (or negative) entries, recomputed exactly.
                     for (Index i = 0; i < len; ++i)
                         if (values[i] < guard * (fn + p.norms[a + i]))
                             values[i] = (p.test.col(j) - p.train.col(p.train_order[size_t(a + i)]))
                                             .squaredNorm();
+                    low = values.minCoeff();
                 }
             } else if (p.features) {
                 values.setZero();
                 add_squared_differences(p.coords, a, len, p.test.col(j).data(), d, values);
+                low = values.minCoeff();
             }
             if (!p.squared) {
                 if (p.features)
@@ -234,8 +239,8 @@ void process(const Problem<S>& p, const Item& item, Workspace<S>& ws, S* best, I
                     values += label_values.sqrt();
                 }
                 if (p.offsets) values += p.offset.segment(a, len).array();
+                low = values.minCoeff();
             }
-            const S low = values.minCoeff();
             if (low < best[c]) {  // strict: earlier blocks win ties
                 best[c] = low;
                 where[c] = a + first_index_of(values.data(), len, low);
@@ -289,7 +294,6 @@ void prepare_training(Problem<S>& p, const ConstMatrixRef<S>& train_labels,
                 p.norms[i] = panel.row(lane).squaredNorm();
             }
         }
-        if (N > 0) require_representable(p.norms.maxCoeff());
     } else if (p.features) {
         p.coords.resize(N, d);
         for (Index i = 0; i < N; ++i)
@@ -339,6 +343,8 @@ NearestResult<S> nearest(const ConstMatrixRef<S>& test, const ConstMatrixRef<S>&
     require(N > 0, "train: no training samples");
 
     const bool features = alpha > 0;
+    if (features) require_representable(test, "features"), require_representable(train, "features");
+    if (labels) require_representable(test_labels, "labels"), require_representable(train_labels, "labels");
     const double flops = double(m) * double(N) * double(std::max<Index>(d, 1));
     const int nthreads = flops < kSerialFlops ? 1 : resolve_threads(threads);
 

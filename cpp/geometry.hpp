@@ -24,10 +24,10 @@ template <class S> struct NearestResult {
 /// `train_classes` (N) are not empty, i restricted to the training samples of j's class.
 ///
 /// The m x N distance matrix is never formed. Test samples are taken in tiles of `block_size`
-/// columns (0: automatic) against blocks of training samples; for d > 16 each tile-block pair
+/// columns (0: automatic) against blocks of training samples; for d > 8 each tile-block pair
 /// is one GEMM on data centred at the training mean, |f|^2 + |g|^2 - 2<f,g>, whose entries
 /// below a relative threshold of |f|^2 + |g|^2 (cancellation) are recomputed as |f - g|^2
-/// from the original data. For d <= 16, and for the labels, squared differences are summed
+/// from the original data. For d <= 8, and for the labels, squared differences are summed
 /// directly. Tiles run in parallel (OpenMP, `threads`, 0 = default); interrupts are polled
 /// between groups of tiles. The result does not depend on the thread count.
 template <class S>

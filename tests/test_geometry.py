@@ -1,9 +1,12 @@
 """The geometry kernel (DESIGN.md §2.4) against the brute-force reference."""
 
+import _thread
 import json
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 
 import archbound
 import numpy as np
@@ -56,6 +59,8 @@ SHAPES = [  # m, N, d
     (1, 1, 5),
     (37, 61, 1),
     (120, 150, 3),
+    (33, 80, 8),
+    (41, 77, 9),
     (33, 80, 16),
     (70, 90, 17),
     (130, 300, 40),
@@ -134,7 +139,7 @@ def test_identical_and_duplicated_points(d, dtype, rng):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("d", [2, 64, 784])
+@pytest.mark.parametrize("d", [2, 9, 64, 784])
 def test_offset_data_keeps_relative_accuracy(d, dtype, rng):
     """Cancellation regression: |f|^2 + |g|^2 - 2<f,g> at |f| ~ 1e4 sqrt(d) loses every
     digit of a distance ~ 1 unless the data are centred and near pairs recomputed."""
@@ -261,6 +266,28 @@ def test_empty_and_invalid_sizes_through_core():
         _core.nearest_float64(G, np.ones((3, 5)), 1.0, None, None, None, None, None, 0, 0)
     with pytest.raises(TypeError):  # no silent float64 -> float32 cast
         _core.nearest_float32(G, G, 1.0, None, None, None, None, None, 0, 0)
+
+
+def test_ctrl_c_interrupts_a_long_call(rng):
+    F = rng.random((20_000, 784), dtype=np.float32)  # about 6e11 flops: seconds of work
+    timer = threading.Timer(0.3, _thread.interrupt_main)
+    start = time.perf_counter()
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            archbound.nearest(F, F)
+    finally:
+        timer.cancel()
+    assert time.perf_counter() - start < 5
+
+
+def test_huge_alpha_gives_inf_with_a_valid_index(rng):
+    F = rng.standard_normal((5, 20)).astype(np.float32)
+    for offsets in (None, np.zeros(5, np.float32)):  # fast and general paths
+        values, indices = archbound.nearest(F, F + 1, alpha=3e38, offsets=offsets)
+        assert np.isinf(values).all() and ((indices >= 0) & (indices < 5)).all()
+    values, indices = archbound.nearest(F, np.vstack([F + 1, F]), alpha=3e38)
+    assert (values == 0).all() and (indices == np.arange(5) + 5).all()
 
 
 def test_float32_overflow_is_refused():

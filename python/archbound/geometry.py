@@ -146,7 +146,8 @@ def nearest(
         Test features.
     F_train : array_like of shape (N, d)
         Training features. If both feature arrays are float32 the computation runs in
-        float32; otherwise everything is converted to float64.
+        float32; otherwise everything is converted to float64. Labels and offsets are
+        converted to the same dtype.
     alpha : float, default 1.0
         Weight of the feature distance, finite and >= 0.
     y_test, y_train : array_like of shape (m, Q) and (N, Q), optional
@@ -175,9 +176,10 @@ def nearest(
     in one GEMM each, ``|f|^2 + |g|^2 - 2 <f, g>`` on data centred at the training mean,
     and squared distances below 1/32 (float32) or 1/1024 (float64) of ``|f|^2 + |g|^2``
     are recomputed directly from the differences, so duplicates and data far from the
-    origin keep full relative accuracy. For d <= 16 and for the labels, differences are
-    summed directly. Memory beyond the inputs: a centred copy of ``F_train`` and a few
-    MiB per thread.
+    origin keep full relative accuracy. For d <= 8 and for the labels, differences are
+    summed directly. Memory beyond the inputs: a centred copy of ``F_train`` (packed in
+    panels of 48 float32 or 24 float64 samples on AVX-512), O(m) for the results, and
+    about ``block_size * (d + 480)`` values per thread.
     """
     F_test = check_array(F_test, "F_test", dtypes=FLOATS)
     F_train = check_array(F_train, "F_train", dtypes=FLOATS)
