@@ -9,12 +9,15 @@
 #include <pybind11/stl.h>
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "construct.hpp"
 #include "forward.hpp"
+#include "geometry.hpp"
 #include "opnorm.hpp"
 #include "pinv.hpp"
 
@@ -122,6 +125,40 @@ py::tuple norm_tuple(const archbound::NormResult& r) {
 
 // --- end operator norms ---
 
+// --- geometry: nearest (DESIGN.md §2.4) ---
+template <class S> using OptionalArray = std::optional<CArray<S>>;
+
+/// B_j = min_i (alpha |F_j - G_i| + |ytilde_j - y_i| + r_i) and its argmin; absent optional
+/// arrays are passed to the core as empty.
+template <class S>
+py::tuple nearest(const CArray<S>& test, const CArray<S>& train, double alpha,
+                  const OptionalArray<S>& test_labels, const OptionalArray<S>& train_labels,
+                  const OptionalArray<S>& offsets, const OptionalArray<std::int64_t>& test_classes,
+                  const OptionalArray<std::int64_t>& train_classes, long long block_size,
+                  int threads) {
+    using Map = Eigen::Map<const archbound::Matrix<S>>;
+    using VectorMap = Eigen::Map<const archbound::Vector<S>>;
+    using ClassMap = Eigen::Map<const archbound::IndexVector>;
+    auto matrix = [](const OptionalArray<S>& a) {
+        return a ? columns(*a) : Map(nullptr, 0, 0);
+    };
+    auto vector = [](const auto& a, auto empty) {
+        if (a && a->ndim() != 1) throw std::invalid_argument("expected a 1-D array");
+        return a ? decltype(empty)(a->data(), Index(a->shape(0))) : empty;
+    };
+    auto f = columns(test), g = columns(train);
+    auto yf = matrix(test_labels), yg = matrix(train_labels);
+    auto r = vector(offsets, VectorMap(nullptr, 0));
+    auto cf = vector(test_classes, ClassMap(nullptr, 0));
+    auto cg = vector(train_classes, ClassMap(nullptr, 0));
+    auto result = without_gil([&](const archbound::InterruptCheck& check) {
+        return archbound::nearest<S>(f, g, S(alpha), yf, yg, r, cf, cg, Index(block_size), threads,
+                                     check);
+    });
+    return py::make_tuple(py::cast(std::move(result.values)), py::cast(std::move(result.indices)));
+}
+// --- end geometry ---
+
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
@@ -206,6 +243,17 @@ PYBIND11_MODULE(_core, m) {
         py::arg("weights"), py::arg("methods"), py::arg("delta"), py::arg("rtol"),
         py::arg("max_iter"), py::arg("seeds"), py::arg("threads"));
     // --- end operator norms ---
+
+    // --- geometry: nearest ---
+#define ARCHBOUND_NEAREST_ARGS                                                                  \
+    py::arg("test").noconvert(), py::arg("train").noconvert(), py::arg("alpha"),              \
+        py::arg("test_labels").noconvert(), py::arg("train_labels").noconvert(),               \
+        py::arg("offsets").noconvert(), py::arg("test_classes").noconvert(),                   \
+        py::arg("train_classes").noconvert(), py::arg("block_size"), py::arg("threads")
+    m.def("nearest_float32", &nearest<float>, ARCHBOUND_NEAREST_ARGS);
+    m.def("nearest_float64", &nearest<double>, ARCHBOUND_NEAREST_ARGS);
+#undef ARCHBOUND_NEAREST_ARGS
+    // --- end geometry ---
 
     m.def("simd_instruction_sets", &Eigen::SimdInstructionSetsInUse);
 }

@@ -6,24 +6,40 @@ for overparametrized deep ReLU networks" (arXiv:2504.05695) on a C++ core (Eigen
 
 __version__ = "0.1.0"
 
-from archbound._validation import DTypeError
+from archbound._validation import DTypeError, MemoryLimitError
+from archbound.bounds import (
+    BoundReport,
+    DiscrepancyReport,
+    cost_discrepancy_bound,
+    sample_bounds,
+)
 from archbound.construct import ZeroLossUnattainable, construct_minimizer, one_hot
+from archbound.geometry import AbsentClassWarning, chamfer, hausdorff, nearest
 from archbound.linalg import pinv, pinv_info
 from archbound.network import Construction, Network
 from archbound.opnorm import ConvergenceWarning, NormEstimate, opnorm, opnorms
 
 __all__ = [
     "__version__",
+    "AbsentClassWarning",
+    "BoundReport",
     "Construction",
     "ConvergenceWarning",
     "DTypeError",
+    "DiscrepancyReport",
+    "MemoryLimitError",
     "Network",
     "NormEstimate",
     "ZeroLossUnattainable",
+    "chamfer",
     "construct_minimizer",
+    "cost_discrepancy_bound",
+    "hausdorff",
+    "nearest",
     "one_hot",
     "opnorm",
     "opnorms",
     "pinv",
     "pinv_info",
+    "sample_bounds",
 ]

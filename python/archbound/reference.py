@@ -117,3 +117,56 @@ def sample_bounds(weights, biases, X_train, Y_train, X_test, Y_test, *, lipschit
 def opnorm(W):
     """Spectral norm ||W|| = sigma_1(W) (numpy.linalg.norm(W, 2), a full SVD)."""
     return float(np.linalg.norm(np.asarray(W, dtype=np.float64), 2))
+
+
+# --- geometry (DESIGN.md §2.4) ---
+
+
+def nearest(
+    F_test,
+    F_train,
+    *,
+    alpha=1.0,
+    y_test=None,
+    y_train=None,
+    offsets=None,
+    classes_test=None,
+    classes_train=None,
+):
+    """Brute force B_j = min_i (alpha |F_j - G_i| + |y~_j - y_i| + r_i) and the first argmin.
+
+    Float64, one test sample at a time, distances from the differences themselves. Returns
+    (values, indices); a test sample with no training sample of its class gets (inf, -1).
+    """
+    F_test = np.asarray(F_test, dtype=np.float64)
+    F_train = np.asarray(F_train, dtype=np.float64)
+    m, n = F_test.shape[0], F_train.shape[0]
+    if y_test is not None:
+        y_test = np.asarray(y_test, dtype=np.float64).reshape(m, -1)
+        y_train = np.asarray(y_train, dtype=np.float64).reshape(n, -1)
+    r = np.zeros(n) if offsets is None else np.asarray(offsets, dtype=np.float64)
+    values = np.full(m, np.inf)
+    indices = np.full(m, -1, dtype=np.int64)
+    for j in range(m):
+        objective = alpha * np.sqrt(((F_train - F_test[j]) ** 2).sum(axis=1)) + r
+        if y_test is not None:
+            objective = objective + np.sqrt(((y_train - y_test[j]) ** 2).sum(axis=1))
+        if classes_test is not None:
+            objective = np.where(np.asarray(classes_train) == classes_test[j], objective, np.inf)
+        if np.isfinite(objective).any():
+            indices[j] = int(np.argmin(objective))
+            values[j] = objective[indices[j]]
+    return values, indices
+
+
+def chamfer(A, B, symmetric=False):
+    """mean_a min_b |a - b|; symmetric: the mean of both directions."""
+    forward = float(nearest(A, B)[0].mean())
+    if not symmetric:
+        return forward
+    return 0.5 * (forward + float(nearest(B, A)[0].mean()))
+
+
+def hausdorff(A, B):
+    """max(max_a min_b |a - b|, max_b min_a |a - b|)."""
+    return float(max(nearest(A, B)[0].max(), nearest(B, A)[0].max()))

@@ -1,0 +1,441 @@
+#include "geometry.hpp"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <string>
+#include <vector>
+
+namespace archbound {
+namespace {
+
+/// Up to this many dimensions, squared distances are summed directly (exact, no GEMM).
+constexpr Index kDirectMaxDim = 8;
+constexpr Index kDefaultTestBlock = 256;
+/// Training samples per block of the direct path.
+constexpr Index kDirectBlock = 1024;
+/// Largest run of the inner dimension per micro-kernel call (its test panel stays in L1).
+constexpr Index kMaxDepth = 512;
+/// Work per item (one test tile against a run of training blocks).
+constexpr double kItemFlops = 2.0e9;
+/// Problems below this many multiply-adds run serially.
+constexpr double kSerialFlops = 1 << 22;
+
+/// A GEMM squared distance below guard * (|f|^2 + |g|^2) is recomputed directly. Above it the
+/// relative error of the distance is below about 1e-5 (float) and 1e-12 (double): measured
+/// GEMM errors are a few eps * (|f|^2 + |g|^2).
+template <class S> constexpr S kGuard = sizeof(S) == 4 ? S(1) / 32 : S(1) / 1024;
+
+template <class S> using AlignedVector = std::vector<S, Eigen::aligned_allocator<S>>;
+
+/// Shape of the register-blocked micro-kernel: MR training samples (three SIMD packets) by NR
+/// test samples, so that the MR x NR accumulators fill most of the vector registers.
+template <class S> struct Kernel {
+    using Packet = typename Eigen::internal::packet_traits<S>::type;
+    static constexpr int kLanes = Eigen::internal::unpacket_traits<Packet>::size;
+    static constexpr int MR = 3 * kLanes;
+    static constexpr int NR = EIGEN_ARCH_DEFAULT_NUMBER_OF_REGISTERS >= 32   ? 8
+                              : EIGEN_ARCH_DEFAULT_NUMBER_OF_REGISTERS >= 16 ? 4
+                                                                             : 2;
+    /// Training samples per GEMM block: the block's panels (about 0.5 MB at d = 784) and
+    /// its products stay in L2 while every test panel passes over them.
+    static constexpr Index kBlock = 10 * MR;
+};
+
+/// c[i + n ldc] (=, or += when `accumulate`) sum_k a[k MR + i] b[k NR + n], i < MR, n < NR:
+/// one MR x NR tile of <training, test> products from packed panels (see PackedTraining and
+/// pack_tile). Eigen's packet primitives keep it portable across SIMD instruction sets; its
+/// own GEMM (3.4) reaches about 80% of OpenBLAS here, this kernel about 105%.
+template <class S>
+EIGEN_DONT_INLINE void micro_kernel(const S* __restrict a, const S* __restrict b, Index depth,
+                                    S* __restrict c, Index ldc, bool accumulate) {
+    using namespace Eigen::internal;
+    using K = Kernel<S>;
+    using Packet = typename K::Packet;
+    constexpr int L = K::kLanes, MR = K::MR, NR = K::NR;
+    Packet acc[3][NR];
+#pragma GCC unroll 8
+    for (int n = 0; n < NR; ++n) acc[0][n] = acc[1][n] = acc[2][n] = pset1<Packet>(S(0));
+    for (Index k = 0; k < depth; ++k, a += MR, b += NR) {
+        const Packet a0 = pload<Packet>(a), a1 = pload<Packet>(a + L), a2 = pload<Packet>(a + 2 * L);
+#pragma GCC unroll 8
+        for (int n = 0; n < NR; ++n) {
+            const Packet bn = pset1<Packet>(b[n]);
+            acc[0][n] = pmadd(a0, bn, acc[0][n]);
+            acc[1][n] = pmadd(a1, bn, acc[1][n]);
+            acc[2][n] = pmadd(a2, bn, acc[2][n]);
+        }
+    }
+#pragma GCC unroll 8
+    for (int n = 0; n < NR; ++n)
+        for (int p = 0; p < 3; ++p) {
+            S* out = c + n * ldc + p * L;
+            pstoreu(out, accumulate ? padd(ploadu<Packet>(out), acc[p][n]) : acc[p][n]);
+        }
+}
+
+/// Samples sorted stably by class, as ranges of positions; one range when there are no classes.
+struct ClassGroups {
+    std::vector<Index> order;  // position -> original sample index
+    std::vector<std::int64_t> label;
+    std::vector<Index> begin, end;
+};
+
+ClassGroups group_by_class(const Eigen::Ref<const IndexVector>& classes, Index n) {
+    ClassGroups g;
+    g.order.resize(size_t(n));
+    std::iota(g.order.begin(), g.order.end(), Index(0));
+    if (classes.size() == 0) {
+        if (n > 0) g.label.push_back(0), g.begin.push_back(0), g.end.push_back(n);
+        return g;
+    }
+    std::stable_sort(g.order.begin(), g.order.end(),
+                     [&](Index a, Index b) { return classes[a] < classes[b]; });
+    for (Index p = 0; p < n;) {
+        const std::int64_t c = classes[g.order[size_t(p)]];
+        Index q = p;
+        while (q < n && classes[g.order[size_t(q)]] == c) ++q;
+        g.label.push_back(c), g.begin.push_back(p), g.end.push_back(q);
+        p = q;
+    }
+    return g;
+}
+
+/// One test tile (positions [first, first + count) of the test order) against the training
+/// positions [begin, end). Training blocks lie on a global grid of multiples of bn, so every
+/// computed pair is the same however the work is split.
+struct Item {
+    Index first, count, begin, end;
+};
+
+template <class S> struct Problem {
+    const ConstMatrixRef<S>& test;
+    const ConstMatrixRef<S>& train;
+    const ConstMatrixRef<S>& test_labels;
+    S alpha;
+    bool features, gemm, labels, offsets, squared;  // squared: values are |f - g|^2 until the end
+    Index bn, depth;  // training block; inner-dimension run of the micro-kernel
+    std::vector<Index> test_order, train_order;
+    // The training side, in class order, prepared once.
+    Vector<S> center;          // d: the training mean (GEMM path)
+    AlignedVector<S> packed;   // panels of MR centred samples, coordinate-major (GEMM path)
+    Vector<S> norms;           // N: |G_i - center|^2 (GEMM path)
+    Matrix<S> coords;          // N x d: coordinate q of every sample contiguous (direct path)
+    Matrix<S> label_rows;      // N x Q
+    Vector<S> offset;          // N
+};
+
+template <class S> struct Workspace {
+    AlignedVector<S> tile;  // panels of NR centred test samples, coordinate-major
+    Vector<S> tile_norms;   // bt
+    Matrix<S> products;     // (bn + MR) x bt: <G_i - c, F_j - c>
+    Eigen::Array<S, Eigen::Dynamic, 1> values, label_values;  // one training block
+};
+
+/// Squared differences of coordinates up to this size, summed over `dims`, stay finite.
+template <class S> void require_representable(const ConstMatrixRef<S>& a, const char* what) {
+    const double limit = std::sqrt(double(std::numeric_limits<S>::max()) / (8.0 * double(a.rows())));
+    require(a.size() == 0 || double(a.cwiseAbs().maxCoeff()) <= limit,
+            std::string(what) + " are too large: squared distances would overflow " +
+                (sizeof(S) == 4 ? "float32; pass float64 data" : "float64"));
+}
+
+/// Adds sum_q (x_q - column_q)^2 over a block of training positions to `out`.
+template <class S, class Out>
+void add_squared_differences(const Matrix<S>& columns, Index a, Index len, const S* x, Index dims,
+                             Out out) {
+    for (Index q = 0; q < dims; ++q) out += (columns.col(q).segment(a, len).array() - x[q]).square();
+}
+
+template <class S> Index first_index_of(const S* x, Index n, S value) {
+    for (Index i = 0; i < n; ++i)
+        if (x[i] == value) return i;
+    return 0;
+}
+
+/// Centres and packs the tile's test samples, NR per panel: coordinate k of lane n at
+/// k NR + n. Lanes past the tile stay zero.
+template <class S> void pack_tile(const Problem<S>& p, const Item& item, Workspace<S>& ws) {
+    constexpr int NR = Kernel<S>::NR;
+    const Index d = p.test.rows();
+    std::fill(ws.tile.begin(), ws.tile.end(), S(0));
+    for (Index c = 0; c < item.count; ++c) {
+        Eigen::Map<Matrix<S>> panel(ws.tile.data() + (c / NR) * NR * d, NR, d);
+        panel.row(c % NR) = (p.test.col(p.test_order[size_t(item.first + c)]) - p.center).transpose();
+        ws.tile_norms[c] = panel.row(c % NR).squaredNorm();
+    }
+}
+
+/// products(r, c) = <G_{a0 + r} - center, F_c - center> for the training panels that cover
+/// positions [a, stop), where a0 = a rounded down to a multiple of MR.
+template <class S>
+void block_products(const Problem<S>& p, Workspace<S>& ws, Index count, Index a, Index stop) {
+    constexpr int MR = Kernel<S>::MR, NR = Kernel<S>::NR;
+    const Index d = p.test.rows(), ld = ws.products.rows();
+    const Index first_panel = a / MR, end_panel = (stop + MR - 1) / MR;
+    const Index test_panels = (count + NR - 1) / NR;
+    for (Index k = 0; k < d; k += p.depth) {
+        const Index depth = std::min(p.depth, d - k);
+        for (Index t = 0; t < test_panels; ++t)
+            for (Index g = first_panel; g < end_panel; ++g)
+                micro_kernel(p.packed.data() + g * MR * d + k * MR,
+                             ws.tile.data() + t * NR * d + k * NR, depth,
+                             ws.products.data() + (g - first_panel) * MR + t * NR * ld, ld, k > 0);
+    }
+}
+
+/// Minimum and argmin (training position) of the objective for `count` test samples.
+template <class S>
+void process(const Problem<S>& p, const Item& item, Workspace<S>& ws, S* best, Index* where) {
+    constexpr int MR = Kernel<S>::MR;
+    const Index d = p.test.rows(), count = item.count;
+    const S guard = kGuard<S>;
+    std::fill(best, best + count, std::numeric_limits<S>::infinity());
+    std::fill(where, where + count, item.begin);  // if every value is +inf (huge alpha)
+    if (p.gemm) pack_tile(p, item, ws);
+    for (Index a = item.begin, stop; a < item.end; a = stop) {
+        stop = std::min(item.end, (a / p.bn + 1) * p.bn);
+        const Index len = stop - a, row = a % MR;
+        S largest_norm = 0;
+        if (p.gemm) {
+            block_products(p, ws, count, a, stop);
+            largest_norm = p.norms.segment(a, len).maxCoeff();
+        }
+        auto values = ws.values.head(len);
+        for (Index c = 0; c < count; ++c) {
+            const Index j = p.test_order[size_t(item.first + c)];
+            S low = 0;
+            if (p.features && p.gemm) {
+                const S fn = ws.tile_norms[c];
+                values = (fn + p.norms.segment(a, len).array()) -
+                         S(2) * ws.products.col(c).segment(row, len).array();
+                low = values.minCoeff();
+                if (low < guard * (fn + largest_norm)) {
+                    // Cancellation guard: near-zero (or negative) entries, recomputed exactly.
+                    for (Index i = 0; i < len; ++i)
+                        if (values[i] < guard * (fn + p.norms[a + i]))
+                            values[i] = (p.test.col(j) - p.train.col(p.train_order[size_t(a + i)]))
+                                            .squaredNorm();
+                    low = values.minCoeff();
+                }
+            } else if (p.features) {
+                values.setZero();
+                add_squared_differences(p.coords, a, len, p.test.col(j).data(), d, values);
+                low = values.minCoeff();
+            }
+            if (!p.squared) {
+                if (p.features)
+                    values = p.alpha * values.max(S(0)).sqrt();
+                else
+                    values.setZero();
+                if (p.labels) {
+                    auto label_values = ws.label_values.head(len);
+                    label_values.setZero();
+                    add_squared_differences(p.label_rows, a, len, p.test_labels.col(j).data(),
+                                            p.test_labels.rows(), label_values);
+                    values += label_values.sqrt();
+                }
+                if (p.offsets) values += p.offset.segment(a, len).array();
+                low = values.minCoeff();
+            }
+            if (low < best[c]) {  // strict: earlier blocks win ties
+                best[c] = low;
+                where[c] = a + first_index_of(values.data(), len, low);
+            }
+        }
+    }
+}
+
+/// Splits every tile's training range into runs of whole grid blocks: a bounded amount of work
+/// per item (interrupt latency) and enough items for every thread.
+std::vector<Item> make_items(const std::vector<Item>& tiles, Index bt, Index bn, Index d,
+                             int nthreads) {
+    const double block_flops = 2.0 * double(bt) * double(bn) * double(std::max<Index>(d, 1));
+    const Index max_blocks = std::max<Index>(1, Index(kItemFlops / block_flops));
+    const Index tiles_count = std::max<Index>(1, Index(tiles.size()));
+    const Index wanted = (4 * nthreads + tiles_count - 1) / tiles_count;
+    std::vector<Item> items;
+    for (const Item& t : tiles) {
+        const Index first_block = t.begin / bn, blocks = (t.end - 1) / bn - first_block + 1;
+        const Index runs =
+            std::min(blocks, std::max((blocks + max_blocks - 1) / max_blocks, wanted));
+        const Index per_run = (blocks + runs - 1) / runs;
+        for (Index b = 0; b < blocks; b += per_run)
+            items.push_back({t.first, t.count, std::max(t.begin, (first_block + b) * bn),
+                             std::min(t.end, (first_block + b + per_run) * bn)});
+    }
+    return items;
+}
+
+/// The training side, once per call: centred and packed into MR-sample panels (GEMM path) or
+/// transposed (direct path), labels and offsets, all in class order.
+template <class S>
+void prepare_training(Problem<S>& p, const ConstMatrixRef<S>& train_labels,
+                      const Eigen::Ref<const Vector<S>>& offsets, int nthreads) {
+    constexpr int MR = Kernel<S>::MR;
+    const Index d = p.train.rows(), N = p.train.cols(), Q = train_labels.rows();
+    const bool parallel = nthreads > 1 && double(N) * double(d) > 1e6;
+    if (p.gemm) {
+        Eigen::VectorXd sum = Eigen::VectorXd::Zero(d);
+        for (Index i = 0; i < N; ++i) sum += p.train.col(i).template cast<double>();
+        p.center = (sum / double(N)).template cast<S>();
+        const Index panels = (N + MR - 1) / MR;
+        p.packed.assign(size_t(panels * MR * d), S(0));
+        p.norms.resize(N);
+#pragma omp parallel for schedule(static) num_threads(nthreads) if (parallel)
+        for (Index g = 0; g < panels; ++g) {
+            Eigen::Map<Matrix<S>> panel(p.packed.data() + g * MR * d, MR, d);
+            for (Index lane = 0; lane < MR && g * MR + lane < N; ++lane) {
+                const Index i = g * MR + lane;
+                panel.row(lane) = (p.train.col(p.train_order[size_t(i)]) - p.center).transpose();
+                p.norms[i] = panel.row(lane).squaredNorm();
+            }
+        }
+    } else if (p.features) {
+        p.coords.resize(N, d);
+        for (Index i = 0; i < N; ++i)
+            p.coords.row(i) = p.train.col(p.train_order[size_t(i)]).transpose();
+    }
+    if (p.labels) {
+        p.label_rows.resize(N, Q);
+        for (Index i = 0; i < N; ++i)
+            p.label_rows.row(i) = train_labels.col(p.train_order[size_t(i)]).transpose();
+    }
+    if (p.offsets) {
+        p.offset.resize(N);
+        for (Index i = 0; i < N; ++i) p.offset[i] = offsets[p.train_order[size_t(i)]];
+    }
+}
+
+}  // namespace
+
+template <class S>
+NearestResult<S> nearest(const ConstMatrixRef<S>& test, const ConstMatrixRef<S>& train, S alpha,
+                         const ConstMatrixRef<S>& test_labels, const ConstMatrixRef<S>& train_labels,
+                         const Eigen::Ref<const Vector<S>>& offsets,
+                         const Eigen::Ref<const IndexVector>& test_classes,
+                         const Eigen::Ref<const IndexVector>& train_classes, Index block_size,
+                         int threads, const InterruptCheck& check) {
+    using K = Kernel<S>;
+    const Index d = test.rows(), m = test.cols(), N = train.cols();
+    require(train.rows() == d, "train: features have " + std::to_string(train.rows()) +
+                                   " dimensions, test features have " + std::to_string(d));
+    require(std::isfinite(double(alpha)) && alpha >= 0, "alpha must be finite and >= 0");
+    const bool labels = test_labels.size() > 0 || train_labels.size() > 0;
+    if (labels)
+        require(test_labels.cols() == m && train_labels.cols() == N &&
+                    test_labels.rows() == train_labels.rows(),
+                "labels: need Q x m test labels and Q x N training labels");
+    require(offsets.size() == 0 || offsets.size() == N, "offsets: need one per training sample");
+    const bool classes = test_classes.size() > 0 || train_classes.size() > 0;
+    if (classes)
+        require(test_classes.size() == m && train_classes.size() == N,
+                "classes: need one class per test sample and per training sample");
+    require(block_size >= 0, "block_size must be >= 0 (0 = automatic)");
+
+    NearestResult<S> result;
+    result.values.setConstant(m, std::numeric_limits<S>::infinity());
+    result.indices.setConstant(m, -1);
+    if (m == 0) return result;
+    require(N > 0, "train: no training samples");
+
+    const bool features = alpha > 0;
+    if (features) require_representable(test, "features"), require_representable(train, "features");
+    if (labels) require_representable(test_labels, "labels"), require_representable(train_labels, "labels");
+    const double flops = double(m) * double(N) * double(std::max<Index>(d, 1));
+    const int nthreads = flops < kSerialFlops ? 1 : resolve_threads(threads);
+
+    Problem<S> p{test, train, test_labels, alpha, features, features && d > kDirectMaxDim,
+                 labels, offsets.size() > 0, false, kDirectBlock, 0, {}, {}};
+    p.squared = features && !p.labels && !p.offsets;
+    if (p.gemm) {
+        p.bn = K::kBlock;
+        const Index runs = (d + kMaxDepth - 1) / kMaxDepth;
+        p.depth = (d + runs - 1) / runs;
+    }
+    const ClassGroups test_groups = group_by_class(test_classes, m);
+    const ClassGroups train_groups = group_by_class(train_classes, N);
+    p.test_order = test_groups.order;
+    p.train_order = train_groups.order;
+    prepare_training(p, train_labels, offsets, nthreads);
+
+    // Tiles: runs of at most bt test samples of one class, against that class's training range.
+    const Index bt = block_size > 0 ? block_size : kDefaultTestBlock;
+    std::vector<Item> tiles;
+    for (size_t g = 0; g < test_groups.label.size(); ++g) {
+        const auto found = std::lower_bound(train_groups.label.begin(), train_groups.label.end(),
+                                            test_groups.label[g]);
+        if (found == train_groups.label.end() || *found != test_groups.label[g]) continue;
+        const size_t t = size_t(found - train_groups.label.begin());
+        for (Index first = test_groups.begin[g]; first < test_groups.end[g]; first += bt)
+            tiles.push_back({first, std::min(bt, test_groups.end[g] - first),
+                             train_groups.begin[t], train_groups.end[t]});
+    }
+    const std::vector<Item> items = make_items(tiles, bt, p.bn, d, nthreads);
+
+    std::vector<Workspace<S>> workspaces(static_cast<size_t>(nthreads));
+    const Index tile_width = std::min(bt, m);
+    for (auto& ws : workspaces) {
+        if (p.gemm) {
+            const Index panels = (tile_width + K::NR - 1) / K::NR;
+            ws.tile.resize(size_t(panels * K::NR * d));
+            ws.tile_norms.resize(tile_width);
+            ws.products.resize(p.bn + K::MR, panels * K::NR);
+        }
+        ws.values.resize(p.bn), ws.label_values.resize(p.bn);
+    }
+    std::vector<S> best(size_t(m), std::numeric_limits<S>::infinity());  // by test position
+    std::vector<Index> where(size_t(m), -1);
+    const Index step = 4 * Index(nthreads);
+    std::vector<S> part_best(size_t(step * tile_width));
+    std::vector<Index> part_where(size_t(step * tile_width));
+    for (Index s = 0; s < Index(items.size()); s += step) {
+        const Index e = std::min(Index(items.size()), s + step);
+        ExceptionCatcher catcher;
+#pragma omp parallel for schedule(dynamic) num_threads(nthreads) if (nthreads > 1)
+        for (Index k = s; k < e; ++k) {
+            catcher.run([&] {
+                process(p, items[size_t(k)], workspaces[size_t(omp_get_thread_num())],
+                        &part_best[size_t((k - s) * tile_width)],
+                        &part_where[size_t((k - s) * tile_width)]);
+            });
+        }
+        catcher.rethrow();
+        // Merge by (value, position): the lowest training index wins ties, whatever the split.
+        for (Index k = s; k < e; ++k) {
+            const Item& it = items[size_t(k)];
+            for (Index c = 0; c < it.count; ++c) {
+                const S v = part_best[size_t((k - s) * tile_width + c)];
+                const Index w = part_where[size_t((k - s) * tile_width + c)];
+                S& b = best[size_t(it.first + c)];
+                Index& bw = where[size_t(it.first + c)];
+                if (w >= 0 && (v < b || (v == b && (bw < 0 || w < bw)))) b = v, bw = w;
+            }
+        }
+        poll(check);
+    }
+    for (Index pos = 0; pos < m; ++pos) {
+        const Index j = p.test_order[size_t(pos)];
+        const Index w = where[size_t(pos)];
+        if (w < 0) continue;  // no training sample of this class: +inf, -1
+        const S v = best[size_t(pos)];
+        result.values[j] = p.squared ? alpha * std::sqrt(std::max(v, S(0))) : v;
+        result.indices[j] = p.train_order[size_t(w)];
+    }
+    return result;
+}
+
+#define ARCHBOUND_DEFINE_NEAREST(S)                                                            \
+    template NearestResult<S> nearest<S>(                                                      \
+        const ConstMatrixRef<S>&, const ConstMatrixRef<S>&, S, const ConstMatrixRef<S>&,       \
+        const ConstMatrixRef<S>&, const Eigen::Ref<const Vector<S>>&,                          \
+        const Eigen::Ref<const IndexVector>&, const Eigen::Ref<const IndexVector>&, Index, int, \
+        const InterruptCheck&);
+ARCHBOUND_DEFINE_NEAREST(float)
+ARCHBOUND_DEFINE_NEAREST(double)
+#undef ARCHBOUND_DEFINE_NEAREST
+
+}  // namespace archbound

@@ -1,0 +1,60 @@
+// Train/test geometry: the blocked nearest-neighbour kernel behind every bound (DESIGN.md §2.4).
+#pragma once
+
+#include "common.hpp"
+
+#include <cstdint>
+
+namespace archbound {
+
+using IndexVector = Eigen::Matrix<std::int64_t, Eigen::Dynamic, 1>;
+
+/// B_j and its argmin for every test sample j.
+template <class S> struct NearestResult {
+    Vector<S> values;     ///< B_j; +inf when no training sample shares j's class
+    IndexVector indices;  ///< the minimizing training index (lowest on ties); -1 when none
+};
+
+/// For test features F (d x m) and training features G (d x N), a column per sample:
+///
+///   B_j = min_i ( alpha |F_j - G_i| + |ytilde_j - y_i| + r_i ),
+///
+/// with the label term present when `test_labels` (Q x m) and `train_labels` (Q x N) are not
+/// empty, the offsets r (N) when `offsets` is not empty, and, when `test_classes` (m) and
+/// `train_classes` (N) are not empty, i restricted to the training samples of j's class.
+///
+/// The m x N distance matrix is never formed. Test samples are taken in tiles of `block_size`
+/// columns (0: automatic) against blocks of training samples; for d > 8 each tile-block pair
+/// is one GEMM on data centred at the training mean, |f|^2 + |g|^2 - 2<f,g>, whose entries
+/// below a relative threshold of |f|^2 + |g|^2 (cancellation) are recomputed as |f - g|^2
+/// from the original data. For d <= 8, and for the labels, squared differences are summed
+/// directly. Tiles run in parallel (OpenMP, `threads`, 0 = default); interrupts are polled
+/// between groups of tiles. The result does not depend on the thread count.
+template <class S>
+NearestResult<S> nearest(const ConstMatrixRef<S>& test, const ConstMatrixRef<S>& train, S alpha,
+                         const ConstMatrixRef<S>& test_labels, const ConstMatrixRef<S>& train_labels,
+                         const Eigen::Ref<const Vector<S>>& offsets,
+                         const Eigen::Ref<const IndexVector>& test_classes,
+                         const Eigen::Ref<const IndexVector>& train_classes, Index block_size,
+                         int threads, const InterruptCheck& check = {});
+
+/// Plain nearest neighbour: B_j = min_i |F_j - G_i|.
+template <class S>
+NearestResult<S> nearest_neighbour(const ConstMatrixRef<S>& test, const ConstMatrixRef<S>& train,
+                                   Index block_size, int threads,
+                                   const InterruptCheck& check = {}) {
+    return nearest<S>(test, train, S(1), Matrix<S>(), Matrix<S>(), Vector<S>(), IndexVector(),
+                      IndexVector(), block_size, threads, check);
+}
+
+#define ARCHBOUND_DECLARE_NEAREST(S)                                                           \
+    extern template NearestResult<S> nearest<S>(                                               \
+        const ConstMatrixRef<S>&, const ConstMatrixRef<S>&, S, const ConstMatrixRef<S>&,       \
+        const ConstMatrixRef<S>&, const Eigen::Ref<const Vector<S>>&,                          \
+        const Eigen::Ref<const IndexVector>&, const Eigen::Ref<const IndexVector>&, Index, int, \
+        const InterruptCheck&);
+ARCHBOUND_DECLARE_NEAREST(float)
+ARCHBOUND_DECLARE_NEAREST(double)
+#undef ARCHBOUND_DECLARE_NEAREST
+
+}  // namespace archbound
