@@ -107,6 +107,8 @@ def test_worker_loss_still_gives_the_exact_result(client, problem):
                                                          client=client, chunk_rows=100, seed=3)
         except distributed.MissingChunksError as exc:  # acceptable: a clear error
             result["error"] = exc
+        except Exception as exc:  # anything else is a defect, reported below
+            result["unexpected"] = exc
 
     thread = threading.Thread(target=run)
     thread.start()
@@ -114,6 +116,7 @@ def test_worker_loss_still_gives_the_exact_result(client, problem):
     os.kill(pids[0], signal.SIGKILL)
     thread.join(timeout=120)
     assert not thread.is_alive()
+    assert "unexpected" not in result, repr(result.get("unexpected"))
     if "report" in result:
         _assert_same(result["report"], reference)
     else:

@@ -274,12 +274,24 @@ def sample_bounds(
     return _reduce(context, partials, chunks, m, out_paths, time.perf_counter() - start_time)
 
 
+def _with_retries(action, attempts=3):
+    """Run a client call, retrying when a worker dies under it (scatter to a dying worker)."""
+    for attempt in range(attempts):
+        try:
+            return action()
+        except (OSError, RuntimeError) as exc:  # CommClosedError is an OSError
+            if attempt == attempts - 1:
+                raise MissingChunksError(f"could not send data to the workers: {exc}", []) \
+                    from exc
+            time.sleep(0.5)
+
+
 def _chunk_source(client, original, view, start, stop):
     """What a worker needs for rows start..stop, shipped as cheaply as possible.
 
     A path or a zarr array is opened by the worker itself (nothing is sent but the name);
     a dask array's slice is computed on the cluster; an in-memory array's rows are
-    scattered to the cluster.
+    scattered to the cluster (and scattered again if the worker holding them dies).
     """
     if isinstance(original, (str, os.PathLike)):
         return ("whole", os.fspath(original))
@@ -287,38 +299,55 @@ def _chunk_source(client, original, view, start, stop):
         return ("whole", view)
     if _is_dask(view):
         return ("rows", client.compute(view[start:stop]))
-    return ("rows", client.scatter(np.ascontiguousarray(view[start:stop])))
+    rows = np.ascontiguousarray(view[start:stop])
+    return ("rows", _with_retries(lambda: client.scatter(rows, hash=False)))
 
 
 def _run_on_cluster(client, context, X_test, Y_test, X_view, Y_view, chunks, out_paths,
-                    threads, progress):
+                    threads, progress, max_attempts=4):
     from distributed import as_completed
 
-    [context_future] = client.scatter([context], broadcast=True)
-    futures = {}
-    for i, s, e in chunks:
-        future = client.submit(
+    [context_future] = _with_retries(lambda: client.scatter([context], broadcast=True))
+
+    def submit(chunk):
+        i, s, e = chunk
+        return client.submit(
             _task, context_future, _chunk_source(client, X_test, X_view, s, e),
             _chunk_source(client, Y_test, Y_view, s, e), i, s, e, out_paths, threads,
             pure=False, retries=2,
         )
-        futures[future] = i
 
+    pending = {submit(chunk): chunk for chunk in chunks}
+    attempts = {chunk[0]: 1 for chunk in chunks}
     partials, failures = [], {}
-    iterator = as_completed(list(futures), with_results=True, raise_errors=False)
+    iterator = as_completed(list(pending))
+    bar = None
     if progress:
         from tqdm.auto import tqdm
 
-        iterator = tqdm(iterator, total=len(futures), unit="chunk")
-    for future, result in iterator:
-        if future.status == "error":
-            failures[futures[future]] = repr(future.exception())
-        else:
-            partials.append(result)
+        bar = tqdm(total=len(chunks), unit="chunk")
+    for future in iterator:
+        chunk = pending.pop(future)
+        if future.status == "finished":
+            partials.append(future.result())
+            if bar is not None:
+                bar.update()
+            continue
+        # Lost (its worker died with its data) or erred: send the chunk again.
+        reason = repr(future.exception()) if future.status == "error" else future.status
+        if attempts[chunk[0]] >= max_attempts:
+            failures[chunk[0]] = reason
+            continue
+        attempts[chunk[0]] += 1
+        retry = submit(chunk)
+        pending[retry] = chunk
+        iterator.add(retry)
+    if bar is not None:
+        bar.close()
     if failures:
         raise MissingChunksError(
-            f"{len(failures)} of {len(chunks)} chunks failed after retries: chunks "
-            f"{sorted(failures)[:20]}; first error: {next(iter(failures.values()))}",
+            f"{len(failures)} of {len(chunks)} chunks failed after {max_attempts} attempts: "
+            f"chunks {sorted(failures)[:20]}; first error: {next(iter(failures.values()))}",
             sorted(failures),
         )
     return partials
