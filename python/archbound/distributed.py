@@ -307,7 +307,7 @@ def _run_on_cluster(client, context, X_test, Y_test, X_view, Y_view, chunks, out
                     threads, progress, max_attempts=4):
     from distributed import as_completed
 
-    [context_future] = _with_retries(lambda: client.scatter([context], broadcast=True))
+    [context_future] = _with_retries(lambda: client.scatter([context], broadcast=True, hash=False))
 
     def submit(chunk):
         i, s, e = chunk
