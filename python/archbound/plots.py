@@ -25,6 +25,14 @@ def _save(figure: Figure, path) -> Path:
     return path
 
 
+def _bound_style(index: int) -> dict:
+    """Distinct markers and dashes, so that bounds that coincide stay visible."""
+    markers = ("o", "^", "s", "D", "v", "P")
+    dashes = ("-", "--", "-.", ":")
+    return {"marker": markers[index % len(markers)], "markersize": 4.5,
+            "linestyle": dashes[index % len(dashes)], "markerfacecolor": "none"}
+
+
 def _positive(values):
     """Replace non-positive or missing values by NaN, so that log axes skip them."""
     out = []
@@ -62,13 +70,16 @@ def bound_vs_n(n_train, panels, path, *, title=None) -> Path:
             color, style = truth_styles[k % len(truth_styles)]
             ax.plot(n_train, _positive(values), color=color, linestyle=style, linewidth=2.2,
                     label=label)
-        for label, values in panel.get("bounds", {}).items():
-            ax.plot(n_train, _positive(values), marker="o", markersize=4, label=label)
+        for k, (label, values) in enumerate(panel.get("bounds", {}).items()):
+            ax.plot(n_train, _positive(values), label=label, **_bound_style(k))
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.xaxis.set_major_locator(FixedLocator([float(n) for n in n_train]))
         ax.xaxis.set_major_formatter(FixedFormatter([str(n) for n in n_train]))
         ax.xaxis.set_minor_locator(NullLocator())
+        gaps = [math.log10(b / a) for a, b in zip(n_train[:-1], n_train[1:]) if a > 0 and b > 0]
+        if gaps and min(gaps) < 0.15:  # close ticks on a log axis: tilt the labels apart
+            ax.tick_params(axis="x", labelrotation=45)
         ax.set_xlabel("training samples N")
         ax.set_ylabel(panel.get("ylabel", ""))
         if panel.get("title"):
@@ -108,8 +119,8 @@ def architectures(groups, path, *, ylabel="test cost", title=None) -> Path:
         for label, values in group.get("truth", {}).items():
             ax.plot(x, _positive(values), color="black", linewidth=2.2, marker="s",
                     markersize=4, label=label)
-        for label, values in group.get("bounds", {}).items():
-            ax.plot(x, _positive(values), marker="o", markersize=4, label=label)
+        for k, (label, values) in enumerate(group.get("bounds", {}).items()):
+            ax.plot(x, _positive(values), label=label, **_bound_style(k))
         ax.set_yscale("log")
         ax.set_xticks(x)
         ax.set_xticklabels(group["labels"], rotation=60, ha="right", fontsize=7)
