@@ -1,48 +1,467 @@
-"""The `archbound` command line."""
+"""The ``archbound`` command line: ``experiment``, ``bound`` and ``diagnose``.
+
+Exit codes: 0 on success, 2 for a usage or input error (a missing file or key, a shape
+that does not match, a refused object array: one line on stderr, no traceback), 1 for an
+internal error. ``--debug`` (before or after the command name) prints the traceback.
+"""
 
 from __future__ import annotations
 
+import json
+import math
 import sys
-import time
+import traceback
+from pathlib import Path
 
 import click
 import numpy as np
 
+INPUT_ERRORS = (ValueError, OSError)  # DataError, DTypeError, ZeroLossUnattainable, ...
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+class _Main(click.Group):
+    """A group that turns exceptions into one line and an exit code (2 input, 1 internal)."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except (KeyboardInterrupt, EOFError):
+            raise
+        except Exception as exc:  # noqa: BLE001 - the last line of defence of the CLI
+            debug = bool((ctx.obj or {}).get("debug"))
+            code = 2 if isinstance(exc, INPUT_ERRORS) else 1
+            if debug:
+                traceback.print_exc(file=sys.stderr)
+            message = " ".join(str(exc).split()) or type(exc).__name__
+            if code == 2:
+                click.echo(f"Error: {message}", err=True)
+            else:
+                hint = "" if debug else " (run with --debug for the traceback)"
+                click.echo(f"Internal error: {type(exc).__name__}: {message}{hint}", err=True)
+            ctx.exit(code)
+
+
+def _set_debug(ctx, _param, value):
+    if value:
+        ctx.find_root().ensure_object(dict)["debug"] = True
+
+
+_debug_option = click.option(
+    "--debug", is_flag=True, expose_value=False, is_eager=True, callback=_set_debug,
+    help="Show the traceback of an error.",
+)
+
+
+class _IntList(click.ParamType):
+    """A comma-separated list of positive integers: ``25,50,100``."""
+
+    name = "N,N,..."
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, list):
+            return value
+        try:
+            values = [int(part) for part in str(value).replace(" ", "").split(",") if part]
+        except ValueError:
+            self.fail(f"expected comma-separated integers, got {value!r}", param, ctx)
+        if not values or min(values) < 1:
+            self.fail(f"expected positive integers, got {value!r}", param, ctx)
+        return values
+
+
+class _Variants(click.ParamType):
+    name = "VARIANT,..."
+
+    def convert(self, value, param, ctx):
+        from archbound.experiment import VARIANTS
+
+        if isinstance(value, list):
+            return value
+        values = [part for part in str(value).replace(" ", "").split(",") if part]
+        unknown = [v for v in values if v not in VARIANTS]
+        if unknown:
+            self.fail(f"unknown variant(s) {', '.join(unknown)}: choose from "
+                      f"{', '.join(VARIANTS)}", param, ctx)
+        return values
+
+
+def _format(value, kind: str = "g") -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "-"
+    if kind == "ratio":
+        return f"{value:.2f}"
+    if kind == "percent":
+        return f"{100 * value:.1f}%"
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        return str(value)
+    return f"{value:.3g}"
+
+
+def format_table(headers: list[str], rows: list[list[str]]) -> str:
+    """A plain-text table with right-aligned columns."""
+    widths = [max(len(str(h)), *(len(str(r[i])) for r in rows)) if rows else len(str(h))
+              for i, h in enumerate(headers)]
+    line = "  ".join(str(h).rjust(w) for h, w in zip(headers, widths))
+    out = [line, "  ".join("-" * w for w in widths)]
+    out += ["  ".join(str(c).rjust(w) for c, w in zip(row, widths)) for row in rows]
+    return "\n".join(out)
+
+
+def _json_safe(value):
+    """Plain JSON types; non-finite floats become null."""
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _json_safe(value.tolist())
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value) if math.isfinite(value) else None
+    return value
+
+
+@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="archbound")
-def main():
-    """Architecture-independent generalization bounds for deep ReLU networks."""
+@click.option("--debug", is_flag=True, help="Show the traceback of an error.")
+@click.pass_context
+def main(ctx, debug):
+    """Architecture-independent generalization bounds for deep ReLU networks
+    (arXiv:2504.05695).
+
+    \b
+    archbound experiment   the paper's experiment: bound vs true error over N, depth, width
+    archbound bound        a certified bound on a model's test error, on your data
+    archbound diagnose     a data health check: rank, conditioning, distances, duplicates
+    """
+    ctx.ensure_object(dict)["debug"] = debug
+
+
+# ---------------------------------------------------------------------------- experiment
+
+
+def _summary_table(results: dict) -> str:
+    variants = results["config"]["variants"]
+    runs = {run["n_train"]: run for run in results["runs"]}
+    headers = ["N", "rank", "cond", "construction", "nets", "test cost", "mean|f-y|", "acc",
+               "spread"] + [f"{v} B/err" for v in variants]
+    rows = []
+    for row in results["summary"]["by_n"]:
+        run = runs[row["n_train"]]
+        rows.append(
+            [row["n_train"], run["rank"], _format(run["condition_number"]), row["construction"],
+             row["n_networks"], _format(row["test_cost"]), _format(row["mean_error"]),
+             _format(row["accuracy"], "percent"), _format(row["test_cost_spread"])]
+            + [_format(row["bounds"].get(v, {}).get("mean_ratio"), "ratio") for v in variants]
+        )
+    lines = [format_table(headers, rows)]
+    for run in results["runs"]:
+        if run["status"] != "ok":
+            lines.append(f"N = {run['n_train']} skipped: {run['reason']}")
+    average = results["summary"]["average_mean_ratio"]
+    for construction, values in average.items():
+        text = ", ".join(f"{v} {values[v]:.2f}" for v in variants if v in values)
+        lines.append(f"average mean B / mean |f-y| over N, {construction}: {text}")
+    lines.append(
+        "B/err = mean_j B_j / mean_j |f(x_j) - y_j| (1 = tight; the paper reports agreement "
+        "within 22% on MNIST); spread = (max - min) / mean of the test cost across "
+        "architectures."
+    )
+    return "\n".join(lines)
+
+
+def _warnings(results: dict) -> list[str]:
+    out = []
+    for run in results["runs"]:
+        for net in run["networks"]:
+            where = (f"N = {run['n_train']}, {net['construction']}, L = {net['depth']}, "
+                     f"M = {net['width']}")
+            if not net["zero_loss"]:
+                out.append(f"warning: training loss is not zero ({net['max_train_error']:.3g}) "
+                           f"for {where}")
+            for variant, bound in net["bounds"].items():
+                if bound["violations"]:
+                    out.append(f"warning: the {variant} bound is below the true error on "
+                               f"{bound['violations']} test samples for {where}")
+    return out
+
+
+class _Progress:
+    """tqdm behind run_experiment's progress callback (silent when stderr is no terminal)."""
+
+    def __init__(self):
+        self.bar = None
+
+    def __call__(self, *, total=None, advance=0, description=None):
+        from tqdm import tqdm
+
+        if total is not None:
+            self.bar = tqdm(total=total, unit="net", file=sys.stderr, disable=None,
+                            dynamic_ncols=True, leave=False)
+            return
+        if description:
+            self.bar.set_postfix_str(description, refresh=False)
+        self.bar.update(advance)
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
 
 
 @main.command()
-@click.option("--n-train", default=50, show_default=True, help="Training samples (N <= rank = 61).")
-@click.option("--seed", default=0, show_default=True)
-def demo(n_train, seed):
-    """Build readout_first on scikit-learn's digits; show zero loss and architecture independence."""
-    from sklearn.datasets import load_digits
+@click.option("--dataset", default="digits", show_default=True, metavar="digits|fashion-mnist|DIR",
+              help="scikit-learn's digits (embedded), Fashion-MNIST from the Debian package "
+                   "dataset-fashion-mnist, or a directory of MNIST-format IDX files.")
+@click.option("--n-train", type=_IntList(), default=None,
+              help="Training-set sizes N, each <= rank(X) [digits: 10,20,30,40,50; "
+                   "fashion-mnist: 25,50,100,200,400,600,760].")
+@click.option("--depths", type=_IntList(), default=None,
+              help="Numbers of hidden layers L [1,2,4,8].")
+@click.option("--widths", type=_IntList(), default=None,
+              help="Hidden widths M, each >= Q; readout_last is built where M >= N "
+                   "[digits: 16,64,256; otherwise 64,256,1024].")
+@click.option("--n-test", type=click.IntRange(min=1), default=None,
+              help="Test samples, a seeded random subset [all].")
+@click.option("--variants", type=_Variants(), default="lipschitz,projected,linearized",
+              show_default=True, help="Bound variants (readout_last gets only lipschitz).")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--delta", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=1e-6,
+              show_default=True, help="Failure probability of the certified norms.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("archbound-results"), show_default=True,
+              help="Directory for results.json, results.csv and the PNGs.")
+@click.option("--quick", is_flag=True,
+              help="A small smoke-test sweep: every other default N, L 1,2, M 16,64, at most "
+                   "200 test samples (explicit options win).")
+@click.option("--threads", type=click.IntRange(min=1), default=None, help="OpenMP threads.")
+@_debug_option
+def experiment(dataset, n_train, depths, widths, n_test, variants, seed, delta, out, quick,
+               threads):
+    """Reproduce the paper's experiment: zero-loss minimizers built in closed form over a
+    sweep of training-set sizes N, depths L and widths M, with every bound beside the true
+    test error (arXiv:2504.05695).
 
-    import archbound
+    Writes results.json (schema: archbound.experiment), results.csv, bound_vs_n.png and
+    architectures.png to --out, and prints a summary table.
+    """
+    from archbound.experiment import ExperimentConfig, run_experiment, write_results
 
-    digits = load_digits()
-    X = digits.data / 16.0
-    Y = archbound.one_hot(digits.target, 10)
-    rng = np.random.default_rng(seed)
-    order = rng.permutation(len(X))
-    n = min(n_train, X.shape[1])
-    train, test = order[:n], order[n:]
-    click.echo(f"digits: N = {n} training samples, M0 = {X.shape[1]}, {len(test)} test samples")
-    outputs = []
-    for widths in ([10], [64, 64], [2048, 10, 300], [10] * 16):
-        start = time.perf_counter()
-        net = archbound.construct_minimizer(X[train], Y[train], widths)
-        out = net(X[test])
-        outputs.append(out)
-        acc = np.mean(out.argmax(1) == digits.target[test])
-        click.echo(
-            f"  widths {str(widths):<22} train loss {net.construction.train_loss:.2e}  "
-            f"test accuracy {acc:.3f}  ({time.perf_counter() - start:.2f} s)"
+    config = ExperimentConfig(dataset=dataset, n_train=n_train, depths=depths, widths=widths,
+                              n_test=n_test, variants=variants, seed=seed, delta=delta,
+                              quick=quick, threads=threads)
+    progress = _Progress()
+    try:
+        results = run_experiment(config, progress=progress)
+    finally:
+        progress.close()
+    paths = write_results(results, out)
+    data = results["dataset"]
+    click.echo(
+        f"{data['name']}: M0 = {data['input_dim']}, Q = {data['n_classes']}, "
+        f"{data['n_test']} test samples; N = {','.join(map(str, results['config']['n_train']))}; "
+        f"L = {','.join(map(str, results['config']['depths']))}; "
+        f"M = {','.join(map(str, results['config']['widths']))} "
+        f"({results['seconds']:.1f} s)"
+    )
+    click.echo(_summary_table(results))
+    for line in _warnings(results):
+        click.echo(line, err=True)
+    click.echo("wrote " + ", ".join(str(p) for p in paths.values()))
+
+
+# --------------------------------------------------------------------------------- bound
+
+
+def _bound_table(report, net, sizes: tuple[int, int]) -> str:
+    rows = [
+        ("network", f"widths {net.widths} (L = {net.depth} hidden layers)"),
+        ("data", f"N = {sizes[0]} training, m = {sizes[1]} test samples"),
+        ("variant", f"{report.variant} (holds with probability >= 1 - {report.delta:g})"),
+        ("Lipschitz constant", _format(report.lipschitz)),
+    ]
+    for index, norm in enumerate(report.norms[:12]):
+        detail = (f"{norm.estimate:.6g} (certified <= {norm.upper:.6g}, {norm.method}, "
+                  f"{norm.iterations} iterations)")
+        rows.append((f"  ||W_{index + 1}||", detail))
+    if len(report.norms) > 12:
+        rows.append(("", f"... {len(report.norms) - 12} more layers"))
+    per_sample = np.asarray(report.per_sample)
+    errors = np.asarray(report.errors)
+    mean_bound = (f"{_format(float(per_sample.mean()) if per_sample.size else None)}  "
+                  f"(ratio {_format(report.mean_ratio, 'ratio')})")
+    rows += [
+        ("train cost C_train", _format(report.train_cost)),
+        ("test cost C_test (true)", _format(report.test_cost)),
+        ("test cost bound mean B^2",
+         f"{_format(report.test_cost_bound)}  (ratio {_format(report.ratio, 'ratio')})"),
+        ("mean |f - y| (true)", _format(float(errors.mean()) if errors.size else None)),
+        ("mean bound B", mean_bound),
+        ("max |f - y| (true)", _format(report.max_error)),
+        ("uniform bound max B", _format(report.uniform_bound)),
+        ("accuracy", _format(report.accuracy, "percent")),
+        ("seconds", f"{report.seconds:.3f}"),
+    ]
+    width = max(len(k) for k, _ in rows)
+    return "\n".join(f"{k.ljust(width)}  {v}" for k, v in rows)
+
+
+def _matching(data, net, which: str):
+    from archbound.data import DataError
+
+    if data.X.shape[1] != net.input_dim:
+        raise DataError(
+            f"{data.path}: X has {data.X.shape[1]} features, but the model takes "
+            f"M0 = {net.input_dim} inputs"
         )
-    spread = max(np.abs(o - outputs[0]).max() for o in outputs)
-    click.echo(f"largest difference between architectures on the test set: {spread:.1e}")
-    sys.exit(0)
+    if not data.has_targets:
+        raise DataError(f"{data.path}: the {which} file needs targets: 'y' (labels) or 'Y'")
+    return data.targets(net.output_dim)
+
+
+@main.command()
+@click.option("--model", required=True, type=click.Path(path_type=Path),
+              help="Network.save .npz, or a torch nn.Sequential / state_dict (.pt).")
+@click.option("--train", "train_path", required=True, type=click.Path(path_type=Path),
+              help=".npz with X and y (labels) or Y (targets): the training set.")
+@click.option("--test", "test_path", required=True, type=click.Path(path_type=Path),
+              help=".npz with X and y or Y: the test set.")
+@click.option("--variant", type=click.Choice(["lipschitz", "projected", "linearized"]),
+              default="lipschitz", show_default=True,
+              help="projected and linearized need a readout_first network.")
+@click.option("--delta", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=1e-6,
+              show_default=True, help="Failure probability of the certified norms.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--per-sample", is_flag=True, help="With --json: include the per-sample bounds.")
+@click.option("--threads", type=click.IntRange(min=1), default=None, help="OpenMP threads.")
+@_debug_option
+def bound(model, train_path, test_path, variant, delta, seed, as_json, per_sample, threads):
+    """Certified per-sample bounds on a network's test error, with the true error beside
+    them: |f(x~_j) - y~_j| <= B_j = min_i (Lip |x~_j - x_i| + |y~_j - y_i| + r_i)."""
+    import archbound
+    from archbound.data import load_arrays, load_model
+
+    net = load_model(model)
+    train = load_arrays(train_path)
+    test = load_arrays(test_path)
+    Y_train = _matching(train, net, "training")
+    Y_test = _matching(test, net, "test")
+    sample_bounds = getattr(archbound, "sample_bounds", None)
+    if sample_bounds is None:
+        raise RuntimeError("this build of archbound has no sample_bounds")
+    report = sample_bounds(net, train.X, Y_train, test.X, Y_test, variant=variant, delta=delta,
+                           seed=seed, threads=threads)
+    if as_json:
+        out = {"model": str(model), "train": str(train_path), "test": str(test_path),
+               "widths": net.widths, "n_train": int(train.X.shape[0]),
+               **report.to_dict(per_sample=per_sample)}
+        click.echo(json.dumps(_json_safe(out), indent=1))
+    else:
+        click.echo(_bound_table(report, net, (train.X.shape[0], test.X.shape[0])))
+
+
+# ------------------------------------------------------------------------------ diagnose
+
+
+def _diagnosis_text(d: dict, spectrum_path) -> str:
+    def stats(s):
+        return (f"min {_format(s['min'])}, median {_format(s['median'])}, "
+                f"mean {_format(s['mean'])}, max {_format(s['max'])}"
+                + (f" (over {s['count']} sampled queries)" if s.get("sampled") else ""))
+
+    outputs = "" if d["n_outputs"] is None else f", Q = {d['n_outputs']} outputs"
+    dup = d["duplicates"]
+    conflict = ("" if dup["conflicting_groups"] is None
+                else f", {dup['conflicting_groups']} with conflicting labels")
+    condition = _format(d["condition_number"]) if d["condition_number"] else "inf"
+    singular = (f"sigma_max {_format(d['sigma_max'])}, sigma_min {_format(d['sigma_min'])}, "
+                f"condition number {condition}")
+    duplicates = (f"{dup['groups']} groups of identical training samples "
+                  f"({dup['redundant_samples']} redundant){conflict}")
+    rows = [
+        ("training set", f"N = {d['n_train']} samples, M0 = {d['input_dim']} features{outputs}"),
+        ("rank", f"{d['rank']} (tolerance {_format(d['rank_tolerance'])})"),
+        ("singular values", singular),
+        ("zero loss", ("attainable: " if d["zero_loss_attainable"] else "NOT attainable: ")
+         + d["zero_loss_reason"]),
+        ("duplicates", duplicates),
+    ]
+    if dup["conflicting_examples"]:
+        rows.append(("", "conflicting, e.g. rows " + "; ".join(
+            ",".join(map(str, g)) for g in dup["conflicting_examples"])))
+    if d["readout_norm"] is not None:
+        extra = ("" if d["zero_loss_attainable"] else
+                 f"; its least-squares training cost is {_format(d['least_squares_train_cost'])}")
+        norm = (f"||Y X^+|| = {_format(d['readout_norm'])} (Frobenius "
+                f"{_format(d['readout_frobenius'])}): the Lipschitz constant of the "
+                f"constructed minimizer{extra}")
+        rows.append(("readout norm", norm))
+    else:
+        rows.append(("readout norm", "- (the file has no targets)"))
+    if d["train_train"]["count"]:
+        rows.append(("train -> other train", stats(d["train_train"])))
+    if d["test_train"] is not None:
+        t = d["test_train"]
+        rows.append(("test -> nearest train", stats(t)))
+        copies = (f"{t['exact_copies']} of {t['n_test']} test samples are exact copies of "
+                  "training samples")
+        rows.append(("", copies))
+    if spectrum_path is not None:
+        rows.append(("spectrum", str(spectrum_path)))
+    width = max(len(k) for k, _ in rows)
+    return "\n".join(f"{k.ljust(width)}  {v}" for k, v in rows)
+
+
+@main.command()
+@click.option("--train", "train_path", required=True, type=click.Path(path_type=Path),
+              help=".npz with X and optionally y (labels) or Y (targets), or a .npy of X.")
+@click.option("--test", "test_path", default=None, type=click.Path(path_type=Path),
+              help="Optional test set (.npz or .npy): distances to the training set.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Write spectrum.png and diagnose.json here.")
+@click.option("--json", "as_json", is_flag=True, help="Print the diagnosis as JSON.")
+@click.option("--max-queries", type=click.IntRange(min=1), default=10000, show_default=True,
+              help="Nearest-neighbour statistics over at most this many (random) samples.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--threads", type=click.IntRange(min=1), default=None, help="OpenMP threads.")
+@_debug_option
+def diagnose(train_path, test_path, out, as_json, max_queries, seed, threads):
+    """Data health check: N, M0, rank, conditioning and singular values, whether zero loss
+    is attainable, nearest-neighbour distances, duplicates (and conflicting labels), and
+    the readout norm ||Y X^+|| of the constructed minimizer."""
+    from archbound import plots
+    from archbound.data import DataError, load_arrays
+    from archbound.diagnose import diagnose as run_diagnosis
+
+    train = load_arrays(train_path)
+    X_test = None
+    if test_path is not None:
+        test = load_arrays(test_path)
+        if test.X.shape[1] != train.X.shape[1]:
+            raise DataError(f"{test_path}: X has {test.X.shape[1]} features, but the training "
+                            f"set has {train.X.shape[1]}")
+        X_test = test.X
+    Y = train.targets() if train.has_targets else None
+    result = run_diagnosis(train.X, Y, X_test, max_queries=max_queries, seed=seed,
+                           threads=threads)
+    result = {"train": str(train_path), "test": None if test_path is None else str(test_path),
+              **result}
+    spectrum_path = None
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        spectrum_path = plots.spectrum(
+            result["singular_values"], out / "spectrum.png", tolerance=result["rank_tolerance"],
+            rank=result["rank"], title=f"{train_path.name}: N = {result['n_train']}, "
+                                       f"M0 = {result['input_dim']}, rank {result['rank']}")
+        with open(out / "diagnose.json", "w") as stream:
+            json.dump(_json_safe(result), stream, indent=1)
+            stream.write("\n")
+    if as_json:
+        click.echo(json.dumps(_json_safe(result), indent=1))
+    else:
+        click.echo(_diagnosis_text(result, spectrum_path))

@@ -1,0 +1,180 @@
+"""The command line's figures, drawn with matplotlib's Agg canvas (no display needed).
+
+Every function takes plain data (lists and dicts of numbers), writes one PNG and returns
+its path. Figures are built on :class:`matplotlib.figure.Figure` directly, never through
+pyplot, so no global backend state is touched and nothing is left open.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import FixedFormatter, FixedLocator, NullLocator
+
+_DPI = 120
+
+
+def _save(figure: Figure, path) -> Path:
+    path = Path(path)
+    FigureCanvasAgg(figure)
+    figure.savefig(os.fspath(path), dpi=_DPI)
+    return path
+
+
+def _bound_style(index: int) -> dict:
+    """Distinct markers and dashes, so that bounds that coincide stay visible."""
+    markers = ("o", "^", "s", "D", "v", "P")
+    dashes = ("-", "--", "-.", ":")
+    return {"marker": markers[index % len(markers)], "markersize": 4.5,
+            "linestyle": dashes[index % len(dashes)], "markerfacecolor": "none"}
+
+
+def _positive(values):
+    """Replace non-positive or missing values by NaN, so that log axes skip them."""
+    out = []
+    for value in values:
+        ok = value is not None and math.isfinite(value) and value > 0
+        out.append(float(value) if ok else math.nan)
+    return out
+
+
+def bound_vs_n(n_train, panels, path, *, title=None) -> Path:
+    """Lines against the training-set size N, on log-log axes, one panel per quantity.
+
+    Parameters
+    ----------
+    n_train : list of int
+        The x values, N.
+    panels : list of dict
+        One dict per panel, with ``"ylabel"`` (str), optional ``"title"``, ``"truth"``
+        (dict label -> list of float, drawn as thick black-ish lines) and ``"bounds"``
+        (dict label -> list of float, drawn with markers). Each list has one value per N;
+        None, NaN or values <= 0 leave a gap.
+    path : str or path-like
+        The PNG to write.
+    title : str, optional
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    figure = Figure(figsize=(5.2 * max(1, len(panels)), 4.2), layout="constrained")
+    axes = figure.subplots(1, max(1, len(panels)), squeeze=False)[0]
+    truth_styles = [("black", "-"), ("dimgray", "--"), ("gray", ":")]
+    for ax, panel in zip(axes, panels):
+        for k, (label, values) in enumerate(panel.get("truth", {}).items()):
+            color, style = truth_styles[k % len(truth_styles)]
+            ax.plot(n_train, _positive(values), color=color, linestyle=style, linewidth=2.2,
+                    label=label)
+        for k, (label, values) in enumerate(panel.get("bounds", {}).items()):
+            ax.plot(n_train, _positive(values), label=label, **_bound_style(k))
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.xaxis.set_major_locator(FixedLocator([float(n) for n in n_train]))
+        ax.xaxis.set_major_formatter(FixedFormatter([str(n) for n in n_train]))
+        ax.xaxis.set_minor_locator(NullLocator())
+        gaps = [math.log10(b / a) for a, b in zip(n_train[:-1], n_train[1:]) if a > 0 and b > 0]
+        if gaps and min(gaps) < 0.15:  # close ticks on a log axis: tilt the labels apart
+            ax.tick_params(axis="x", labelrotation=45)
+        ax.set_xlabel("training samples N")
+        ax.set_ylabel(panel.get("ylabel", ""))
+        if panel.get("title"):
+            ax.set_title(panel["title"], fontsize=10)
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=8)
+    if title:
+        figure.suptitle(title, fontsize=11)
+    return _save(figure, path)
+
+
+def architectures(groups, path, *, ylabel="test cost", title=None) -> Path:
+    """Truth and bounds across architectures, one panel per construction.
+
+    Parameters
+    ----------
+    groups : list of dict
+        One dict per panel: ``"title"`` (str), ``"labels"`` (list of str, one per
+        architecture, e.g. ``"L=2, M=64"``), ``"truth"`` and ``"bounds"`` (dict label ->
+        list of float, one value per architecture).
+    path : str or path-like
+        The PNG to write.
+    ylabel, title : str
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    groups = [g for g in groups if g.get("labels")]
+    n_panels = max(1, len(groups))
+    widest = max([len(g["labels"]) for g in groups] + [1])
+    figure = Figure(figsize=(max(5.0, 0.38 * widest + 2.5) * n_panels, 4.6),
+                    layout="constrained")
+    axes = figure.subplots(1, n_panels, squeeze=False, sharey=True)[0]
+    for ax, group in zip(axes, groups):
+        x = list(range(len(group["labels"])))
+        for label, values in group.get("truth", {}).items():
+            ax.plot(x, _positive(values), color="black", linewidth=2.2, marker="s",
+                    markersize=4, label=label)
+        for k, (label, values) in enumerate(group.get("bounds", {}).items()):
+            ax.plot(x, _positive(values), label=label, **_bound_style(k))
+        ax.set_yscale("log")
+        ax.set_xticks(x)
+        ax.set_xticklabels(group["labels"], rotation=60, ha="right", fontsize=7)
+        ax.set_title(group.get("title", ""), fontsize=10)
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=8)
+    axes[0].set_ylabel(ylabel)
+    if not groups:
+        axes[0].text(0.5, 0.5, "no architecture could be built", ha="center",
+                     transform=axes[0].transAxes)
+    if title:
+        figure.suptitle(title, fontsize=11)
+    return _save(figure, path)
+
+
+def spectrum(singular_values, path, *, tolerance=None, rank=None, title=None) -> Path:
+    """Singular values sigma_1 >= sigma_2 >= ... on a log axis, with the rank cut-off.
+
+    Parameters
+    ----------
+    singular_values : list of float
+        In decreasing order.
+    path : str or path-like
+        The PNG to write.
+    tolerance : float, optional
+        Values at or below it count as zero; drawn as a horizontal line.
+    rank : int, optional
+        Drawn as a vertical line.
+    title : str, optional
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    figure = Figure(figsize=(6.0, 4.2), layout="constrained")
+    ax = figure.subplots()
+    values = [float(v) for v in singular_values]
+    floor = min([v for v in values if v > 0] + [1.0]) / 10.0
+    shown = [v if v > 0 else floor for v in values]
+    ax.semilogy(range(1, len(values) + 1), shown, marker=".", markersize=4, color="tab:blue",
+                label="singular values of X")
+    if tolerance is not None and tolerance > 0:
+        ax.axhline(tolerance, color="tab:red", linestyle="--", linewidth=1,
+                   label=f"rank tolerance {tolerance:.2e}")
+    if rank is not None:
+        ax.axvline(rank + 0.5, color="tab:gray", linestyle=":", linewidth=1,
+                   label=f"rank = {rank}")
+    ax.set_xlabel("index i")
+    ax.set_ylabel("sigma_i")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title, fontsize=10)
+    return _save(figure, path)
+
+
+__all__ = ["architectures", "bound_vs_n", "spectrum"]
