@@ -1,8 +1,4 @@
-"""The command line (experiment, bound, diagnose), its reports and its plots.
-
-Tests that need the bounds layer (archbound.sample_bounds) are marked `needs_bounds`: they
-skip while it is absent from this build and run as soon as it is merged.
-"""
+"""The command line (experiment, bound, diagnose), its reports and its plots."""
 
 import csv
 import json
@@ -15,11 +11,6 @@ from click.testing import CliRunner
 
 import archbound
 from archbound import cli, data, diagnose, experiment, plots
-
-needs_bounds = pytest.mark.skipif(
-    not hasattr(archbound, "sample_bounds"),
-    reason="archbound.sample_bounds (the bounds layer) is not in this build yet",
-)
 
 
 def invoke(*args):
@@ -158,16 +149,6 @@ def test_bound_refuses_object_arrays_without_executing(tmp_path):
     assert not marker.exists()
 
 
-def test_bound_without_the_bounds_layer_is_an_internal_error(tmp_path, monkeypatch):
-    X, y, _, _ = digits_npz(tmp_path)
-    saved_network(tmp_path, X, y)
-    monkeypatch.delattr(archbound, "sample_bounds", raising=False)
-    result = invoke("bound", "--model", tmp_path / "net.npz", "--train", tmp_path / "train.npz",
-                    "--test", tmp_path / "test.npz")
-    assert result.exit_code == 1 and "sample_bounds" in result.output
-
-
-@needs_bounds
 @pytest.mark.parametrize("variant", ["lipschitz", "projected", "linearized"])
 def test_bound_round_trip_through_network_save(tmp_path, variant):
     X, y, T, t = digits_npz(tmp_path)
@@ -192,7 +173,6 @@ def test_bound_round_trip_through_network_save(tmp_path, variant):
     assert "test cost bound" in table.output and "Lipschitz constant" in table.output
 
 
-@needs_bounds
 def test_bound_on_a_torch_state_dict(tmp_path):
     torch = pytest.importorskip("torch")
     _, _, T, t = digits_npz(tmp_path)
@@ -333,7 +313,6 @@ def test_experiment_truth_only_runs_without_bounds(tmp_path):
     assert rows[(12, "readout_first")]["test_cost_spread"] < 1e-10
 
 
-@needs_bounds
 def test_experiment_with_bounds(tmp_path):
     out = tmp_path / "results"
     result = invoke(*small_experiment_args(out))
@@ -415,3 +394,18 @@ def test_plots_write_valid_images(tmp_path):
     assert_png(plots.architectures([], tmp_path / "empty.png"))
     assert_png(plots.spectrum([5.0, 2.0, 1e-3, 0.0], tmp_path / "s.png", tolerance=1e-10,
                               rank=3, title="s"))
+
+
+def test_bound_on_a_local_dask_cluster(tmp_path):
+    pytest.importorskip("distributed")
+    X, y, T, t = digits_npz(tmp_path)
+    saved_network(tmp_path, X, y)
+    args = ["bound", "--model", tmp_path / "net.npz", "--train", tmp_path / "train.npz",
+            "--test", tmp_path / "test.npz", "--json"]
+    local = json.loads(invoke(*args).output)
+    result = invoke(*args, "--scheduler", "local", "--workers", "2", "--chunk-rows", "7")
+    assert result.exit_code == 0, result.output
+    clustered = json.loads(result.output[result.output.index("{"):])
+    assert clustered["test_cost_bound"] == pytest.approx(local["test_cost_bound"], rel=1e-12)
+    assert clustered["uniform_bound"] == local["uniform_bound"]
+    assert invoke(*args, "--workers", "2").exit_code == 2

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -339,8 +340,16 @@ def _matching(data, net, which: str):
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--per-sample", is_flag=True, help="With --json: include the per-sample bounds.")
 @click.option("--threads", type=click.IntRange(min=1), default=None, help="OpenMP threads.")
+@click.option("--scheduler", default=None, metavar="local|ADDRESS",
+              help="Compute on Dask: 'local' starts a LocalCluster, an address (tcp://host:port) "
+                   "connects to a running scheduler. Needs archbound[distributed].")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="With --scheduler local: worker processes (default: one per core).")
+@click.option("--chunk-rows", type=click.IntRange(min=1), default=None,
+              help="With --scheduler: test rows per task (default: about 64 MiB of inputs).")
 @_debug_option
-def bound(model, train_path, test_path, variant, delta, seed, as_json, per_sample, threads):
+def bound(model, train_path, test_path, variant, delta, seed, as_json, per_sample, threads,
+          scheduler, workers, chunk_rows):
     """Certified per-sample bounds on a network's test error, with the true error beside
     them: |f(x~_j) - y~_j| <= B_j = min_i (Lip |x~_j - x_i| + |y~_j - y_i| + r_i)."""
     import archbound
@@ -351,11 +360,16 @@ def bound(model, train_path, test_path, variant, delta, seed, as_json, per_sampl
     test = load_arrays(test_path)
     Y_train = _matching(train, net, "training")
     Y_test = _matching(test, net, "test")
-    sample_bounds = getattr(archbound, "sample_bounds", None)
-    if sample_bounds is None:
-        raise RuntimeError("this build of archbound has no sample_bounds")
-    report = sample_bounds(net, train.X, Y_train, test.X, Y_test, variant=variant, delta=delta,
-                           seed=seed, threads=threads)
+    if scheduler is None:
+        if workers is not None or chunk_rows is not None:
+            raise click.UsageError("--workers and --chunk-rows need --scheduler")
+        report = archbound.sample_bounds(net, train.X, Y_train, test.X, Y_test, variant=variant,
+                                         delta=delta, seed=seed, threads=threads)
+    else:
+        report = _distributed_bounds(net, train.X, Y_train, test.X, Y_test, variant=variant,
+                                     delta=delta, seed=seed, threads=threads,
+                                     scheduler=scheduler, workers=workers,
+                                     chunk_rows=chunk_rows or "auto")
     if as_json:
         out = {"model": str(model), "train": str(train_path), "test": str(test_path),
                "widths": net.widths, "n_train": int(train.X.shape[0]),
@@ -363,6 +377,38 @@ def bound(model, train_path, test_path, variant, delta, seed, as_json, per_sampl
         click.echo(json.dumps(_json_safe(out), indent=1))
     else:
         click.echo(_bound_table(report, net, (train.X.shape[0], test.X.shape[0])))
+
+
+def _distributed_bounds(net, X_train, Y_train, X_test, Y_test, *, scheduler, workers,
+                        **kwargs):
+    """sample_bounds on a Dask cluster: a LocalCluster, or a running scheduler's address."""
+    if scheduler != "local" and workers is not None:
+        raise click.UsageError("--workers applies to --scheduler local only")
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        from archbound.data import DataError
+
+        raise DataError("--scheduler needs Dask: pip install 'archbound[distributed]'") from None
+    from archbound import distributed
+    from archbound.data import DataError
+
+    if scheduler == "local":
+        cluster = LocalCluster(n_workers=workers or os.cpu_count(), threads_per_worker=1,
+                               processes=True, dashboard_address=":0", silence_logs=40)
+    else:
+        cluster = None
+    try:
+        try:
+            client = Client(cluster if cluster is not None else scheduler, timeout="20s")
+        except OSError as exc:
+            raise DataError(f"could not reach the Dask scheduler at {scheduler}: {exc}") from None
+        with client:
+            return distributed.sample_bounds(net, X_train, Y_train, X_test, Y_test,
+                                             client=client, progress=True, **kwargs)
+    finally:
+        if cluster is not None:
+            cluster.close()
 
 
 # ------------------------------------------------------------------------------ diagnose
