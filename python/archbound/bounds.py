@@ -226,6 +226,8 @@ def _is_one_hot(Y: np.ndarray) -> bool:
 
 
 def _readout_first_parts(net: Network, X_train: np.ndarray, variant: str):
+    """The readout A of a readout_first network, and for "projected" an orthonormal U with
+    span(U) containing span(training inputs)."""
     construction = net.construction
     if construction is None or construction.method != "readout_first":
         raise ValueError(
@@ -234,11 +236,12 @@ def _readout_first_parts(net: Network, X_train: np.ndarray, variant: str):
             "relu(A x + beta) - beta; use variant='lipschitz' for any other network"
         )
     A = construction.readout
-    # U: orthonormal basis of span(training inputs); A = A U U^T holds for the training set
-    # the network was built on, and is checked here.
-    u, s, _ = np.linalg.svd(X_train.T, full_matrices=False)
-    rank = int(np.sum(s > max(X_train.shape) * np.finfo(float).eps * s[0])) if s.size else 0
-    U = u[:, :rank]
+    if variant == "linearized":
+        return A, None  # |f(x) - f(x')| <= |A x - A x'| for any x, x'
+    # The rows of A = Y_0 X_0^+ lie in span(X_0), so A = A U U^T for any orthonormal U whose
+    # span contains it: the thin QR factor of X_0 (of any rank). Checked, since it fails
+    # for a training set other than the one the network was built on.
+    U = np.linalg.qr(X_train.T, mode="reduced")[0]
     leak = np.linalg.norm(A - (A @ U) @ U.T)
     if leak > 1e-8 * max(1.0, np.linalg.norm(A)):
         raise ValueError(
@@ -310,15 +313,25 @@ def prepare_bounds(net, X_train, Y_train, *, variant="lipschitz", delta=1e-6, se
     return context
 
 
-def evaluate_bounds(context: BoundContext, X_test, Y_test, *, threads=None) -> dict:
+def evaluate_bounds(context: BoundContext, X_test, Y_test, *, threads=None,
+                    test_outputs=None) -> dict:
     """Per-sample bounds and errors for a batch of test samples.
+
+    ``test_outputs`` (m, Q), if given, is f(X_test) computed before; it only serves the
+    reported truth (the bound never evaluates f on the test set).
 
     Returns a dict of arrays of shape (m,): ``per_sample``, ``nearest_index``,
     ``distances``, ``errors``, and ``hits`` (argmax agreement, or None when the targets
     are not one-hot).
     """
     X_test, Y_test = _check_data(context.net, X_test, Y_test, which="test")
-    f_test = context.net.forward(X_test, threads=threads)
+    if test_outputs is None:
+        f_test = context.net.forward(X_test, threads=threads)
+    else:
+        f_test = check_array(test_outputs, "test_outputs")
+        if f_test.shape != Y_test.shape:
+            raise ValueError(f"test_outputs must have shape {Y_test.shape} (m, Q), got "
+                             f"{f_test.shape}")
     errors = np.linalg.norm(f_test - Y_test, axis=1)
     F_test = np.ascontiguousarray(context.features(X_test))
     values, index = nearest(
@@ -368,7 +381,7 @@ def report_from_samples(context: BoundContext, samples: dict, seconds: float) ->
 
 def sample_bounds(
     net, X_train, Y_train, X_test, Y_test, *, variant="lipschitz", delta=1e-6, seed=None,
-    threads=None,
+    threads=None, test_outputs=None,
 ) -> BoundReport:
     """Per-sample test-error bounds of a ReLU network, with the truth beside them.
 
@@ -398,6 +411,9 @@ def sample_bounds(
         Seed of the norm estimators.
     threads : int, optional
         OpenMP threads.
+    test_outputs : array_like of shape (m, Q), optional
+        f(X_test), if already computed (for example for several variants): saves a forward
+        pass. It only enters the reported truth; the bound B_j never uses f on test samples.
 
     Returns
     -------
@@ -406,7 +422,8 @@ def sample_bounds(
     start = time.perf_counter()
     context = prepare_bounds(net, X_train, Y_train, variant=variant, delta=delta, seed=seed,
                              threads=threads)
-    samples = evaluate_bounds(context, X_test, Y_test, threads=threads)
+    samples = evaluate_bounds(context, X_test, Y_test, threads=threads,
+                              test_outputs=test_outputs)
     return report_from_samples(context, samples, time.perf_counter() - start)
 
 
