@@ -49,9 +49,9 @@ template <class S> struct Kernel {
 /// one MR x NR tile of <training, test> products from packed panels (see PackedTraining and
 /// pack_tile). Eigen's packet primitives keep it portable across SIMD instruction sets; its
 /// own GEMM (3.4) reaches about 80% of OpenBLAS here, this kernel about 105%.
-template <class S>
-EIGEN_DONT_INLINE void micro_kernel(const S* __restrict a, const S* __restrict b, Index depth,
-                                    S* __restrict c, Index ldc, bool accumulate) {
+template <class S> EIGEN_DONT_INLINE void micro_kernel(const S* __restrict a, const S* __restrict b,
+                                                       Index depth, S* __restrict c, Index ldc,
+                                                       bool accumulate) {
     using namespace Eigen::internal;
     using K = Kernel<S>;
     using Packet = typename K::Packet;
@@ -60,7 +60,8 @@ EIGEN_DONT_INLINE void micro_kernel(const S* __restrict a, const S* __restrict b
 #pragma GCC unroll 8
     for (int n = 0; n < NR; ++n) acc[0][n] = acc[1][n] = acc[2][n] = pset1<Packet>(S(0));
     for (Index k = 0; k < depth; ++k, a += MR, b += NR) {
-        const Packet a0 = pload<Packet>(a), a1 = pload<Packet>(a + L), a2 = pload<Packet>(a + 2 * L);
+        const Packet a0 = pload<Packet>(a), a1 = pload<Packet>(a + L),
+                     a2 = pload<Packet>(a + 2 * L);
 #pragma GCC unroll 8
         for (int n = 0; n < NR; ++n) {
             const Packet bn = pset1<Packet>(b[n]);
@@ -120,12 +121,12 @@ template <class S> struct Problem {
     Index bn, depth;  // training block; inner-dimension run of the micro-kernel
     std::vector<Index> test_order, train_order;
     // The training side, in class order, prepared once.
-    Vector<S> center;          // d: the training mean (GEMM path)
-    AlignedVector<S> packed;   // panels of MR centred samples, coordinate-major (GEMM path)
-    Vector<S> norms;           // N: |G_i - center|^2 (GEMM path)
-    Matrix<S> coords;          // N x d: coordinate q of every sample contiguous (direct path)
-    Matrix<S> label_rows;      // N x Q
-    Vector<S> offset;          // N
+    Vector<S> center;         // d: the training mean (GEMM path)
+    AlignedVector<S> packed;  // panels of MR centred samples, coordinate-major (GEMM path)
+    Vector<S> norms;          // N: |G_i - center|^2 (GEMM path)
+    Matrix<S> coords;         // N x d: coordinate q of every sample contiguous (direct path)
+    Matrix<S> label_rows;     // N x Q
+    Vector<S> offset;         // N
 };
 
 template <class S> struct Workspace {
@@ -137,17 +138,19 @@ template <class S> struct Workspace {
 
 /// Squared differences of coordinates up to this size, summed over `dims`, stay finite.
 template <class S> void require_representable(const ConstMatrixRef<S>& a, const char* what) {
-    const double limit = std::sqrt(double(std::numeric_limits<S>::max()) / (8.0 * double(a.rows())));
+    const double limit =
+        std::sqrt(double(std::numeric_limits<S>::max()) / (8.0 * double(a.rows())));
     require(a.size() == 0 || double(a.cwiseAbs().maxCoeff()) <= limit,
             std::string(what) + " are too large: squared distances would overflow " +
                 (sizeof(S) == 4 ? "float32; pass float64 data" : "float64"));
 }
 
 /// Adds sum_q (x_q - column_q)^2 over a block of training positions to `out`.
-template <class S, class Out>
-void add_squared_differences(const Matrix<S>& columns, Index a, Index len, const S* x, Index dims,
-                             Out out) {
-    for (Index q = 0; q < dims; ++q) out += (columns.col(q).segment(a, len).array() - x[q]).square();
+template <class S, class Out> void add_squared_differences(const Matrix<S>& columns, Index a,
+                                                           Index len, const S* x, Index dims,
+                                                           Out out) {
+    for (Index q = 0; q < dims; ++q)
+        out += (columns.col(q).segment(a, len).array() - x[q]).square();
 }
 
 template <class S> Index first_index_of(const S* x, Index n, S value) {
@@ -164,7 +167,8 @@ template <class S> void pack_tile(const Problem<S>& p, const Item& item, Workspa
     std::fill(ws.tile.begin(), ws.tile.end(), S(0));
     for (Index c = 0; c < item.count; ++c) {
         Eigen::Map<Matrix<S>> panel(ws.tile.data() + (c / NR) * NR * d, NR, d);
-        panel.row(c % NR) = (p.test.col(p.test_order[size_t(item.first + c)]) - p.center).transpose();
+        panel.row(c % NR) =
+            (p.test.col(p.test_order[size_t(item.first + c)]) - p.center).transpose();
         ws.tile_norms[c] = panel.row(c % NR).squaredNorm();
     }
 }
@@ -272,9 +276,8 @@ std::vector<Item> make_items(const std::vector<Item>& tiles, Index bt, Index bn,
 
 /// The training side, once per call: centred and packed into MR-sample panels (GEMM path) or
 /// transposed (direct path), labels and offsets, all in class order.
-template <class S>
-void prepare_training(Problem<S>& p, const ConstMatrixRef<S>& train_labels,
-                      const Eigen::Ref<const Vector<S>>& offsets, int nthreads) {
+template <class S> void prepare_training(Problem<S>& p, const ConstMatrixRef<S>& train_labels,
+                                         const Eigen::Ref<const Vector<S>>& offsets, int nthreads) {
     constexpr int MR = Kernel<S>::MR;
     const Index d = p.train.rows(), N = p.train.cols(), Q = train_labels.rows();
     const bool parallel = nthreads > 1 && double(N) * double(d) > 1e6;
@@ -314,7 +317,8 @@ void prepare_training(Problem<S>& p, const ConstMatrixRef<S>& train_labels,
 
 template <class S>
 NearestResult<S> nearest(const ConstMatrixRef<S>& test, const ConstMatrixRef<S>& train, S alpha,
-                         const ConstMatrixRef<S>& test_labels, const ConstMatrixRef<S>& train_labels,
+                         const ConstMatrixRef<S>& test_labels,
+                         const ConstMatrixRef<S>& train_labels,
                          const Eigen::Ref<const Vector<S>>& offsets,
                          const Eigen::Ref<const IndexVector>& test_classes,
                          const Eigen::Ref<const IndexVector>& train_classes, Index block_size,
@@ -344,12 +348,18 @@ NearestResult<S> nearest(const ConstMatrixRef<S>& test, const ConstMatrixRef<S>&
 
     const bool features = alpha > 0;
     if (features) require_representable(test, "features"), require_representable(train, "features");
-    if (labels) require_representable(test_labels, "labels"), require_representable(train_labels, "labels");
+    if (labels)
+        require_representable(test_labels, "labels"), require_representable(train_labels, "labels");
     const double flops = double(m) * double(N) * double(std::max<Index>(d, 1));
     const int nthreads = flops < kSerialFlops ? 1 : resolve_threads(threads);
 
-    Problem<S> p{test, train, test_labels, alpha, features, features && d > kDirectMaxDim,
-                 labels, offsets.size() > 0, false, kDirectBlock, 0, {}, {}};
+    Problem<S> p{test,        train,
+                 test_labels, alpha,
+                 features,    features && d > kDirectMaxDim,
+                 labels,      offsets.size() > 0,
+                 false,       kDirectBlock,
+                 0,           {},
+                 {}};
     p.squared = features && !p.labels && !p.offsets;
     if (p.gemm) {
         p.bn = K::kBlock;
@@ -371,8 +381,8 @@ NearestResult<S> nearest(const ConstMatrixRef<S>& test, const ConstMatrixRef<S>&
         if (found == train_groups.label.end() || *found != test_groups.label[g]) continue;
         const size_t t = size_t(found - train_groups.label.begin());
         for (Index first = test_groups.begin[g]; first < test_groups.end[g]; first += bt)
-            tiles.push_back({first, std::min(bt, test_groups.end[g] - first),
-                             train_groups.begin[t], train_groups.end[t]});
+            tiles.push_back({first, std::min(bt, test_groups.end[g] - first), train_groups.begin[t],
+                             train_groups.end[t]});
     }
     const std::vector<Item> items = make_items(tiles, bt, p.bn, d, nthreads);
 
@@ -428,10 +438,10 @@ NearestResult<S> nearest(const ConstMatrixRef<S>& test, const ConstMatrixRef<S>&
     return result;
 }
 
-#define ARCHBOUND_DEFINE_NEAREST(S)                                                            \
-    template NearestResult<S> nearest<S>(                                                      \
-        const ConstMatrixRef<S>&, const ConstMatrixRef<S>&, S, const ConstMatrixRef<S>&,       \
-        const ConstMatrixRef<S>&, const Eigen::Ref<const Vector<S>>&,                          \
+#define ARCHBOUND_DEFINE_NEAREST(S)                                                             \
+    template NearestResult<S> nearest<S>(                                                       \
+        const ConstMatrixRef<S>&, const ConstMatrixRef<S>&, S, const ConstMatrixRef<S>&,        \
+        const ConstMatrixRef<S>&, const Eigen::Ref<const Vector<S>>&,                           \
         const Eigen::Ref<const IndexVector>&, const Eigen::Ref<const IndexVector>&, Index, int, \
         const InterruptCheck&);
 ARCHBOUND_DEFINE_NEAREST(float)

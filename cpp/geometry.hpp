@@ -32,25 +32,26 @@ template <class S> struct NearestResult {
 /// between groups of tiles. The result does not depend on the thread count.
 template <class S>
 NearestResult<S> nearest(const ConstMatrixRef<S>& test, const ConstMatrixRef<S>& train, S alpha,
-                         const ConstMatrixRef<S>& test_labels, const ConstMatrixRef<S>& train_labels,
+                         const ConstMatrixRef<S>& test_labels,
+                         const ConstMatrixRef<S>& train_labels,
                          const Eigen::Ref<const Vector<S>>& offsets,
                          const Eigen::Ref<const IndexVector>& test_classes,
                          const Eigen::Ref<const IndexVector>& train_classes, Index block_size,
                          int threads, const InterruptCheck& check = {});
 
 /// Plain nearest neighbour: B_j = min_i |F_j - G_i|.
-template <class S>
-NearestResult<S> nearest_neighbour(const ConstMatrixRef<S>& test, const ConstMatrixRef<S>& train,
-                                   Index block_size, int threads,
-                                   const InterruptCheck& check = {}) {
+template <class S> NearestResult<S> nearest_neighbour(const ConstMatrixRef<S>& test,
+                                                      const ConstMatrixRef<S>& train,
+                                                      Index block_size, int threads,
+                                                      const InterruptCheck& check = {}) {
     return nearest<S>(test, train, S(1), Matrix<S>(), Matrix<S>(), Vector<S>(), IndexVector(),
                       IndexVector(), block_size, threads, check);
 }
 
-#define ARCHBOUND_DECLARE_NEAREST(S)                                                           \
-    extern template NearestResult<S> nearest<S>(                                               \
-        const ConstMatrixRef<S>&, const ConstMatrixRef<S>&, S, const ConstMatrixRef<S>&,       \
-        const ConstMatrixRef<S>&, const Eigen::Ref<const Vector<S>>&,                          \
+#define ARCHBOUND_DECLARE_NEAREST(S)                                                            \
+    extern template NearestResult<S> nearest<S>(                                                \
+        const ConstMatrixRef<S>&, const ConstMatrixRef<S>&, S, const ConstMatrixRef<S>&,        \
+        const ConstMatrixRef<S>&, const Eigen::Ref<const Vector<S>>&,                           \
         const Eigen::Ref<const IndexVector>&, const Eigen::Ref<const IndexVector>&, Index, int, \
         const InterruptCheck&);
 ARCHBOUND_DECLARE_NEAREST(float)
