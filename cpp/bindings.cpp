@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "blas.hpp"
 #include "construct.hpp"
 #include "forward.hpp"
 #include "pinv.hpp"
@@ -145,4 +146,11 @@ PYBIND11_MODULE(_core, m) {
           py::arg("biases"), py::arg("threads"));
 
     m.def("simd_instruction_sets", &Eigen::SimdInstructionSetsInUse);
+
+    // --- BLAS backend (foundation, issue 2): OpenBLAS loaded at run time, else Eigen. ---
+    m.def("load_blas", &archbound::load_blas, py::arg("path"),
+          "Route the hot matrix products to the OpenBLAS at `path`; returns '' or the reason "
+          "it could not.");
+    m.def("use_loaded_blas", &archbound::use_loaded_blas, py::arg("on"));
+    m.def("blas_backend", &archbound::blas_backend);
 }

@@ -1,5 +1,7 @@
 #include "forward.hpp"
 
+#include "blas.hpp"
+
 #include <algorithm>
 #include <string>
 
@@ -33,20 +35,32 @@ void forward_block(const In& x, const std::vector<WeightMap<S>>& weights,
     const size_t layers = weights.size();
     const Index cols = x.cols();
     Matrix<S> h, z;
-    for (size_t l = 0; l + 1 < layers; ++l) {
-        z = biases[l].rowwise().replicate(cols);
-        if (l == 0)
-            z.noalias() += weights[l] * x;
-        else
-            z.noalias() += weights[l] * h;
-        z = z.cwiseMax(S(0));
-        h.swap(z);
+    const S* input = x.data();
+    Index input_stride = x.outerStride();
+    for (size_t l = 0; l < layers; ++l) {
+        const WeightMap<S>& w = weights[l];
+        const bool hidden = l + 1 < layers;
+        S* target;
+        Index target_stride;
+        if (hidden) {
+            z = biases[l].rowwise().replicate(cols);
+            target = z.data();
+            target_stride = z.rows();
+        } else {
+            out = biases[l].rowwise().replicate(cols);
+            target = out.data();
+            target_stride = out.outerStride();
+        }
+        // The row-major W_l is the column-major W_l^T, so z += W_l h is op(A) = A^T.
+        gemm<S>(true, false, w.rows(), cols, w.cols(), S(1), w.data(), w.cols(), input,
+                input_stride, S(1), target, target_stride);
+        if (hidden) {
+            z = z.cwiseMax(S(0));
+            h.swap(z);
+            input = h.data();
+            input_stride = h.rows();
+        }
     }
-    out = biases[layers - 1].rowwise().replicate(cols);
-    if (layers == 1)
-        out.noalias() += weights[0] * x;
-    else
-        out.noalias() += weights[layers - 1] * h;
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "pinv.hpp"
 
+#include "blas.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -77,13 +79,16 @@ class BlockReflector {
 
   private:
     void apply_serial(MatrixRef c, bool transposed) const {
-        Matrix<double> w(v_.cols(), c.cols());
-        w.noalias() = v_.transpose() * c;
+        const Index h = v_.rows(), b = v_.cols(), cols = c.cols();
+        Matrix<double> w(b, cols);
+        gemm<double>(true, false, b, cols, h, 1.0, v_.data(), h, c.data(), c.outerStride(), 0.0,
+                     w.data(), b);  // W = V^T C
         if (transposed)
             w = t_.transpose().triangularView<Eigen::Lower>() * w;
         else
             w = t_.triangularView<Eigen::Upper>() * w;
-        c.noalias() -= v_ * w;
+        gemm<double>(false, false, h, cols, b, -1.0, v_.data(), h, w.data(), b, 1.0, c.data(),
+                     c.outerStride());  // C -= V W
     }
 
     Matrix<double> v_;

@@ -265,3 +265,45 @@ def test_bad_threads(threads):
 def test_rcond_is_keyword_only():
     with pytest.raises(TypeError):
         archbound.pinv(np.eye(3), 1e-3)
+
+
+def test_eigen_and_openblas_kernels_agree():
+    if _core.blas_backend() == "eigen":
+        pytest.skip("no OpenBLAS loaded (scipy-openblas32 missing or ARCHBOUND_BLAS=eigen)")
+    a, _, _ = make("big-tall")
+    with_openblas = archbound.pinv(a)
+    _core.use_loaded_blas(False)
+    try:
+        with_eigen = archbound.pinv(a)
+    finally:
+        _core.use_loaded_blas(True)
+    assert rel_diff(with_openblas, with_eigen) <= 1e-12
+    assert rel_diff(with_eigen, numpy_pinv(a)) <= 1e-10
+
+
+def test_backend_choice_from_the_environment(monkeypatch):
+    from archbound import _backend
+
+    before = _core.blas_backend()
+    try:
+        monkeypatch.setenv("ARCHBOUND_BLAS", "eigen")
+        assert _backend.load() == "eigen"
+        monkeypatch.setenv("ARCHBOUND_BLAS", "/nonexistent/libopenblas.so")
+        if before == "eigen":
+            with pytest.warns(RuntimeWarning, match="could not be loaded"):
+                assert _backend.load() == "eigen"
+        monkeypatch.setenv("ARCHBOUND_BLAS", "auto")
+        now = _backend.load()
+        assert now == before or (before == "eigen" and now.startswith("openblas"))
+    finally:
+        _core.use_loaded_blas(before != "eigen")
+    assert _backend.backend() == before
+
+
+def test_openblas_wheel_is_not_imported():
+    # Importing scipy_openblas32 loads its library with RTLD_GLOBAL, whose scipy_* symbols
+    # then interpose on SciPy's vendored OpenBLAS and change SciPy's results; archbound opens
+    # the library privately instead.
+    import sys
+
+    assert "scipy_openblas32" not in sys.modules

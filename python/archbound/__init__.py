@@ -6,6 +6,7 @@ for overparametrized deep ReLU networks" (arXiv:2504.05695) on a C++ core (Eigen
 
 __version__ = "0.1.0"
 
+from archbound import _backend
 from archbound._validation import DTypeError
 from archbound.construct import ZeroLossUnattainable, construct_minimizer, one_hot
 from archbound.linalg import pinv, pinv_info
@@ -22,3 +23,5 @@ __all__ = [
     "pinv",
     "pinv_info",
 ]
+
+_backend.load()
