@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "blas.hpp"
 #include "construct.hpp"
 #include "forward.hpp"
 #include "geometry.hpp"
@@ -256,4 +257,11 @@ PYBIND11_MODULE(_core, m) {
     // --- end geometry ---
 
     m.def("simd_instruction_sets", &Eigen::SimdInstructionSetsInUse);
+
+    // --- BLAS backend (foundation, issue 2): OpenBLAS loaded at run time, else Eigen. ---
+    m.def("load_blas", &archbound::load_blas, py::arg("path"),
+          "Route the hot matrix products to the OpenBLAS at `path`; returns '' or the reason "
+          "it could not.");
+    m.def("use_loaded_blas", &archbound::use_loaded_blas, py::arg("on"));
+    m.def("blas_backend", &archbound::blas_backend);
 }

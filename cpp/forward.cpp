@@ -1,5 +1,7 @@
 #include "forward.hpp"
 
+#include "blas.hpp"
+
 #include <algorithm>
 #include <string>
 
@@ -24,22 +26,40 @@ void check_shapes(Index m0, const std::vector<WeightMap<S>>& weights,
     }
 }
 
-/// Runs one block of samples through every layer; writes Q x cols into `out`.
+/// Runs one block of samples through every layer; writes Q x cols into `out`. Each layer is
+/// one GEMM accumulated onto the broadcast bias, then the ReLU in place: two passes over the
+/// block's activations, which stay in cache.
 template <class S, class In, class Out>
 void forward_block(const In& x, const std::vector<WeightMap<S>>& weights,
                    const std::vector<BiasMap<S>>& biases, Out out) {
     const size_t layers = weights.size();
+    const Index cols = x.cols();
     Matrix<S> h, z;
+    const S* input = x.data();
+    Index input_stride = x.outerStride();
     for (size_t l = 0; l < layers; ++l) {
+        const WeightMap<S>& w = weights[l];
         const bool hidden = l + 1 < layers;
-        if (l == 0)
-            z.noalias() = weights[l] * x;
-        else
-            z.noalias() = weights[l] * h;
-        if (hidden)
-            h = (z.colwise() + biases[l]).cwiseMax(S(0));
-        else
-            out = z.colwise() + biases[l];
+        S* target;
+        Index target_stride;
+        if (hidden) {
+            z = biases[l].rowwise().replicate(cols);
+            target = z.data();
+            target_stride = z.rows();
+        } else {
+            out = biases[l].rowwise().replicate(cols);
+            target = out.data();
+            target_stride = out.outerStride();
+        }
+        // The row-major W_l is the column-major W_l^T, so z += W_l h is op(A) = A^T.
+        gemm<S>(true, false, w.rows(), cols, w.cols(), S(1), w.data(), w.cols(), input,
+                input_stride, S(1), target, target_stride);
+        if (hidden) {
+            z = z.cwiseMax(S(0));
+            h.swap(z);
+            input = h.data();
+            input_stride = h.rows();
+        }
     }
 }
 
@@ -55,27 +75,19 @@ Matrix<S> forward(const Eigen::Ref<const Matrix<S>>& x0, const std::vector<Weigh
     Matrix<S> out(q, n);
     if (n == 0) return out;
 
+    // Blocks of samples run in parallel, each with a serial GEMM per layer: no synchronisation
+    // inside a layer, and a block's activations stay in cache. The block size depends on n
+    // only, never on the thread count, so the result is the same for every thread count.
     const int nthreads = resolve_threads(threads);
-    const Index block = 256;
+    const Index block = std::max<Index>(16, std::min<Index>(256, (n + 7) / 8));
     const Index nblocks = (n + block - 1) / block;
-    if (nblocks < 2 * nthreads) {
-        // Few samples: one block at a time, with Eigen's own threads inside each GEMM.
-        ThreadScope scope(nthreads);
-        for (Index b = 0; b < nblocks; ++b) {
-            const Index start = b * block, len = std::min(block, n - start);
-            forward_block<S>(x0.middleCols(start, len), weights, biases,
-                             out.middleCols(start, len));
-            poll(check);
-        }
-        return out;
-    }
-    // Many samples: blocks in parallel, a serial GEMM in each. Groups of blocks separate the
-    // parallel regions so that interrupts are polled outside them.
-    const Index group = Index(nthreads) * 8;
+    const int team = int(std::min<Index>(nthreads, nblocks));
+    // Groups of blocks separate the parallel regions so that interrupts are polled outside them.
+    const Index group = Index(team) * 8;
     for (Index first = 0; first < nblocks; first += group) {
         const Index last = std::min(nblocks, first + group);
         ExceptionCatcher catcher;
-#pragma omp parallel for schedule(dynamic) num_threads(nthreads)
+#pragma omp parallel for schedule(dynamic) num_threads(team)
         for (Index b = first; b < last; ++b) {
             catcher.run([&] {
                 const Index start = b * block, len = std::min(block, n - start);

@@ -6,6 +6,7 @@ for overparametrized deep ReLU networks" (arXiv:2504.05695) on a C++ core (Eigen
 
 __version__ = "0.1.0"
 
+from archbound import _backend
 from archbound._validation import DTypeError, MemoryLimitError
 from archbound.bounds import (
     BoundReport,
@@ -43,3 +44,5 @@ __all__ = [
     "pinv_info",
     "sample_bounds",
 ]
+
+_backend.load()

@@ -55,6 +55,8 @@ def one_hot(labels, n_classes=None) -> np.ndarray:
     ndarray of shape (N, Q), float64
     """
     labels = np.asarray(labels)
+    if labels.size == 0:
+        raise ValueError("labels is empty")
     if labels.dtype.kind not in "iu":
         if labels.dtype.kind == "f" and labels.size and np.all(np.mod(labels, 1) == 0):
             labels = labels.astype(np.int64)
@@ -62,8 +64,6 @@ def one_hot(labels, n_classes=None) -> np.ndarray:
             raise DTypeError(f"labels must be integers, got dtype {labels.dtype}")
     if labels.ndim != 1:
         raise ValueError(f"labels must be 1-dimensional, got shape {labels.shape}")
-    if labels.size == 0:
-        raise ValueError("labels is empty")
     if labels.min() < 0:
         raise ValueError(f"labels must be non-negative, got {labels.min()}")
     if n_classes is None:

@@ -22,8 +22,9 @@ class PinvInfo:
     rank : int
         Number of singular values above ``rcond * sigma_max``.
     sigma_max, sigma_min : float
-        Largest and smallest singular values: exact on the SVD path, power-method and
-        inverse-iteration estimates (to about 1e-6 relative) on the thin-QR path.
+        Largest and smallest singular values: exact on the SVD path. On the thin-QR path,
+        Lanczos estimates on R^T R and (R^T R)^-1 (to about 1e-10 relative; sigma_max from
+        below, sigma_min from above).
     fast_path : bool
         True when the thin-QR path was taken (full rank and well conditioned).
     """
