@@ -42,8 +42,10 @@ def problem():
 def _assert_same(report, expected):
     for name in ("test_cost", "test_cost_bound", "mean_ratio", "ratio", "train_cost"):
         assert getattr(report, name) == pytest.approx(getattr(expected, name), rel=1e-12)
+    # The bounds, their maximum and the indices are exact. The true errors come from forward
+    # passes over differently sized batches, whose BLAS blocking can differ in the last bit.
     assert report.uniform_bound == expected.uniform_bound
-    assert report.max_error == expected.max_error
+    assert report.max_error == pytest.approx(expected.max_error, rel=1e-14)
     assert report.accuracy == expected.accuracy
     assert report.argmax_test_index == expected.argmax_test_index
     assert report.lipschitz == expected.lipschitz

@@ -227,8 +227,9 @@ def sample_bounds(
     Returns
     -------
     BoundReport
-        Equal to the in-process result: sums to about 1e-12 relative, maxima and indices
-        exactly.
+        Equal to the in-process result: the per-sample bounds, their maximum and the
+        indices exactly, sums to about 1e-12 relative (the true errors can differ in the
+        last bit, since the forward pass runs on differently sized batches).
 
     Raises
     ------
