@@ -191,7 +191,10 @@ class DiscrepancyReport:
 
 def _check_labels(Y, name: str, n_rows: int, q: int) -> np.ndarray:
     """2-D targets, or 1-D integer labels that are one-hot encoded to Q columns."""
-    array = np.asarray(Y) if not isinstance(Y, (str, bytes)) else Y
+    try:
+        array = np.asarray(Y) if not isinstance(Y, (str, bytes)) else Y
+    except ValueError:  # ragged input: check_array names it
+        array = Y
     if isinstance(array, np.ndarray) and array.ndim == 1 and array.dtype.kind in "iu":
         if array.size and (array.min() < 0 or array.max() >= q):
             raise ValueError(f"{name} holds class labels outside 0..{q - 1}")
@@ -238,7 +241,8 @@ def _readout_first_parts(net: Network, X_train: np.ndarray, variant: str):
     # the network was built on, and is checked here.
     u, s, _ = np.linalg.svd(X_train.T, full_matrices=False)
     rank = int(np.sum(s > max(X_train.shape) * np.finfo(float).eps * s[0])) if s.size else 0
-    U = u[:, :rank]
+    # Rank 0 (all training inputs zero): one zero coordinate, so every distance is 0.
+    U = u[:, :rank] if rank else np.zeros((X_train.shape[1], 1))
     leak = np.linalg.norm(A - (A @ U) @ U.T)
     if leak > 1e-8 * max(1.0, np.linalg.norm(A)):
         raise ValueError(
