@@ -65,6 +65,12 @@ def check_array(
     if not allow_empty and array.size == 0:
         raise ValueError(f"{name} is empty (shape {array.shape}); it needs at least one element")
     dtype = array.dtype.type if array.dtype.type in dtypes else dtypes[0]
+    if copy or array.dtype != np.dtype(dtype) or not array.flags.c_contiguous:
+        # A broadcast or strided view can describe far more elements than exist in memory.
+        check_memory(
+            float(array.size) * np.dtype(dtype).itemsize,
+            f"{name} (a C-contiguous {np.dtype(dtype).name} copy of shape {array.shape})",
+        )
     if copy:
         array = np.array(array, dtype=dtype, order="C", copy=True)
     else:
@@ -102,13 +108,38 @@ def check_seed(seed) -> int:
     raise DTypeError(f"seed must be None, an int or a numpy Generator, got {type(seed).__name__}")
 
 
+def max_threads() -> int:
+    """The most OpenMP threads a call may ask for (far more would crash the OpenMP runtime)."""
+    return max(1024, 4 * (os.cpu_count() or 1))
+
+
+def default_threads() -> int:
+    """OpenMP's default thread count, as the core will resolve ``threads=None``."""
+    try:
+        return max(1, int(os.environ.get("OMP_NUM_THREADS", "").split(",")[0]))
+    except ValueError:
+        return os.cpu_count() or 1
+
+
 def check_threads(threads) -> int:
     """Normalise `threads` (None for OpenMP's default) to the core's convention (0 = default)."""
     if threads is None:
         return 0
     if not isinstance(threads, numbers.Integral) or isinstance(threads, bool) or threads < 1:
         raise ValueError(f"threads must be a positive int or None, got {threads!r}")
+    if threads > max_threads():
+        raise ValueError(f"threads must be at most {max_threads()}, got {threads}")
     return int(threads)
+
+
+def check_real(value, name: str, *, what: str = "a real number") -> float:
+    """A real scalar (not bool) as a float; ints too large for a float are refused."""
+    if not isinstance(value, numbers.Real) or isinstance(value, bool):
+        raise DTypeError(f"{name} must be {what}, got {type(value).__name__}")
+    try:
+        return float(value)
+    except OverflowError:
+        raise ValueError(f"{name} is too large to be a float, got {value}") from None
 
 
 def check_positive_int(value, name: str, *, minimum: int = 1) -> int:
@@ -121,9 +152,7 @@ def check_positive_int(value, name: str, *, minimum: int = 1) -> int:
 
 def check_probability(value, name: str) -> float:
     """A probability strictly inside (0, 1), such as a failure probability delta."""
-    if not isinstance(value, numbers.Real) or isinstance(value, bool):
-        raise DTypeError(f"{name} must be a float in (0, 1), got {type(value).__name__}")
-    value = float(value)
+    value = check_real(value, name, what="a float in (0, 1)")
     if not (0.0 < value < 1.0):
         raise ValueError(f"{name} must lie strictly between 0 and 1, got {value}")
     return value
@@ -146,6 +175,6 @@ def check_memory(nbytes: float, what: str) -> None:
     limit = 0.8 * available_memory()
     if nbytes > limit:
         raise MemoryLimitError(
-            f"{what} would need about {nbytes / 2**30:.1f} GiB, more than this machine can "
-            f"give ({limit / 2**30:.1f} GiB usable); reduce the sizes"
+            f"{what} would need about {nbytes:.3g} bytes ({nbytes / 2**30:.1f} GiB), more "
+            f"than this machine can give ({limit:.3g} bytes usable); reduce the sizes"
         )

@@ -191,7 +191,10 @@ class DiscrepancyReport:
 
 def _check_labels(Y, name: str, n_rows: int, q: int) -> np.ndarray:
     """2-D targets, or 1-D integer labels that are one-hot encoded to Q columns."""
-    array = np.asarray(Y) if not isinstance(Y, (str, bytes)) else Y
+    try:
+        array = np.asarray(Y) if not isinstance(Y, (str, bytes)) else Y
+    except ValueError:  # ragged input: check_array names it
+        array = Y
     if isinstance(array, np.ndarray) and array.ndim == 1 and array.dtype.kind in "iu":
         if array.size and (array.min() < 0 or array.max() >= q):
             raise ValueError(f"{name} holds class labels outside 0..{q - 1}")

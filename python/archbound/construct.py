@@ -58,7 +58,9 @@ def one_hot(labels, n_classes=None) -> np.ndarray:
     if labels.size == 0:
         raise ValueError("labels is empty")
     if labels.dtype.kind not in "iu":
-        if labels.dtype.kind == "f" and labels.size and np.all(np.mod(labels, 1) == 0):
+        whole = (labels.dtype.kind == "f" and labels.size and np.all(np.isfinite(labels))
+                 and np.abs(labels).max() < 2**53)
+        if whole and np.all(np.mod(labels, 1) == 0):
             labels = labels.astype(np.int64)
         else:
             raise DTypeError(f"labels must be integers, got dtype {labels.dtype}")
@@ -72,6 +74,7 @@ def one_hot(labels, n_classes=None) -> np.ndarray:
         raise DTypeError(f"n_classes must be an int, got {type(n_classes).__name__}")
     elif labels.max() >= n_classes:
         raise ValueError(f"labels go up to {labels.max()}, but n_classes is {n_classes}")
+    check_memory(8.0 * labels.shape[0] * n_classes, f"n_classes = {n_classes}: the one-hot array")
     out = np.zeros((labels.shape[0], int(n_classes)))
     out[np.arange(labels.shape[0]), labels] = 1.0
     return out
@@ -144,14 +147,17 @@ def construct_minimizer(
     else:
         widths = _check_widths(widths, minimum=n, needed="N")
     sizes = [m0] + widths + [q]
-    check_memory(8.0 * sum(a * b for a, b in zip(sizes[:-1], sizes[1:])), "the network's weights")
+    # The core's weights and the Network's copies of them, plus one M_l x N activation.
+    weights = 8.0 * sum(float(a) * b for a, b in zip(sizes[:-1], sizes[1:]))
+    check_memory(2 * weights + 16.0 * max(widths) * n, f"widths = {widths}: the network")
     rcond = _check_rcond(rcond)
     n_threads = check_threads(threads)
+    if seed is not None or method == "readout_last":
+        seed = check_seed(seed)  # validated even where readout_first does not use it
     if method == "readout_first":
         raw = _core.readout_first(X, Y, widths, rcond, n_threads)
         seed = None
     else:
-        seed = check_seed(seed)
         raw = _core.readout_last(X, Y, widths, seed, rcond, n_threads)
     network = Network(raw["weights"], raw["biases"])
     residual = network.forward(X, threads=threads) - Y

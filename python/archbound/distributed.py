@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 import time
 from dataclasses import dataclass
 
 import numpy as np
 
+from archbound._validation import check_memory
 from archbound.bounds import BoundReport, evaluate_bounds, prepare_bounds
 
 _TARGET_CHUNK_BYTES = 64 * 2**20
@@ -51,7 +53,7 @@ class _Partial:
 # Test-set sources: anything with a shape and row slicing, opened lazily where it lives.
 
 
-def _open(source):
+def _open(source, name="the test set"):
     """A row-sliceable array view of `source` (a path to .npy is memory-mapped)."""
     if isinstance(source, (str, os.PathLike)):
         path = os.fspath(source)
@@ -60,8 +62,15 @@ def _open(source):
         try:
             import zarr
         except ImportError:  # pragma: no cover - zarr is optional
-            raise ValueError(f"{path}: only .npy paths are supported without zarr") from None
+            raise ValueError(
+                f"{name} = {path!r}: only .npy paths are supported without zarr"
+            ) from None
         return zarr.open(path, mode="r")
+    if isinstance(source, (list, tuple)):  # nested lists, as the in-process functions take
+        try:
+            return np.asarray(source)
+        except ValueError as exc:
+            raise ValueError(f"{name} could not be read as an array: {exc}") from None
     return source
 
 
@@ -87,7 +96,7 @@ def _auto_chunk_rows(n_rows: int, row_bytes: int) -> int:
 
 def _evaluate_chunk(context, X, Y, chunk, start, out_paths, threads):
     """Evaluate rows start..start+len(X) of the test set; returns exact partial aggregates."""
-    if threads is None:
+    if threads is None and "distributed" in sys.modules:  # a worker has it imported
         try:
             from distributed import get_worker
 
@@ -240,7 +249,7 @@ def sample_bounds(
     start_time = time.perf_counter()
     context = prepare_bounds(net, X_train, Y_train, variant=variant, delta=delta, seed=seed,
                              threads=threads)
-    X_view, Y_view = _open(X_test), _open(Y_test)
+    X_view, Y_view = _open(X_test, "X_test"), _open(Y_test, "Y_test")
     for name, view in (("X_test", X_view), ("Y_test", Y_view)):
         if not hasattr(view, "shape") or len(view.shape) not in (1, 2):
             raise ValueError(f"{name} must be a 2-D array, a .npy path or a dask/zarr array")
@@ -255,8 +264,13 @@ def sample_bounds(
     if chunk_rows == "auto":
         itemsize = np.dtype(getattr(X_view, "dtype", np.float64)).itemsize
         chunk_rows = _auto_chunk_rows(m, int(X_view.shape[1]) * itemsize)
-    elif not isinstance(chunk_rows, (int, np.integer)) or chunk_rows < 1:
+    elif (not isinstance(chunk_rows, (int, np.integer)) or isinstance(chunk_rows, bool)
+          or chunk_rows < 1):
         raise ValueError(f"chunk_rows must be a positive int or 'auto', got {chunk_rows!r}")
+    chunk_rows = min(int(chunk_rows), m)
+    # A chunk is read into memory, converted to float64 and mapped to features.
+    check_memory(3.0 * 8 * chunk_rows * max(1, int(X_view.shape[1])),
+                 f"chunk_rows = {chunk_rows}: one chunk of X_test")
     chunks = [(i, s, min(s + int(chunk_rows), m))
               for i, s in enumerate(range(0, m, int(chunk_rows)))]
     out_paths = None if per_sample_out is None else _create_outputs(per_sample_out, m)

@@ -11,7 +11,6 @@ Lipschitz constant of the network, r_i its training residuals and y the labels, 
 
 from __future__ import annotations
 
-import numbers
 import warnings
 
 import numpy as np
@@ -21,8 +20,11 @@ from archbound._validation import (
     FLOATS,
     DTypeError,
     check_array,
+    check_memory,
     check_positive_int,
+    check_real,
     check_threads,
+    default_threads,
 )
 
 
@@ -34,9 +36,7 @@ class AbsentClassWarning(UserWarning):
 
 
 def _check_alpha(alpha) -> float:
-    if not isinstance(alpha, numbers.Real) or isinstance(alpha, bool):
-        raise DTypeError(f"alpha must be a real number, got {type(alpha).__name__}")
-    alpha = float(alpha)
+    alpha = check_real(alpha, "alpha")
     if not np.isfinite(alpha) or alpha < 0:
         raise ValueError(f"alpha must be finite and >= 0, got {alpha}")
     return alpha
@@ -48,6 +48,22 @@ def _check_block_size(block_size) -> int:
             raise ValueError(f"block_size must be 'auto' or a positive int, got {block_size!r}")
         return 0
     return check_positive_int(block_size, "block_size")
+
+
+def _working_memory(m: int, n: int, d: int, q: int, itemsize: int, block: int, threads: int):
+    """Bytes the kernel allocates beyond its inputs (a generous estimate of cpp/geometry.cpp).
+
+    Per thread: a packed test tile (block x d), its products with a training block (at most
+    528 x block) and two value rows; per call: a packed copy of the training features,
+    labels and offsets, the sample orders and the results.
+    """
+    tile = min(block or 256, max(m, 1))
+    workers = 1 if m * n * max(d, 1) < 2**22 else (threads or default_threads())
+    per_worker = ((tile + 8) * (d + 528 + 1) + 2 * 1024) * itemsize
+    training = ((n + 48) * d + n * (q + 2)) * itemsize
+    per_sample = 4 * (m + n) * 8 + 2 * m * (itemsize + 8)
+    merge = 4 * workers * tile * (itemsize + 8)
+    return float(workers) * per_worker + training + per_sample + merge
 
 
 def _check_labels(y_test, y_train, m: int, n: int, dtype):
@@ -198,6 +214,13 @@ def nearest(
     classes_test, classes_train = _check_classes(classes_test, classes_train, m, n)
     block = _check_block_size(block_size)
     threads = check_threads(threads)
+    # Tiles never hold more than m test samples: a larger block_size means the same as m.
+    block = min(block, m)
+    q = 0 if y_train is None else y_train.shape[1]
+    check_memory(
+        _working_memory(m, n, F_train.shape[1], q, F_train.itemsize, block, threads),
+        f"nearest with block_size = {block_size} and threads = {threads or 'default'}",
+    )
     return _nearest(
         F_test,
         F_train,

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import numbers
 from dataclasses import dataclass
 
 import numpy as np
 
 from archbound import _core
-from archbound._validation import DTypeError, check_array, check_threads
+from archbound._validation import check_array, check_real, check_threads
 
 
 @dataclass(frozen=True)
@@ -43,11 +42,10 @@ class PinvInfo:
 def _check_rcond(rcond) -> float:
     if rcond is None:
         return -1.0
-    if not isinstance(rcond, numbers.Real) or isinstance(rcond, bool):
-        raise DTypeError(f"rcond must be a float or None, got {type(rcond).__name__}")
+    rcond = check_real(rcond, "rcond", what="a float or None")
     if not np.isfinite(rcond) or rcond < 0:
         raise ValueError(f"rcond must be finite and >= 0, got {rcond}")
-    return float(rcond)
+    return rcond
 
 
 def pinv_info(a, *, rcond=None, threads=None) -> PinvInfo:

@@ -9,7 +9,7 @@ from typing import Sequence
 import numpy as np
 
 from archbound import _core
-from archbound._validation import FLOATS, check_array, check_threads
+from archbound._validation import FLOATS, check_array, check_memory, check_threads
 from archbound.opnorm import NormEstimate, opnorms
 
 
@@ -70,8 +70,8 @@ class Network:
             raise TypeError("biases must be a list of 1-D arrays, one per layer")
         if len(weights) < 2:
             raise ValueError(
-                f"a network needs at least one hidden layer and an output layer (L >= 1), "
-                f"got {len(weights)} weight matrices"
+                f"weights has {len(weights)} matrices, but a network needs at least one hidden "
+                f"layer and an output layer (L >= 1, so at least 2 weight matrices)"
             )
         if len(biases) != len(weights):
             raise ValueError(
@@ -154,6 +154,10 @@ class Network:
                 f"X has {X.shape[1]} features, but the network takes {self.input_dim} inputs"
             )
         threads = check_threads(threads)
+        check_memory(
+            float(X.shape[0]) * self.output_dim * X.itemsize,
+            f"forward's output for X ({X.shape[0]} samples x Q = {self.output_dim})",
+        )
         if X.dtype == np.float32:
             if self._float32 is None:
                 self._float32 = (
@@ -232,9 +236,20 @@ class Network:
                         else None,
                     )
         except KeyError as exc:
-            raise ValueError(f"{path} is not a network saved by Network.save: missing {exc}")
+            raise ValueError(
+                f"path {path} is not a network saved by Network.save: missing {exc}"
+            ) from None
+        except TypeError as exc:  # an entry of the wrong shape or kind, such as n_layers
+            raise ValueError(
+                f"path {path} is not a network saved by Network.save: {exc}"
+            ) from None
         except ValueError as exc:
             if "pickle" in str(exc).lower():
-                raise ValueError(f"{path} holds object arrays, which are refused (no pickle)")
-            raise
+                raise ValueError(
+                    f"path {path} holds object arrays or pickled data, which are refused "
+                    f"(no pickle)"
+                ) from None
+            raise ValueError(
+                f"path {path} is not a network saved by Network.save: {exc}"
+            ) from None
         return cls(weights, biases, construction=construction)

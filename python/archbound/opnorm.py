@@ -7,7 +7,6 @@ with a stated probability (or always, for the exact method).
 
 from __future__ import annotations
 
-import numbers
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,10 +15,10 @@ import numpy as np
 
 from archbound import _core
 from archbound._validation import (
-    DTypeError,
     check_array,
     check_positive_int,
     check_probability,
+    check_real,
     check_seed,
     check_threads,
 )
@@ -90,17 +89,19 @@ def _resolve_method(method: str, shape) -> str:
 
 
 def _check_rtol(rtol) -> float:
-    if not isinstance(rtol, numbers.Real) or isinstance(rtol, bool):
-        raise DTypeError(f"rtol must be a positive float, got {type(rtol).__name__}")
-    rtol = float(rtol)
+    rtol = check_real(rtol, "rtol", what="a positive float")
     if not (np.isfinite(rtol) and rtol > 0):
         raise ValueError(f"rtol must be positive and finite, got {rtol}")
     return rtol
 
 
 def _check_max_iter(max_iter) -> int:
-    """None -> 0, the core's default (lanczos: the operator's dimension; power: 10000)."""
-    return 0 if max_iter is None else check_positive_int(max_iter, "max_iter")
+    """None -> 0, the core's default (lanczos: the operator's dimension; power: 10000).
+
+    Larger values than 2**62 mean the same as 2**62 (no run gets near it) and fit the core's
+    64-bit integer.
+    """
+    return 0 if max_iter is None else min(check_positive_int(max_iter, "max_iter"), 2**62)
 
 
 def _layer_seeds(seed, count: int) -> list[int]:
