@@ -11,7 +11,9 @@ good layouts (Fortran order, strided, reversed, big-endian, read-only, nested li
   whose message names the argument, and return nothing.
 - A good layout must give the result of the C-contiguous input, bit for bit.
 
-The battery has about 2,000 cases (``pytest --collect-only -q tests/test_bad_input.py``;
+The battery has 1,955 generated cases (1,677 bad values that must be refused and 278 layouts
+that must work), plus 27 targeted tests: absent classes, memory guards, extreme but legal
+values and crafted files (``pytest --collect-only -q tests/test_bad_input.py``: 1,982 tests;
 ``test_battery_size`` prints the count per target). Every case has a 10 s hang guard; the time
 of every call is recorded and the slowest are printed by ``test_zz_timings`` (goal: < 1 s).
 """
