@@ -166,7 +166,7 @@ def run_case(case: Case, repeats: int, quick: bool, gemm_size: int) -> list[dict
     for c in case.contenders:
         best, cpu = min(times[c.name])
         flops = case.flops if c.flops is None else c.flops
-        gflops = flops * c.scale / best / 1e9 if flops else None
+        gflops = flops / best / 1e9 if flops else None  # best is already scaled
         rows.append(
             {
                 "kernel": case.kernel,
@@ -611,6 +611,38 @@ def goals(rows: list[dict], experiment: dict | None, standard: bool) -> list[dic
     return out
 
 
+def to_markdown(results: dict) -> str:
+    """The tables of a run (the dict that --json writes) as Markdown, for bench/RESULTS.md."""
+    info = results["machine"]
+    lines = [
+        f"Run of {info['date']}: {info['cpu']}, {info['cpus']} CPUs, threads = {info['threads']}, "
+        f"load average {info['load_average_before']:.1f} before and "
+        f"{info.get('load_average_after', float('nan')):.1f} after, "
+        f"{info.get('seconds', 0):.0f} s in all.",
+        "",
+    ]
+    case = None
+    for r in results["rows"]:
+        if (r["kernel"], r["case"]) != case:
+            case = (r["kernel"], r["case"])
+            roof = r.get("roofline_gflops")
+            roof = f" (roofline numpy {r['roofline']}: {roof:.1f} GFLOP/s)" if roof else ""
+            lines += ["", f"**{r['kernel']}: {r['case']}**{roof}", "",
+                      "| contender | best s | median s | CPU s | runs | x ours | GFLOP/s | % roof "
+                      "| check / note |", "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+        gflops = f"{r['gflops']:.1f}" if r["gflops"] else "-"
+        frac = f"{100 * r['roofline_fraction']:.0f}%" if r["roofline_fraction"] else "-"
+        extra = "; ".join(t for t in (r["check"], r["note"]) if t)
+        cpu = r.get("cpu_s", float("nan"))
+        lines.append(f"| {r['contender']} | {r['best_s']:.4f} | {r['median_s']:.4f} | {cpu:.3f} "
+                     f"| {r['runs']} | {r['x_archbound']:.2f} | {gflops} | {frac} | {extra} |")
+    lines += ["", "| goal | measured | target | |", "|---|---:|---|---|"]
+    for g in results.get("goals", []):
+        state = "-" if g["target"] == "-" else ("met" if g["met"] else "**not met**")
+        lines.append(f"| {g['goal']} | {g['display']} | {g['target']} | {state} |")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -622,6 +654,7 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=None,
                         help="timed rounds (default 5, quick 3); full SVDs run once")
     parser.add_argument("--json", metavar="PATH", help="write every result to PATH")
+    parser.add_argument("--markdown", metavar="PATH", help="write the tables as Markdown to PATH")
     args = parser.parse_args(argv)
     only = [k.strip() for k in args.only.split(",") if k.strip()]
     unknown = sorted(set(only) - set(KERNELS))
@@ -663,6 +696,10 @@ def main(argv=None) -> int:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1, default=str)
         print(f"results written to {args.json}")
+    if args.markdown:
+        with open(args.markdown, "w") as f:
+            f.write(to_markdown(results))
+        print(f"Markdown tables written to {args.markdown}")
     return 0
 
 
