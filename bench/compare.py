@@ -58,6 +58,7 @@ from archbound import _core, reference
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench_nearest  # noqa: E402  (numpy_blocked, gemm_rate, the nearest contenders)
 import bench_opnorm  # noqa: E402  (the opnorm peers, DELTA, RTOL)
+import sweep  # noqa: E402  (the size sweep, --sweep)
 
 KERNELS = ("pinv", "opnorm", "nearest", "forward", "omp", "experiment")
 
@@ -647,6 +648,11 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small sizes: seconds, for CI")
+    parser.add_argument("--sweep", action="store_true",
+                        help="the size sweep (bench/sweep.py): peer/ours at small, medium and "
+                        "large sizes, each contender timed in blocks of its own; --only takes "
+                        f"{','.join(sweep.GROUPS)},threads,experiment")
+    parser.add_argument("--rounds", type=int, default=3, help="--sweep: rounds of blocks")
     parser.add_argument("--only", default=",".join(KERNELS),
                         help=f"comma-separated subset of {','.join(KERNELS)}")
     parser.add_argument("--threads", type=int, default=os.cpu_count(),
@@ -656,6 +662,16 @@ def main(argv=None) -> int:
     parser.add_argument("--json", metavar="PATH", help="write every result to PATH")
     parser.add_argument("--markdown", metavar="PATH", help="write the tables as Markdown to PATH")
     args = parser.parse_args(argv)
+    if args.sweep:
+        chosen = None if args.only == ",".join(KERNELS) else set(args.only.split(","))
+        rows = sweep.run(only=chosen, quick=args.quick, rounds=args.rounds)
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump(rows, f, indent=1)
+        if args.markdown:
+            with open(args.markdown, "w") as f:
+                f.write(sweep.to_markdown(rows) + "\n")
+        return 0
     only = [k.strip() for k in args.only.split(",") if k.strip()]
     unknown = sorted(set(only) - set(KERNELS))
     if unknown:

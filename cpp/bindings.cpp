@@ -61,6 +61,16 @@ template <class F> auto without_gil(F&& body) {
     }
 }
 
+/// The address held by a PyCapsule (None: null), as SciPy exports its BLAS and LAPACK.
+void* capsule_pointer(const py::object& capsule) {
+    if (capsule.is_none()) return nullptr;
+    if (!PyCapsule_CheckExact(capsule.ptr()))
+        throw std::invalid_argument("expected a PyCapsule of scipy.linalg.cython_blas");
+    void* pointer = PyCapsule_GetPointer(capsule.ptr(), PyCapsule_GetName(capsule.ptr()));
+    if (!pointer) throw py::error_already_set();
+    return pointer;
+}
+
 std::vector<Index> to_indices(const std::vector<long long>& widths) {
     return {widths.begin(), widths.end()};
 }
@@ -258,10 +268,23 @@ PYBIND11_MODULE(_core, m) {
 
     m.def("simd_instruction_sets", &Eigen::SimdInstructionSetsInUse);
 
-    // --- BLAS backend (foundation, issue 2): OpenBLAS loaded at run time, else Eigen. ---
-    m.def("load_blas", &archbound::load_blas, py::arg("path"),
-          "Route the hot matrix products to the OpenBLAS at `path`; returns '' or the reason "
-          "it could not.");
-    m.def("use_loaded_blas", &archbound::use_loaded_blas, py::arg("on"));
+    m.def(
+        "set_blas",
+        [](const py::object& dgemm, const py::object& sgemm, const py::object& dtrsm,
+           const py::object& dgeqrf, const py::object& dorgqr, const std::string& description) {
+            archbound::BlasFunctions f;
+            f.dgemm = capsule_pointer(dgemm);
+            f.sgemm = capsule_pointer(sgemm);
+            f.dtrsm = capsule_pointer(dtrsm);
+            f.dgeqrf = capsule_pointer(dgeqrf);
+            f.dorgqr = capsule_pointer(dorgqr);
+            f.description = description;
+            archbound::set_blas(f);
+        },
+        py::arg("dgemm"), py::arg("sgemm"), py::arg("dtrsm"), py::arg("dgeqrf"),
+        py::arg("dorgqr"), py::arg("description"),
+        "Route the core's products and QR to these BLAS/LAPACK routines (PyCapsules of "
+        "scipy.linalg.cython_blas / cython_lapack).");
+    m.def("use_blas", &archbound::use_blas, py::arg("on"));
     m.def("blas_backend", &archbound::blas_backend);
 }

@@ -1,66 +1,53 @@
 #include "blas.hpp"
 
-#if !defined(_WIN32)
-#include <dlfcn.h>
-#endif
+#include <omp.h>
 
 #include <atomic>
 #include <climits>
 #include <mutex>
+#include <vector>
 
 namespace archbound {
 namespace {
 
-// The CBLAS constants (cblas.h), so that no BLAS header is needed to build.
-constexpr int kColMajor = 102, kNoTrans = 111, kTrans = 112;
+// Fortran signatures of scipy.linalg.cython_blas / cython_lapack (LP64: int is 32 bits).
+using DGemm = void (*)(const char*, const char*, const int*, const int*, const int*,
+                       const double*, const double*, const int*, const double*, const int*,
+                       const double*, double*, const int*);
+using SGemm = void (*)(const char*, const char*, const int*, const int*, const int*,
+                       const float*, const float*, const int*, const float*, const int*,
+                       const float*, float*, const int*);
+using DTrsm = void (*)(const char*, const char*, const char*, const char*, const int*,
+                       const int*, const double*, const double*, const int*, double*,
+                       const int*);
+using DGeqrf = void (*)(const int*, const int*, double*, const int*, double*, double*,
+                        const int*, int*);
+using DOrgqr = void (*)(const int*, const int*, const int*, double*, const int*, const double*,
+                        double*, const int*, int*);
 
-using DGemm = void (*)(int, int, int, int, int, int, double, const double*, int, const double*,
-                       int, double, double*, int);
-using SGemm = void (*)(int, int, int, int, int, int, float, const float*, int, const float*, int,
-                       float, float*, int);
-using SetThreads = void (*)(int);
-using Describe = char* (*)();
-
-struct OpenBlas {
-    DGemm dgemm = nullptr;
-    SGemm sgemm = nullptr;
-    std::string description;
-};
-
-std::mutex load_mutex;
-const OpenBlas* loaded = nullptr;  // never freed: the library stays loaded for the process
+std::mutex install_mutex;
+const BlasFunctions* installed = nullptr;  // never freed: installed once for the process
 std::atomic<bool> enabled{false};
 
-#if !defined(_WIN32)
-void* symbol(void* handle, const char* name) {
-    for (const char* prefix : {"scipy_", ""}) {
-        if (void* found = dlsym(handle, (std::string(prefix) + name).c_str())) return found;
-    }
-    return nullptr;
-}
-#endif
-
-const OpenBlas* active() {
-    return enabled.load(std::memory_order_relaxed) ? loaded : nullptr;
+const BlasFunctions* active() {
+    return enabled.load(std::memory_order_relaxed) ? installed : nullptr;
 }
 
-bool fits_int(Index m, Index n, Index k, Index lda, Index ldb, Index ldc) {
-    for (Index v : {m, n, k, lda, ldb, ldc})
+bool fits_int(std::initializer_list<Index> values) {
+    for (Index v : values)
         if (v > INT_MAX) return false;
     return true;
 }
 
-template <class S> void call(const OpenBlas& blas, int ta, int tb, int m, int n, int k, S alpha,
-                             const S* a, int lda, const S* b, int ldb, S beta, S* c, int ldc);
-template <> void call<double>(const OpenBlas& blas, int ta, int tb, int m, int n, int k,
-                              double alpha, const double* a, int lda, const double* b, int ldb,
-                              double beta, double* c, int ldc) {
-    blas.dgemm(kColMajor, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-}
-template <> void call<float>(const OpenBlas& blas, int ta, int tb, int m, int n, int k,
-                             float alpha, const float* a, int lda, const float* b, int ldb,
-                             float beta, float* c, int ldc) {
-    blas.sgemm(kColMajor, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+template <class S> void call_gemm(const BlasFunctions& blas, char ta, char tb, int m, int n,
+                                  int k, S alpha, const S* a, int lda, const S* b, int ldb,
+                                  S beta, S* c, int ldc) {
+    if constexpr (sizeof(S) == 8)
+        reinterpret_cast<DGemm>(blas.dgemm)(&ta, &tb, &m, &n, &k, &alpha, a, &lda, b, &ldb,
+                                            &beta, c, &ldc);
+    else
+        reinterpret_cast<SGemm>(blas.sgemm)(&ta, &tb, &m, &n, &k, &alpha, a, &lda, b, &ldb,
+                                            &beta, c, &ldc);
 }
 
 template <class S>
@@ -77,64 +64,48 @@ void eigen_product(const A& op_a, const B& op_b, S alpha, S beta,
     }
 }
 
+void check_info(int info, const char* routine) {
+    if (info != 0)
+        throw std::runtime_error(std::string(routine) + " failed (info = " +
+                                 std::to_string(info) + ")");
+}
+
 }  // namespace
 
-#if defined(_WIN32)
-std::string load_blas(const std::string&) { return "loading a BLAS is not supported on Windows"; }
-#else
-std::string load_blas(const std::string& path) {
-    std::lock_guard<std::mutex> lock(load_mutex);
-    if (loaded) {
-        enabled = true;
-        return "";
-    }
-    // RTLD_LOCAL: the library's `scipy_*` symbols must not interpose on another copy of
-    // OpenBLAS in the process (SciPy vendors one with the same names).
-    void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-    if (!handle) {
-        const char* why = dlerror();
-        return why ? why : "dlopen failed";
-    }
-    auto dgemm = reinterpret_cast<DGemm>(symbol(handle, "cblas_dgemm"));
-    auto sgemm = reinterpret_cast<SGemm>(symbol(handle, "cblas_sgemm"));
-    auto set_threads = reinterpret_cast<SetThreads>(symbol(handle, "openblas_set_num_threads"));
-    if (!dgemm || !sgemm || !set_threads) {
-        dlclose(handle);
-        return path + " has no cblas_dgemm, cblas_sgemm and openblas_set_num_threads";
-    }
-    // One thread per call: the core parallelises around its products.
-    set_threads(1);
-    auto* blas = new OpenBlas{dgemm, sgemm, "openblas"};
-    if (auto config = reinterpret_cast<Describe>(symbol(handle, "openblas_get_config")))
-        blas->description += std::string(" ") + config();
-    if (auto core = reinterpret_cast<Describe>(symbol(handle, "openblas_get_corename")))
-        blas->description += std::string(" (") + core() + ")";
-    loaded = blas;
-    enabled = true;
-    return "";
+void set_blas(const BlasFunctions& functions) {
+    std::lock_guard<std::mutex> lock(install_mutex);
+    if (!installed) installed = new BlasFunctions(functions);
+    enabled = installed->dgemm && installed->sgemm;
 }
-#endif
 
-void use_loaded_blas(bool on) { enabled = on; }
+void use_blas(bool on) { enabled = on && installed && installed->dgemm && installed->sgemm; }
 
 std::string blas_backend() {
-    const OpenBlas* blas = active();
+    const BlasFunctions* blas = active();
     return blas ? blas->description : "eigen";
+}
+
+bool have_blas() { return active() && !omp_in_parallel(); }
+
+bool have_lapack() {
+    const BlasFunctions* blas = active();
+    return blas && blas->dtrsm && blas->dgeqrf && blas->dorgqr && !omp_in_parallel();
 }
 
 template <class S>
 void gemm(bool transpose_a, bool transpose_b, Index m, Index n, Index k, S alpha, const S* a,
           Index lda, const S* b, Index ldb, S beta, S* c, Index ldc) {
     if (m == 0 || n == 0) return;
-    const OpenBlas* blas = active();
-    if (blas && k > 0 && fits_int(m, n, k, lda, ldb, ldc)) {
-        call<S>(*blas, transpose_a ? kTrans : kNoTrans, transpose_b ? kTrans : kNoTrans, int(m),
-                int(n), int(k), alpha, a, int(lda), b, int(ldb), beta, c, int(ldc));
+    const BlasFunctions* blas = active();
+    if (blas && k > 0 && !omp_in_parallel() && fits_int({m, n, k, lda, ldb, ldc})) {
+        call_gemm<S>(*blas, transpose_a ? 'T' : 'N', transpose_b ? 'T' : 'N', int(m), int(n),
+                     int(k), alpha, a, int(lda), b, int(ldb), beta, c, int(ldc));
         return;
     }
     Eigen::Map<Matrix<S>, 0, Eigen::OuterStride<>> result(c, m, n, Eigen::OuterStride<>(ldc));
     StridedMap<S> ma(a, transpose_a ? k : m, transpose_a ? m : k, Eigen::OuterStride<>(lda));
     StridedMap<S> mb(b, transpose_b ? n : k, transpose_b ? k : n, Eigen::OuterStride<>(ldb));
+    // Eigen's products follow omp_get_max_threads(); the callers run them serially.
     if (transpose_a && transpose_b)
         eigen_product<S>(ma.transpose(), mb.transpose(), alpha, beta, result);
     else if (transpose_a)
@@ -149,5 +120,43 @@ template void gemm<float>(bool, bool, Index, Index, Index, float, const float*, 
                           const float*, Index, float, float*, Index);
 template void gemm<double>(bool, bool, Index, Index, Index, double, const double*, Index,
                            const double*, Index, double, double*, Index);
+
+void lapack_qr(Index m, Index n, double* a, Index lda, double* tau) {
+    require(have_lapack() && fits_int({m, n, lda}), "lapack_qr: LAPACK is not available");
+    const int im = int(m), in = int(n), ilda = int(lda);
+    int info = 0, query = -1;
+    double size = 0;
+    auto geqrf = reinterpret_cast<DGeqrf>(active()->dgeqrf);
+    geqrf(&im, &in, a, &ilda, tau, &size, &query, &info);
+    check_info(info, "dgeqrf");
+    const int lwork = std::max(1, int(size));
+    std::vector<double> work(static_cast<size_t>(lwork));
+    geqrf(&im, &in, a, &ilda, tau, work.data(), &lwork, &info);
+    check_info(info, "dgeqrf");
+}
+
+void lapack_thin_q(Index m, Index n, double* a, Index lda, const double* tau) {
+    require(have_lapack() && fits_int({m, n, lda}), "lapack_thin_q: LAPACK is not available");
+    const int im = int(m), in = int(n), ilda = int(lda);
+    int info = 0, query = -1;
+    double size = 0;
+    auto orgqr = reinterpret_cast<DOrgqr>(active()->dorgqr);
+    orgqr(&im, &in, &in, a, &ilda, tau, &size, &query, &info);
+    check_info(info, "dorgqr");
+    const int lwork = std::max(1, int(size));
+    std::vector<double> work(static_cast<size_t>(lwork));
+    orgqr(&im, &in, &in, a, &ilda, tau, work.data(), &lwork, &info);
+    check_info(info, "dorgqr");
+}
+
+void blas_solve_right_transposed(Index m, Index n, const double* r, Index ldr, double* b,
+                                 Index ldb) {
+    require(have_lapack() && fits_int({m, n, ldr, ldb}), "dtrsm: BLAS is not available");
+    const int im = int(m), in = int(n), ildr = int(ldr), ildb = int(ldb);
+    const double one = 1.0;
+    const char side = 'R', uplo = 'U', trans = 'T', diag = 'N';
+    reinterpret_cast<DTrsm>(active()->dtrsm)(&side, &uplo, &trans, &diag, &im, &in, &one, r,
+                                             &ildr, b, &ildb);
+}
 
 }  // namespace archbound

@@ -1,16 +1,16 @@
-// Matrix products of the hot paths (forward, pinv): Eigen's GEMM, or an OpenBLAS loaded at
-// run time when one is available.
+// Dense products and factorizations of the hot paths (forward, pinv): the BLAS and LAPACK
+// that SciPy ships, or Eigen's own kernels.
 //
-// Eigen 3.4's GEMM kernel reaches about 75-80% of OpenBLAS's on AVX-512 and AVX2 machines, and
-// falls back to SSE2 when the module is built without -march=native (redistributable wheels).
-// OpenBLAS selects its kernel for the CPU at run time. pip installs one as the
-// scipy-openblas32 wheel (symbols prefixed `scipy_`), which the Python package hands to
-// load_blas() by path; nothing is linked at build time, so the build needs no BLAS and the
-// core works, with Eigen's kernels, without one.
+// SciPy exports its BLAS and LAPACK as function pointers (the PyCapsules of
+// scipy.linalg.cython_blas / cython_lapack, Fortran calling convention), the route that
+// scikit-learn takes. The Python package hands those pointers to set_blas() at import, so the
+// core links no BLAS, loads no library of its own and adds no third OpenBLAS to the process.
+// Without them (the C++ benchmarks, or ARCHBOUND_BLAS=eigen) Eigen's kernels are used.
 //
-// OpenBLAS is always called with one thread, from the core's own OpenMP threads: the callers
-// split the work (blocks of samples, column chunks of a block reflector), so there is no
-// nested parallelism and no synchronisation inside a product.
+// Threads: SciPy's OpenBLAS runs its own thread pool. It is therefore only ever called from
+// outside an OpenMP parallel region (gemm() checks omp_in_parallel() and falls back to Eigen's
+// serial kernel inside one), so archbound's threads times the BLAS's threads never exceed the
+// cores the BLAS was given.
 #pragma once
 
 #include "common.hpp"
@@ -19,20 +19,35 @@
 
 namespace archbound {
 
-/// Loads the CBLAS of the OpenBLAS shared library at `path` (prefixed `scipy_` or not) and
-/// routes gemm() to it. Returns an empty string on success, else the reason it failed (the
-/// Eigen kernels stay in use). Call it once, before any computation.
-std::string load_blas(const std::string& path);
+/// Addresses of the Fortran BLAS/LAPACK routines the core uses; null where unavailable.
+struct BlasFunctions {
+    void* dgemm = nullptr;
+    void* sgemm = nullptr;
+    void* dtrsm = nullptr;
+    void* dgeqrf = nullptr;
+    void* dorgqr = nullptr;
+    std::string description;
+};
 
-/// Turns the loaded OpenBLAS on or off (Eigen's kernels when off or when none is loaded).
-void use_loaded_blas(bool on);
+/// Installs the routines (call once, before any computation) and turns them on.
+void set_blas(const BlasFunctions& functions);
 
-/// "openblas <config> (<core>)" when gemm() goes to OpenBLAS, else "eigen".
+/// Turns the installed routines on or off (Eigen's kernels when off or when none installed).
+void use_blas(bool on);
+
+/// The description given to set_blas() while its routines are on, else "eigen".
 std::string blas_backend();
 
-/// C <- alpha op(A) op(B) + beta C on column-major storage, computed by the calling thread
-/// only. op(A) is m x k, op(B) is k x n, C is m x n; `transpose_a` means op(A) = A^T.
-/// With beta == 0, C need not be initialised.
+/// True when gemm() goes to the installed BLAS from this thread (outside parallel regions).
+bool have_blas();
+
+/// True when LAPACK's blocked QR (dgeqrf, dorgqr) and dtrsm may be called from this thread.
+bool have_lapack();
+
+/// C <- alpha op(A) op(B) + beta C on column-major storage. op(A) is m x k, op(B) is k x n,
+/// C is m x n; `transpose_a` means op(A) = A^T. With beta == 0, C need not be initialised.
+/// Outside a parallel region it goes to the installed BLAS (which may use its own threads);
+/// inside one, or without a BLAS, to Eigen's serial kernel.
 template <class S>
 void gemm(bool transpose_a, bool transpose_b, Index m, Index n, Index k, S alpha, const S* a,
           Index lda, const S* b, Index ldb, S beta, S* c, Index ldc);
@@ -41,5 +56,16 @@ extern template void gemm<float>(bool, bool, Index, Index, Index, float, const f
                                  const float*, Index, float, float*, Index);
 extern template void gemm<double>(bool, bool, Index, Index, Index, double, const double*, Index,
                                   const double*, Index, double, double*, Index);
+
+/// LAPACK dgeqrf: in-place QR of the m x n column-major `a` (m >= n), reflectors below the
+/// diagonal, R on and above it, coefficients in tau (n). Only when have_lapack().
+void lapack_qr(Index m, Index n, double* a, Index lda, double* tau);
+
+/// LAPACK dorgqr: overwrites the output of lapack_qr with the thin factor Q_1 (m x n).
+void lapack_thin_q(Index m, Index n, double* a, Index lda, const double* tau);
+
+/// BLAS dtrsm: B <- B R^-T for the upper-triangular n x n `r`, B being m x n.
+void blas_solve_right_transposed(Index m, Index n, const double* r, Index ldr, double* b,
+                                 Index ldb);
 
 }  // namespace archbound

@@ -26,6 +26,8 @@ using VectorRef = Eigen::Ref<Vector<double>>;
 constexpr Index kBlock = 128;
 /// Panels narrower than this are factorised column by column.
 constexpr Index kLeaf = 16;
+/// Largest LAPACK call (flops) made without polling for interrupts: about 0.1 s.
+constexpr double kLapackFlops = 4e9;
 /// Fewer columns per thread than this are not worth a parallel region.
 constexpr Index kMinColumnsPerThread = 32;
 
@@ -60,7 +62,10 @@ class BlockReflector {
     void apply(MatrixRef c, bool transposed, int threads) const {
         const Index cols = c.cols();
         if (cols == 0) return;
-        const Index chunks = std::min<Index>(threads, cols / kMinColumnsPerThread);
+        // With SciPy's BLAS, one product threaded by the BLAS; with Eigen's kernels, column
+        // chunks over OpenMP threads.
+        const Index chunks =
+            have_blas() ? 1 : std::min<Index>(threads, cols / kMinColumnsPerThread);
         if (chunks <= 1) {
             apply_serial(c, transposed);
             return;
@@ -160,8 +165,20 @@ void form_thin_q(MatrixRef a, const Eigen::Ref<const Vector<double>>& tau, int t
 
 /// Z <- Z R^-T for upper-triangular R (n x n), in place. Rows of Z are independent, so they
 /// are split among threads, each with Eigen's serial blocked triangular solve.
-void solve_transposed_on_the_right(MatrixRef z, const Matrix<double>& r, int threads) {
-    const Index m = z.rows();
+void solve_transposed_on_the_right(MatrixRef z, const Matrix<double>& r, int threads,
+                                   const InterruptCheck& check) {
+    const Index m = z.rows(), n = z.cols();
+    if (have_lapack()) {
+        // BLAS dtrsm (threaded by the BLAS) on row blocks of about kLapackFlops each.
+        const Index rows = std::max<Index>(
+            256, Index(kLapackFlops / std::max(1.0, double(n) * double(n))));
+        for (Index start = 0; start < m; start += rows) {
+            blas_solve_right_transposed(std::min(rows, m - start), n, r.data(), r.outerStride(),
+                                        z.data() + start, z.outerStride());
+            poll(check);
+        }
+        return;
+    }
     const Index chunks = std::max<Index>(1, std::min<Index>(threads, m / 64));
     const Index height = (m + chunks - 1) / chunks;
     ExceptionCatcher catcher;
@@ -236,9 +253,17 @@ double estimate_sigma_min(const Matrix<double>& r) {
 /// rank deficient or too ill-conditioned for this path.
 bool pinv_thin_qr(Matrix<double>& work, double rcond, int threads, PinvResult& out,
                   const InterruptCheck& check) {
-    const Index n = work.cols();
+    const Index m = work.rows(), n = work.cols();
     Vector<double> tau(n);
-    householder_qr(work, tau, threads, check);
+    // LAPACK's dgeqrf/dorgqr are one call each, with no interrupt polling inside: used up to a
+    // size that runs in well under a second; beyond it, the blocked QR of this file, whose
+    // products go to the same BLAS and which polls between blocks.
+    const bool lapack = have_lapack() && 2.0 * double(m) * double(n) * double(n) <= kLapackFlops;
+    if (lapack)
+        lapack_qr(m, n, work.data(), work.outerStride(), tau.data());
+    else
+        householder_qr(work, tau, threads, check);
+    poll(check);
     Matrix<double> r = work.topRows(n).triangularView<Eigen::Upper>();
     for (Index i = 0; i < n; ++i)
         if (r(i, i) == 0 || !std::isfinite(r(i, i))) return false;
@@ -248,8 +273,12 @@ bool pinv_thin_qr(Matrix<double>& work, double rcond, int threads, PinvResult& o
     if (!(smax > 0) || !(smin > threshold * smax)) return false;
 
     // A^+ = R^-1 Q_1^T, so (A^+)^T = Q_1 R^-T.
-    form_thin_q(work, tau, threads, check);
-    solve_transposed_on_the_right(work, r, threads);
+    if (lapack)
+        lapack_thin_q(m, n, work.data(), work.outerStride(), tau.data());
+    else
+        form_thin_q(work, tau, threads, check);
+    poll(check);
+    solve_transposed_on_the_right(work, r, threads, check);
     out.rank = n;
     out.sigma_max = smax;
     out.sigma_min = smin;

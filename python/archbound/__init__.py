@@ -6,6 +6,7 @@ for overparametrized deep ReLU networks" (arXiv:2504.05695) on a C++ core (Eigen
 
 __version__ = "0.1.0"
 
+from archbound import _openmp  # noqa: I001  (before anything loads the compiled core)
 from archbound import _backend
 from archbound._validation import DTypeError, MemoryLimitError
 from archbound.bounds import (
