@@ -139,14 +139,16 @@ py::tuple norm_tuple(const archbound::NormResult& r) {
 // --- geometry: nearest (DESIGN.md §2.4) ---
 template <class S> using OptionalArray = std::optional<CArray<S>>;
 
-/// B_j = min_i (alpha |F_j - G_i| + |ytilde_j - y_i| + r_i) and its argmin; absent optional
-/// arrays are passed to the core as empty.
+/// B_jk = min_i (alpha_k |F_j - G_i| + |ytilde_j - y_i| + r_ik), its argmin and distance;
+/// absent optional arrays are passed to the core as empty. `offsets` is (K, N).
 template <class S>
-py::tuple nearest(const CArray<S>& test, const CArray<S>& train, double alpha,
-                  const OptionalArray<S>& test_labels, const OptionalArray<S>& train_labels,
-                  const OptionalArray<S>& offsets, const OptionalArray<std::int64_t>& test_classes,
-                  const OptionalArray<std::int64_t>& train_classes, long long block_size,
-                  int threads) {
+archbound::NearestResult<S> nearest(const CArray<S>& test, const CArray<S>& train,
+                                    const CArray<S>& alphas, const OptionalArray<S>& test_labels,
+                                    const OptionalArray<S>& train_labels,
+                                    const OptionalArray<S>& offsets,
+                                    const OptionalArray<std::int64_t>& test_classes,
+                                    const OptionalArray<std::int64_t>& train_classes,
+                                    long long block_size, int threads) {
     using Map = Eigen::Map<const archbound::Matrix<S>>;
     using VectorMap = Eigen::Map<const archbound::Vector<S>>;
     using ClassMap = Eigen::Map<const archbound::IndexVector>;
@@ -158,15 +160,21 @@ py::tuple nearest(const CArray<S>& test, const CArray<S>& train, double alpha,
         return a ? decltype(empty)(a->data(), Index(a->shape(0))) : empty;
     };
     auto f = columns(test), g = columns(train);
-    auto yf = matrix(test_labels), yg = matrix(train_labels);
-    auto r = vector(offsets, VectorMap(nullptr, 0));
+    auto yf = matrix(test_labels), yg = matrix(train_labels), r = matrix(offsets);
+    auto a = vector(std::optional<CArray<S>>(alphas), VectorMap(nullptr, 0));
     auto cf = vector(test_classes, ClassMap(nullptr, 0));
     auto cg = vector(train_classes, ClassMap(nullptr, 0));
-    auto result = without_gil([&](const archbound::InterruptCheck& check) {
-        return archbound::nearest<S>(f, g, S(alpha), yf, yg, r, cf, cg, Index(block_size), threads,
+    return without_gil([&](const archbound::InterruptCheck& check) {
+        return archbound::nearest<S>(f, g, a, yf, yg, r, cf, cg, Index(block_size), threads,
                                      check);
     });
-    return py::make_tuple(py::cast(std::move(result.values)), py::cast(std::move(result.indices)));
+}
+
+template <class S> void bind_nearest_result(py::module_& m, const char* name) {
+    py::class_<archbound::NearestResult<S>>(m, name)
+        .def_readonly("values", &archbound::NearestResult<S>::values)
+        .def_readonly("indices", &archbound::NearestResult<S>::indices)
+        .def_readonly("distances", &archbound::NearestResult<S>::distances);
 }
 // --- end geometry ---
 
@@ -257,10 +265,12 @@ PYBIND11_MODULE(_core, m) {
 
     // --- geometry: nearest ---
 #define ARCHBOUND_NEAREST_ARGS                                                                  \
-    py::arg("test").noconvert(), py::arg("train").noconvert(), py::arg("alpha"),              \
+    py::arg("test").noconvert(), py::arg("train").noconvert(), py::arg("alphas").noconvert(),              \
         py::arg("test_labels").noconvert(), py::arg("train_labels").noconvert(),               \
         py::arg("offsets").noconvert(), py::arg("test_classes").noconvert(),                   \
         py::arg("train_classes").noconvert(), py::arg("block_size"), py::arg("threads")
+    bind_nearest_result<float>(m, "NearestResultFloat32");
+    bind_nearest_result<double>(m, "NearestResultFloat64");
     m.def("nearest_float32", &nearest<float>, ARCHBOUND_NEAREST_ARGS);
     m.def("nearest_float64", &nearest<double>, ARCHBOUND_NEAREST_ARGS);
 #undef ARCHBOUND_NEAREST_ARGS

@@ -116,7 +116,7 @@ template <class S> struct Problem {
     const ConstMatrixRef<S>& test;
     const ConstMatrixRef<S>& train;
     const ConstMatrixRef<S>& test_labels;
-    S alpha;
+    std::vector<S> alphas;  // one per objective
     bool features, gemm, labels, offsets, squared;  // squared: values are |f - g|^2 until the end
     Index bn, depth;  // training block; inner-dimension run of the micro-kernel
     std::vector<Index> test_order, train_order;
@@ -126,14 +126,15 @@ template <class S> struct Problem {
     Vector<S> norms;          // N: |G_i - center|^2 (GEMM path)
     Matrix<S> coords;         // N x d: coordinate q of every sample contiguous (direct path)
     Matrix<S> label_rows;     // N x Q
-    Vector<S> offset;         // N
+    Matrix<S> offset;         // N x K
+    Index objectives() const { return Index(alphas.size()); }
 };
 
 template <class S> struct Workspace {
     AlignedVector<S> tile;  // panels of NR centred test samples, coordinate-major
     Vector<S> tile_norms;   // bt
     Matrix<S> products;     // (bn + MR) x bt: <G_i - c, F_j - c>
-    Eigen::Array<S, Eigen::Dynamic, 1> values, label_values;  // one training block
+    Eigen::Array<S, Eigen::Dynamic, 1> values, label_values, objective;  // one training block
 };
 
 /// Squared differences of coordinates up to this size, summed over `dims`, stay finite.
@@ -191,14 +192,15 @@ void block_products(const Problem<S>& p, Workspace<S>& ws, Index count, Index a,
     }
 }
 
-/// Minimum and argmin (training position) of the objective for `count` test samples.
+/// Minimum and argmin (training position) of every objective for `count` test samples:
+/// best[k * count + c], where[k * count + c].
 template <class S>
 void process(const Problem<S>& p, const Item& item, Workspace<S>& ws, S* best, Index* where) {
     constexpr int MR = Kernel<S>::MR;
-    const Index d = p.test.rows(), count = item.count;
+    const Index d = p.test.rows(), count = item.count, K = p.objectives();
     const S guard = kGuard<S>;
-    std::fill(best, best + count, std::numeric_limits<S>::infinity());
-    std::fill(where, where + count, item.begin);  // if every value is +inf (huge alpha)
+    std::fill(best, best + K * count, std::numeric_limits<S>::infinity());
+    std::fill(where, where + K * count, item.begin);  // if every value is +inf (huge alpha)
     if (p.gemm) pack_tile(p, item, ws);
     for (Index a = item.begin, stop; a < item.end; a = stop) {
         stop = std::min(item.end, (a / p.bn + 1) * p.bn);
@@ -230,24 +232,35 @@ void process(const Problem<S>& p, const Item& item, Workspace<S>& ws, S* best, I
                 add_squared_differences(p.coords, a, len, p.test.col(j).data(), d, values);
                 low = values.minCoeff();
             }
-            if (!p.squared) {
-                if (p.features)
-                    values = p.alpha * values.max(S(0)).sqrt();
-                else
-                    values.setZero();
-                if (p.labels) {
-                    auto label_values = ws.label_values.head(len);
-                    label_values.setZero();
-                    add_squared_differences(p.label_rows, a, len, p.test_labels.col(j).data(),
-                                            p.test_labels.rows(), label_values);
-                    values += label_values.sqrt();
+            if (p.squared) {
+                if (low < best[c]) {  // strict: earlier blocks win ties
+                    best[c] = low;
+                    where[c] = a + first_index_of(values.data(), len, low);
                 }
-                if (p.offsets) values += p.offset.segment(a, len).array();
-                low = values.minCoeff();
+                continue;
             }
-            if (low < best[c]) {  // strict: earlier blocks win ties
-                best[c] = low;
-                where[c] = a + first_index_of(values.data(), len, low);
+            // values becomes |F_j - G_i| (0 without features), label_values |y~_j - y_i|.
+            if (p.features)
+                values = values.max(S(0)).sqrt();
+            else
+                values.setZero();
+            auto label_values = ws.label_values.head(len);
+            if (p.labels) {
+                label_values.setZero();
+                add_squared_differences(p.label_rows, a, len, p.test_labels.col(j).data(),
+                                        p.test_labels.rows(), label_values);
+                label_values = label_values.sqrt();
+            }
+            auto objective = ws.objective.head(len);
+            for (Index k = 0; k < K; ++k) {
+                objective = p.alphas[size_t(k)] * values;
+                if (p.labels) objective += label_values;
+                if (p.offsets) objective += p.offset.col(k).segment(a, len).array();
+                low = objective.minCoeff();
+                if (low < best[k * count + c]) {  // strict: earlier blocks win ties
+                    best[k * count + c] = low;
+                    where[k * count + c] = a + first_index_of(objective.data(), len, low);
+                }
             }
         }
     }
@@ -277,7 +290,7 @@ std::vector<Item> make_items(const std::vector<Item>& tiles, Index bt, Index bn,
 /// The training side, once per call: centred and packed into MR-sample panels (GEMM path) or
 /// transposed (direct path), labels and offsets, all in class order.
 template <class S> void prepare_training(Problem<S>& p, const ConstMatrixRef<S>& train_labels,
-                                         const Eigen::Ref<const Vector<S>>& offsets, int nthreads) {
+                                         const ConstMatrixRef<S>& offsets, int nthreads) {
     constexpr int MR = Kernel<S>::MR;
     const Index d = p.train.rows(), N = p.train.cols(), Q = train_labels.rows();
     const bool parallel = nthreads > 1 && double(N) * double(d) > 1e6;
@@ -308,32 +321,36 @@ template <class S> void prepare_training(Problem<S>& p, const ConstMatrixRef<S>&
             p.label_rows.row(i) = train_labels.col(p.train_order[size_t(i)]).transpose();
     }
     if (p.offsets) {
-        p.offset.resize(N);
-        for (Index i = 0; i < N; ++i) p.offset[i] = offsets[p.train_order[size_t(i)]];
+        p.offset.resize(N, offsets.cols());
+        for (Index i = 0; i < N; ++i) p.offset.row(i) = offsets.row(p.train_order[size_t(i)]);
     }
 }
 
 }  // namespace
 
 template <class S>
-NearestResult<S> nearest(const ConstMatrixRef<S>& test, const ConstMatrixRef<S>& train, S alpha,
+NearestResult<S> nearest(const ConstMatrixRef<S>& test, const ConstMatrixRef<S>& train,
+                         const Eigen::Ref<const Vector<S>>& alphas,
                          const ConstMatrixRef<S>& test_labels,
-                         const ConstMatrixRef<S>& train_labels,
-                         const Eigen::Ref<const Vector<S>>& offsets,
+                         const ConstMatrixRef<S>& train_labels, const ConstMatrixRef<S>& offsets,
                          const Eigen::Ref<const IndexVector>& test_classes,
                          const Eigen::Ref<const IndexVector>& train_classes, Index block_size,
                          int threads, const InterruptCheck& check) {
     using K = Kernel<S>;
-    const Index d = test.rows(), m = test.cols(), N = train.cols();
+    const Index d = test.rows(), m = test.cols(), N = train.cols(), objectives = alphas.size();
     require(train.rows() == d, "train: features have " + std::to_string(train.rows()) +
                                    " dimensions, test features have " + std::to_string(d));
-    require(std::isfinite(double(alpha)) && alpha >= 0, "alpha must be finite and >= 0");
+    require(objectives >= 1, "alphas: need at least one objective");
+    for (Index k = 0; k < objectives; ++k)
+        require(std::isfinite(double(alphas[k])) && alphas[k] >= 0,
+                "alpha must be finite and >= 0");
     const bool labels = test_labels.size() > 0 || train_labels.size() > 0;
     if (labels)
         require(test_labels.cols() == m && train_labels.cols() == N &&
                     test_labels.rows() == train_labels.rows(),
                 "labels: need Q x m test labels and Q x N training labels");
-    require(offsets.size() == 0 || offsets.size() == N, "offsets: need one per training sample");
+    require(offsets.size() == 0 || (offsets.rows() == N && offsets.cols() == objectives),
+            "offsets: need one per training sample and objective");
     const bool classes = test_classes.size() > 0 || train_classes.size() > 0;
     if (classes)
         require(test_classes.size() == m && train_classes.size() == N,
@@ -341,12 +358,13 @@ NearestResult<S> nearest(const ConstMatrixRef<S>& test, const ConstMatrixRef<S>&
     require(block_size >= 0, "block_size must be >= 0 (0 = automatic)");
 
     NearestResult<S> result;
-    result.values.setConstant(m, std::numeric_limits<S>::infinity());
-    result.indices.setConstant(m, -1);
+    result.values.setConstant(m, objectives, std::numeric_limits<S>::infinity());
+    result.indices.setConstant(m, objectives, -1);
+    result.distances.setConstant(m, objectives, std::numeric_limits<S>::infinity());
     if (m == 0) return result;
     require(N > 0, "train: no training samples");
 
-    const bool features = alpha > 0;
+    const bool features = alphas.maxCoeff() > 0;
     if (features) require_representable(test, "features"), require_representable(train, "features");
     if (labels)
         require_representable(test_labels, "labels"), require_representable(train_labels, "labels");
@@ -354,13 +372,13 @@ NearestResult<S> nearest(const ConstMatrixRef<S>& test, const ConstMatrixRef<S>&
     const int nthreads = flops < kSerialFlops ? 1 : resolve_threads(threads);
 
     Problem<S> p{test,        train,
-                 test_labels, alpha,
+                 test_labels, std::vector<S>(alphas.data(), alphas.data() + objectives),
                  features,    features && d > kDirectMaxDim,
                  labels,      offsets.size() > 0,
                  false,       kDirectBlock,
                  0,           {},
                  {}};
-    p.squared = features && !p.labels && !p.offsets;
+    p.squared = features && !p.labels && !p.offsets && objectives == 1;
     if (p.gemm) {
         p.bn = K::kBlock;
         const Index runs = (d + kMaxDepth - 1) / kMaxDepth;
@@ -395,13 +413,14 @@ NearestResult<S> nearest(const ConstMatrixRef<S>& test, const ConstMatrixRef<S>&
             ws.tile_norms.resize(tile_width);
             ws.products.resize(p.bn + K::MR, panels * K::NR);
         }
-        ws.values.resize(p.bn), ws.label_values.resize(p.bn);
+        ws.values.resize(p.bn), ws.label_values.resize(p.bn), ws.objective.resize(p.bn);
     }
-    std::vector<S> best(size_t(m), std::numeric_limits<S>::infinity());  // by test position
-    std::vector<Index> where(size_t(m), -1);
-    const Index step = 4 * Index(nthreads);
-    std::vector<S> part_best(size_t(step * tile_width));
-    std::vector<Index> part_where(size_t(step * tile_width));
+    // By objective, then test position.
+    std::vector<S> best(size_t(objectives * m), std::numeric_limits<S>::infinity());
+    std::vector<Index> where(size_t(objectives * m), -1);
+    const Index step = 4 * Index(nthreads), part = objectives * tile_width;
+    std::vector<S> part_best(size_t(step * part));
+    std::vector<Index> part_where(size_t(step * part));
     for (Index s = 0; s < Index(items.size()); s += step) {
         const Index e = std::min(Index(items.size()), s + step);
         ExceptionCatcher catcher;
@@ -409,39 +428,49 @@ NearestResult<S> nearest(const ConstMatrixRef<S>& test, const ConstMatrixRef<S>&
         for (Index k = s; k < e; ++k) {
             catcher.run([&] {
                 process(p, items[size_t(k)], workspaces[size_t(omp_get_thread_num())],
-                        &part_best[size_t((k - s) * tile_width)],
-                        &part_where[size_t((k - s) * tile_width)]);
+                        &part_best[size_t((k - s) * part)], &part_where[size_t((k - s) * part)]);
             });
         }
         catcher.rethrow();
         // Merge by (value, position): the lowest training index wins ties, whatever the split.
         for (Index k = s; k < e; ++k) {
             const Item& it = items[size_t(k)];
-            for (Index c = 0; c < it.count; ++c) {
-                const S v = part_best[size_t((k - s) * tile_width + c)];
-                const Index w = part_where[size_t((k - s) * tile_width + c)];
-                S& b = best[size_t(it.first + c)];
-                Index& bw = where[size_t(it.first + c)];
-                if (w >= 0 && (v < b || (v == b && (bw < 0 || w < bw)))) b = v, bw = w;
-            }
+            for (Index o = 0; o < objectives; ++o)
+                for (Index c = 0; c < it.count; ++c) {
+                    const size_t from = size_t((k - s) * part + o * it.count + c);
+                    const S v = part_best[from];
+                    const Index w = part_where[from];
+                    S& b = best[size_t(o * m + it.first + c)];
+                    Index& bw = where[size_t(o * m + it.first + c)];
+                    if (w >= 0 && (v < b || (v == b && (bw < 0 || w < bw)))) b = v, bw = w;
+                }
         }
         poll(check);
     }
-    for (Index pos = 0; pos < m; ++pos) {
-        const Index j = p.test_order[size_t(pos)];
-        const Index w = where[size_t(pos)];
-        if (w < 0) continue;  // no training sample of this class: +inf, -1
-        const S v = best[size_t(pos)];
-        result.values[j] = p.squared ? alpha * std::sqrt(std::max(v, S(0))) : v;
-        result.indices[j] = p.train_order[size_t(w)];
-    }
+    for (Index o = 0; o < objectives; ++o)
+        for (Index pos = 0; pos < m; ++pos) {
+            const Index j = p.test_order[size_t(pos)];
+            const Index w = where[size_t(o * m + pos)];
+            if (w < 0) continue;  // no training sample of this class: +inf, -1
+            const S v = best[size_t(o * m + pos)];
+            result.values(j, o) = p.squared ? alphas[o] * std::sqrt(std::max(v, S(0))) : v;
+            result.indices(j, o) = p.train_order[size_t(w)];
+        }
+    // The feature distance |F_j - G_i| at each minimizer, computed directly.
+    const bool parallel = nthreads > 1 && double(m) * double(objectives) * double(d) > 1e6;
+#pragma omp parallel for schedule(static) num_threads(nthreads) if (parallel)
+    for (Index j = 0; j < m; ++j)
+        for (Index o = 0; o < objectives; ++o) {
+            const Index i = result.indices(j, o);
+            if (i >= 0) result.distances(j, o) = (test.col(j) - train.col(i)).norm();
+        }
     return result;
 }
 
 #define ARCHBOUND_DEFINE_NEAREST(S)                                                             \
     template NearestResult<S> nearest<S>(                                                       \
-        const ConstMatrixRef<S>&, const ConstMatrixRef<S>&, S, const ConstMatrixRef<S>&,        \
-        const ConstMatrixRef<S>&, const Eigen::Ref<const Vector<S>>&,                           \
+        const ConstMatrixRef<S>&, const ConstMatrixRef<S>&, const Eigen::Ref<const Vector<S>>&, \
+        const ConstMatrixRef<S>&, const ConstMatrixRef<S>&, const ConstMatrixRef<S>&,           \
         const Eigen::Ref<const IndexVector>&, const Eigen::Ref<const IndexVector>&, Index, int, \
         const InterruptCheck&);
 ARCHBOUND_DEFINE_NEAREST(float)

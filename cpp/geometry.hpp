@@ -9,19 +9,25 @@ namespace archbound {
 
 using IndexVector = Eigen::Matrix<std::int64_t, Eigen::Dynamic, 1>;
 
-/// B_j and its argmin for every test sample j.
+using IndexMatrix = Eigen::Matrix<std::int64_t, Eigen::Dynamic, Eigen::Dynamic>;
+
+/// B_jk, its argmin and the feature distance there, for every test sample j and objective k.
 template <class S> struct NearestResult {
-    Vector<S> values;     ///< B_j; +inf when no training sample shares j's class
-    IndexVector indices;  ///< the minimizing training index (lowest on ties); -1 when none
+    Matrix<S> values;     ///< m x K: B_jk; +inf when no training sample shares j's class
+    IndexMatrix indices;  ///< m x K: the minimizing training index (lowest on ties); -1 if none
+    Matrix<S> distances;  ///< m x K: |F_j - G_i| at that index (+inf where none)
 };
 
-/// For test features F (d x m) and training features G (d x N), a column per sample:
+/// For test features F (d x m) and training features G (d x N), a column per sample, and K
+/// objectives given by weights alpha_k and offset columns r_k:
 ///
-///   B_j = min_i ( alpha |F_j - G_i| + |ytilde_j - y_i| + r_i ),
+///   B_jk = min_i ( alpha_k |F_j - G_i| + |ytilde_j - y_i| + r_ik ),
 ///
 /// with the label term present when `test_labels` (Q x m) and `train_labels` (Q x N) are not
-/// empty, the offsets r (N) when `offsets` is not empty, and, when `test_classes` (m) and
+/// empty, the offsets (N x K) when `offsets` is not empty, and, when `test_classes` (m) and
 /// `train_classes` (N) are not empty, i restricted to the training samples of j's class.
+/// Several objectives share one pass over the data: the distances are computed once and
+/// each objective is one more minimum over them (many networks, one training set).
 ///
 /// The m x N distance matrix is never formed. Test samples are taken in tiles of `block_size`
 /// columns (0: automatic) against blocks of training samples; for d > 8 each tile-block pair
@@ -31,10 +37,10 @@ template <class S> struct NearestResult {
 /// directly. Tiles run in parallel (OpenMP, `threads`, 0 = default); interrupts are polled
 /// between groups of tiles. The result does not depend on the thread count.
 template <class S>
-NearestResult<S> nearest(const ConstMatrixRef<S>& test, const ConstMatrixRef<S>& train, S alpha,
+NearestResult<S> nearest(const ConstMatrixRef<S>& test, const ConstMatrixRef<S>& train,
+                         const Eigen::Ref<const Vector<S>>& alphas,
                          const ConstMatrixRef<S>& test_labels,
-                         const ConstMatrixRef<S>& train_labels,
-                         const Eigen::Ref<const Vector<S>>& offsets,
+                         const ConstMatrixRef<S>& train_labels, const ConstMatrixRef<S>& offsets,
                          const Eigen::Ref<const IndexVector>& test_classes,
                          const Eigen::Ref<const IndexVector>& train_classes, Index block_size,
                          int threads, const InterruptCheck& check = {});
@@ -44,14 +50,14 @@ template <class S> NearestResult<S> nearest_neighbour(const ConstMatrixRef<S>& t
                                                       const ConstMatrixRef<S>& train,
                                                       Index block_size, int threads,
                                                       const InterruptCheck& check = {}) {
-    return nearest<S>(test, train, S(1), Matrix<S>(), Matrix<S>(), Vector<S>(), IndexVector(),
-                      IndexVector(), block_size, threads, check);
+    return nearest<S>(test, train, Vector<S>::Ones(1), Matrix<S>(), Matrix<S>(), Matrix<S>(),
+                      IndexVector(), IndexVector(), block_size, threads, check);
 }
 
 #define ARCHBOUND_DECLARE_NEAREST(S)                                                            \
     extern template NearestResult<S> nearest<S>(                                                \
-        const ConstMatrixRef<S>&, const ConstMatrixRef<S>&, S, const ConstMatrixRef<S>&,        \
-        const ConstMatrixRef<S>&, const Eigen::Ref<const Vector<S>>&,                           \
+        const ConstMatrixRef<S>&, const ConstMatrixRef<S>&, const Eigen::Ref<const Vector<S>>&, \
+        const ConstMatrixRef<S>&, const ConstMatrixRef<S>&, const ConstMatrixRef<S>&,           \
         const Eigen::Ref<const IndexVector>&, const Eigen::Ref<const IndexVector>&, Index, int, \
         const InterruptCheck&);
 ARCHBOUND_DECLARE_NEAREST(float)

@@ -243,14 +243,13 @@ def test_dtypes_layouts_and_no_aliasing(rng):
 
 def test_empty_and_invalid_sizes_through_core():
     G = np.ones((3, 4))
-    values, indices = _core.nearest_float64(
-        np.empty((0, 4)), G, 1.0, None, None, None, None, None, 0, 0
-    )
-    assert values.shape == indices.shape == (0,)
-    values, indices = _core.nearest_float32(
+    one = np.ones(1)
+    result = _core.nearest_float64(np.empty((0, 4)), G, one, None, None, None, None, None, 0, 0)
+    assert result.values.shape == result.indices.shape == result.distances.shape == (0, 1)
+    result = _core.nearest_float32(
         np.empty((0, 4), np.float32),
         np.empty((0, 4), np.float32),
-        1.0,
+        one.astype(np.float32),
         None,
         None,
         None,
@@ -259,13 +258,34 @@ def test_empty_and_invalid_sizes_through_core():
         0,
         0,
     )
-    assert values.shape == (0,)
+    assert result.values.shape == (0, 1)
     with pytest.raises(ValueError, match="no training samples"):
-        _core.nearest_float64(G, np.empty((0, 4)), 1.0, None, None, None, None, None, 0, 0)
+        _core.nearest_float64(G, np.empty((0, 4)), one, None, None, None, None, None, 0, 0)
     with pytest.raises(ValueError, match="dimensions"):
-        _core.nearest_float64(G, np.ones((3, 5)), 1.0, None, None, None, None, None, 0, 0)
+        _core.nearest_float64(G, np.ones((3, 5)), one, None, None, None, None, None, 0, 0)
+    with pytest.raises(ValueError, match="objective"):
+        _core.nearest_float64(G, G, np.ones(0), None, None, None, None, None, 0, 0)
+    with pytest.raises(ValueError, match="offsets"):
+        _core.nearest_float64(G, G, np.ones(2), None, None, np.ones((1, 3)), None, None, 0, 0)
     with pytest.raises(TypeError):  # no silent float64 -> float32 cast
-        _core.nearest_float32(G, G, 1.0, None, None, None, None, None, 0, 0)
+        _core.nearest_float32(G, G, one, None, None, None, None, None, 0, 0)
+
+
+def test_several_objectives_in_one_pass_equal_separate_calls(rng):
+    from archbound.geometry import _nearest
+
+    F, G = rng.standard_normal((300, 40)), rng.standard_normal((70, 40))
+    Yf, Yg = rng.standard_normal((300, 3)), rng.standard_normal((70, 3))
+    alphas = np.array([0.0, 0.5, 2.0])
+    offsets = rng.random((3, 70))
+    many = _nearest(F, G, alphas, Yf, Yg, offsets, None, None, 64, 0)
+    for k, alpha in enumerate(alphas):
+        v, i = archbound.nearest(F, G, alpha=alpha, y_test=Yf, y_train=Yg, offsets=offsets[k],
+                                 block_size=64)
+        np.testing.assert_array_equal(many.values[:, k], v)
+        np.testing.assert_array_equal(many.indices[:, k], i)
+        np.testing.assert_allclose(many.distances[:, k], np.linalg.norm(F - G[i], axis=1),
+                                   rtol=1e-13)
 
 
 def test_ctrl_c_interrupts_a_long_call(rng):

@@ -221,29 +221,35 @@ def nearest(
         _working_memory(m, n, F_train.shape[1], q, F_train.itemsize, block, threads),
         f"nearest with block_size = {block_size} and threads = {threads or 'default'}",
     )
-    return _nearest(
+    result = _nearest(
         F_test,
         F_train,
-        alpha,
+        [alpha],
         y_test,
         y_train,
-        offsets,
+        None if offsets is None else offsets[None, :],
         classes_test,
         classes_train,
         block,
         threads,
     )
+    return np.array(result.values[:, 0]), np.array(result.indices[:, 0])
 
 
 def _nearest(
-    F_test, F_train, alpha, y_test, y_train, offsets, classes_test, classes_train, block, threads
+    F_test, F_train, alphas, y_test, y_train, offsets, classes_test, classes_train, block, threads
 ):
-    """:func:`nearest` on validated, C-contiguous arrays of one float dtype."""
+    """The kernel on validated, C-contiguous arrays of one float dtype, for K objectives.
+
+    ``alphas`` has shape (K,) and ``offsets`` (K, N) or None. Returns the core's result,
+    whose ``values``, ``indices`` and ``distances`` (|F_j - G_i| at the minimizer) have
+    shape (m, K).
+    """
     kernel = _core.nearest_float32 if F_test.dtype == np.float32 else _core.nearest_float64
-    values, indices = kernel(
+    result = kernel(
         F_test,
         F_train,
-        alpha,
+        np.ascontiguousarray(alphas, dtype=F_test.dtype),
         y_test,
         y_train,
         offsets,
@@ -252,16 +258,18 @@ def _nearest(
         block,
         threads,
     )
+    indices = result.indices
     if classes_test is not None and (indices < 0).any():
-        absent = np.unique(classes_test[indices < 0])
+        missing = (indices < 0).any(axis=1)
+        absent = np.unique(classes_test[missing])
         shown = ", ".join(str(c) for c in absent[:10]) + (", ..." if absent.size > 10 else "")
         warnings.warn(
-            f"{int((indices < 0).sum())} test samples belong to classes with no training "
+            f"{int(missing.sum())} test samples belong to classes with no training "
             f"sample ({shown}); their distance is inf and their index -1",
             AbsentClassWarning,
             stacklevel=3,
         )
-    return values, indices
+    return result
 
 
 def _point_sets(A, B):
@@ -278,7 +286,7 @@ def _point_sets(A, B):
 
 def _directed(A, B):
     """min_b |a - b| for every row a of A."""
-    return _nearest(A, B, 1.0, None, None, None, None, None, 0, 0)[0]
+    return _nearest(A, B, [1.0], None, None, None, None, None, 0, 0).values[:, 0]
 
 
 def chamfer(A, B, *, symmetric=False) -> float:

@@ -99,6 +99,7 @@ class Network:
         self._weights = tuple(ws)
         self._biases = tuple(bs)
         self._float32 = None
+        self._compact = None
         self.construction = construction
 
     @property
@@ -158,16 +159,47 @@ class Network:
             float(X.shape[0]) * self.output_dim * X.itemsize,
             f"forward's output for X ({X.shape[0]} samples x Q = {self.output_dim})",
         )
+        weights, biases = self._evaluated()
         if X.dtype == np.float32:
             if self._float32 is None:
                 self._float32 = (
-                    [w.astype(np.float32) for w in self._weights],
-                    [b.astype(np.float32) for b in self._biases],
+                    [w.astype(np.float32) for w in weights],
+                    [b.astype(np.float32) for b in biases],
                 )
             out = _core.forward_float32(X, *self._float32, threads)
         else:
-            out = _core.forward_float64(X, list(self._weights), list(self._biases), threads)
+            out = _core.forward_float64(X, weights, biases, threads)
         return out.T
+
+    def _evaluated(self) -> tuple[list, list]:
+        """The layers that :meth:`forward` evaluates: this network without its dead units.
+
+        A hidden unit whose weights on the live units of the layer below and whose bias are
+        all zero outputs relu(0) = 0 for every input, so dropping it, together with the
+        column of the next layer that reads it, leaves the function unchanged (up to the
+        order of floating-point sums). readout_first networks are mostly such units: of a
+        width-M layer, only Q units are live. Computed once (the weights are read-only),
+        and only used when it saves at least a quarter of the multiply-adds.
+        """
+        if self._compact is None:
+            self._compact = (list(self._weights), list(self._biases))
+            live = np.arange(self.input_dim)
+            weights, biases = [], []
+            for index, (w, b) in enumerate(zip(self._weights, self._biases)):
+                w = w[:, live] if live.size < w.shape[1] else w
+                if index + 1 < len(self._weights):
+                    rows = np.flatnonzero(np.any(w != 0, axis=1) | (b != 0))
+                    if rows.size == 0:
+                        rows = np.arange(1)  # keep one (zero) unit: no layer is empty
+                    if rows.size < w.shape[0]:
+                        w, b = w[rows], b[rows]
+                    live = rows
+                weights.append(np.ascontiguousarray(w))
+                biases.append(np.ascontiguousarray(b))
+            full = sum(w.size for w in self._weights)
+            if sum(w.size for w in weights) <= 0.75 * full:
+                self._compact = (weights, biases)
+        return self._compact
 
     __call__ = forward
 
