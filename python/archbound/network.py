@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import zipfile
+import zlib
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -214,7 +216,9 @@ class Network:
         """Read a network written by :meth:`save`; pickled content is refused."""
         path = os.fspath(path)
         try:
-            with np.load(path, allow_pickle=False) as data:
+            # The file is opened here, not by np.load, which leaks its handle when the zip
+            # archive is truncated.
+            with open(path, "rb") as stream, np.load(stream, allow_pickle=False) as data:
                 n_layers = int(data["n_layers"])
                 weights = [data[f"weight_{i}"] for i in range(n_layers)]
                 biases = [data[f"bias_{i}"] for i in range(n_layers)]
@@ -238,6 +242,14 @@ class Network:
         except KeyError as exc:
             raise ValueError(
                 f"path {path} is not a network saved by Network.save: missing {exc}"
+            ) from None
+        except (FileNotFoundError, IsADirectoryError, PermissionError):
+            raise
+        except (zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError, OSError) as exc:
+            # A truncated or damaged archive: zipfile and np.load fail in many ways.
+            raise ValueError(
+                f"path {path} is not a network saved by Network.save: truncated or corrupt "
+                f".npz archive ({exc or type(exc).__name__})"
             ) from None
         except TypeError as exc:  # an entry of the wrong shape or kind, such as n_layers
             raise ValueError(
