@@ -101,8 +101,6 @@ py::array forward(const CArray<S>& x, const std::vector<CArray<S>>& weights,
     return py::cast(std::move(out));
 }
 
-// --- operator norms (opnorm.hpp) ---
-
 archbound::NormOperand norm_operand(const CArray<double>& a) {
     if (a.ndim() != 2) throw std::invalid_argument("W must be 2-D");
     return {a.data(), Index(a.shape(0)), Index(a.shape(1))};
@@ -124,9 +122,6 @@ py::tuple norm_tuple(const archbound::NormResult& r) {
                           r.iterations, r.converged);
 }
 
-// --- end operator norms ---
-
-// --- geometry: nearest (DESIGN.md §2.4) ---
 template <class S> using OptionalArray = std::optional<CArray<S>>;
 
 /// B_j = min_i (alpha |F_j - G_i| + |ytilde_j - y_i| + r_i) and its argmin; absent optional
@@ -158,7 +153,6 @@ py::tuple nearest(const CArray<S>& test, const CArray<S>& train, double alpha,
     });
     return py::make_tuple(py::cast(std::move(result.values)), py::cast(std::move(result.indices)));
 }
-// --- end geometry ---
 
 }  // namespace
 
@@ -208,7 +202,6 @@ PYBIND11_MODULE(_core, m) {
     m.def("forward_float64", &forward<double>, py::arg("x"), py::arg("weights"),
           py::arg("biases"), py::arg("threads"));
 
-    // --- operator norms (opnorm.hpp) ---
     m.def(
         "opnorm",
         [](const CArray<double>& w, const std::string& method, double delta, double rtol,
@@ -243,9 +236,7 @@ PYBIND11_MODULE(_core, m) {
         },
         py::arg("weights"), py::arg("methods"), py::arg("delta"), py::arg("rtol"),
         py::arg("max_iter"), py::arg("seeds"), py::arg("threads"));
-    // --- end operator norms ---
 
-    // --- geometry: nearest ---
 #define ARCHBOUND_NEAREST_ARGS                                                                  \
     py::arg("test").noconvert(), py::arg("train").noconvert(), py::arg("alpha"),              \
         py::arg("test_labels").noconvert(), py::arg("train_labels").noconvert(),               \
@@ -254,11 +245,10 @@ PYBIND11_MODULE(_core, m) {
     m.def("nearest_float32", &nearest<float>, ARCHBOUND_NEAREST_ARGS);
     m.def("nearest_float64", &nearest<double>, ARCHBOUND_NEAREST_ARGS);
 #undef ARCHBOUND_NEAREST_ARGS
-    // --- end geometry ---
 
     m.def("simd_instruction_sets", &Eigen::SimdInstructionSetsInUse);
 
-    // --- BLAS backend (foundation, issue 2): OpenBLAS loaded at run time, else Eigen. ---
+    // BLAS backend: OpenBLAS loaded at run time, else Eigen.
     m.def("load_blas", &archbound::load_blas, py::arg("path"),
           "Route the hot matrix products to the OpenBLAS at `path`; returns '' or the reason "
           "it could not.");
