@@ -1,4 +1,4 @@
-"""Generalization bounds that do not depend on depth or width (DESIGN.md §2.5).
+"""Generalization bounds that do not depend on depth or width (docs/design.md §2.5).
 
 Every bound is computed from the data by one geometry kernel (:func:`archbound.nearest`)
 and the certified operator norms (:func:`archbound.opnorms`), and reported beside the
@@ -390,7 +390,7 @@ def sample_bounds(
 
     For every test sample, |f(x~_j) - y~_j| <= B_j = min_i (alpha |F_j - G_i| +
     |y~_j - y_i| + r_i), by the triangle inequality through training sample i, where
-    r_i = |f(x_i) - y_i| are the training residuals (DESIGN.md §2.5, arXiv:2504.05695).
+    r_i = |f(x_i) - y_i| are the training residuals (docs/design.md §2.5.2, arXiv:2504.05695).
     Aggregates: C_test <= mean_j B_j^2 and max_j |f(x~_j) - y~_j| <= max_j B_j.
 
     Parameters
@@ -452,7 +452,7 @@ def cost_discrepancy_bound(
                                   (R(|x~_j|) + R(|x_pi(j)|) + |y~_j| + |y_pi(j)|)
                               + |mean_j l(z_pi(j)) - C_train|
 
-    (DESIGN.md §2.5, arXiv:2504.05695).
+    (docs/design.md §2.5.6, arXiv:2504.05695).
 
     Parameters
     ----------

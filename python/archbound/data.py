@@ -1,4 +1,4 @@
-"""Reading datasets, arrays and models from disk, without pickle (DESIGN.md §4).
+"""Reading datasets, arrays and models from disk, without pickle (docs/design.md §4.3).
 
 - :func:`load_dataset`: the experiment's datasets, scaled to [0, 1] with integer labels:
   scikit-learn's digits (shipped inside the scikit-learn wheel), Fashion-MNIST from the

@@ -1,4 +1,4 @@
-"""Bounds over huge test sets, in chunks, in-process or on a Dask cluster (DESIGN.md §5).
+"""Bounds over huge test sets, in chunks, in-process or on a Dask cluster (docs/design.md §5).
 
 The network, the training set and the certified norms are prepared once
 (:func:`archbound.bounds.prepare_bounds`) and broadcast to the workers once. The test set is

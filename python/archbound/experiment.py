@@ -4,7 +4,7 @@ For each training-set size N (nested random subsets of one training pool), the
 experiment checks N <= rank(X), builds readout_first for every architecture of the sweep
 (L hidden layers of width M, for every L in ``depths`` and M in ``widths``) and
 readout_last wherever M >= N, verifies zero training loss, measures the true test error
-and computes every requested bound variant beside it (arXiv:2504.05695, DESIGN.md §2.5
+and computes every requested bound variant beside it (arXiv:2504.05695, docs/design.md §2.5
 and §4). :func:`run_experiment` returns a JSON-safe dict; :func:`write_results` writes it
 as ``results.json`` and ``results.csv`` with the two figures.
 

@@ -1,4 +1,4 @@
-"""A feed-forward ReLU network held as torch-style weights (DESIGN.md §1)."""
+"""A feed-forward ReLU network held as torch-style weights (docs/design.md §1.2)."""
 
 from __future__ import annotations
 
@@ -184,7 +184,7 @@ class Network:
     def lipschitz_upper(self, *, delta: float = 1e-6, seed=None) -> float:
         """An upper bound on the Lipschitz constant of f, valid with probability >= 1 - delta.
 
-        Lip(f) <= prod_l ||W_l|| because ReLU is 1-Lipschitz (DESIGN.md §2.5); each factor is
+        Lip(f) <= prod_l ||W_l||, as ReLU is 1-Lipschitz (docs/design.md §2.5.1); each factor is
         the certified upper bound of :meth:`norms`, and the union bound spreads delta over
         the layers.
         """

@@ -1,6 +1,6 @@
 """Pure-NumPy reference implementations: the oracle every C++ routine is tested against.
 
-Written from the mathematics in DESIGN.md, independently of the C++ code, for clarity rather
+Written from the maths in docs/design.md §2, independently of the C++ code, for clarity rather
 than speed. Arrays follow the package convention: samples are rows.
 """
 
@@ -18,7 +18,7 @@ def pinv(a, rcond=None):
 
 
 def matrix_rank(a, rcond=None):
-    """Rank with the tolerance rcond * sigma_max of DESIGN.md §2.1."""
+    """Rank with the tolerance rcond * sigma_max of docs/design.md §2.1."""
     a = np.asarray(a, dtype=np.float64)
     if a.size == 0:
         return 0
@@ -119,7 +119,7 @@ def opnorm(W):
     return float(np.linalg.norm(np.asarray(W, dtype=np.float64), 2))
 
 
-# --- geometry (DESIGN.md §2.4) ---
+# --- geometry (docs/design.md §2.4) ---
 
 
 def nearest(
