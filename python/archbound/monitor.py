@@ -51,7 +51,7 @@ import numpy as np
 
 from archbound._validation import DTypeError, check_array, check_probability, check_seed
 from archbound.network import Network
-from archbound.opnorm import NormEstimate, opnorms
+from archbound.opnorm import opnorms
 
 #: sum_{t >= 1} 1 / t^2 = pi^2 / 6, so delta_t = delta * SERIES / t^2 sums to delta.
 SERIES = 6.0 / math.pi**2

@@ -18,10 +18,10 @@ from matplotlib.ticker import FixedFormatter, FixedLocator, NullLocator
 _DPI = 120
 
 
-def _save(figure: Figure, path) -> Path:
+def _save(figure: Figure, path, dpi: int = _DPI) -> Path:
     path = Path(path)
     FigureCanvasAgg(figure)
-    figure.savefig(os.fspath(path), dpi=_DPI)
+    figure.savefig(os.fspath(path), dpi=dpi)
     return path
 
 
@@ -197,7 +197,7 @@ def monitor_history(series, path, *, title=None) -> Path:
     pathlib.Path
     """
     rows = max(1, len(series))
-    figure = Figure(figsize=(10.4, 3.4 * rows + 0.4), layout="constrained")
+    figure = Figure(figsize=(9.6, 2.9 * rows + 0.4), layout="constrained")
     axes = figure.subplots(rows, 2, squeeze=False)
     for (left, right), run in zip(axes, series):
         steps = run["steps"]
@@ -220,13 +220,13 @@ def monitor_history(series, path, *, title=None) -> Path:
         right.set_ylabel("mean squared error")
         for ax, what in ((left, "norms"), (right, "errors")):
             ax.set_xlabel("step")
-            ax.grid(True, which="both", alpha=0.3)
+            ax.grid(True, which="major", alpha=0.3)
             ax.legend(fontsize=7)
             if run.get("label"):
                 ax.set_title(f"{run['label']}: {what}", fontsize=10)
     if title:
         figure.suptitle(title, fontsize=11)
-    return _save(figure, path)
+    return _save(figure, path, dpi=100)  # several rows: keep the PNG small
 
 
 def trained_vs_constructed(n_train, series, path, *, title=None) -> Path:
@@ -249,7 +249,7 @@ def trained_vs_constructed(n_train, series, path, *, title=None) -> Path:
     -------
     pathlib.Path
     """
-    figure = Figure(figsize=(10.4, 4.4), layout="constrained")
+    figure = Figure(figsize=(10.4, 5.4), layout="constrained")
     costs, lips = figure.subplots(1, 2, squeeze=True)
     colors = ("black", "tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple")
     for k, run in enumerate(series):
@@ -270,7 +270,7 @@ def trained_vs_constructed(n_train, series, path, *, title=None) -> Path:
         ax.set_xlabel("training samples N")
         ax.set_ylabel(ylabel)
         ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)
     if title:
         figure.suptitle(title, fontsize=11)
     return _save(figure, path)
