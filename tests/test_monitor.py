@@ -5,10 +5,9 @@ import math
 import re
 from pathlib import Path
 
+import archbound
 import numpy as np
 import pytest
-
-import archbound
 from archbound import Network, NormMonitor, monitor
 from archbound.construct import one_hot
 
@@ -246,7 +245,7 @@ def test_monitor_bad_input(digits):
 def test_monitoring_doc_sklearn_example_runs(tmp_path, monkeypatch):
     """The scikit-learn loop of docs/monitoring.md runs as written."""
     text = (Path(__file__).parents[1] / "docs" / "monitoring.md").read_text()
-    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.DOTALL)
     sklearn_blocks = [b for b in blocks if "partial_fit" in b and "torch" not in b]
     assert sklearn_blocks, "docs/monitoring.md lost its scikit-learn example"
     monkeypatch.chdir(tmp_path)
