@@ -191,7 +191,7 @@ def test_bound_is_above_the_truth_on_every_sample_of_trained_networks(digits):
 def test_monitor_outputs(tmp_path, digits):
     from test_cli import assert_png
 
-    X, Y, T, TY, y, t = digits
+    X, Y, T, _, y, t = digits
     mon = NormMonitor(X, y, T, t, bound_every=2, seed=0)  # integer labels are one-hot encoded
     model = fitted_regressor(X, Y, hidden=(20,), epochs=5)
     for step in range(4):
