@@ -176,6 +176,36 @@ def _summary_table(results: dict) -> str:
     return "\n".join(lines)
 
 
+def _trained_table(results: dict) -> str:
+    """Trained networks (t) beside the readout_first minimizer (c) of the same N and widths."""
+    headers = ["N", "hidden", "epochs", "train cost t", "test cost t/c", "acc t/c",
+               "Lip t/c", "lip bound t/c", "B/err t/c"]
+    rows = []
+    for run in results["trained"]["runs"]:
+        for net in run["networks"]:
+            t, c = net["trained"], net["constructed"] or {}
+
+            def pair(get, kind="g", t=t, c=c):
+                return f"{_format(get(t), kind)} / {_format(get(c) if c else None, kind)}"
+
+            rows.append([
+                run["n_train"], "-".join(map(str, net["hidden"])), net["epochs"],
+                _format(t["train_loss"]),
+                pair(lambda d: d["test"]["test_cost"]),
+                pair(lambda d: d["test"]["accuracy"], "percent"),
+                pair(lambda d: d["lipschitz"]),
+                pair(lambda d: d["bound"]["test_cost_bound"]),
+                pair(lambda d: d["bound"]["mean_ratio"], "ratio"),
+            ])
+    return "\n".join([
+        ("trained (t: MLPRegressor, Adam, squared loss) beside constructed (c: readout_first, "
+         "same N and hidden widths):"),
+        format_table(headers, rows),
+        ("Lip = product of the certified layer norms; lip bound = mean_j B_j^2 of the "
+         "lipschitz variant (training residuals as offsets); B/err = mean B / mean |f - y|."),
+    ])
+
+
 def _warnings(results: dict) -> list[str]:
     out = []
     for run in results["runs"]:
@@ -189,6 +219,13 @@ def _warnings(results: dict) -> list[str]:
                 if bound["violations"]:
                     out.append(f"warning: the {variant} bound is below the true error on "
                                f"{bound['violations']} test samples for {where}")
+    for run in results.get("trained", {}).get("runs", []):
+        for net in run["networks"]:
+            violations = net["trained"]["bound"]["violations"]
+            if violations:
+                out.append(f"warning: the lipschitz bound is below the true error on "
+                           f"{violations} test samples for N = {run['n_train']}, trained "
+                           f"{net['hidden']}")
     return out
 
 
@@ -240,9 +277,18 @@ class _Progress:
               help="A small smoke-test sweep: every other default N, L 1,2, M 16,64, at most "
                    "200 test samples (explicit options win).")
 @click.option("--threads", type=click.IntRange(min=1), default=None, help="OpenMP threads.")
+@click.option("--trained", is_flag=True,
+              help="Also train ReLU networks by gradient descent (scikit-learn MLPRegressor) "
+                   "on every N, monitor their certified norms, and report them beside the "
+                   "constructed readout_first minimizer.")
+@click.option("--trained-hidden", default="64,64x64,256", show_default=True,
+              metavar="ARCH,...", help="With --trained: the architectures trained; x joins "
+                                       "the hidden layers of one network (64x64: two of 64).")
+@click.option("--trained-epochs", type=click.IntRange(min=1), default=400, show_default=True,
+              help="With --trained: the epoch budget of each network.")
 @_debug_option
 def experiment(dataset, n_train, depths, widths, n_test, variants, seed, delta, out, quick,
-               threads):
+               threads, trained, trained_hidden, trained_epochs):
     """Reproduce the paper's experiment: zero-loss minimizers built in closed form over a
     sweep of training-set sizes N, depths L and widths M, with every bound beside the true
     test error (arXiv:2504.05695).
@@ -251,10 +297,13 @@ def experiment(dataset, n_train, depths, widths, n_test, variants, seed, delta, 
     architectures.png to --out, and prints a summary table.
     """
     from archbound.experiment import ExperimentConfig, run_experiment, write_results
+    from archbound.trained import parse_hidden
 
     config = ExperimentConfig(dataset=dataset, n_train=n_train, depths=depths, widths=widths,
                               n_test=n_test, variants=variants, seed=seed, delta=delta,
-                              quick=quick, threads=threads)
+                              quick=quick, threads=threads, trained=trained,
+                              trained_hidden=parse_hidden(trained_hidden),
+                              trained_epochs=trained_epochs)
     progress = _Progress()
     try:
         results = run_experiment(config, progress=progress)
@@ -270,6 +319,8 @@ def experiment(dataset, n_train, depths, widths, n_test, variants, seed, delta, 
         f"({results['seconds']:.1f} s)"
     )
     click.echo(_summary_table(results))
+    if "trained" in results:
+        click.echo(_trained_table(results))
     for line in _warnings(results):
         click.echo(line, err=True)
     click.echo("wrote " + ", ".join(str(p) for p in paths.values()))

@@ -115,6 +115,14 @@ class ExperimentConfig:
         and at most 200 test samples (explicit options still win).
     threads : int, optional
         OpenMP threads.
+    trained : bool
+        Also train networks by gradient descent and report them beside the constructed
+        minimizer (:mod:`archbound.trained`; results.json's ``trained``).
+    trained_hidden : list of list of int, optional
+        The architectures trained (hidden widths, each >= Q); default
+        :data:`archbound.trained.DEFAULT_HIDDEN`.
+    trained_epochs : int
+        The training budget, in epochs of ``MLPRegressor.partial_fit``.
     """
 
     dataset: str = "digits"
@@ -127,6 +135,9 @@ class ExperimentConfig:
     delta: float = 1e-6
     quick: bool = False
     threads: int | None = None
+    trained: bool = False
+    trained_hidden: list | None = None
+    trained_epochs: int = 400
 
 
 def _default_n_train(dataset: str, input_dim: int) -> list[int]:
@@ -194,7 +205,25 @@ def resolve(config: ExperimentConfig, input_dim: int | None = None) -> Experimen
         delta=float(config.delta),
         quick=bool(quick),
         threads=config.threads,
+        **_resolve_trained(config),
     )
+
+
+def _resolve_trained(config: ExperimentConfig) -> dict:
+    """The --trained options, checked (they only matter when ``trained`` is set)."""
+    from archbound.trained import DEFAULT_HIDDEN
+
+    hidden = config.trained_hidden or DEFAULT_HIDDEN
+    hidden = [list(h) for h in hidden]
+    for widths in hidden:
+        if not widths or any(int(w) != w or w < 1 for w in widths):
+            raise ValueError(f"trained_hidden must hold lists of widths >= 1, got {hidden}")
+    hidden = [[int(w) for w in h] for h in hidden]
+    epochs = config.trained_epochs
+    if int(epochs) != epochs or epochs < 1:
+        raise ValueError(f"trained_epochs must be an integer >= 1, got {epochs}")
+    return {"trained": bool(config.trained), "trained_hidden": hidden,
+            "trained_epochs": int(epochs)}
 
 
 def _bound_record(report, seconds: float) -> dict:
@@ -293,8 +322,16 @@ def run_experiment(config: ExperimentConfig, *, progress=None) -> dict:
     Y_test = one_hot(y_test, n_classes)
 
     networks_planned = plan(config)
+    if config.trained:
+        narrow = [h for h in config.trained_hidden if min(h) < n_classes]
+        if narrow:
+            raise ValueError(
+                f"trained_hidden {narrow} has widths below Q = {n_classes}: the readout_first "
+                "minimizer they are compared with needs every hidden width M >= Q"
+            )
     if progress:
-        progress(total=len(networks_planned))
+        n_trained = len(config.n_train) * len(config.trained_hidden) if config.trained else 0
+        progress(total=len(networks_planned) + n_trained)
     runs = []
     for n in config.n_train:
         X, Y = X_pool[:n], Y_pool[:n]
@@ -372,6 +409,11 @@ def run_experiment(config: ExperimentConfig, *, progress=None) -> dict:
         },
         "runs": runs,
     }
+    if config.trained:  # only then: without --trained, results.json is unchanged
+        from archbound.trained import run_trained
+
+        results["trained"] = run_trained(config, X_pool, Y_pool, X_test, Y_test, y_test, runs,
+                                         progress=progress)
     results["summary"] = summarize(runs)
     results["seconds"] = _number(time.perf_counter() - start)
     return results
@@ -551,15 +593,23 @@ def write_results(results: dict, out_dir) -> dict:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {"json": out_dir / "results.json", "csv": out_dir / "results.csv"}
+    columns, rows = CSV_COLUMNS, csv_rows(results)
+    if "trained" in results:  # extra rows and columns only with --trained
+        from archbound import trained
+
+        columns = CSV_COLUMNS + trained.CSV_COLUMNS
+        rows = rows + trained.csv_rows(results)
     with open(paths["json"], "w") as stream:
         json.dump(results, stream, indent=1, allow_nan=False)
         stream.write("\n")
     with open(paths["csv"], "w", newline="") as stream:
-        writer = csv.DictWriter(stream, fieldnames=CSV_COLUMNS, extrasaction="ignore")
+        writer = csv.DictWriter(stream, fieldnames=columns, extrasaction="ignore")
         writer.writeheader()
-        for row in csv_rows(results):
+        for row in rows:
             writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
     paths.update(figures(results, out_dir))
+    if "trained" in results:
+        paths.update(trained.figures(results, out_dir))
     return paths
 
 
@@ -672,6 +722,15 @@ RESULTS_SCHEMA = {
         },
     },
 }
+
+# results.json's optional "trained" (archbound experiment --trained), kept in its own module
+def _add_trained_schema(schema: dict) -> None:
+    from archbound.trained import TRAINED_SCHEMA
+
+    schema["properties"]["trained"] = TRAINED_SCHEMA
+
+
+_add_trained_schema(RESULTS_SCHEMA)
 
 
 __all__ = [
