@@ -149,7 +149,8 @@ def test_bound_refuses_object_arrays_without_executing(tmp_path):
     assert not marker.exists()
 
 
-@pytest.mark.parametrize("variant", ["lipschitz", "projected", "linearized"])
+@pytest.mark.parametrize("variant", ["lipschitz", "projected", "coordinates", "linearized",
+                                     "best"])
 def test_bound_round_trip_through_network_save(tmp_path, variant):
     X, y, T, t = digits_npz(tmp_path)
     net = saved_network(tmp_path, X, y)
@@ -267,7 +268,7 @@ def test_nearest_other_matches_brute_force(rng):
 # ---------------------------------------------------------------------------- experiment
 
 
-def small_experiment_args(out, variants="lipschitz,projected,linearized"):
+def small_experiment_args(out, variants="lipschitz,projected,coordinates,linearized,best"):
     return ["experiment", "--n-train", "5,12,70", "--depths", "1,3", "--widths", "10,16",
             "--n-test", "40", "--variants", variants, "--out", out]
 
@@ -321,8 +322,8 @@ def test_experiment_with_bounds(tmp_path):
     check_outputs(out, results)
     for run in results["runs"][:2]:
         for net in run["networks"]:
-            expected = (["lipschitz", "projected", "linearized"]
-                        if net["construction"] == "readout_first" else ["lipschitz"])
+            expected = (["lipschitz", "projected", "coordinates", "linearized", "best"]
+                        if net["construction"] == "readout_first" else ["lipschitz", "best"])
             assert sorted(net["bounds"]) == sorted(expected)
             for values in net["bounds"].values():
                 assert values["violations"] == 0
@@ -333,9 +334,27 @@ def test_experiment_with_bounds(tmp_path):
                 b = net["bounds"]
                 assert b["linearized"]["mean_bound"] <= b["projected"]["mean_bound"] * (1 + 1e-9)
                 assert b["projected"]["mean_bound"] <= b["lipschitz"]["mean_bound"] * (1 + 1e-9)
+                assert b["linearized"]["mean_bound"] <= b["coordinates"]["mean_bound"] * (1 + 1e-9)
+                for v in ("lipschitz", "projected", "coordinates"):
+                    assert b["best"]["mean_bound"] <= b[v]["mean_bound"] * (1 + 1e-12)
+                assert sum(b["best"]["attained_by"].values()) == results["dataset"]["n_test"]
+            # the a-priori cost-discrepancy bound, beside the truth, for every network
+            gap = net["discrepancy"]
+            expected = (["lipschitz", "coordinates"] if net["construction"] == "readout_first"
+                        else ["lipschitz"])
+            assert sorted(gap["bounds"]) == sorted(expected)
+            for values in gap["bounds"].values():
+                assert values["bound"] >= gap["true"] and values["ratio"] >= 1
     assert set(results["summary"]["average_mean_ratio"]["readout_first"]) == {
-        "lipschitz", "projected", "linearized"}
+        "lipschitz", "projected", "coordinates", "linearized", "best"}
     assert "linearized B/err" in result.output and "average mean B / mean |f-y|" in result.output
+    assert "coordinates B/err" in result.output and "a-priori lipschitz /true" in result.output
+    assert "Reading (readout_first)" in result.output and "22%" not in result.output
+    with open(out / "results.csv", newline="") as stream:
+        rows = [r for r in csv.DictReader(stream) if r["construction"]]  # skipped N: none
+    assert {r["variant"] for r in rows} >= {"coordinates", "best"}
+    assert all(float(r["discrepancy_bound"]) >= float(r["true_discrepancy"]) for r in rows)
+    assert all(r["attained_by"] for r in rows if r["variant"] == "best")
 
 
 def test_experiment_trained_beside_constructed(tmp_path):

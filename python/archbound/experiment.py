@@ -32,24 +32,35 @@ not finite is written as null.
     ``widths`` ([M0, M, ..., M, Q]), ``train_loss`` (C_train), ``max_train_error``,
     ``zero_loss`` (bool: max_i |f(x_i) - y_i| <= 1e-6 (1 + max |y|)), ``seconds``,
     ``test`` (the truth: ``test_cost`` = mean_j |f(x~_j) - y~_j|^2, ``mean_error`` =
-    mean_j |f(x~_j) - y~_j|, ``max_error``, ``accuracy``), and ``bounds``: a dict from
+    mean_j |f(x~_j) - y~_j|, ``max_error``, ``accuracy``), ``bounds``: a dict from
     variant name to ``test_cost_bound`` (mean_j B_j^2), ``ratio``
     (test_cost_bound / test_cost), ``mean_bound`` (mean_j B_j), ``mean_ratio``
     (mean B / mean error), ``uniform_bound`` (max_j B_j), ``lipschitz`` (the alpha
     used), ``violations`` (number of test samples with B_j < |f(x~_j) - y~_j|; 0 unless
-    something is wrong), ``seconds``. readout_last only gets ``lipschitz``.
+    something is wrong), ``seconds``, and for ``best`` ``attained_by`` (component variant
+    -> number of test samples it attains). readout_last only gets ``lipschitz`` and
+    ``best`` (whose only component is then lipschitz). And ``discrepancy``: the a-priori
+    bound of :func:`archbound.cost_discrepancy_bound` on |C_test - C_train|, computed
+    without evaluating f on the test set: ``true`` (|C_test - C_train|) and ``bounds``, a
+    dict from the distance of its transport term (``lipschitz``: the paper's form, every
+    network; ``coordinates``: readout_first) to ``bound``, ``ratio`` (bound / true),
+    ``transport_term``, ``train_term``, ``seconds``.
 
 - ``summary``: ``by_n``: one entry per N and construction that ran: ``n_train``,
   ``construction``, ``n_networks``, ``test_cost``, ``mean_error``, ``accuracy`` (means
   over the architectures), ``test_cost_spread`` ((max - min) / mean of the test cost
   across architectures: 0 for readout_first, whose function does not depend on the
-  architecture), and ``bounds``: variant -> ``test_cost_bound``, ``ratio``,
+  architecture), ``bounds``: variant -> ``test_cost_bound``, ``ratio``,
   ``mean_ratio`` (means over the architectures), ``mean_ratio_min``,
-  ``mean_ratio_max``; ``average_mean_ratio``: construction -> variant -> the mean over N
-  of ``mean_ratio`` (the paper reports agreement within 22% on MNIST, i.e. about 1.22).
+  ``mean_ratio_max``, and ``discrepancy``: ``true`` and distance -> ``bound``,
+  ``ratio`` (means over the architectures); ``average_mean_ratio``: construction ->
+  variant -> the mean over N of ``mean_ratio`` (mean B / mean error: 1 would be exact;
+  it is our measurement on our data set, not comparable with the paper's MNIST figure,
+  which comes from its own bound and set-up).
 
 results.csv has one row per (N, network, variant) with the columns of :data:`CSV_COLUMNS`
-(a skipped N gets one row with ``status`` = skipped).
+(a skipped N gets one row with ``status`` = skipped); the discrepancy columns repeat on
+every row of a network.
 """
 
 from __future__ import annotations
@@ -65,12 +76,14 @@ from pathlib import Path
 import numpy as np
 
 import archbound
+from archbound.bounds import DISCREPANCY_DISTANCES, VARIANTS
 from archbound.construct import ZeroLossUnattainable, construct_minimizer, one_hot
 from archbound.data import DataError, dataset_input_dim, load_dataset
 from archbound.linalg import pinv_info
 
 RESULTS_VERSION = 1
-VARIANTS = ("lipschitz", "projected", "linearized")
+#: The variants that apply to any network (the others need readout_first).
+ANY_NETWORK_VARIANTS = ("lipschitz", "best")
 CONSTRUCTIONS = ("readout_first", "readout_last")
 
 # N <= rank: digits has M0 = 64 but rank 61 (three pixels are always blank), and random
@@ -105,7 +118,8 @@ class ExperimentConfig:
     n_test : int, optional
         Test samples (a seeded random subset); default all.
     variants : list of str
-        Bound variants; readout_last networks get only ``"lipschitz"``.
+        Bound variants (:data:`archbound.bounds.VARIANTS`); readout_last networks get only
+        ``"lipschitz"`` and ``"best"``.
     seed : int
         Seed of the data split, the subsets, readout_last's layers and the norm estimators.
     delta : float
@@ -230,7 +244,8 @@ def _bound_record(report, seconds: float) -> dict:
     per_sample = np.asarray(report.per_sample, dtype=np.float64)
     errors = np.asarray(report.errors, dtype=np.float64)
     slack = 1e-9 * (1.0 + np.abs(errors))
-    return {
+    extra = {} if report.attained_by is None else {"attained_by": report.attained_counts()}
+    return extra | {
         "test_cost_bound": _number(report.test_cost_bound),
         "ratio": _number(report.ratio),
         "mean_bound": _number(per_sample.mean()),
@@ -263,6 +278,30 @@ def _network_record(net, construction, depth, width, output, Y_test, y_test):
         "bounds": {},
         "seconds": None,
     }
+
+
+def _discrepancy_record(net, construction, X, Y, X_test, Y_test, record, config) -> dict:
+    """The a-priori bound on |C_test - C_train| in each applicable form, beside the truth.
+
+    The truth comes from the test cost measured before; the bound never evaluates f on the
+    test set (``evaluate_truth=False``).
+    """
+    true = abs(record["test"]["test_cost"] - net.construction.train_loss)
+    out = {"true": _number(true), "bounds": {}}
+    distances = DISCREPANCY_DISTANCES if construction == "readout_first" else ("lipschitz",)
+    for distance in distances:
+        t0 = time.perf_counter()
+        report = archbound.cost_discrepancy_bound(
+            net, X, Y, X_test, Y_test, delta=config.delta, seed=config.seed,
+            evaluate_truth=False, threads=config.threads, distance=distance)
+        out["bounds"][distance] = {
+            "bound": _number(report.bound),
+            "ratio": _number(report.bound / true) if true > 0 else None,
+            "transport_term": _number(report.transport_term),
+            "train_term": _number(report.train_term),
+            "seconds": _number(time.perf_counter() - t0),
+        }
+    return out
 
 
 def plan(config: ExperimentConfig) -> list[tuple[int, int, int, str]]:
@@ -373,13 +412,15 @@ def run_experiment(config: ExperimentConfig, *, progress=None) -> dict:
             output = net.forward(X_test, threads=config.threads)  # once, for every variant
             record = _network_record(net, construction, depth, width, output, Y_test, y_test)
             variants = config.variants if construction == "readout_first" else [
-                v for v in config.variants if v == "lipschitz"]
+                v for v in config.variants if v in ANY_NETWORK_VARIANTS]
             for variant in variants:
                 t0 = time.perf_counter()
                 report = archbound.sample_bounds(net, X, Y, X_test, Y_test, variant=variant,
                                                  delta=config.delta, seed=config.seed,
                                                  threads=config.threads, test_outputs=output)
                 record["bounds"][variant] = _bound_record(report, time.perf_counter() - t0)
+            record["discrepancy"] = _discrepancy_record(net, construction, X, Y, X_test,
+                                                        Y_test, record, config)
             record["seconds"] = _number(time.perf_counter() - began)
             run["networks"].append(record)
             if progress:
@@ -447,6 +488,16 @@ def summarize(runs: list[dict]) -> dict:
                     "mean_ratio_min": min(ratios) if ratios else None,
                     "mean_ratio_max": max(ratios) if ratios else None,
                 }
+            discrepancy = {"true": _mean([r["discrepancy"]["true"] for r in nets]),
+                           "bounds": {}}
+            for distance in DISCREPANCY_DISTANCES:
+                values = [r["discrepancy"]["bounds"][distance] for r in nets
+                          if distance in r["discrepancy"]["bounds"]]
+                if values:
+                    discrepancy["bounds"][distance] = {
+                        "bound": _mean([v["bound"] for v in values]),
+                        "ratio": _mean([v["ratio"] for v in values]),
+                    }
             by_n.append({
                 "n_train": run["n_train"],
                 "construction": construction,
@@ -456,6 +507,7 @@ def summarize(runs: list[dict]) -> dict:
                 "accuracy": _mean([r["test"]["accuracy"] for r in nets]),
                 "test_cost_spread": _number(spread),
                 "bounds": bounds,
+                "discrepancy": discrepancy,
             })
     average = {}
     for row in by_n:
@@ -471,7 +523,9 @@ CSV_COLUMNS = [
     "n_train", "rank", "condition_number", "readout_norm", "status", "construction", "depth",
     "width", "train_loss", "max_train_error", "zero_loss", "test_cost", "mean_error",
     "max_error", "accuracy", "variant", "test_cost_bound", "ratio", "mean_bound",
-    "mean_ratio", "uniform_bound", "lipschitz", "violations", "bound_seconds",
+    "mean_ratio", "uniform_bound", "lipschitz", "violations", "bound_seconds", "attained_by",
+    "true_discrepancy", "discrepancy_bound", "discrepancy_ratio",
+    "discrepancy_coordinates_bound", "discrepancy_coordinates_ratio",
 ]
 
 
@@ -489,11 +543,21 @@ def csv_rows(results: dict) -> list[dict]:
             row.update({k: net[k] for k in ("construction", "depth", "width", "train_loss",
                                             "max_train_error", "zero_loss")})
             row.update(net["test"])
+            discrepancy = net.get("discrepancy") or {"true": None, "bounds": {}}
+            row["true_discrepancy"] = discrepancy["true"]
+            for distance, values in discrepancy["bounds"].items():
+                prefix = "discrepancy" if distance == "lipschitz" else f"discrepancy_{distance}"
+                row[f"{prefix}_bound"] = values["bound"]
+                row[f"{prefix}_ratio"] = values["ratio"]
             if not net["bounds"]:
                 rows.append(row)
             for variant, values in net["bounds"].items():
                 full = dict(row, variant=variant, bound_seconds=values["seconds"])
-                full.update({k: v for k, v in values.items() if k != "seconds"})
+                full.update({k: v for k, v in values.items()
+                             if k not in ("seconds", "attained_by")})
+                if "attained_by" in values:  # "lipschitz:0;projected:12;coordinates:437"
+                    full["attained_by"] = ";".join(f"{k}:{v}"
+                                                   for k, v in values["attained_by"].items())
                 rows.append(full)
     return rows
 
@@ -513,6 +577,13 @@ def _series(results: dict, construction: str, key: str, variant=None) -> list:
     return out
 
 
+def _discrepancy_series(results: dict, construction: str) -> list:
+    """The summary's ``discrepancy`` entry per N (None where missing)."""
+    table = {(row["n_train"], row["construction"]): row for row in results["summary"]["by_n"]}
+    return [table.get((run["n_train"], construction), {}).get("discrepancy")
+            for run in results["runs"]]
+
+
 def _mean_bounds(results: dict, construction: str, variant: str) -> list:
     out = []
     for run in results["runs"]:
@@ -529,6 +600,7 @@ def figures(results: dict, out_dir) -> dict:
     out_dir = Path(out_dir)
     n_values = [run["n_train"] for run in results["runs"]]
     cost_truth, cost_bounds, error_truth, error_bounds = {}, {}, {}, {}
+    gap_truth, gap_bounds = {}, {}
     for construction in CONSTRUCTIONS:
         if not any(row["construction"] == construction for row in results["summary"]["by_n"]):
             continue
@@ -536,7 +608,18 @@ def figures(results: dict, out_dir) -> dict:
                                                                  "test_cost")
         error_truth[f"{construction}: true mean |f - y|"] = _series(results, construction,
                                                                      "mean_error")
+        rows = _discrepancy_series(results, construction)
+        if any(r is not None for r in rows):
+            gap_truth[f"{construction}: true |C_test - C_train|"] = [
+                None if r is None else r["true"] for r in rows]
+            for distance in DISCREPANCY_DISTANCES:
+                values = [None if r is None else r["bounds"].get(distance, {}).get("bound")
+                          for r in rows]
+                if any(v is not None for v in values):
+                    gap_bounds[f"{construction}: a-priori bound, {distance} distance"] = values
         for variant in results["config"]["variants"]:
+            if construction != "readout_first" and variant == "best":
+                continue  # its only component is lipschitz: the same line
             values = _series(results, construction, "test_cost_bound", variant)
             if any(v is not None for v in values):
                 cost_bounds[f"{construction}: {variant} bound"] = values
@@ -551,6 +634,9 @@ def figures(results: dict, out_dir) -> dict:
                  "truth": cost_truth, "bounds": cost_bounds},
                 {"ylabel": "mean test error", "title": "mean |f(x) - y| and mean B_j",
                  "truth": error_truth, "bounds": error_bounds},
+                {"ylabel": "|C_test - C_train|",
+                 "title": "cost discrepancy and its a-priori bound (f not evaluated on test)",
+                 "truth": gap_truth, "bounds": gap_bounds},
             ],
             out_dir / "bound_vs_n.png",
             title=f"{name}: bounds against the true test error (means over architectures)",
@@ -622,6 +708,25 @@ _BOUND = {
         "test_cost_bound": _NUMBER, "ratio": _NUMBER, "mean_bound": _NUMBER,
         "mean_ratio": _NUMBER, "uniform_bound": _NUMBER, "lipschitz": _NUMBER,
         "violations": {"type": "integer", "minimum": 0}, "seconds": _NUMBER,
+        "attained_by": {"type": "object", "propertyNames": {"enum": list(VARIANTS)},
+                        "additionalProperties": {"type": "integer", "minimum": 0}},
+    },
+}
+_DISCREPANCY = {
+    "type": "object",
+    "required": ["true", "bounds"],
+    "properties": {
+        "true": _NUMBER,
+        "bounds": {
+            "type": "object",
+            "propertyNames": {"enum": list(DISCREPANCY_DISTANCES)},
+            "additionalProperties": {
+                "type": "object",
+                "required": ["bound", "ratio"],
+                "properties": {k: _NUMBER for k in ("bound", "ratio", "transport_term",
+                                                    "train_term", "seconds")},
+            },
+        },
     },
 }
 _INTS = {"type": "array", "items": {"type": "integer", "minimum": 1}}
@@ -690,6 +795,7 @@ RESULTS_SCHEMA = {
                                         "test_cost", "mean_error", "max_error", "accuracy")},
                                 },
                                 "bounds": _VARIANT_MAP | {"additionalProperties": _BOUND},
+                                "discrepancy": _DISCREPANCY,
                             },
                         },
                     },
@@ -709,6 +815,7 @@ RESULTS_SCHEMA = {
                         "properties": {
                             "construction": {"enum": list(CONSTRUCTIONS)},
                             "bounds": _VARIANT_MAP,
+                            "discrepancy": _DISCREPANCY,
                         },
                     },
                 },

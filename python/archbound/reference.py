@@ -114,6 +114,23 @@ def sample_bounds(weights, biases, X_train, Y_train, X_test, Y_test, *, lipschit
         "lipschitz": lipschitz,
     }
 
+def coordinates_bounds(X_train, Y_train, X_test, Y_test, residuals=None):
+    """Brute-force ``"coordinates"`` bounds of a readout_first network (DESIGN.md §2.5).
+
+    B_j = min_i (||Y_0|| |c(x~_j) - e_i| + |y~_j - y_i| + r_i), with c(x~) = X_0^+ x~ the
+    coordinates of the test point in the training set (X_0 of full column rank) and
+    ||Y_0|| the exact spectral norm of the training labels. Returns (values, indices).
+    """
+    X_train = np.asarray(X_train, dtype=np.float64)
+    Y_train = np.asarray(Y_train, dtype=np.float64)
+    n = X_train.shape[0]
+    if matrix_rank(X_train) < n:
+        raise ValueError("coordinates bounds need rank(X_train) = N")
+    C = np.asarray(X_test, dtype=np.float64) @ pinv(X_train)  # (m, N): rows c(x~_j)
+    alpha = float(np.linalg.norm(Y_train, 2))
+    return nearest(C, np.eye(n), alpha=alpha, y_test=Y_test, y_train=Y_train, offsets=residuals)
+
+
 def opnorm(W):
     """Spectral norm ||W|| = sigma_1(W) (numpy.linalg.norm(W, 2), a full SVD)."""
     return float(np.linalg.norm(np.asarray(W, dtype=np.float64), 2))
