@@ -1,4 +1,4 @@
-"""Certified weight-norm monitoring along a training run (DESIGN.md §2.5, "Monitoring").
+"""Certified weight-norm monitoring along a training run (docs/design.md §2.5.7).
 
 The paper's checklist (arXiv:2504.05695) asks to train a small overparametrized model and
 watch that its weight norms stay bounded. :class:`NormMonitor` records, at chosen steps of
@@ -79,7 +79,7 @@ class BoundSnapshot:
     """The lipschitz sample bound of one record, beside the truth.
 
     B_j = min_i (Lip |x~_j - x_i| + |y~_j - y_i| + r_i) >= |f(x~_j) - y~_j|, with r_i the
-    training residuals and Lip the record's certified prod_l ||W_l|| (DESIGN.md §2.5).
+    training residuals and Lip the record's certified prod_l ||W_l|| (docs/design.md §2.5.2).
 
     Attributes
     ----------

@@ -115,7 +115,7 @@ def sample_bounds(weights, biases, X_train, Y_train, X_test, Y_test, *, lipschit
     }
 
 def coordinates_bounds(X_train, Y_train, X_test, Y_test, residuals=None):
-    """Brute-force ``"coordinates"`` bounds of a readout_first network (DESIGN.md §2.5).
+    """Brute-force ``"coordinates"`` bounds of a readout_first network (docs/design.md §2.5.3).
 
     B_j = min_i (||Y_0|| |c(x~_j) - e_i| + |y~_j - y_i| + r_i), with c(x~) = X_0^+ x~ the
     coordinates of the test point in the training set (X_0 of full column rank) and

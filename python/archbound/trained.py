@@ -6,7 +6,7 @@ squared loss, no weight decay, Adam, a fixed budget of epochs and a fixed
 ``random_state``) on the same training set as the constructed minimizer, with a
 :class:`archbound.NormMonitor` recording the certified norms and the lipschitz sample
 bound along the way. Each trained network is reported beside the readout_first minimizer
-of the same N and architecture (arXiv:2504.05695, DESIGN.md §2.2 and §2.5): the gradient
+of the same N and architecture (arXiv:2504.05695, docs/design.md §2.2 and §2.5): the gradient
 path's implicit regularization against the explicit minimum-norm-readout solution.
 
 results.json gets a key ``trained`` only when the option is given (the schema is
