@@ -111,8 +111,6 @@ py::array forward(const CArray<S>& x, const std::vector<CArray<S>>& weights,
     return py::cast(std::move(out));
 }
 
-// --- operator norms (opnorm.hpp) ---
-
 archbound::NormOperand norm_operand(const CArray<double>& a) {
     if (a.ndim() != 2) throw std::invalid_argument("W must be 2-D");
     return {a.data(), Index(a.shape(0)), Index(a.shape(1))};
@@ -134,9 +132,6 @@ py::tuple norm_tuple(const archbound::NormResult& r) {
                           r.iterations, r.converged);
 }
 
-// --- end operator norms ---
-
-// --- geometry: nearest (DESIGN.md §2.4) ---
 template <class S> using OptionalArray = std::optional<CArray<S>>;
 
 /// B_jk = min_i (alpha_k |F_j - G_i| + |ytilde_j - y_i| + r_ik), its argmin and distance;
@@ -176,7 +171,6 @@ template <class S> void bind_nearest_result(py::module_& m, const char* name) {
         .def_readonly("indices", &archbound::NearestResult<S>::indices)
         .def_readonly("distances", &archbound::NearestResult<S>::distances);
 }
-// --- end geometry ---
 
 }  // namespace
 
@@ -226,7 +220,6 @@ PYBIND11_MODULE(_core, m) {
     m.def("forward_float64", &forward<double>, py::arg("x"), py::arg("weights"),
           py::arg("biases"), py::arg("threads"));
 
-    // --- operator norms (opnorm.hpp) ---
     m.def(
         "opnorm",
         [](const CArray<double>& w, const std::string& method, double delta, double rtol,
@@ -261,9 +254,7 @@ PYBIND11_MODULE(_core, m) {
         },
         py::arg("weights"), py::arg("methods"), py::arg("delta"), py::arg("rtol"),
         py::arg("max_iter"), py::arg("seeds"), py::arg("threads"));
-    // --- end operator norms ---
 
-    // --- geometry: nearest ---
 #define ARCHBOUND_NEAREST_ARGS                                                                  \
     py::arg("test").noconvert(), py::arg("train").noconvert(), py::arg("alphas").noconvert(),              \
         py::arg("test_labels").noconvert(), py::arg("train_labels").noconvert(),               \
@@ -274,7 +265,6 @@ PYBIND11_MODULE(_core, m) {
     m.def("nearest_float32", &nearest<float>, ARCHBOUND_NEAREST_ARGS);
     m.def("nearest_float64", &nearest<double>, ARCHBOUND_NEAREST_ARGS);
 #undef ARCHBOUND_NEAREST_ARGS
-    // --- end geometry ---
 
     m.def("simd_instruction_sets", &Eigen::SimdInstructionSetsInUse);
 

@@ -1,6 +1,6 @@
 // Shared types and small utilities of the archbound core. No Python here.
 //
-// Conventions (DESIGN.md §1): samples are columns. A C-contiguous (N, M0) NumPy array is
+// Conventions (docs/design.md §1.1): samples are columns. A C-contiguous (N, M0) NumPy array is
 // the column-major M0 x N matrix X_0 of the paper, so the core reads it without a copy.
 // Weights are the paper's W_l (M_l x M_{l-1}); they arrive row-major from torch-style
 // (out, in) arrays.

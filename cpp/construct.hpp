@@ -1,4 +1,4 @@
-// Layerwise zero-loss minimizers (DESIGN.md §2.2).
+// Layerwise zero-loss minimizers (docs/design.md §2.2).
 #pragma once
 
 #include "common.hpp"

@@ -1,4 +1,4 @@
-// Batched forward pass of a ReLU network (DESIGN.md §2).
+// Batched forward pass of a ReLU network (docs/design.md §2).
 #pragma once
 
 #include "common.hpp"

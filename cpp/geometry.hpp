@@ -1,4 +1,4 @@
-// Train/test geometry: the blocked nearest-neighbour kernel behind every bound (DESIGN.md §2.4).
+// Train/test geometry: the blocked nearest-neighbour kernel of every bound (docs/design.md §2.4).
 #pragma once
 
 #include "common.hpp"

@@ -1,4 +1,4 @@
-// Operator norms ||W|| = sigma_1(W) with certified upper bounds (DESIGN.md §2.3).
+// Operator norms ||W|| = sigma_1(W) with certified upper bounds (docs/design.md §2.3).
 //
 // Three methods:
 // - exact:   the largest singular value from an SVD (Eigen's BDCSVD, values only); the upper

@@ -1,4 +1,4 @@
-// Moore-Penrose generalized inverse (DESIGN.md §2.1).
+// Moore-Penrose generalized inverse (docs/design.md §2.1).
 #pragma once
 
 #include "common.hpp"

@@ -74,11 +74,12 @@ def test_random_network_with_training_residuals(rng):
 def test_variant_order_per_sample(rng):
     X, Y, Xt, Yt = _data(rng, 25, 300, 30, 4)
     net = archbound.construct_minimizer(X, Y, [8, 8])
-    lip, proj, lin = (
+    lip, proj, coord, lin = (
         archbound.sample_bounds(net, X, Y, Xt, Yt, variant=v, seed=2).per_sample
-        for v in ("lipschitz", "projected", "linearized")
+        for v in ("lipschitz", "projected", "coordinates", "linearized")
     )
     assert np.all(lin <= proj * (1 + 1e-12))
+    assert np.all(lin <= coord * (1 + 1e-12))
     assert np.all(proj <= lip * (1 + 1e-12))
 
 
@@ -175,3 +176,156 @@ def test_bad_input(rng):
     with pytest.raises(ValueError, match="training set"):
         archbound.sample_bounds(net, rng.standard_normal(X.shape), Y, Xt, Yt,
                                 variant="projected")
+
+
+# --- what each variant measures (issue 12) ---
+
+
+def _one_hot_data(rng, n, m, m0, q):
+    X = rng.random((n + m, m0))
+    labels = np.concatenate([np.arange(n) % q, rng.integers(0, q, m)])
+    Y = archbound.one_hot(labels, q)
+    return X[:n], Y[:n], X[n:], Y[n:]
+
+
+def test_linearized_is_the_linear_predictors_error_for_one_hot_labels(rng):
+    """For one-hot labels (beta = 0, A x_i = y_i) the linearized bound is |A x~_j - y~_j|."""
+    X, Y, Xt, Yt = _one_hot_data(rng, 30, 200, 50, 4)  # every class in the training set
+    net = archbound.construct_minimizer(X, Y, [8, 8])
+    assert net.construction.beta == 0
+    report = archbound.sample_bounds(net, X, Y, Xt, Yt, variant="linearized")
+    _assert_valid(report)
+    linear_error = np.linalg.norm(Xt @ net.construction.readout.T - Yt, axis=1)
+    np.testing.assert_allclose(report.per_sample, linear_error, rtol=1e-10, atol=1e-12)
+
+
+def test_linearized_is_a_strict_upper_bound_for_regression_targets(rng):
+    """With real-valued targets (negative entries, beta > 0) the identity fails: the
+    linearized bound lies strictly above |A x~ - y~| and above the truth."""
+    X, Y, Xt, Yt = _data(rng, 30, 200, 50, 3, negative=True)
+    net = archbound.construct_minimizer(X, Y, [5, 5])
+    assert net.construction.beta > 0
+    report = archbound.sample_bounds(net, X, Y, Xt, Yt, variant="linearized")
+    _assert_valid(report)
+    linear_error = np.linalg.norm(Xt @ net.construction.readout.T - Yt, axis=1)
+    assert np.all(report.per_sample >= linear_error * (1 - 1e-12))
+    assert np.all(report.per_sample > linear_error + 1e-6)  # no y_i between A x~ and y~
+    assert np.all(report.per_sample > report.errors + 1e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("shape", [(20, 60), (40, 40), (1, 10)], ids=["wide", "square", "one"])
+@pytest.mark.parametrize("targets", ["one_hot", "regression"])
+def test_coordinates_matches_reference_and_dominates_truth(rng, dtype, shape, targets):
+    n, m0 = shape
+    if targets == "one_hot":
+        X, Y, Xt, Yt = _one_hot_data(rng, n, 150, m0, 3)
+    else:
+        X, Y, Xt, Yt = _data(rng, n, 150, m0, 3, negative=True)
+    X, Xt = X.astype(dtype), Xt.astype(dtype)
+    net = archbound.construct_minimizer(X, Y, [3, 7])
+    report = archbound.sample_bounds(net, X, Y, Xt, Yt, variant="coordinates")
+    _assert_valid(report)
+    assert report.variant == "coordinates" and report.norms[0].method == "exact"
+    values, index = reference.coordinates_bounds(X, Y, Xt, Yt)
+    np.testing.assert_allclose(report.per_sample, values, rtol=1e-8)
+    np.testing.assert_allclose(report.lipschitz, np.linalg.norm(Y, 2), rtol=1e-12)
+    # ties aside, the same training sample attains the minimum
+    assert np.mean(report.nearest_index == index) > 0.95
+    # it never applies the network's weights: between the geometric variants and linearized
+    linearized = archbound.sample_bounds(net, X, Y, Xt, Yt, variant="linearized")
+    assert np.all(linearized.per_sample <= report.per_sample * (1 + 1e-9))
+
+
+def test_coordinates_refuses_what_it_does_not_cover(rng):
+    X, Y, Xt, Yt = _data(rng, 20, 30, 25, 2)
+    last = archbound.construct_minimizer(X, Y, [20, 30], method="readout_last", seed=0)
+    with pytest.raises(ValueError, match="coordinates.*readout_first"):
+        archbound.sample_bounds(last, X, Y, Xt, Yt, variant="coordinates")
+    given = archbound.Network(list(last.weights), list(last.biases))
+    with pytest.raises(ValueError, match="coordinates.*readout_first"):
+        archbound.sample_bounds(given, X, Y, Xt, Yt, variant="coordinates")
+    # tall: N > M0, rank(X) < N, a least-squares readout_first network
+    Xl, Yl, Xlt, Ylt = _data(rng, 40, 30, 25, 2)
+    tall = archbound.construct_minimizer(Xl, Yl, [4], allow_residual=True)
+    with pytest.raises(ValueError, match="coordinates.*full row rank"):
+        archbound.sample_bounds(tall, Xl, Yl, Xlt, Ylt, variant="coordinates")
+    report = archbound.sample_bounds(tall, Xl, Yl, Xlt, Ylt, variant="best")
+    assert report.components == ("lipschitz", "projected")  # coordinates does not apply
+    _assert_valid(report)
+    net = archbound.construct_minimizer(X, Y, [4])
+    with pytest.raises(ValueError, match="not the training set"):
+        archbound.sample_bounds(net, X, Y + 1.0, Xt, Yt, variant="coordinates")
+
+
+def test_coordinates_tighter_than_projected_on_digits():
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    X, Y = digits.data / 16.0, archbound.one_hot(digits.target, 10)
+    order = np.random.default_rng(0).permutation(len(X))
+    train, test = order[:50], order[50:650]
+    net = archbound.construct_minimizer(X[train], Y[train], [16])
+    mean = {v: archbound.sample_bounds(net, X[train], Y[train], X[test], Y[test], variant=v,
+                                       seed=0) for v in ("projected", "coordinates")}
+    for report in mean.values():
+        _assert_valid(report)
+    assert mean["coordinates"].mean_ratio < mean["projected"].mean_ratio
+
+
+@pytest.mark.parametrize("method", ["readout_first", "readout_last"])
+def test_best_is_the_per_sample_minimum_of_the_geometric_variants(rng, method):
+    X, Y, Xt, Yt = _data(rng, 25, 300, 30, 4, negative=True)
+    widths = [25, 30] if method == "readout_last" else [8, 8]
+    net = archbound.construct_minimizer(X, Y, widths, method=method, seed=0)
+    best = archbound.sample_bounds(net, X, Y, Xt, Yt, variant="best", delta=DELTA, seed=2)
+    _assert_valid(best)
+    names = (archbound.bounds.GEOMETRIC_VARIANTS if method == "readout_first"
+             else ("lipschitz",))
+    assert best.components == names
+    # the randomized certificates share delta; coordinates' norm is exact
+    share = DELTA / (2 if method == "readout_first" else 1)
+    parts = [archbound.sample_bounds(net, X, Y, Xt, Yt, variant=v, seed=2,
+                                     delta=DELTA if v == "coordinates" else share)
+             for v in names]
+    stacked = np.stack([p.per_sample for p in parts])
+    np.testing.assert_array_equal(best.per_sample, stacked.min(axis=0))
+    np.testing.assert_array_equal(best.per_sample,
+                                  stacked[best.attained_by, np.arange(stacked.shape[1])])
+    chosen = np.stack([p.nearest_index for p in parts])
+    np.testing.assert_array_equal(best.nearest_index,
+                                  chosen[best.attained_by, np.arange(stacked.shape[1])])
+    counts = best.attained_counts()
+    assert sum(counts.values()) == len(Xt) and set(counts) == set(names)
+    out = best.to_dict(per_sample=True)
+    json.dumps(out)
+    assert out["attained_by"] == counts and len(out["attained_by_sample"]) == len(Xt)
+    assert best.delta == DELTA
+
+
+def test_cost_discrepancy_bound_coordinates_form(rng):
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    X, Y = digits.data / 16.0, archbound.one_hot(digits.target, 10)
+    order = np.random.default_rng(0).permutation(len(X))
+    train, test = order[:50], order[50:650]
+    net = archbound.construct_minimizer(X[train], Y[train], [16, 16])
+    args = (net, X[train], Y[train], X[test], Y[test])
+    paper = archbound.cost_discrepancy_bound(*args, seed=0)
+    tighter = archbound.cost_discrepancy_bound(*args, seed=0, distance="coordinates")
+    for report in (paper, tighter):
+        assert report.bound >= report.discrepancy
+    assert tighter.distance == "coordinates" and paper.distance == "lipschitz"
+    assert tighter.bound < paper.bound
+    json.dumps(tighter.to_dict())
+    # regression targets, and refusals
+    Xr, Yr, Xrt, Yrt = _data(rng, 20, 80, 30, 2, negative=True)
+    net = archbound.construct_minimizer(Xr, Yr, [2, 4])
+    report = archbound.cost_discrepancy_bound(net, Xr, Yr, Xrt, Yrt, distance="coordinates")
+    assert report.bound >= report.discrepancy
+    last = archbound.construct_minimizer(Xr, Yr, [20], method="readout_last", seed=0)
+    with pytest.raises(ValueError, match="readout_first"):
+        archbound.cost_discrepancy_bound(last, Xr, Yr, Xrt, Yrt, distance="coordinates")
+    with pytest.raises(ValueError, match="distance must be one of"):
+        archbound.cost_discrepancy_bound(net, Xr, Yr, Xrt, Yrt, distance="nope")

@@ -149,7 +149,8 @@ def test_bound_refuses_object_arrays_without_executing(tmp_path):
     assert not marker.exists()
 
 
-@pytest.mark.parametrize("variant", ["lipschitz", "projected", "linearized"])
+@pytest.mark.parametrize("variant", ["lipschitz", "projected", "coordinates", "linearized",
+                                     "best"])
 def test_bound_round_trip_through_network_save(tmp_path, variant):
     X, y, T, t = digits_npz(tmp_path)
     net = saved_network(tmp_path, X, y)
@@ -267,7 +268,7 @@ def test_nearest_other_matches_brute_force(rng):
 # ---------------------------------------------------------------------------- experiment
 
 
-def small_experiment_args(out, variants="lipschitz,projected,linearized"):
+def small_experiment_args(out, variants="lipschitz,projected,coordinates,linearized,best"):
     return ["experiment", "--n-train", "5,12,70", "--depths", "1,3", "--widths", "10,16",
             "--n-test", "40", "--variants", variants, "--out", out]
 
@@ -321,8 +322,8 @@ def test_experiment_with_bounds(tmp_path):
     check_outputs(out, results)
     for run in results["runs"][:2]:
         for net in run["networks"]:
-            expected = (["lipschitz", "projected", "linearized"]
-                        if net["construction"] == "readout_first" else ["lipschitz"])
+            expected = (["lipschitz", "projected", "coordinates", "linearized", "best"]
+                        if net["construction"] == "readout_first" else ["lipschitz", "best"])
             assert sorted(net["bounds"]) == sorted(expected)
             for values in net["bounds"].values():
                 assert values["violations"] == 0
@@ -333,9 +334,79 @@ def test_experiment_with_bounds(tmp_path):
                 b = net["bounds"]
                 assert b["linearized"]["mean_bound"] <= b["projected"]["mean_bound"] * (1 + 1e-9)
                 assert b["projected"]["mean_bound"] <= b["lipschitz"]["mean_bound"] * (1 + 1e-9)
+                assert b["linearized"]["mean_bound"] <= b["coordinates"]["mean_bound"] * (1 + 1e-9)
+                for v in ("lipschitz", "projected", "coordinates"):
+                    assert b["best"]["mean_bound"] <= b[v]["mean_bound"] * (1 + 1e-12)
+                assert sum(b["best"]["attained_by"].values()) == results["dataset"]["n_test"]
+            # the a-priori cost-discrepancy bound, beside the truth, for every network
+            gap = net["discrepancy"]
+            expected = (["lipschitz", "coordinates"] if net["construction"] == "readout_first"
+                        else ["lipschitz"])
+            assert sorted(gap["bounds"]) == sorted(expected)
+            for values in gap["bounds"].values():
+                assert values["bound"] >= gap["true"] and values["ratio"] >= 1
     assert set(results["summary"]["average_mean_ratio"]["readout_first"]) == {
-        "lipschitz", "projected", "linearized"}
+        "lipschitz", "projected", "coordinates", "linearized", "best"}
     assert "linearized B/err" in result.output and "average mean B / mean |f-y|" in result.output
+    assert "coordinates B/err" in result.output and "a-priori lipschitz /true" in result.output
+    assert "Reading (readout_first)" in result.output and "22%" not in result.output
+    with open(out / "results.csv", newline="") as stream:
+        rows = [r for r in csv.DictReader(stream) if r["construction"]]  # skipped N: none
+    assert {r["variant"] for r in rows} >= {"coordinates", "best"}
+    assert all(float(r["discrepancy_bound"]) >= float(r["true_discrepancy"]) for r in rows)
+    assert all(r["attained_by"] for r in rows if r["variant"] == "best")
+
+
+def test_experiment_trained_beside_constructed(tmp_path):
+    from archbound import trained
+
+    out = tmp_path / "results"
+    result = invoke("experiment", "--n-train", "12,30,70", "--depths", "1", "--widths", "16",
+                    "--n-test", "60", "--variants", "lipschitz", "--trained",
+                    "--trained-hidden", "16,12x12", "--trained-epochs", "30", "--out", out)
+    assert result.exit_code == 0, result.output
+    results = json.loads((out / "results.json").read_text())
+    validate_schema(results)
+    assert "trained (t: MLPRegressor" in result.output
+    block = results["trained"]
+    assert block["config"]["hidden"] == [[16], [12, 12]] and block["config"]["epochs"] == 30
+    runs = {r["n_train"]: r for r in block["runs"]}
+    assert runs[70]["status"] == "skipped"  # rank < N: no constructed minimizer there
+    assert all(net["constructed"] is None for net in runs[70]["networks"])
+    for n in (12, 30):
+        for net in runs[n]["networks"]:
+            t, c = net["trained"], net["constructed"]
+            for side in (t, c):  # bound >= truth, on every sample (violations) and on average
+                assert side["bound"]["violations"] == 0
+                assert side["bound"]["test_cost_bound"] >= side["test"]["test_cost"]
+                assert side["bound"]["uniform_bound"] >= side["test"]["max_error"]
+            assert c["train_loss"] < 1e-12  # the constructed minimizer interpolates
+            history = t["history"]
+            assert history["delta_spent"] <= history["delta"]
+            assert [r["step"] for r in history["records"]] == [1, 20, 30]
+            assert t["lipschitz"] == history["records"][-1]["lipschitz"]
+    with open(out / "results.csv", newline="") as stream:
+        rows = list(csv.DictReader(stream))
+    assert list(rows[0]) == experiment.CSV_COLUMNS + trained.CSV_COLUMNS
+    trained_rows = [r for r in rows if r["construction"] == "trained"]
+    assert len(trained_rows) == 6 and {r["hidden"] for r in trained_rows} == {"16", "12-12"}
+    for name in ("trained_history.png", "trained_vs_constructed.png"):
+        assert_png(out / name)
+    # a width below Q is refused before anything is trained
+    bad = invoke("experiment", "--n-train", "12", "--trained", "--trained-hidden", "4",
+                 "--out", tmp_path / "bad")
+    assert bad.exit_code == 2 and "trained_hidden [[4]]" in bad.output
+    assert invoke("experiment", "--trained", "--trained-hidden", "a").exit_code == 2
+
+
+def test_experiment_without_trained_is_unchanged(tmp_path):
+    """Without --trained, results.json has no 'trained' key and the CSV its usual columns."""
+    out = tmp_path / "results"
+    result = invoke(*small_experiment_args(out, variants=""))
+    assert result.exit_code == 0, result.output
+    results = json.loads((out / "results.json").read_text())
+    assert "trained" not in results and "trained (t:" not in result.output
+    assert not (out / "trained_history.png").exists()
 
 
 def test_default_experiment_plan_is_small():

@@ -84,6 +84,27 @@ def test_memmap_path_with_several_chunks(client, problem, tmp_path):
                                            chunk_rows=1000, seed=3), expected)
 
 
+@pytest.mark.parametrize("variant", ["coordinates", "best"])
+def test_readout_first_variants_on_the_cluster(client, problem, tmp_path, variant):
+    _, X, Y, Xt, Yt, _ = problem
+    net = archbound.construct_minimizer(X, Y, [8, 8])
+    expected = archbound.sample_bounds(net, X, Y, Xt, Yt, variant=variant, seed=3)
+    report = distributed.sample_bounds(net, X, Y, Xt, Yt, client=client, chunk_rows=700,
+                                       variant=variant, seed=3,
+                                       per_sample_out=tmp_path / variant)
+    _assert_same(report, expected)
+    assert report.variant == variant and report.components == expected.components
+    if variant == "best":
+        assert report.components == archbound.bounds.GEOMETRIC_VARIANTS
+        np.testing.assert_array_equal(report.attained_by, expected.attained_by)
+        np.testing.assert_array_equal(np.load(tmp_path / variant / "attained_by.npy"),
+                                      expected.attained_by)
+        assert report.attained_counts() == expected.attained_counts()
+    local = distributed.sample_bounds(net, X, Y, Xt, Yt, chunk_rows=1000, variant=variant,
+                                      seed=3)
+    _assert_same(local, expected)
+
+
 def test_dask_array_input(client, problem):
     import dask.array as da
 

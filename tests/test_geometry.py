@@ -1,4 +1,4 @@
-"""The geometry kernel (DESIGN.md §2.4) against the brute-force reference."""
+"""The geometry kernel (docs/design.md §2.4) against the brute-force reference."""
 
 import _thread
 import json

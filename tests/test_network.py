@@ -157,6 +157,32 @@ def test_load_refuses_files_that_are_not_networks(tmp_path):
         Network.load(path)
 
 
+@pytest.mark.parametrize("keep", [0.0, 0.002, 0.1, 0.5, 0.9, 0.999])
+def test_load_refuses_a_truncated_file_naming_it(tmp_path, keep):
+    good = tmp_path / "net.npz"
+    Network(*layers()).save(good)
+    data = good.read_bytes()
+    path = tmp_path / "truncated.npz"
+    path.write_bytes(data[: int(keep * len(data))])
+    assert len(path.read_bytes()) < len(data)
+    # A ValueError (zipfile.BadZipFile is not one), whose message names the file.
+    with pytest.raises(ValueError) as excinfo:
+        Network.load(path)
+    assert str(path) in str(excinfo.value)
+
+
+def test_load_refuses_a_corrupt_archive_naming_it(tmp_path):
+    path = tmp_path / "net.npz"
+    Network(*layers()).save(path)
+    data = bytearray(path.read_bytes())
+    start = data.index(b"weight_0.npy") + 200  # inside that member's array data
+    data[start : start + 8] = bytes(8 * [0xFF])
+    path.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match="truncated or corrupt") as excinfo:
+        Network.load(path)
+    assert str(path) in str(excinfo.value)
+
+
 def test_load_validates_the_arrays(tmp_path):
     path = tmp_path / "bad.npz"
     weights, biases = layers((2, 3, 1))

@@ -1,4 +1,4 @@
-"""Certified operator norms (DESIGN.md §2.3): archbound.opnorm against NumPy's SVD.
+"""Certified operator norms (docs/design.md §2.3): archbound.opnorm against NumPy's SVD.
 
 Every test that reports an upper bound asserts upper >= sigma_1 on every sample.
 """

@@ -18,6 +18,7 @@ from archbound.bounds import (
 from archbound.construct import ZeroLossUnattainable, construct_minimizer, one_hot
 from archbound.geometry import AbsentClassWarning, chamfer, hausdorff, nearest
 from archbound.linalg import pinv, pinv_info
+from archbound.monitor import MonitorRecord, NormMonitor
 from archbound.network import Construction, Network
 from archbound.opnorm import ConvergenceWarning, NormEstimate, opnorm, opnorms
 
@@ -30,8 +31,10 @@ __all__ = [
     "DTypeError",
     "DiscrepancyReport",
     "MemoryLimitError",
+    "MonitorRecord",
     "Network",
     "NormEstimate",
+    "NormMonitor",
     "ZeroLossUnattainable",
     "chamfer",
     "construct_minimizer",

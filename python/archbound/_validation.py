@@ -1,4 +1,4 @@
-"""Input validation shared by every public function (DESIGN.md §6).
+"""Input validation shared by every public function (docs/design.md §6).
 
 Arrays are validated once, at the boundary, and converted to the C-contiguous float64 (or
 float32, where a kernel accepts it) layout that the C++ core reads without a copy.

@@ -1,4 +1,4 @@
-"""Generalization bounds that do not depend on depth or width (DESIGN.md §2.5).
+"""Generalization bounds that do not depend on depth or width (docs/design.md §2.5).
 
 Every bound is computed from the data by one geometry kernel (:func:`archbound.nearest`)
 and the certified operator norms (:func:`archbound.opnorms`), and reported beside the
@@ -15,10 +15,19 @@ import numpy as np
 
 from archbound._validation import check_array, check_probability, check_threads
 from archbound.geometry import nearest
+from archbound.linalg import pinv_info
 from archbound.network import Network
 from archbound.opnorm import NormEstimate, opnorm, opnorms
 
-VARIANTS = ("lipschitz", "projected", "linearized")
+#: Every bound variant, the one definition the CLI, the experiment and the Dask path use.
+VARIANTS = ("lipschitz", "projected", "coordinates", "linearized", "best")
+#: The variants that never apply the network's weights to the test inputs: ``"best"`` takes
+#: the per-sample minimum over those of them that apply to the network.
+GEOMETRIC_VARIANTS = ("lipschitz", "projected", "coordinates")
+#: The variants that need a network built by construct_minimizer(method='readout_first').
+READOUT_FIRST_VARIANTS = ("projected", "coordinates", "linearized")
+#: Relative tolerance of the check that X_train, Y_train are the set the network was built on.
+_TRAINING_SET_RTOL = 1e-6
 
 
 def _finite_or_none(value):
@@ -33,13 +42,15 @@ class BoundReport:
     Attributes
     ----------
     variant : str
-        ``"lipschitz"``, ``"projected"`` or ``"linearized"``.
+        One of :data:`VARIANTS` (see :func:`sample_bounds`).
     per_sample : ndarray of shape (m,)
-        B_j = min_i (alpha |F_j - G_i| + |y~_j - y_i| + r_i).
+        B_j = min_i (alpha |F_j - G_i| + |y~_j - y_i| + r_i) (``"coordinates"`` adds its
+        rounding terms; ``"best"`` is the minimum over its components).
     nearest_index : ndarray of shape (m,)
         The training sample i attaining B_j.
     distances : ndarray of shape (m,)
-        |F_j - G_i| in the variant's feature space, for that i.
+        |F_j - G_i| in the variant's feature space, for that i (for ``"best"``, in the
+        feature space of the component that attains B_j).
     errors : ndarray of shape (m,)
         The truth, |f(x~_j) - y~_j|.
     train_cost, test_cost : float
@@ -55,7 +66,9 @@ class BoundReport:
     accuracy : float or None
         Argmax agreement on the test set, when Y is one-hot.
     lipschitz : float
-        alpha: the certified Lipschitz constant used (1 for ``"linearized"``).
+        alpha: the certified Lipschitz constant used (1 for ``"linearized"``, ||Y_0|| for
+        ``"coordinates"``; for ``"best"``, that of its ``"lipschitz"`` component,
+        prod_l ||W_l||).
     norms : list of NormEstimate
         The operator norms behind alpha.
     delta : float
@@ -64,6 +77,10 @@ class BoundReport:
         Wall time.
     argmax_test_index : int
         The test sample attaining ``uniform_bound``.
+    components : tuple of str
+        ``"best"`` only: the variants it took the minimum over (empty otherwise).
+    attained_by : ndarray of int8, shape (m,), or None
+        ``"best"`` only: ``components[attained_by[j]]`` attains B_j (the first on ties).
     """
 
     variant: str
@@ -84,10 +101,20 @@ class BoundReport:
     delta: float = 0.0
     seconds: float = 0.0
     argmax_test_index: int | None = None
+    components: tuple = ()
+    attained_by: np.ndarray | None = None
 
     @property
     def n_test(self) -> int:
         return int(self.per_sample.shape[0])
+
+    def attained_counts(self) -> dict | None:
+        """``"best"`` only: component name -> number of test samples it attains (else None)."""
+        if self.attained_by is None:
+            return None
+        counts = np.bincount(np.asarray(self.attained_by, dtype=np.int64),
+                             minlength=len(self.components))
+        return {name: int(c) for name, c in zip(self.components, counts)}
 
     def to_dict(self, *, per_sample: bool = False) -> dict:
         """A JSON-safe summary (non-finite numbers become None)."""
@@ -120,10 +147,15 @@ class BoundReport:
             "delta": float(self.delta),
             "seconds": float(self.seconds),
         }
+        if self.attained_by is not None:
+            out["components"] = list(self.components)
+            out["attained_by"] = self.attained_counts()
         if per_sample:
             out["per_sample"] = [float(v) for v in self.per_sample]
             out["nearest_index"] = [int(v) for v in self.nearest_index]
             out["errors"] = [float(v) for v in self.errors]
+            if self.attained_by is not None:
+                out["attained_by_sample"] = [self.components[int(k)] for k in self.attained_by]
         return out
 
 
@@ -150,6 +182,11 @@ class DiscrepancyReport:
     nearest_index : ndarray of shape (m,)
         pi(j).
     delta, seconds : float
+    distance : str
+        The distance in the transport term: ``"lipschitz"`` (the paper's form,
+        Lip |x~ - x|) or ``"coordinates"`` (||Y_0|| |c(x~) - e_i|, readout_first only).
+    alpha : float
+        The weight of that distance: Lip, or the certified ||Y_0||.
     """
 
     bound: float
@@ -163,6 +200,8 @@ class DiscrepancyReport:
     nearest_index: np.ndarray
     delta: float
     seconds: float
+    distance: str = "lipschitz"
+    alpha: float | None = None
 
     @property
     def ratio(self) -> float | None:
@@ -186,7 +225,13 @@ class DiscrepancyReport:
             ],
             "delta": float(self.delta),
             "seconds": float(self.seconds),
+            "distance": self.distance,
+            "alpha": None if self.alpha is None else _finite_or_none(self.alpha),
         }
+
+
+#: The distances cost_discrepancy_bound can use in its transport term.
+DISCREPANCY_DISTANCES = ("lipschitz", "coordinates")
 
 
 def _check_labels(Y, name: str, n_rows: int, q: int) -> np.ndarray:
@@ -228,19 +273,26 @@ def _is_one_hot(Y: np.ndarray) -> bool:
     return bool(np.all((Y == 0) | (Y == 1)) and np.all(Y.sum(axis=1) == 1))
 
 
-def _readout_first_parts(net: Network, X_train: np.ndarray, variant: str):
-    """The readout A of a readout_first network, and for "projected" an orthonormal U with
-    span(U) containing span(training inputs)."""
+def _readout(net: Network, variant: str) -> np.ndarray:
+    """The readout A = Y_0 X_0^+ of a readout_first network; any other network is refused."""
     construction = net.construction
-    if construction is None or construction.method != "readout_first":
+    if (construction is None or construction.method != "readout_first"
+            or construction.readout is None):
         raise ValueError(
             f"variant={variant!r} needs a network built by "
             "construct_minimizer(method='readout_first'), whose function is "
-            "relu(A x + beta) - beta; use variant='lipschitz' for any other network"
+            "relu(A x + beta) - beta; use variant='lipschitz' (or 'best') for any other network"
         )
-    A = construction.readout
-    if variant == "linearized":
-        return A, None  # |f(x) - f(x')| <= |A x - A x'| for any x, x'
+    return construction.readout
+
+
+def _is_readout_first(net: Network) -> bool:
+    c = net.construction
+    return c is not None and c.method == "readout_first" and c.readout is not None
+
+
+def _projected_basis(A: np.ndarray, X_train: np.ndarray) -> np.ndarray:
+    """An orthonormal U (M0, r) whose span contains span(training inputs), with A = A U U^T."""
     # The rows of A = Y_0 X_0^+ lie in span(X_0), so A = A U U^T for any orthonormal U whose
     # span contains it: the thin QR factor of X_0 (of any rank). Checked, since it fails
     # for a training set other than the one the network was built on.
@@ -251,7 +303,36 @@ def _readout_first_parts(net: Network, X_train: np.ndarray, variant: str):
             "X_train is not the training set this network was built on: its readout A does "
             "not vanish on the orthogonal complement of span(X_train)"
         )
-    return A, U
+    return U
+
+
+def _coordinates_parts(A: np.ndarray, X_train: np.ndarray, Y_train: np.ndarray, threads):
+    """What ``"coordinates"`` needs from the training set, or None when rank(X_0) < N.
+
+    Returns (P, norm, gap, offsets): P = pinv(X_train) of shape (M0, N), so that the
+    coordinates of x are c(x) = X_0^+ x = x @ P; norm, the certified ||Y_0|| (exact SVD of
+    the N x Q labels); gap = ||A - Y_0 X_0^+||_F >= ||A - Y_0 X_0^+||, the rounding (or any
+    other) difference between the network's stored readout and Y_0 X_0^+; and the
+    per-training-sample offsets ||Y_0|| |c(x_i) - e_i| + gap |x_i| (both about 1e-13 of
+    the bound for a training set of moderate condition number).
+    """
+    n = X_train.shape[0]
+    info = pinv_info(X_train, threads=threads)
+    if info.rank < n:
+        return None
+    P = info.pinv
+    norm = opnorm(Y_train, method="exact")
+    gap = float(np.linalg.norm(A - Y_train.T @ P.T))
+    if gap > _TRAINING_SET_RTOL * max(1.0, float(np.linalg.norm(A))):
+        raise ValueError(
+            "X_train, Y_train are not the training set this network was built on: its "
+            f"readout A differs from Y_0 X_0^+ by {gap:.3g} (Frobenius norm)"
+        )
+    identity_gap = X_train @ P
+    identity_gap[np.diag_indices(n)] -= 1.0
+    offsets = (norm.upper * np.linalg.norm(identity_gap, axis=1)
+               + gap * np.sqrt(np.einsum("ij,ij->i", X_train, X_train)))
+    return P, norm, gap, offsets
 
 
 def _row_distances(F: np.ndarray, G: np.ndarray, index: np.ndarray, rows: int = 65536):
@@ -277,10 +358,13 @@ class BoundContext:
     alpha: float
     norms: list
     transform: np.ndarray | None  # features = x @ transform (None: the inputs)
-    train_features: np.ndarray
+    train_features: np.ndarray | None
     Y_train: np.ndarray
     residuals: np.ndarray
     delta: float
+    offsets: np.ndarray | None = None  # the kernel's r_i (None: the residuals)
+    test_gap: float = 0.0  # B_j += test_gap * |x~_j| ("coordinates": its rounding term)
+    components: list | None = None  # "best": the contexts it takes the minimum over
 
     def features(self, X: np.ndarray) -> np.ndarray:
         return X if self.transform is None else X @ self.transform
@@ -298,22 +382,74 @@ def prepare_bounds(net, X_train, Y_train, *, variant="lipschitz", delta=1e-6, se
     check_threads(threads)
     X_train, Y_train = _check_data(net, X_train, Y_train)
     residuals = np.linalg.norm(net.forward(X_train, threads=threads) - Y_train, axis=1)
+    if variant != "best":
+        context = _prepare(net, X_train, Y_train, residuals, variant, delta, seed, threads)
+        if context is None:
+            raise ValueError(
+                f"variant='coordinates' needs X_train of full row rank, rank(X_train) = N = "
+                f"{X_train.shape[0]}: only then do the coordinates X_0^+ x determine A x; use "
+                "variant='projected' (or 'best') for this training set"
+            )
+        return context
+    # "best": every geometry-only variant that applies. The randomized norm certificates
+    # (lipschitz, projected) share delta, so that all of them hold at once with
+    # probability >= 1 - delta (coordinates' norm is an exact SVD).
+    names = ["lipschitz", "projected"] if _is_readout_first(net) else ["lipschitz"]
+    share = delta / len(names)
+    components = [_prepare(net, X_train, Y_train, residuals, name, share, seed, threads)
+                  for name in names]
+    if _is_readout_first(net):
+        coordinates = _prepare(net, X_train, Y_train, residuals, "coordinates", delta, seed,
+                               threads)
+        if coordinates is not None:  # it applies only where rank(X_0) = N
+            components.append(coordinates)
+    first = components[0]
+    return BoundContext(net, "best", first.alpha, list(first.norms), None, None, Y_train,
+                        residuals, delta, components=components)
+
+
+def _prepare(net, X_train, Y_train, residuals, variant, delta, seed, threads):
+    """The context of one variant other than "best" (None: coordinates with rank < N)."""
+    offsets, test_gap = None, 0.0
     if variant == "lipschitz":
         norms = opnorms(list(net.weights), delta=delta, seed=seed)
         alpha = float(np.prod([n.upper for n in norms]))
         transform = None
     else:
-        A, U = _readout_first_parts(net, X_train, variant)
+        A = _readout(net, variant)
         if variant == "projected":
+            transform = _projected_basis(A, X_train)
             norms = [opnorm(A, delta=delta, seed=seed)]
             alpha = float(norms[0].upper)
-            transform = U
-        else:
+        elif variant == "coordinates":
+            parts = _coordinates_parts(A, X_train, Y_train, threads)
+            if parts is None:
+                return None
+            transform, norm, test_gap, extra = parts
+            norms, alpha = [norm], float(norm.upper)
+            offsets = residuals + extra
+        else:  # linearized: |f(x) - f(x')| <= |A x - A x'| for any x, x'
             norms, alpha, transform = [], 1.0, np.ascontiguousarray(A.T)
-    context = BoundContext(net, variant, alpha, list(norms), transform, X_train, Y_train,
-                           residuals, delta)
-    context.train_features = np.ascontiguousarray(context.features(X_train))
+    context = BoundContext(net, variant, alpha, list(norms), transform, None, Y_train,
+                           residuals, delta, offsets=offsets, test_gap=test_gap)
+    if variant == "coordinates":  # c(x_i) = e_i; the rounding of X_0^+ x_i is in the offsets
+        context.train_features = np.eye(X_train.shape[0])
+    else:
+        context.train_features = np.ascontiguousarray(context.features(X_train))
     return context
+
+
+def _geometry(context: BoundContext, X_test: np.ndarray, Y_test: np.ndarray, threads):
+    """B_j, the attaining i and the feature distance, for one variant other than "best"."""
+    F_test = np.ascontiguousarray(context.features(X_test))
+    offsets = context.residuals if context.offsets is None else context.offsets
+    values, index = nearest(
+        F_test, context.train_features, alpha=context.alpha, y_test=Y_test,
+        y_train=context.Y_train, offsets=offsets, threads=threads,
+    )
+    if context.test_gap > 0:
+        values = values + context.test_gap * np.sqrt(np.einsum("ij,ij->i", X_test, X_test))
+    return values, index, _row_distances(F_test, context.train_features, index)
 
 
 def evaluate_bounds(context: BoundContext, X_test, Y_test, *, threads=None,
@@ -324,8 +460,9 @@ def evaluate_bounds(context: BoundContext, X_test, Y_test, *, threads=None,
     reported truth (the bound never evaluates f on the test set).
 
     Returns a dict of arrays of shape (m,): ``per_sample``, ``nearest_index``,
-    ``distances``, ``errors``, and ``hits`` (argmax agreement, or None when the targets
-    are not one-hot).
+    ``distances``, ``errors``, ``hits`` (argmax agreement, or None when the targets
+    are not one-hot), and for ``"best"`` ``attained_by`` (int8: the index in
+    ``context.components`` of the variant attaining each B_j).
     """
     X_test, Y_test = _check_data(context.net, X_test, Y_test, which="test")
     if test_outputs is None:
@@ -336,21 +473,25 @@ def evaluate_bounds(context: BoundContext, X_test, Y_test, *, threads=None,
             raise ValueError(f"test_outputs must have shape {Y_test.shape} (m, Q), got "
                              f"{f_test.shape}")
     errors = np.linalg.norm(f_test - Y_test, axis=1)
-    F_test = np.ascontiguousarray(context.features(X_test))
-    values, index = nearest(
-        F_test, context.train_features, alpha=context.alpha, y_test=Y_test,
-        y_train=context.Y_train, offsets=context.residuals, threads=threads,
-    )
     hits = None
     if _is_one_hot(Y_test):
         hits = f_test.argmax(axis=1) == Y_test.argmax(axis=1)
-    return {
-        "per_sample": values,
-        "nearest_index": index,
-        "distances": _row_distances(F_test, context.train_features, index),
-        "errors": errors,
-        "hits": hits,
-    }
+    out = {"errors": errors, "hits": hits}
+    if context.components is None:
+        values, index, distances = _geometry(context, X_test, Y_test, threads)
+        out.update(per_sample=values, nearest_index=index, distances=distances)
+        return out
+    parts = [_geometry(c, X_test, Y_test, threads) for c in context.components]
+    values = np.stack([p[0] for p in parts])
+    which = np.argmin(values, axis=0)  # the first component on ties
+    rows = np.arange(values.shape[1])
+    out.update(
+        per_sample=values[which, rows],
+        nearest_index=np.stack([p[1] for p in parts])[which, rows],
+        distances=np.stack([p[2] for p in parts])[which, rows],
+        attained_by=which.astype(np.int8),
+    )
+    return out
 
 
 def report_from_samples(context: BoundContext, samples: dict, seconds: float) -> BoundReport:
@@ -379,7 +520,14 @@ def report_from_samples(context: BoundContext, samples: dict, seconds: float) ->
         delta=context.delta,
         seconds=seconds,
         argmax_test_index=int(np.argmax(values)),
+        components=component_names(context),
+        attained_by=samples.get("attained_by"),
     )
+
+
+def component_names(context: BoundContext) -> tuple:
+    """The variants a ``"best"`` context takes the minimum over (empty for the others)."""
+    return tuple(c.variant for c in context.components or ())
 
 
 def sample_bounds(
@@ -390,8 +538,57 @@ def sample_bounds(
 
     For every test sample, |f(x~_j) - y~_j| <= B_j = min_i (alpha |F_j - G_i| +
     |y~_j - y_i| + r_i), by the triangle inequality through training sample i, where
-    r_i = |f(x_i) - y_i| are the training residuals (DESIGN.md §2.5, arXiv:2504.05695).
+    r_i = |f(x_i) - y_i| are the training residuals (docs/design.md §2.5.2, arXiv:2504.05695).
     Aggregates: C_test <= mean_j B_j^2 and max_j |f(x~_j) - y~_j| <= max_j B_j.
+
+    The variants differ in the features F (test) and G (training) and the weight alpha.
+    For each: what it computes; whether it applies the network's weights to the test
+    inputs; which networks it applies to; its cost (m test samples, N training samples,
+    M0 inputs, Q outputs). A is the readout Y_0 X_0^+ of a readout_first network, whose
+    function is f(x) = relu(A x + beta) - beta.
+
+    - ``"lipschitz"``: F, G are the inputs and alpha = prod_l ||W_l||, the certified upper
+      norms. Test inputs enter only through distances |x~_j - x_i|; the weights only
+      through their norms. Any network. Cost: L + 1 norm certificates (Lanczos) and one
+      kernel pass, O(m N M0).
+    - ``"projected"``: F, G are U^T x, the coordinates in an orthonormal basis U of
+      span(training inputs), and alpha = ||A|| (certified); valid because A = A U U^T.
+      Test inputs enter only through a map built from the training inputs (U).
+      readout_first only. Cost: a thin QR, O(N^2 M0), one norm, O(m N M0) to project,
+      and the kernel, O(m N^2).
+    - ``"coordinates"``: for X_0 of full column rank (rank(X_train) = N <= M0), F is
+      c(x~) = X_0^+ x~ in R^N, the test point's coordinates in the training set, G is the
+      identity (c(x_i) = e_i) and alpha = ||Y_0||, the norm of the N x Q training labels
+      (an exact SVD, rounded up). Valid because A = Y_0 X_0^+ annihilates what lies
+      outside the row space of X, so A (x~ - x_i) = Y_0 (c(x~) - e_i) and
+      |A (x~ - x_i)| <= ||Y_0|| |c(x~) - e_i|. It uses the training matrix (X_0^+), the
+      norm of the training labels and the test inputs, never the network's weights or
+      outputs. Note that A x~ = Y_0 c(x~) exactly: this variant sits between the
+      geometric ones and ``"linearized"``; it keeps the test point's position relative
+      to the training set, and trades the arrangement of the labels (Y_0 applied to
+      c(x~) - e_i) for the single number ||Y_0||. So that it holds for the network's
+      stored A and not only for the exact Y_0 X_0^+, it adds ||Y_0|| |X_0^+ x_i - e_i| +
+      ||A - Y_0 X_0^+||_F (|x_i| + |x~_j|), rounding terms about 1e-13 of the bound.
+      readout_first only; refused (ValueError) when rank(X_train) < N. Cost: the
+      generalized inverse once, O(N^2 M0), O(m N M0) for the coordinates, and the kernel,
+      O(m N^2).
+    - ``"linearized"``: F, G are A x and alpha = 1, valid because relu(. + beta) - beta is
+      1-Lipschitz. It applies the network's first layer A to the test inputs. For one-hot
+      labels (beta = 0 and A x_i = y_i) the triangle inequality makes it exactly
+      |A x~_j - y~_j|, the error of the unclipped linear predictor x -> A x, whenever the
+      training set holds a sample of y~_j's class: it is tight by construction, not a
+      geometric bound. readout_first only. Cost: O(m Q M0) and the kernel, O(m N Q).
+    - ``"best"``: the per-sample minimum over the variants of :data:`GEOMETRIC_VARIANTS`
+      that apply to the network (lipschitz always; projected for readout_first;
+      coordinates for readout_first with rank(X_train) = N). A minimum of valid upper
+      bounds is a valid upper bound; the randomized certificates (lipschitz, projected)
+      share delta, so the minimum holds with probability >= 1 - delta. It never applies
+      the network's weights to the test inputs. ``report.attained_by`` says which
+      component attains each sample. Cost: the sum of its components'.
+
+    Per sample, ``"linearized"`` <= ``"projected"`` and <= ``"coordinates"``,
+    ``"projected"`` <= ``"lipschitz"`` (up to the norm certificates), and ``"best"`` <=
+    each of its components.
 
     Parameters
     ----------
@@ -400,13 +597,8 @@ def sample_bounds(
     Y_train : array_like of shape (N, Q), or (N,) integer labels
     X_test : array_like of shape (m, M0)
     Y_test : array_like of shape (m, Q), or (m,) integer labels
-    variant : {"lipschitz", "projected", "linearized"}
-        ``"lipschitz"`` (any network): F, G are the inputs and alpha = prod_l ||W_l||,
-        with certified upper norms. ``"projected"`` (readout_first only): F, G are the
-        coordinates U^T x in an orthonormal basis U of span(training inputs), and
-        alpha = ||A||, valid because A = A U U^T. ``"linearized"`` (readout_first only):
-        F, G are A x and alpha = 1, valid because relu(. + beta) - beta is 1-Lipschitz.
-        Each is at least as tight as the one before.
+    variant : {"lipschitz", "projected", "coordinates", "linearized", "best"}
+        See above.
     delta : float in (0, 1)
         Failure probability of the randomized norm certificates: the bound holds with
         probability >= 1 - delta.
@@ -440,19 +632,41 @@ def output_radius(norms: list[NormEstimate], net: Network, s: np.ndarray) -> np.
 
 def cost_discrepancy_bound(
     net, X_train, Y_train, X_test, Y_test, *, delta=1e-6, seed=None, evaluate_truth=True,
-    threads=None,
+    threads=None, distance="lipschitz",
 ) -> DiscrepancyReport:
     """A-priori bound on |C_test - C_train| that never evaluates f on the test set.
 
     With l(z) = |f(x) - y|^2, Lip = prod_l ||W_l|| (certified) and the output radius
     R(s) (s_0 = s, s_l = ||W_l|| s_{l-1} + |b_l|), for pi(j) the training sample nearest
-    to test sample j in the metric Lip |x~ - x| + |y~ - y|:
+    to test sample j in the metric d(x~, x_i) + |y~ - y_i|:
 
-        |C_test - C_train| <= mean_j (Lip |x~_j - x_pi(j)| + |y~_j - y_pi(j)|)
+        |C_test - C_train| <= mean_j (d(x~_j, x_pi(j)) + |y~_j - y_pi(j)|)
                                   (R(|x~_j|) + R(|x_pi(j)|) + |y~_j| + |y_pi(j)|)
                               + |mean_j l(z_pi(j)) - C_train|
 
-    (DESIGN.md §2.5, arXiv:2504.05695).
+    where d is either distance below (docs/design.md §2.5.6, arXiv:2504.05695). This is the
+    a-priori form of the paper's abstract: the norms, the biases (through R) and the
+    geometry, with f evaluated on the training set only.
+
+    Proof. For any assignment pi, C_test - C_train = mean_j (l(z~_j) - l(z_pi(j))) +
+    (mean_j l(z_pi(j)) - C_train). With a = f(x~) - y~ and b = f(x) - y,
+    |l(z~) - l(z)| = | |a| - |b| | (|a| + |b|) <= |a - b| (|a| + |b|), where
+    |a - b| <= |f(x~) - f(x)| + |y~ - y|, |a| <= R(|x~|) + |y~| and |b| <= R(|x|) + |y|
+    (R bounds |f(x)| layer by layer: |relu(W h + b)| <= ||W|| |h| + |b|). It remains to
+    bound |f(x~) - f(x_i)| <= d(x~, x_i):
+
+    - ``distance="lipschitz"`` (any network; the paper's form): d = Lip |x~ - x_i|,
+      since ReLU is 1-Lipschitz.
+    - ``distance="coordinates"`` (readout_first, rank(X_train) = N): f(x) =
+      relu(A x + beta) - beta is 1-Lipschitz in A x, and A = Y_0 X_0^+ vanishes outside
+      the row space of X, so |f(x~) - f(x_i)| <= |A (x~ - x_i)| = |Y_0 (c(x~) - e_i)|
+      <= ||Y_0|| |c(x~) - e_i|, with c(x~) = X_0^+ x~ the coordinates of
+      :func:`sample_bounds`' ``"coordinates"`` variant. Writing the network's stored A as
+      Y_0 X_0^+ + E adds the rounding terms ||Y_0|| |X_0^+ x_i - e_i| +
+      ||E||_F (|x_i| + |x~|) to d, as there. Nothing else changes, so the bound holds for
+      this d too; it is tighter whenever ||Y_0|| |c(x~) - e_i| < Lip |x~ - x_i|, which is
+      typical since ||Y_0|| |c - e_i| does not grow with the condition number of X as
+      Lip = ||Y_0 X_0^+|| does.
 
     Parameters
     ----------
@@ -466,12 +680,16 @@ def cost_discrepancy_bound(
         Also evaluate f on the test set, only to report the true discrepancy beside the
         bound (the bound itself does not use it).
     threads : int, optional
+    distance : {"lipschitz", "coordinates"}
+        The distance d in the transport term (see the proof).
 
     Returns
     -------
     DiscrepancyReport
     """
     start = time.perf_counter()
+    if distance not in DISCREPANCY_DISTANCES:
+        raise ValueError(f"distance must be one of {DISCREPANCY_DISTANCES}, got {distance!r}")
     delta = check_probability(delta, "delta")
     check_threads(threads)
     X_train, Y_train = _check_data(net, X_train, Y_train)
@@ -481,15 +699,32 @@ def cost_discrepancy_bound(
 
     train_losses = np.sum((net.forward(X_train, threads=threads) - Y_train) ** 2, axis=1)
     train_cost = float(train_losses.mean())
-    _, pi = nearest(X_test, X_train, alpha=lip, y_test=Y_test, y_train=Y_train,
-                    threads=threads)
-    x_gap = _row_distances(X_test, X_train, pi)
+    if distance == "lipschitz":
+        alpha = lip
+        _, pi = nearest(X_test, X_train, alpha=lip, y_test=Y_test, y_train=Y_train,
+                        threads=threads)
+        x_gap = lip * _row_distances(X_test, X_train, pi)
+    else:
+        parts = _coordinates_parts(_readout(net, "coordinates"), X_train, Y_train, threads)
+        if parts is None:
+            raise ValueError(
+                "distance='coordinates' needs X_train of full row rank, rank(X_train) = N = "
+                f"{X_train.shape[0]}; use distance='lipschitz' for this training set"
+            )
+        P, norm, gap, extra = parts
+        alpha = float(norm.upper)
+        C_test = X_test @ P
+        identity = np.eye(X_train.shape[0])
+        _, pi = nearest(C_test, identity, alpha=alpha, y_test=Y_test, y_train=Y_train,
+                        offsets=extra, threads=threads)
+        x_gap = (alpha * _row_distances(C_test, identity, pi) + extra[pi]
+                 + gap * np.sqrt(np.einsum("ij,ij->i", X_test, X_test)))
     y_gap = np.linalg.norm(Y_test - Y_train[pi], axis=1)
     radius_test = output_radius(norms, net, np.linalg.norm(X_test, axis=1))
     radius_train = output_radius(norms, net, np.linalg.norm(X_train, axis=1))[pi]
     spread = (radius_test + radius_train + np.linalg.norm(Y_test, axis=1)
               + np.linalg.norm(Y_train[pi], axis=1))
-    transport = float(np.mean((lip * x_gap + y_gap) * spread))
+    transport = float(np.mean((x_gap + y_gap) * spread))
     train_term = abs(float(train_losses[pi].mean()) - train_cost)
 
     discrepancy = test_cost = None
@@ -509,4 +744,6 @@ def cost_discrepancy_bound(
         nearest_index=pi,
         delta=delta,
         seconds=time.perf_counter() - start,
+        distance=distance,
+        alpha=alpha,
     )

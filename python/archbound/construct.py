@@ -1,4 +1,4 @@
-"""Zero-loss minimizers built layer by layer, without gradient descent (DESIGN.md §2.2)."""
+"""Zero-loss minimizers built layer by layer, without gradient descent (docs/design.md §2.2)."""
 
 from __future__ import annotations
 

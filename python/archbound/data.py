@@ -1,4 +1,4 @@
-"""Reading datasets, arrays and models from disk, without pickle (DESIGN.md §4).
+"""Reading datasets, arrays and models from disk, without pickle (docs/design.md §4.3).
 
 - :func:`load_dataset`: the experiment's datasets, scaled to [0, 1] with integer labels:
   scikit-learn's digits (shipped inside the scikit-learn wheel), Fashion-MNIST from the
@@ -17,8 +17,6 @@ ValueError whose one-line message names the file and what was wrong.
 from __future__ import annotations
 
 import gzip
-import itertools
-import re
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -500,7 +498,6 @@ def _arrays_from_npz(archive, path) -> ArrayData:
 # -------------------------------------------------------------------------------- models
 
 _TORCH_SUFFIXES = {".pt", ".pth", ".ckpt", ".bin"}
-_STATE_KEY = re.compile(r"^(?:(?P<prefix>.*)\.)?(?P<index>\d+)\.(?P<kind>weight|bias)$")
 
 
 def _is_torch_zip(path: Path) -> bool:
@@ -509,83 +506,6 @@ def _is_torch_zip(path: Path) -> bool:
             return any(name.endswith("data.pkl") for name in archive.namelist())
     except (zipfile.BadZipFile, OSError):
         return False
-
-
-def _tensor(value, path, key) -> np.ndarray:
-    import torch
-
-    if not isinstance(value, torch.Tensor):
-        raise DataError(f"{path}: entry {key!r} is a {type(value).__name__}, not a tensor")
-    return value.detach().to(device="cpu", dtype=torch.float64).numpy()
-
-
-def _from_state_dict(state, path):
-    """Layers of an nn.Sequential(Linear, ReLU, ..., Linear) from its state_dict."""
-    layers, prefixes = {}, set()
-    for key, value in state.items():
-        match = _STATE_KEY.match(str(key))
-        if match is None:
-            raise DataError(
-                f"{path}: unexpected state_dict key {key!r}: expected the keys of an "
-                "nn.Sequential of Linear and ReLU layers ('0.weight', '0.bias', '2.weight', ...)"
-            )
-        prefixes.add(match["prefix"])
-        layers.setdefault(int(match["index"]), {})[match["kind"]] = _tensor(value, path, key)
-    if len(prefixes) > 1:
-        raise DataError(f"{path}: state_dict mixes several modules: {sorted(map(str, prefixes))}")
-    if not layers:
-        raise DataError(f"{path}: empty state_dict")
-    indices = sorted(layers)
-    for before, after in itertools.pairwise(indices):
-        if after - before != 2:
-            raise DataError(
-                f"{path}: layers {before} and {after} of the nn.Sequential are not separated by "
-                "exactly one parameter-free module: expected Linear, ReLU, Linear, ReLU, ..."
-            )
-    weights, biases = [], []
-    for index in indices:
-        if "weight" not in layers[index]:
-            raise DataError(f"{path}: layer {index} has a bias but no weight")
-        weight = layers[index]["weight"]
-        if weight.ndim != 2:
-            raise DataError(
-                f"{path}: layer {index}'s weight has shape {weight.shape}; only Linear layers "
-                "(2-D weights) are supported"
-            )
-        weights.append(weight)
-        biases.append(layers[index].get("bias", np.zeros(weight.shape[0])))
-    return weights, biases
-
-
-def _from_module(module, path):
-    import torch
-
-    if not isinstance(module, torch.nn.Sequential):
-        raise DataError(
-            f"{path}: holds a {type(module).__name__}; only nn.Sequential of Linear and ReLU "
-            "layers is supported"
-        )
-    weights, biases, previous = [], [], "ReLU"
-    for index, layer in enumerate(module):
-        if isinstance(layer, torch.nn.Linear):
-            if previous != "ReLU":
-                raise DataError(f"{path}: layer {index}: two Linear layers without a ReLU between")
-            weights.append(_tensor(layer.weight, path, f"{index}.weight"))
-            biases.append(np.zeros(layer.out_features) if layer.bias is None
-                          else _tensor(layer.bias, path, f"{index}.bias"))
-            previous = "Linear"
-        elif isinstance(layer, torch.nn.ReLU):
-            if previous != "Linear":
-                raise DataError(f"{path}: layer {index}: a ReLU must follow a Linear layer")
-            previous = "ReLU"
-        else:
-            raise DataError(
-                f"{path}: layer {index} is {type(layer).__name__}; only Linear and ReLU are "
-                "supported"
-            )
-    if previous != "Linear":
-        raise DataError(f"{path}: the last layer must be Linear (the output layer is linear)")
-    return weights, biases
 
 
 def _load_torch(path: Path):
@@ -603,10 +523,13 @@ def _load_torch(path: Path):
             f"{path}: torch.load(weights_only=True) refused the file ({first}); save "
             "model.state_dict() of an nn.Sequential of Linear and ReLU layers"
         ) from None
-    if isinstance(obj, torch.nn.Module):
-        return _from_module(obj, path)
-    if isinstance(obj, dict):
-        return _from_state_dict(obj, path)
+    if isinstance(obj, (torch.nn.Module, dict)):
+        from archbound.network import Network
+
+        try:  # the same conversion as Network.from_torch for objects in memory
+            return Network.from_torch(obj)
+        except ValueError as exc:
+            raise DataError(f"{path}: {exc}") from None
     raise DataError(
         f"{path}: holds a {type(obj).__name__}; expected a state_dict or an nn.Sequential"
     )
@@ -647,11 +570,7 @@ def load_model(path):
     if path.suffix.lower() in _TORCH_SUFFIXES or (
         path.suffix.lower() != ".npz" and _is_torch_zip(path)
     ):
-        weights, biases = _load_torch(path)
-        try:
-            return Network(weights, biases)
-        except ValueError as exc:
-            raise DataError(f"{path}: {exc}") from None
+        return _load_torch(path)
     try:
         if _numpy_kind(path) != "npz":
             raise DataError(

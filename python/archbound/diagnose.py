@@ -1,5 +1,5 @@
-"""A health check of a training set before a bound is computed (arXiv:2504.05695, §4 of
-DESIGN.md): can a zero-loss minimizer exist, how far apart are the samples, and how large
+"""A health check of a training set before a bound is computed (arXiv:2504.05695, §4.2 of
+docs/design.md): can a zero-loss minimizer exist, how far apart are the samples, and how large
 would the constructed minimizer's readout be?
 
 Zero loss needs rank(X_0) = N <= M0; the readout of the constructed minimizer is

@@ -1,4 +1,4 @@
-"""Bounds over huge test sets, in chunks, in-process or on a Dask cluster (DESIGN.md §5).
+"""Bounds over huge test sets, in chunks, in-process or on a Dask cluster (docs/design.md §5).
 
 The network, the training set and the certified norms are prepared once
 (:func:`archbound.bounds.prepare_bounds`) and broadcast to the workers once. The test set is
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from archbound._validation import check_memory
-from archbound.bounds import BoundReport, evaluate_bounds, prepare_bounds
+from archbound.bounds import BoundReport, component_names, evaluate_bounds, prepare_bounds
 
 _TARGET_CHUNK_BYTES = 64 * 2**20
 
@@ -145,10 +145,12 @@ def _task(context, x_source, y_source, chunk, start, stop, out_paths, threads):
 # ---------------------------------------------------------------------------------------
 
 
-def _create_outputs(per_sample_out, m: int) -> dict:
+def _create_outputs(per_sample_out, m: int, best: bool = False) -> dict:
     os.makedirs(per_sample_out, exist_ok=True)
     kinds = {"per_sample": np.float64, "errors": np.float64, "nearest_index": np.int64,
              "distances": np.float64}
+    if best:  # which component attains each sample
+        kinds["attained_by"] = np.int8
     paths = {}
     for key, dtype in kinds.items():
         path = os.path.join(os.fspath(per_sample_out), f"{key}.npy")
@@ -169,8 +171,9 @@ def _reduce(context, partials, chunks, m, out_paths, seconds) -> BoundReport:
         )
     partials = sorted(partials, key=lambda p: p.chunk)
     if out_paths is None:
-        arrays = {key: np.concatenate([p.samples[key] for p in partials])
-                  for key in ("per_sample", "nearest_index", "distances", "errors")}
+        keys = ["per_sample", "nearest_index", "distances", "errors"]
+        keys += ["attained_by"] if context.components is not None else []
+        arrays = {key: np.concatenate([p.samples[key] for p in partials]) for key in keys}
     else:
         arrays = {key: np.load(path, mmap_mode="r", allow_pickle=False)
                   for key, path in out_paths.items()}
@@ -199,6 +202,8 @@ def _reduce(context, partials, chunks, m, out_paths, seconds) -> BoundReport:
         delta=context.delta,
         seconds=seconds,
         argmax_test_index=best.argmax_bound,
+        components=component_names(context),
+        attained_by=arrays.get("attained_by"),
     )
 
 
@@ -225,7 +230,8 @@ def sample_bounds(
     variant, delta, seed : as in :func:`archbound.sample_bounds`
         The norms and the Lipschitz constant are computed once, not per chunk.
     per_sample_out : path of a directory, optional
-        Write per_sample.npy, errors.npy, nearest_index.npy and distances.npy there
+        Write per_sample.npy, errors.npy, nearest_index.npy and distances.npy (and for
+        ``variant="best"`` attained_by.npy) there
         (memory-mapped; workers write their rows) instead of gathering them; the report's
         arrays are then read-only memory maps of those files.
     threads : int, optional
@@ -273,7 +279,8 @@ def sample_bounds(
                  f"chunk_rows = {chunk_rows}: one chunk of X_test")
     chunks = [(i, s, min(s + int(chunk_rows), m))
               for i, s in enumerate(range(0, m, int(chunk_rows)))]
-    out_paths = None if per_sample_out is None else _create_outputs(per_sample_out, m)
+    out_paths = (None if per_sample_out is None
+                 else _create_outputs(per_sample_out, m, context.components is not None))
 
     if client is None:
         from tqdm.auto import tqdm

@@ -4,7 +4,7 @@ For each training-set size N (nested random subsets of one training pool), the
 experiment checks N <= rank(X), builds readout_first for every architecture of the sweep
 (L hidden layers of width M, for every L in ``depths`` and M in ``widths``) and
 readout_last wherever M >= N, verifies zero training loss, measures the true test error
-and computes every requested bound variant beside it (arXiv:2504.05695, DESIGN.md §2.5
+and computes every requested bound variant beside it (arXiv:2504.05695, docs/design.md §2.5
 and §4). :func:`run_experiment` returns a JSON-safe dict; :func:`write_results` writes it
 as ``results.json`` and ``results.csv`` with the two figures.
 
@@ -32,24 +32,35 @@ not finite is written as null.
     ``widths`` ([M0, M, ..., M, Q]), ``train_loss`` (C_train), ``max_train_error``,
     ``zero_loss`` (bool: max_i |f(x_i) - y_i| <= 1e-6 (1 + max |y|)), ``seconds``,
     ``test`` (the truth: ``test_cost`` = mean_j |f(x~_j) - y~_j|^2, ``mean_error`` =
-    mean_j |f(x~_j) - y~_j|, ``max_error``, ``accuracy``), and ``bounds``: a dict from
+    mean_j |f(x~_j) - y~_j|, ``max_error``, ``accuracy``), ``bounds``: a dict from
     variant name to ``test_cost_bound`` (mean_j B_j^2), ``ratio``
     (test_cost_bound / test_cost), ``mean_bound`` (mean_j B_j), ``mean_ratio``
     (mean B / mean error), ``uniform_bound`` (max_j B_j), ``lipschitz`` (the alpha
     used), ``violations`` (number of test samples with B_j < |f(x~_j) - y~_j|; 0 unless
-    something is wrong), ``seconds``. readout_last only gets ``lipschitz``.
+    something is wrong), ``seconds``, and for ``best`` ``attained_by`` (component variant
+    -> number of test samples it attains). readout_last only gets ``lipschitz`` and
+    ``best`` (whose only component is then lipschitz). And ``discrepancy``: the a-priori
+    bound of :func:`archbound.cost_discrepancy_bound` on |C_test - C_train|, computed
+    without evaluating f on the test set: ``true`` (|C_test - C_train|) and ``bounds``, a
+    dict from the distance of its transport term (``lipschitz``: the paper's form, every
+    network; ``coordinates``: readout_first) to ``bound``, ``ratio`` (bound / true),
+    ``transport_term``, ``train_term``, ``seconds``.
 
 - ``summary``: ``by_n``: one entry per N and construction that ran: ``n_train``,
   ``construction``, ``n_networks``, ``test_cost``, ``mean_error``, ``accuracy`` (means
   over the architectures), ``test_cost_spread`` ((max - min) / mean of the test cost
   across architectures: 0 for readout_first, whose function does not depend on the
-  architecture), and ``bounds``: variant -> ``test_cost_bound``, ``ratio``,
+  architecture), ``bounds``: variant -> ``test_cost_bound``, ``ratio``,
   ``mean_ratio`` (means over the architectures), ``mean_ratio_min``,
-  ``mean_ratio_max``; ``average_mean_ratio``: construction -> variant -> the mean over N
-  of ``mean_ratio`` (the paper reports agreement within 22% on MNIST, i.e. about 1.22).
+  ``mean_ratio_max``, and ``discrepancy``: ``true`` and distance -> ``bound``,
+  ``ratio`` (means over the architectures); ``average_mean_ratio``: construction ->
+  variant -> the mean over N of ``mean_ratio`` (mean B / mean error: 1 would be exact;
+  it is our measurement on our data set, not comparable with the paper's MNIST figure,
+  which comes from its own bound and set-up).
 
 results.csv has one row per (N, network, variant) with the columns of :data:`CSV_COLUMNS`
-(a skipped N gets one row with ``status`` = skipped).
+(a skipped N gets one row with ``status`` = skipped); the discrepancy columns repeat on
+every row of a network.
 """
 
 from __future__ import annotations
@@ -65,12 +76,14 @@ from pathlib import Path
 import numpy as np
 
 import archbound
+from archbound.bounds import DISCREPANCY_DISTANCES, VARIANTS
 from archbound.construct import ZeroLossUnattainable, construct_minimizer, one_hot
 from archbound.data import DataError, dataset_input_dim, load_dataset
 from archbound.linalg import pinv_info
 
 RESULTS_VERSION = 1
-VARIANTS = ("lipschitz", "projected", "linearized")
+#: The variants that apply to any network (the others need readout_first).
+ANY_NETWORK_VARIANTS = ("lipschitz", "best")
 CONSTRUCTIONS = ("readout_first", "readout_last")
 
 # N <= rank: digits has M0 = 64 but rank 61 (three pixels are always blank), and random
@@ -105,7 +118,8 @@ class ExperimentConfig:
     n_test : int, optional
         Test samples (a seeded random subset); default all.
     variants : list of str
-        Bound variants; readout_last networks get only ``"lipschitz"``.
+        Bound variants (:data:`archbound.bounds.VARIANTS`); readout_last networks get only
+        ``"lipschitz"`` and ``"best"``.
     seed : int
         Seed of the data split, the subsets, readout_last's layers and the norm estimators.
     delta : float
@@ -115,6 +129,14 @@ class ExperimentConfig:
         and at most 200 test samples (explicit options still win).
     threads : int, optional
         OpenMP threads.
+    trained : bool
+        Also train networks by gradient descent and report them beside the constructed
+        minimizer (:mod:`archbound.trained`; results.json's ``trained``).
+    trained_hidden : list of list of int, optional
+        The architectures trained (hidden widths, each >= Q); default
+        :data:`archbound.trained.DEFAULT_HIDDEN`.
+    trained_epochs : int
+        The training budget, in epochs of ``MLPRegressor.partial_fit``.
     """
 
     dataset: str = "digits"
@@ -127,6 +149,9 @@ class ExperimentConfig:
     delta: float = 1e-6
     quick: bool = False
     threads: int | None = None
+    trained: bool = False
+    trained_hidden: list | None = None
+    trained_epochs: int = 400
 
 
 def _default_n_train(dataset: str, input_dim: int) -> list[int]:
@@ -194,14 +219,33 @@ def resolve(config: ExperimentConfig, input_dim: int | None = None) -> Experimen
         delta=float(config.delta),
         quick=bool(quick),
         threads=config.threads,
+        **_resolve_trained(config),
     )
+
+
+def _resolve_trained(config: ExperimentConfig) -> dict:
+    """The --trained options, checked (they only matter when ``trained`` is set)."""
+    from archbound.trained import DEFAULT_HIDDEN
+
+    hidden = config.trained_hidden or DEFAULT_HIDDEN
+    hidden = [list(h) for h in hidden]
+    for widths in hidden:
+        if not widths or any(int(w) != w or w < 1 for w in widths):
+            raise ValueError(f"trained_hidden must hold lists of widths >= 1, got {hidden}")
+    hidden = [[int(w) for w in h] for h in hidden]
+    epochs = config.trained_epochs
+    if int(epochs) != epochs or epochs < 1:
+        raise ValueError(f"trained_epochs must be an integer >= 1, got {epochs}")
+    return {"trained": bool(config.trained), "trained_hidden": hidden,
+            "trained_epochs": int(epochs)}
 
 
 def _bound_record(report, seconds: float) -> dict:
     per_sample = np.asarray(report.per_sample, dtype=np.float64)
     errors = np.asarray(report.errors, dtype=np.float64)
     slack = 1e-9 * (1.0 + np.abs(errors))
-    return {
+    extra = {} if report.attained_by is None else {"attained_by": report.attained_counts()}
+    return extra | {
         "test_cost_bound": _number(report.test_cost_bound),
         "ratio": _number(report.ratio),
         "mean_bound": _number(per_sample.mean()),
@@ -234,6 +278,30 @@ def _network_record(net, construction, depth, width, output, Y_test, y_test):
         "bounds": {},
         "seconds": None,
     }
+
+
+def _discrepancy_record(net, construction, X, Y, X_test, Y_test, record, config) -> dict:
+    """The a-priori bound on |C_test - C_train| in each applicable form, beside the truth.
+
+    The truth comes from the test cost measured before; the bound never evaluates f on the
+    test set (``evaluate_truth=False``).
+    """
+    true = abs(record["test"]["test_cost"] - net.construction.train_loss)
+    out = {"true": _number(true), "bounds": {}}
+    distances = DISCREPANCY_DISTANCES if construction == "readout_first" else ("lipschitz",)
+    for distance in distances:
+        t0 = time.perf_counter()
+        report = archbound.cost_discrepancy_bound(
+            net, X, Y, X_test, Y_test, delta=config.delta, seed=config.seed,
+            evaluate_truth=False, threads=config.threads, distance=distance)
+        out["bounds"][distance] = {
+            "bound": _number(report.bound),
+            "ratio": _number(report.bound / true) if true > 0 else None,
+            "transport_term": _number(report.transport_term),
+            "train_term": _number(report.train_term),
+            "seconds": _number(time.perf_counter() - t0),
+        }
+    return out
 
 
 def plan(config: ExperimentConfig) -> list[tuple[int, int, int, str]]:
@@ -293,8 +361,16 @@ def run_experiment(config: ExperimentConfig, *, progress=None) -> dict:
     Y_test = one_hot(y_test, n_classes)
 
     networks_planned = plan(config)
+    if config.trained:
+        narrow = [h for h in config.trained_hidden if min(h) < n_classes]
+        if narrow:
+            raise ValueError(
+                f"trained_hidden {narrow} has widths below Q = {n_classes}: the readout_first "
+                "minimizer they are compared with needs every hidden width M >= Q"
+            )
     if progress:
-        progress(total=len(networks_planned))
+        n_trained = len(config.n_train) * len(config.trained_hidden) if config.trained else 0
+        progress(total=len(networks_planned) + n_trained)
     runs = []
     for n in config.n_train:
         X, Y = X_pool[:n], Y_pool[:n]
@@ -336,13 +412,15 @@ def run_experiment(config: ExperimentConfig, *, progress=None) -> dict:
             output = net.forward(X_test, threads=config.threads)  # once, for every variant
             record = _network_record(net, construction, depth, width, output, Y_test, y_test)
             variants = config.variants if construction == "readout_first" else [
-                v for v in config.variants if v == "lipschitz"]
+                v for v in config.variants if v in ANY_NETWORK_VARIANTS]
             for variant in variants:
                 t0 = time.perf_counter()
                 report = archbound.sample_bounds(net, X, Y, X_test, Y_test, variant=variant,
                                                  delta=config.delta, seed=config.seed,
                                                  threads=config.threads, test_outputs=output)
                 record["bounds"][variant] = _bound_record(report, time.perf_counter() - t0)
+            record["discrepancy"] = _discrepancy_record(net, construction, X, Y, X_test,
+                                                        Y_test, record, config)
             record["seconds"] = _number(time.perf_counter() - began)
             run["networks"].append(record)
             if progress:
@@ -372,6 +450,11 @@ def run_experiment(config: ExperimentConfig, *, progress=None) -> dict:
         },
         "runs": runs,
     }
+    if config.trained:  # only then: without --trained, results.json is unchanged
+        from archbound.trained import run_trained
+
+        results["trained"] = run_trained(config, X_pool, Y_pool, X_test, Y_test, y_test, runs,
+                                         progress=progress)
     results["summary"] = summarize(runs)
     results["seconds"] = _number(time.perf_counter() - start)
     return results
@@ -405,6 +488,16 @@ def summarize(runs: list[dict]) -> dict:
                     "mean_ratio_min": min(ratios) if ratios else None,
                     "mean_ratio_max": max(ratios) if ratios else None,
                 }
+            discrepancy = {"true": _mean([r["discrepancy"]["true"] for r in nets]),
+                           "bounds": {}}
+            for distance in DISCREPANCY_DISTANCES:
+                values = [r["discrepancy"]["bounds"][distance] for r in nets
+                          if distance in r["discrepancy"]["bounds"]]
+                if values:
+                    discrepancy["bounds"][distance] = {
+                        "bound": _mean([v["bound"] for v in values]),
+                        "ratio": _mean([v["ratio"] for v in values]),
+                    }
             by_n.append({
                 "n_train": run["n_train"],
                 "construction": construction,
@@ -414,6 +507,7 @@ def summarize(runs: list[dict]) -> dict:
                 "accuracy": _mean([r["test"]["accuracy"] for r in nets]),
                 "test_cost_spread": _number(spread),
                 "bounds": bounds,
+                "discrepancy": discrepancy,
             })
     average = {}
     for row in by_n:
@@ -429,7 +523,9 @@ CSV_COLUMNS = [
     "n_train", "rank", "condition_number", "readout_norm", "status", "construction", "depth",
     "width", "train_loss", "max_train_error", "zero_loss", "test_cost", "mean_error",
     "max_error", "accuracy", "variant", "test_cost_bound", "ratio", "mean_bound",
-    "mean_ratio", "uniform_bound", "lipschitz", "violations", "bound_seconds",
+    "mean_ratio", "uniform_bound", "lipschitz", "violations", "bound_seconds", "attained_by",
+    "true_discrepancy", "discrepancy_bound", "discrepancy_ratio",
+    "discrepancy_coordinates_bound", "discrepancy_coordinates_ratio",
 ]
 
 
@@ -447,11 +543,21 @@ def csv_rows(results: dict) -> list[dict]:
             row.update({k: net[k] for k in ("construction", "depth", "width", "train_loss",
                                             "max_train_error", "zero_loss")})
             row.update(net["test"])
+            discrepancy = net.get("discrepancy") or {"true": None, "bounds": {}}
+            row["true_discrepancy"] = discrepancy["true"]
+            for distance, values in discrepancy["bounds"].items():
+                prefix = "discrepancy" if distance == "lipschitz" else f"discrepancy_{distance}"
+                row[f"{prefix}_bound"] = values["bound"]
+                row[f"{prefix}_ratio"] = values["ratio"]
             if not net["bounds"]:
                 rows.append(row)
             for variant, values in net["bounds"].items():
                 full = dict(row, variant=variant, bound_seconds=values["seconds"])
-                full.update({k: v for k, v in values.items() if k != "seconds"})
+                full.update({k: v for k, v in values.items()
+                             if k not in ("seconds", "attained_by")})
+                if "attained_by" in values:  # "lipschitz:0;projected:12;coordinates:437"
+                    full["attained_by"] = ";".join(f"{k}:{v}"
+                                                   for k, v in values["attained_by"].items())
                 rows.append(full)
     return rows
 
@@ -471,6 +577,13 @@ def _series(results: dict, construction: str, key: str, variant=None) -> list:
     return out
 
 
+def _discrepancy_series(results: dict, construction: str) -> list:
+    """The summary's ``discrepancy`` entry per N (None where missing)."""
+    table = {(row["n_train"], row["construction"]): row for row in results["summary"]["by_n"]}
+    return [table.get((run["n_train"], construction), {}).get("discrepancy")
+            for run in results["runs"]]
+
+
 def _mean_bounds(results: dict, construction: str, variant: str) -> list:
     out = []
     for run in results["runs"]:
@@ -487,6 +600,7 @@ def figures(results: dict, out_dir) -> dict:
     out_dir = Path(out_dir)
     n_values = [run["n_train"] for run in results["runs"]]
     cost_truth, cost_bounds, error_truth, error_bounds = {}, {}, {}, {}
+    gap_truth, gap_bounds = {}, {}
     for construction in CONSTRUCTIONS:
         if not any(row["construction"] == construction for row in results["summary"]["by_n"]):
             continue
@@ -494,7 +608,18 @@ def figures(results: dict, out_dir) -> dict:
                                                                  "test_cost")
         error_truth[f"{construction}: true mean |f - y|"] = _series(results, construction,
                                                                      "mean_error")
+        rows = _discrepancy_series(results, construction)
+        if any(r is not None for r in rows):
+            gap_truth[f"{construction}: true |C_test - C_train|"] = [
+                None if r is None else r["true"] for r in rows]
+            for distance in DISCREPANCY_DISTANCES:
+                values = [None if r is None else r["bounds"].get(distance, {}).get("bound")
+                          for r in rows]
+                if any(v is not None for v in values):
+                    gap_bounds[f"{construction}: a-priori bound, {distance} distance"] = values
         for variant in results["config"]["variants"]:
+            if construction != "readout_first" and variant == "best":
+                continue  # its only component is lipschitz: the same line
             values = _series(results, construction, "test_cost_bound", variant)
             if any(v is not None for v in values):
                 cost_bounds[f"{construction}: {variant} bound"] = values
@@ -509,6 +634,9 @@ def figures(results: dict, out_dir) -> dict:
                  "truth": cost_truth, "bounds": cost_bounds},
                 {"ylabel": "mean test error", "title": "mean |f(x) - y| and mean B_j",
                  "truth": error_truth, "bounds": error_bounds},
+                {"ylabel": "|C_test - C_train|",
+                 "title": "cost discrepancy and its a-priori bound (f not evaluated on test)",
+                 "truth": gap_truth, "bounds": gap_bounds},
             ],
             out_dir / "bound_vs_n.png",
             title=f"{name}: bounds against the true test error (means over architectures)",
@@ -551,15 +679,23 @@ def write_results(results: dict, out_dir) -> dict:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {"json": out_dir / "results.json", "csv": out_dir / "results.csv"}
+    columns, rows = CSV_COLUMNS, csv_rows(results)
+    if "trained" in results:  # extra rows and columns only with --trained
+        from archbound import trained
+
+        columns = CSV_COLUMNS + trained.CSV_COLUMNS
+        rows = rows + trained.csv_rows(results)
     with open(paths["json"], "w") as stream:
         json.dump(results, stream, indent=1, allow_nan=False)
         stream.write("\n")
     with open(paths["csv"], "w", newline="") as stream:
-        writer = csv.DictWriter(stream, fieldnames=CSV_COLUMNS, extrasaction="ignore")
+        writer = csv.DictWriter(stream, fieldnames=columns, extrasaction="ignore")
         writer.writeheader()
-        for row in csv_rows(results):
+        for row in rows:
             writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
     paths.update(figures(results, out_dir))
+    if "trained" in results:
+        paths.update(trained.figures(results, out_dir))
     return paths
 
 
@@ -572,6 +708,25 @@ _BOUND = {
         "test_cost_bound": _NUMBER, "ratio": _NUMBER, "mean_bound": _NUMBER,
         "mean_ratio": _NUMBER, "uniform_bound": _NUMBER, "lipschitz": _NUMBER,
         "violations": {"type": "integer", "minimum": 0}, "seconds": _NUMBER,
+        "attained_by": {"type": "object", "propertyNames": {"enum": list(VARIANTS)},
+                        "additionalProperties": {"type": "integer", "minimum": 0}},
+    },
+}
+_DISCREPANCY = {
+    "type": "object",
+    "required": ["true", "bounds"],
+    "properties": {
+        "true": _NUMBER,
+        "bounds": {
+            "type": "object",
+            "propertyNames": {"enum": list(DISCREPANCY_DISTANCES)},
+            "additionalProperties": {
+                "type": "object",
+                "required": ["bound", "ratio"],
+                "properties": {k: _NUMBER for k in ("bound", "ratio", "transport_term",
+                                                    "train_term", "seconds")},
+            },
+        },
     },
 }
 _INTS = {"type": "array", "items": {"type": "integer", "minimum": 1}}
@@ -640,6 +795,7 @@ RESULTS_SCHEMA = {
                                         "test_cost", "mean_error", "max_error", "accuracy")},
                                 },
                                 "bounds": _VARIANT_MAP | {"additionalProperties": _BOUND},
+                                "discrepancy": _DISCREPANCY,
                             },
                         },
                     },
@@ -659,6 +815,7 @@ RESULTS_SCHEMA = {
                         "properties": {
                             "construction": {"enum": list(CONSTRUCTIONS)},
                             "bounds": _VARIANT_MAP,
+                            "discrepancy": _DISCREPANCY,
                         },
                     },
                 },
@@ -672,6 +829,15 @@ RESULTS_SCHEMA = {
         },
     },
 }
+
+# results.json's optional "trained" (archbound experiment --trained), kept in its own module
+def _add_trained_schema(schema: dict) -> None:
+    from archbound.trained import TRAINED_SCHEMA
+
+    schema["properties"]["trained"] = TRAINED_SCHEMA
+
+
+_add_trained_schema(RESULTS_SCHEMA)
 
 
 __all__ = [

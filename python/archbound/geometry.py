@@ -1,6 +1,6 @@
 """Train/test geometry: nearest training samples, Chamfer and Hausdorff distances.
 
-One kernel (DESIGN.md §2.4) computes, for every test sample j,
+One kernel (docs/design.md §2.4) computes, for every test sample j,
 
     B_j = min_i ( alpha |F_j - G_i| + |y~_j - y_i| + r_i )
 
@@ -149,7 +149,7 @@ def nearest(
 ):
     """Nearest training sample of every test sample in a weighted feature-label metric.
 
-    Computes, for every test sample j (DESIGN.md §2.4; arXiv:2504.05695),
+    Computes, for every test sample j (docs/design.md §2.4; arXiv:2504.05695),
 
     ``B_j = min_i ( alpha * |F_test[j] - F_train[i]| + |y_test[j] - y_train[i]| + offsets[i] )``
 

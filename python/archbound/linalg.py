@@ -1,4 +1,4 @@
-"""The generalized inverse of a training matrix (DESIGN.md §2.1)."""
+"""The generalized inverse of a training matrix (docs/design.md §2.1)."""
 
 from __future__ import annotations
 

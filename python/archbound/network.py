@@ -1,15 +1,26 @@
-"""A feed-forward ReLU network held as torch-style weights (DESIGN.md §1)."""
+"""A feed-forward ReLU network held as torch-style weights (docs/design.md §1.2)."""
 
 from __future__ import annotations
 
+import itertools
 import os
+import re
+import zipfile
+import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
 
 from archbound import _core
-from archbound._validation import FLOATS, check_array, check_memory, check_threads
+from archbound._validation import (
+    FLOATS,
+    DTypeError,
+    check_array,
+    check_memory,
+    check_threads,
+)
 from archbound.opnorm import NormEstimate, opnorms
 
 
@@ -214,7 +225,7 @@ class Network:
     def lipschitz_upper(self, *, delta: float = 1e-6, seed=None) -> float:
         """An upper bound on the Lipschitz constant of f, valid with probability >= 1 - delta.
 
-        Lip(f) <= prod_l ||W_l|| because ReLU is 1-Lipschitz (DESIGN.md §2.5); each factor is
+        Lip(f) <= prod_l ||W_l||, as ReLU is 1-Lipschitz (docs/design.md §2.5.1); each factor is
         the certified upper bound of :meth:`norms`, and the union bound spreads delta over
         the layers.
         """
@@ -246,7 +257,9 @@ class Network:
         """Read a network written by :meth:`save`; pickled content is refused."""
         path = os.fspath(path)
         try:
-            with np.load(path, allow_pickle=False) as data:
+            # The file is opened here, not by np.load, which leaks its handle when the zip
+            # archive is truncated.
+            with open(path, "rb") as stream, np.load(stream, allow_pickle=False) as data:
                 n_layers = int(data["n_layers"])
                 weights = [data[f"weight_{i}"] for i in range(n_layers)]
                 biases = [data[f"bias_{i}"] for i in range(n_layers)]
@@ -271,6 +284,14 @@ class Network:
             raise ValueError(
                 f"path {path} is not a network saved by Network.save: missing {exc}"
             ) from None
+        except (FileNotFoundError, IsADirectoryError, PermissionError):
+            raise
+        except (zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError, OSError) as exc:
+            # A truncated or damaged archive: zipfile and np.load fail in many ways.
+            raise ValueError(
+                f"path {path} is not a network saved by Network.save: truncated or corrupt "
+                f".npz archive ({exc or type(exc).__name__})"
+            ) from None
         except TypeError as exc:  # an entry of the wrong shape or kind, such as n_layers
             raise ValueError(
                 f"path {path} is not a network saved by Network.save: {exc}"
@@ -285,3 +306,204 @@ class Network:
                 f"path {path} is not a network saved by Network.save: {exc}"
             ) from None
         return cls(weights, biases, construction=construction)
+
+    # --- adapters: trained models (the conversions are below the class) ---
+    @classmethod
+    def from_sklearn(cls, estimator) -> Network:
+        """A fitted scikit-learn MLPRegressor, or an MLPClassifier's pre-softmax network.
+
+        Parameters
+        ----------
+        estimator : sklearn.neural_network.MLPRegressor or MLPClassifier
+            Fitted (``fit`` or ``partial_fit``), with ``activation="relu"``. scikit-learn stores
+            ``coefs_[l]`` as (in, out); they become torch-style W_l = ``coefs_[l].T`` of shape
+            (out, in), and b_l = ``intercepts_[l]``.
+
+        Returns
+        -------
+        Network
+            For MLPRegressor its output layer is the identity, so the network computes
+            ``estimator.predict`` (as an (n, Q) array, also for one output). For MLPClassifier
+            it computes the logits before the softmax (or before the logistic function, for two
+            classes), which ``predict`` turns into classes by argmax (or sign).
+
+        Raises
+        ------
+        ValueError
+            Naming ``estimator``: not an MLP, not fitted, or an activation other than relu.
+        """
+        weights, biases = _sklearn_layers(estimator)
+        return cls(weights, biases)
+
+    @classmethod
+    def from_torch(cls, module) -> Network:
+        """A PyTorch ``nn.Sequential`` of Linear and ReLU layers, or its ``state_dict``.
+
+        Parameters
+        ----------
+        module : torch.nn.Sequential or mapping
+            ``nn.Sequential(Linear, ReLU, Linear, ..., ReLU, Linear)``, or its ``state_dict``
+            (keys ``0.weight``, ``0.bias``, ``2.weight``, ..., optionally under one common
+            prefix; values tensors or arrays). A state_dict does not record the parameter-free
+            modules between Linear layers: they are taken to be ReLU, and the keys must step by
+            2. The parameters are copied to float64 on the CPU.
+
+        Returns
+        -------
+        Network
+            Computing the module's forward pass.
+
+        Raises
+        ------
+        ValueError
+            Naming ``module``: another module type, activation, dropout, batch norm, two
+            Linear layers in a row, or a layer that is not Linear.
+        """
+        if isinstance(module, Mapping):
+            weights, biases = _state_dict_layers(module)
+        else:
+            try:
+                import torch  # noqa: F401
+            except ImportError:
+                raise ValueError(
+                    f"module is a {type(module).__name__}: without torch installed, only a "
+                    "state_dict (a mapping of arrays) can be read"
+                ) from None
+            weights, biases = _module_layers(module)
+        try:
+            return cls(weights, biases)
+        except ValueError as exc:
+            raise ValueError(f"module: {exc}") from None
+
+    # --- end adapters ---
+
+
+# --------------------------------------------------------------------------- adapters
+# One place converts trained models into (weights, biases): Network.from_sklearn and
+# Network.from_torch, which `archbound bound`'s torch loader (archbound.data) also calls.
+
+_STATE_KEY = re.compile(r"^(?:(?P<prefix>.*)\.)?(?P<index>\d+)\.(?P<kind>weight|bias)$")
+_NORM_BUFFERS = ("running_mean", "running_var", "num_batches_tracked")
+
+
+def _sklearn_layers(estimator):
+    """Torch-style (out, in) weights and biases of a fitted scikit-learn MLP with relu."""
+    try:
+        from sklearn.neural_network import MLPClassifier, MLPRegressor
+    except ImportError:  # pragma: no cover - scikit-learn is a dependency
+        raise ValueError("estimator: reading a scikit-learn model needs scikit-learn") from None
+    if not isinstance(estimator, (MLPRegressor, MLPClassifier)):
+        raise DTypeError(
+            "estimator must be a fitted sklearn.neural_network.MLPRegressor or "
+            f"MLPClassifier, got {type(estimator).__name__}"
+        )
+    if not hasattr(estimator, "coefs_") or not hasattr(estimator, "intercepts_"):
+        raise ValueError(
+            f"estimator is an unfitted {type(estimator).__name__}: call fit or partial_fit "
+            "before converting it"
+        )
+    if estimator.activation != "relu":
+        raise ValueError(
+            f"estimator has activation={estimator.activation!r}; only 'relu' networks can be "
+            "represented exactly"
+        )
+    output = getattr(estimator, "out_activation_", None)
+    if output not in ("identity", "softmax", "logistic"):
+        raise ValueError(
+            f"estimator has the output activation {output!r} (loss={estimator.loss!r}); only "
+            "an identity output (squared error), or a classifier's logits before softmax or "
+            "logistic, is a ReLU network"
+        )
+    weights = [np.asarray(c, dtype=np.float64).T for c in estimator.coefs_]
+    biases = [np.asarray(b, dtype=np.float64) for b in estimator.intercepts_]
+    return weights, biases
+
+
+def _float64(value, key):
+    """A parameter (torch tensor or array) as a float64 NumPy array on the CPU."""
+    if hasattr(value, "detach"):  # a torch tensor, without importing torch
+        import torch
+
+        return value.detach().to(device="cpu", dtype=torch.float64).numpy()
+    if isinstance(value, np.ndarray):
+        return np.asarray(value, dtype=np.float64)
+    raise ValueError(f"module: entry {key!r} is a {type(value).__name__}, not a tensor")
+
+
+def _state_dict_layers(state: Mapping):
+    """Layers of an nn.Sequential(Linear, ReLU, ..., Linear) from its state_dict.
+
+    A state_dict does not record the parameter-free modules between the Linear layers;
+    they are taken to be ReLU (the keys must be 0, 2, 4, ...: one module between layers).
+    """
+    layers, prefixes = {}, set()
+    for key, value in state.items():
+        match = _STATE_KEY.match(str(key))
+        if match is None:
+            hint = ""
+            if str(key).rsplit(".", 1)[-1] in _NORM_BUFFERS:
+                hint = " (a batch norm buffer: batch norm is not supported)"
+            raise ValueError(
+                f"module: unexpected state_dict key {key!r}{hint}: expected the keys of an "
+                "nn.Sequential of Linear and ReLU layers ('0.weight', '0.bias', '2.weight', ...)"
+            )
+        prefixes.add(match["prefix"])
+        layers.setdefault(int(match["index"]), {})[match["kind"]] = _float64(value, key)
+    if len(prefixes) > 1:
+        raise ValueError(f"module: state_dict mixes several modules: {sorted(map(str, prefixes))}")
+    if not layers:
+        raise ValueError("module: empty state_dict")
+    indices = sorted(layers)
+    for before, after in itertools.pairwise(indices):
+        if after - before != 2:
+            raise ValueError(
+                f"module: layers {before} and {after} of the nn.Sequential are not separated "
+                "by exactly one parameter-free module: expected Linear, ReLU, Linear, ReLU, ..."
+            )
+    weights, biases = [], []
+    for index in indices:
+        if "weight" not in layers[index]:
+            raise ValueError(f"module: layer {index} has a bias but no weight")
+        weight = layers[index]["weight"]
+        if weight.ndim != 2:
+            raise ValueError(
+                f"module: layer {index}'s weight has shape {weight.shape}; only Linear layers "
+                "(2-D weights) are supported (batch norm and convolutions are not)"
+            )
+        weights.append(weight)
+        biases.append(layers[index].get("bias", np.zeros(weight.shape[0])))
+    return weights, biases
+
+
+def _module_layers(module):
+    """Layers of an nn.Sequential of Linear and ReLU modules (nothing else)."""
+    import torch
+
+    if not isinstance(module, torch.nn.Sequential):
+        raise DTypeError(
+            f"module is a {type(module).__name__}; only an nn.Sequential of Linear and ReLU "
+            "layers (or its state_dict) is supported"
+        )
+    weights, biases, previous = [], [], "ReLU"
+    for index, layer in enumerate(module):
+        if isinstance(layer, torch.nn.Linear):
+            if previous != "ReLU":
+                raise ValueError(
+                    f"module: layer {index}: two Linear layers without a ReLU between")
+            weights.append(_float64(layer.weight, f"{index}.weight"))
+            biases.append(np.zeros(layer.out_features) if layer.bias is None
+                          else _float64(layer.bias, f"{index}.bias"))
+            previous = "Linear"
+        elif type(layer) is torch.nn.ReLU:
+            if previous != "Linear":
+                raise ValueError(f"module: layer {index}: a ReLU must follow a Linear layer")
+            previous = "ReLU"
+        else:
+            raise ValueError(
+                f"module: layer {index} is {type(layer).__name__}; only Linear and ReLU are "
+                "supported (no other activation, dropout or batch norm)"
+            )
+    if previous != "Linear":
+        raise ValueError(
+            "module: the last layer must be Linear (the output layer is linear)")
+    return weights, biases

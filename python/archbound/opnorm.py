@@ -1,4 +1,4 @@
-"""Operator norms with certified upper bounds (DESIGN.md §2.3).
+"""Operator norms with certified upper bounds (docs/design.md §2.3).
 
 Power iteration and randomized SVD estimate ||W|| from below, so a Lipschitz bound built from
 them can be smaller than the truth. Every estimate here comes with an upper bound that holds

@@ -18,10 +18,10 @@ from matplotlib.ticker import FixedFormatter, FixedLocator, NullLocator
 _DPI = 120
 
 
-def _save(figure: Figure, path) -> Path:
+def _save(figure: Figure, path, dpi: int = _DPI) -> Path:
     path = Path(path)
     FigureCanvasAgg(figure)
-    figure.savefig(os.fspath(path), dpi=_DPI)
+    figure.savefig(os.fspath(path), dpi=dpi)
     return path
 
 
@@ -177,4 +177,104 @@ def spectrum(singular_values, path, *, tolerance=None, rank=None, title=None) ->
     return _save(figure, path)
 
 
-__all__ = ["architectures", "bound_vs_n", "spectrum"]
+def monitor_history(series, path, *, title=None) -> Path:
+    """Weight norms and bounds along training runs, one row of two panels per run.
+
+    Parameters
+    ----------
+    series : list of dict
+        One dict per run (see :func:`archbound.monitor.history_series`): ``"label"``
+        (str), ``"steps"`` (list of int), ``"norms"`` (one list per layer of certified
+        upper norms, one value per step), ``"lipschitz"``, ``"train_cost"``,
+        ``"test_cost"`` and ``"test_cost_bound"`` (lists, one value per step; None where a
+        record has no bound).
+    path : str or path-like
+        The PNG to write.
+    title : str, optional
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    rows = max(1, len(series))
+    figure = Figure(figsize=(9.6, 2.9 * rows + 0.4), layout="constrained")
+    axes = figure.subplots(rows, 2, squeeze=False)
+    for (left, right), run in zip(axes, series):
+        steps = run["steps"]
+        for k, values in enumerate(run["norms"]):
+            left.plot(steps, _positive(values), linewidth=1.2, label=f"||W_{k + 1}||")
+        left.plot(steps, _positive(run["lipschitz"]), color="black", linewidth=2.2,
+                  label="Lip <= prod ||W_l||")
+        left.set_yscale("log")
+        left.set_ylabel("certified upper norm")
+        right.plot(steps, _positive(run["train_cost"]), color="tab:gray", linestyle=":",
+                   linewidth=1.6, label="training cost")
+        bounded = [i for i, v in enumerate(run["test_cost_bound"]) if v is not None]
+        if bounded:
+            at = [steps[i] for i in bounded]
+            right.plot(at, _positive([run["test_cost"][i] for i in bounded]), color="black",
+                       linewidth=2.2, label="true test cost")
+            right.plot(at, _positive([run["test_cost_bound"][i] for i in bounded]),
+                       label="lipschitz bound mean B_j^2", **_bound_style(0))
+        right.set_yscale("log")
+        right.set_ylabel("mean squared error")
+        for ax, what in ((left, "norms"), (right, "errors")):
+            ax.set_xlabel("step")
+            ax.grid(True, which="major", alpha=0.3)
+            ax.legend(fontsize=7)
+            if run.get("label"):
+                ax.set_title(f"{run['label']}: {what}", fontsize=10)
+    if title:
+        figure.suptitle(title, fontsize=11)
+    return _save(figure, path, dpi=100)  # several rows: keep the PNG small
+
+
+def trained_vs_constructed(n_train, series, path, *, title=None) -> Path:
+    """Trained networks beside the constructed minimizer over N: error, bound, Lipschitz.
+
+    Parameters
+    ----------
+    n_train : list of int
+        The x values, N.
+    series : list of dict
+        One dict per network family: ``"label"``, ``"test_cost"`` (the truth),
+        ``"test_cost_bound"`` (the lipschitz bound) and ``"lipschitz"`` (prod ||W_l||),
+        each a list with one value per N (None leaves a gap). The same colour marks a
+        family in both panels; solid lines are the truth, dashed ones the bound.
+    path : str or path-like
+        The PNG to write.
+    title : str, optional
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    figure = Figure(figsize=(10.4, 5.4), layout="constrained")
+    costs, lips = figure.subplots(1, 2, squeeze=True)
+    colors = ("black", "tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple")
+    for k, run in enumerate(series):
+        color = colors[k % len(colors)]
+        costs.plot(n_train, _positive(run["test_cost"]), color=color, marker="o",
+                   markersize=4, linewidth=1.8, label=f"{run['label']}: true test cost")
+        costs.plot(n_train, _positive(run["test_cost_bound"]), color=color, marker="^",
+                   markersize=4, linestyle="--", markerfacecolor="none",
+                   label=f"{run['label']}: lipschitz bound")
+        lips.plot(n_train, _positive(run["lipschitz"]), color=color, marker="o",
+                  markersize=4, label=run["label"])
+    for ax, ylabel in ((costs, "mean squared test error"), (lips, "Lip <= prod ||W_l||")):
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.xaxis.set_major_locator(FixedLocator([float(n) for n in n_train]))
+        ax.xaxis.set_major_formatter(FixedFormatter([str(n) for n in n_train]))
+        ax.xaxis.set_minor_locator(NullLocator())
+        ax.set_xlabel("training samples N")
+        ax.set_ylabel(ylabel)
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)
+    if title:
+        figure.suptitle(title, fontsize=11)
+    return _save(figure, path)
+
+
+__all__ = ["architectures", "bound_vs_n", "monitor_history", "spectrum",
+           "trained_vs_constructed"]

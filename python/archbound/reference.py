@@ -1,6 +1,6 @@
 """Pure-NumPy reference implementations: the oracle every C++ routine is tested against.
 
-Written from the mathematics in DESIGN.md, independently of the C++ code, for clarity rather
+Written from the maths in docs/design.md §2, independently of the C++ code, for clarity rather
 than speed. Arrays follow the package convention: samples are rows.
 """
 
@@ -18,7 +18,7 @@ def pinv(a, rcond=None):
 
 
 def matrix_rank(a, rcond=None):
-    """Rank with the tolerance rcond * sigma_max of DESIGN.md §2.1."""
+    """Rank with the tolerance rcond * sigma_max of docs/design.md §2.1."""
     a = np.asarray(a, dtype=np.float64)
     if a.size == 0:
         return 0
@@ -114,12 +114,29 @@ def sample_bounds(weights, biases, X_train, Y_train, X_test, Y_test, *, lipschit
         "lipschitz": lipschitz,
     }
 
+def coordinates_bounds(X_train, Y_train, X_test, Y_test, residuals=None):
+    """Brute-force ``"coordinates"`` bounds of a readout_first network (docs/design.md §2.5.3).
+
+    B_j = min_i (||Y_0|| |c(x~_j) - e_i| + |y~_j - y_i| + r_i), with c(x~) = X_0^+ x~ the
+    coordinates of the test point in the training set (X_0 of full column rank) and
+    ||Y_0|| the exact spectral norm of the training labels. Returns (values, indices).
+    """
+    X_train = np.asarray(X_train, dtype=np.float64)
+    Y_train = np.asarray(Y_train, dtype=np.float64)
+    n = X_train.shape[0]
+    if matrix_rank(X_train) < n:
+        raise ValueError("coordinates bounds need rank(X_train) = N")
+    C = np.asarray(X_test, dtype=np.float64) @ pinv(X_train)  # (m, N): rows c(x~_j)
+    alpha = float(np.linalg.norm(Y_train, 2))
+    return nearest(C, np.eye(n), alpha=alpha, y_test=Y_test, y_train=Y_train, offsets=residuals)
+
+
 def opnorm(W):
     """Spectral norm ||W|| = sigma_1(W) (numpy.linalg.norm(W, 2), a full SVD)."""
     return float(np.linalg.norm(np.asarray(W, dtype=np.float64), 2))
 
 
-# --- geometry (DESIGN.md §2.4) ---
+# --- geometry (docs/design.md §2.4) ---
 
 
 def nearest(

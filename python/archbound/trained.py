@@ -1,0 +1,370 @@
+"""Trained networks beside the closed-form minimizer: ``archbound experiment --trained``.
+
+For every N of the sweep, a few ReLU architectures are trained by gradient descent with
+scikit-learn's :class:`~sklearn.neural_network.MLPRegressor` (relu, identity output,
+squared loss, no weight decay, Adam, a fixed budget of epochs and a fixed
+``random_state``) on the same training set as the constructed minimizer, with a
+:class:`archbound.NormMonitor` recording the certified norms and the lipschitz sample
+bound along the way. Each trained network is reported beside the readout_first minimizer
+of the same N and architecture (arXiv:2504.05695, docs/design.md §2.2 and §2.5): the gradient
+path's implicit regularization against the explicit minimum-norm-readout solution.
+
+results.json gets a key ``trained`` only when the option is given (the schema is
+:data:`TRAINED_SCHEMA`, part of :data:`archbound.experiment.RESULTS_SCHEMA`):
+
+- ``config``: ``hidden`` (list of lists of hidden widths), ``epochs``, ``record_every``,
+  ``learning_rate``, ``solver`` ("adam"), ``alpha`` (0: no weight decay).
+- ``runs``: one entry per N: ``n_train``, ``status`` (the sweep's: the constructed
+  minimizer needs rank(X) = N; it is null where skipped), and ``networks``: one per
+  architecture with ``hidden``, ``widths``, ``epochs``, ``seconds``, ``trained`` and
+  ``constructed`` (null when skipped). Each of these two holds ``train_loss``,
+  ``max_train_error``, ``test`` (``test_cost``, ``mean_error``, ``max_error``,
+  ``accuracy``), ``lipschitz`` (prod of the certified upper norms), ``lipschitz_estimate``
+  and ``bound`` (the lipschitz variant: ``test_cost_bound``, ``ratio``, ``mean_bound``,
+  ``mean_ratio``, ``uniform_bound``, ``violations``). ``trained`` also has ``history``,
+  the monitor's :meth:`~archbound.NormMonitor.to_dict`.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from archbound.bounds import sample_bounds
+from archbound.construct import construct_minimizer
+from archbound.monitor import NormMonitor, history_series
+from archbound.network import Network
+
+#: Architectures trained by default (hidden widths); every width must be >= Q for the
+#: readout_first minimizer they are compared with.
+DEFAULT_HIDDEN = [[64], [64, 64], [256]]
+DEFAULT_EPOCHS = 400
+DEFAULT_RECORD_EVERY = 20
+LEARNING_RATE = 1e-2
+#: Plain-number columns appended to results.csv (rows with construction = "trained").
+CSV_COLUMNS = ["hidden", "epochs", "lipschitz_estimate", "constructed_test_cost",
+               "constructed_accuracy", "constructed_lipschitz", "constructed_test_cost_bound",
+               "constructed_mean_ratio"]
+
+
+def _number(value):
+    if value is None:
+        return None
+    value = float(value)
+    return value if np.isfinite(value) else None
+
+
+def _evaluate(net: Network, X, Y, X_test, Y_test, y_test, *, delta, seed, threads) -> dict:
+    """Truth and lipschitz bound of a network (used for the constructed minimizer)."""
+    report = sample_bounds(net, X, Y, X_test, Y_test, variant="lipschitz", delta=delta,
+                           seed=seed, threads=threads)
+    slack = 1e-9 * (1.0 + np.abs(report.errors))
+    return {
+        "train_loss": _number(report.train_cost),
+        "max_train_error": _number(np.max(np.linalg.norm(
+            net.forward(X, threads=threads) - Y, axis=1))),
+        "test": _test_record(report.errors, report.accuracy),
+        "lipschitz": _number(report.lipschitz),
+        "lipschitz_estimate": _number(np.prod([n.estimate for n in report.norms])),
+        "bound": {
+            "test_cost_bound": _number(report.test_cost_bound),
+            "ratio": _number(report.ratio),
+            "mean_bound": _number(report.per_sample.mean()),
+            "mean_ratio": _number(report.mean_ratio),
+            "uniform_bound": _number(report.uniform_bound),
+            "violations": int(np.sum(report.per_sample < report.errors - slack)),
+        },
+    }
+
+
+def _test_record(errors, accuracy) -> dict:
+    return {
+        "test_cost": _number(np.mean(errors**2)),
+        "mean_error": _number(errors.mean()),
+        "max_error": _number(errors.max()),
+        "accuracy": _number(accuracy),
+    }
+
+
+def train_one(X, Y, X_test, Y_test, hidden, *, epochs, record_every, learning_rate, seed,
+              delta, threads=None):
+    """Train one MLPRegressor with partial_fit, recording a NormMonitor along the way.
+
+    Parameters
+    ----------
+    X : ndarray of shape (N, M0)
+    Y : ndarray of shape (N, Q)
+        One-hot targets (squared loss against them).
+    X_test : ndarray of shape (m, M0)
+    Y_test : ndarray of shape (m, Q)
+    hidden : list of int
+        Hidden widths.
+    epochs : int
+        The budget: calls of ``partial_fit`` (one pass over the data each; one Adam step
+        per minibatch of min(200, N) samples).
+    record_every : int
+        Record after epoch 1 and every ``record_every`` epochs, and after the last.
+    learning_rate : float
+        Adam's step size.
+    seed : int
+        ``random_state`` of the initialization and the monitor's seed.
+    delta : float
+        The monitor's failure probability for the whole history.
+
+    Returns
+    -------
+    model : MLPRegressor
+    monitor : NormMonitor
+        With the sample bound on every record.
+    """
+    from sklearn.neural_network import MLPRegressor
+
+    model = MLPRegressor(hidden_layer_sizes=tuple(hidden), activation="relu", solver="adam",
+                         alpha=0.0, learning_rate_init=learning_rate, random_state=seed)
+    monitor = NormMonitor(X, Y, X_test, Y_test, bound_every=1, delta=delta, seed=seed)
+    for epoch in range(1, epochs + 1):
+        model.partial_fit(X, Y)
+        if epoch == 1 or epoch % record_every == 0 or epoch == epochs:
+            monitor.record(epoch, model, threads=threads)
+    return model, monitor
+
+
+def run_trained(config, X_pool, Y_pool, X_test, Y_test, y_test, runs, *, progress=None):
+    """Train and compare for every N of the sweep; return results.json's ``trained``.
+
+    ``config`` is the resolved :class:`archbound.experiment.ExperimentConfig`, ``runs`` the
+    sweep's runs (their ``status`` says where the constructed minimizer exists).
+    """
+    hidden_list = config.trained_hidden or DEFAULT_HIDDEN
+    epochs = config.trained_epochs
+    record_every = min(DEFAULT_RECORD_EVERY, epochs)
+    status = {run["n_train"]: run["status"] for run in runs}
+    out_runs = []
+    for n in config.n_train:
+        X, Y = X_pool[:n], Y_pool[:n]
+        entry = {"n_train": n, "status": status.get(n, "ok"), "networks": []}
+        out_runs.append(entry)
+        for hidden in hidden_list:
+            label = "-".join(map(str, hidden))
+            if progress:
+                progress(advance=0, description=f"N={n} trained {label}")
+            began = time.perf_counter()
+            model, monitor = train_one(X, Y, X_test, Y_test, hidden, epochs=epochs,
+                                       record_every=record_every,
+                                       learning_rate=LEARNING_RATE, seed=config.seed,
+                                       delta=config.delta, threads=config.threads)
+            last = monitor.history[-1]
+            net = Network.from_sklearn(model)
+            output = net.forward(X_test, threads=config.threads)
+            errors = np.linalg.norm(output - Y_test, axis=1)
+            trained = {
+                "train_loss": _number(last.train_cost),
+                "max_train_error": _number(last.max_train_residual),
+                "test": _test_record(errors, np.mean(output.argmax(axis=1) == y_test)),
+                "lipschitz": _number(last.lipschitz),
+                "lipschitz_estimate": _number(last.lipschitz_estimate),
+                "bound": {k: last.bound.to_dict()[k] for k in (
+                    "test_cost_bound", "ratio", "mean_bound", "mean_ratio", "uniform_bound",
+                    "violations")},
+                "history": monitor.to_dict(),
+            }
+            constructed = None
+            if entry["status"] == "ok":
+                minimizer = construct_minimizer(X, Y, list(hidden), method="readout_first",
+                                                seed=config.seed, threads=config.threads)
+                constructed = _evaluate(minimizer, X, Y, X_test, Y_test, y_test,
+                                        delta=config.delta, seed=config.seed,
+                                        threads=config.threads)
+            entry["networks"].append({
+                "hidden": [int(w) for w in hidden],
+                "widths": net.widths,
+                "epochs": int(epochs),
+                "trained": trained,
+                "constructed": constructed,
+                "seconds": _number(time.perf_counter() - began),
+            })
+            if progress:
+                progress(advance=1, description=f"N={n} trained {label}")
+    return {
+        "config": {"hidden": [[int(w) for w in h] for h in hidden_list], "epochs": int(epochs),
+                   "record_every": int(record_every), "learning_rate": LEARNING_RATE,
+                   "solver": "adam", "alpha": 0.0},
+        "runs": out_runs,
+    }
+
+
+def csv_rows(results: dict) -> list[dict]:
+    """results.csv rows for the trained networks (construction = "trained", variant lipschitz)."""
+    rows = []
+    sweep = {run["n_train"]: run for run in results["runs"]}
+    for run in results.get("trained", {}).get("runs", []):
+        base = {k: sweep[run["n_train"]][k] for k in (
+            "n_train", "rank", "condition_number", "readout_norm", "status")}
+        for net in run["networks"]:
+            trained, constructed = net["trained"], net["constructed"] or {}
+            row = dict(base, construction="trained", depth=len(net["hidden"]),
+                       width=max(net["hidden"]), hidden="-".join(map(str, net["hidden"])),
+                       epochs=net["epochs"], train_loss=trained["train_loss"],
+                       max_train_error=trained["max_train_error"], zero_loss=False,
+                       variant="lipschitz", lipschitz=trained["lipschitz"],
+                       lipschitz_estimate=trained["lipschitz_estimate"],
+                       bound_seconds=None)
+            row.update(trained["test"])
+            row.update(trained["bound"])
+            row.update({
+                "constructed_test_cost": constructed.get("test", {}).get("test_cost"),
+                "constructed_accuracy": constructed.get("test", {}).get("accuracy"),
+                "constructed_lipschitz": constructed.get("lipschitz"),
+                "constructed_test_cost_bound": constructed.get("bound", {}).get(
+                    "test_cost_bound"),
+                "constructed_mean_ratio": constructed.get("bound", {}).get("mean_ratio"),
+            })
+            rows.append(row)
+    return rows
+
+
+def figures(results: dict, out_dir) -> dict:
+    """trained_history.png (norms and bound against the epoch, largest N) and
+    trained_vs_constructed.png (over N); return their paths."""
+    from pathlib import Path
+
+    from archbound import plots
+
+    out_dir = Path(out_dir)
+    name = results["dataset"]["name"]
+    runs = [r for r in results["trained"]["runs"] if r["networks"]]
+    paths = {}
+    if not runs:
+        return paths
+    shown = [r for r in runs if r["status"] == "ok"] or runs
+    run = shown[-1]
+    series = [history_series(net["trained"]["history"]["records"],
+                             label=f"hidden {'-'.join(map(str, net['hidden']))}")
+              for net in run["networks"]]
+    paths["trained_history"] = plots.monitor_history(
+        series, out_dir / "trained_history.png",
+        title=f"{name}, N = {run['n_train']}: certified norms and lipschitz bound while "
+              "training (MLPRegressor, Adam)")
+    n_values = [r["n_train"] for r in runs]
+
+    def pick(part, index, *keys):
+        values = []
+        for r in runs:
+            value = r["networks"][index][part] if index < len(r["networks"]) else None
+            for key in keys:
+                value = None if value is None else value.get(key)
+            values.append(value)
+        return values
+
+    lines = [{"label": "constructed readout_first",
+              "test_cost": pick("constructed", 0, "test", "test_cost"),
+              "test_cost_bound": pick("constructed", 0, "bound", "test_cost_bound"),
+              "lipschitz": pick("constructed", 0, "lipschitz")}]
+    for index, net in enumerate(runs[0]["networks"]):
+        lines.append({"label": f"trained {'-'.join(map(str, net['hidden']))}",
+                      "test_cost": pick("trained", index, "test", "test_cost"),
+                      "test_cost_bound": pick("trained", index, "bound", "test_cost_bound"),
+                      "lipschitz": pick("trained", index, "lipschitz")})
+    paths["trained_vs_constructed"] = plots.trained_vs_constructed(
+        n_values, lines, out_dir / "trained_vs_constructed.png",
+        title=f"{name}: trained networks beside the constructed minimizer")
+    return paths
+
+
+_NUMBER = {"type": ["number", "null"]}
+_TEST = {"type": "object", "required": ["test_cost", "mean_error", "max_error", "accuracy"],
+         "properties": {k: _NUMBER for k in ("test_cost", "mean_error", "max_error",
+                                              "accuracy")}}
+_BOUND = {"type": "object",
+          "required": ["test_cost_bound", "ratio", "mean_bound", "mean_ratio", "uniform_bound",
+                       "violations"],
+          "properties": {k: _NUMBER for k in ("test_cost_bound", "ratio", "mean_bound",
+                                               "mean_ratio", "uniform_bound")}
+          | {"violations": {"type": "integer", "minimum": 0}}}
+_SIDE = {"type": "object",
+         "required": ["train_loss", "max_train_error", "test", "lipschitz",
+                      "lipschitz_estimate", "bound"],
+         "properties": {"train_loss": _NUMBER, "max_train_error": _NUMBER, "test": _TEST,
+                        "lipschitz": _NUMBER, "lipschitz_estimate": _NUMBER, "bound": _BOUND}}
+_RECORD = {
+    "type": "object",
+    "required": ["record", "step", "widths", "norms", "bias_norms", "lipschitz",
+                 "lipschitz_estimate", "train_cost", "max_train_residual", "delta", "seed",
+                 "bound", "seconds"],
+    "properties": {
+        "record": {"type": "integer", "minimum": 1}, "step": {"type": "integer"},
+        "norms": {"type": "array", "items": {
+            "type": "object", "required": ["estimate", "upper", "method", "delta"],
+            "properties": {"estimate": _NUMBER, "upper": _NUMBER, "delta": {"type": "number"},
+                           "method": {"enum": ["exact", "lanczos", "power"]}}}},
+        "lipschitz": _NUMBER, "delta": {"type": "number", "exclusiveMinimum": 0},
+        "bound": {"oneOf": [{"type": "null"}, _BOUND]},
+    },
+}
+
+#: JSON Schema of results.json's ``trained`` (present only with ``--trained``).
+TRAINED_SCHEMA = {
+    "type": "object",
+    "required": ["config", "runs"],
+    "properties": {
+        "config": {
+            "type": "object",
+            "required": ["hidden", "epochs", "record_every", "learning_rate", "solver",
+                         "alpha"],
+            "properties": {
+                "hidden": {"type": "array", "items": {
+                    "type": "array", "items": {"type": "integer", "minimum": 1}}},
+                "epochs": {"type": "integer", "minimum": 1},
+                "record_every": {"type": "integer", "minimum": 1},
+                "solver": {"const": "adam"},
+            },
+        },
+        "runs": {"type": "array", "items": {
+            "type": "object",
+            "required": ["n_train", "status", "networks"],
+            "properties": {
+                "n_train": {"type": "integer"}, "status": {"enum": ["ok", "skipped"]},
+                "networks": {"type": "array", "items": {
+                    "type": "object",
+                    "required": ["hidden", "widths", "epochs", "trained", "constructed",
+                                 "seconds"],
+                    "properties": {
+                        "trained": _SIDE | {"required": _SIDE["required"] + ["history"],
+                                            "properties": _SIDE["properties"] | {
+                            "history": {"type": "object",
+                                        "required": ["delta", "delta_spent", "records"],
+                                        "properties": {"records": {"type": "array",
+                                                                   "items": _RECORD}}}}},
+                        "constructed": {"oneOf": [{"type": "null"}, _SIDE]},
+                    },
+                }},
+            },
+        }},
+    },
+}
+
+
+def parse_hidden(text: str) -> list[list[int]]:
+    """``"64,64x64,256"`` -> [[64], [64, 64], [256]] (``x`` joins the layers of one net)."""
+    out = []
+    for part in str(text).replace(" ", "").split(","):
+        if not part:
+            continue
+        try:
+            widths = [int(w) for w in part.split("x")]
+        except ValueError:
+            raise ValueError(
+                f"trained_hidden: expected architectures like 64,64x64,256 (x joins the "
+                f"layers of one network), got {text!r}"
+            ) from None
+        if not widths or min(widths) < 1:
+            raise ValueError(f"trained_hidden: widths must be positive, got {text!r}")
+        out.append(widths)
+    if not out:
+        raise ValueError(f"trained_hidden is empty: got {text!r}")
+    return out
+
+
+__all__ = ["CSV_COLUMNS", "DEFAULT_HIDDEN", "TRAINED_SCHEMA", "csv_rows", "figures",
+           "parse_hidden", "run_trained", "train_one"]

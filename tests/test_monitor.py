@@ -1,0 +1,257 @@
+"""NormMonitor (certified norms along a training run) and the sklearn/torch adapters."""
+
+import json
+import math
+import re
+from pathlib import Path
+
+import archbound
+import numpy as np
+import pytest
+from archbound import Network, NormMonitor, monitor
+from archbound.construct import one_hot
+
+sklearn_nn = pytest.importorskip("sklearn.neural_network")
+MLPClassifier, MLPRegressor = sklearn_nn.MLPClassifier, sklearn_nn.MLPRegressor
+
+
+@pytest.fixture(scope="module")
+def digits():
+    from archbound.data import load_dataset
+
+    X, y, T, t = load_dataset("digits", max_train=40, max_test=120, seed=0)
+    return X, one_hot(y, 10), T, one_hot(t, 10), y, t
+
+
+def fitted_regressor(X, Y, hidden=(12, 9), epochs=30, seed=0):
+    model = MLPRegressor(hidden_layer_sizes=hidden, learning_rate_init=1e-2, alpha=0.0,
+                         random_state=seed)
+    for _ in range(epochs):
+        model.partial_fit(X, Y)
+    return model
+
+
+# ----------------------------------------------------------------------- adapters
+
+
+def test_from_sklearn_regressor_matches_predict(rng):
+    X = rng.standard_normal((50, 7))
+    Y = rng.standard_normal((50, 3))
+    model = fitted_regressor(X, Y, hidden=(16, 8, 5))
+    net = Network.from_sklearn(model)
+    assert net.widths == [7, 16, 8, 5, 3]
+    assert net.weights[0].shape == (16, 7)  # torch style (out, in)
+    np.testing.assert_allclose(net(X), model.predict(X), rtol=1e-12, atol=1e-12)
+    # one output: predict is 1-D, the network's output is (n, 1)
+    single = fitted_regressor(X, Y[:, 0], hidden=(6,))
+    np.testing.assert_allclose(Network.from_sklearn(single)(X)[:, 0], single.predict(X),
+                               rtol=1e-12, atol=1e-12)
+
+
+def test_from_sklearn_classifier_is_the_pre_softmax_network(rng):
+    X = rng.standard_normal((60, 5))
+    y = rng.integers(0, 4, 60)
+    model = MLPClassifier(hidden_layer_sizes=(10, 6), random_state=0, learning_rate_init=1e-2)
+    for _ in range(20):
+        model.partial_fit(X, y, classes=np.arange(4))
+    net = Network.from_sklearn(model)
+    # the logits by hand from coefs_ / intercepts_ (sklearn stores (in, out))
+    h = X
+    for W, b in zip(model.coefs_[:-1], model.intercepts_[:-1]):
+        h = np.maximum(h @ W + b, 0.0)
+    logits = h @ model.coefs_[-1] + model.intercepts_[-1]
+    np.testing.assert_allclose(net(X), logits, rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(net(X).argmax(axis=1), model.predict(X))
+    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+    np.testing.assert_allclose(shifted / shifted.sum(axis=1, keepdims=True),
+                               model.predict_proba(X), rtol=1e-10)
+
+
+def test_from_sklearn_refuses_what_it_cannot_represent(rng):
+    X = rng.standard_normal((30, 4))
+    Y = rng.standard_normal((30, 2))
+    with pytest.raises(ValueError, match="estimator is an unfitted MLPRegressor"):
+        Network.from_sklearn(MLPRegressor())
+    tanh = MLPRegressor(hidden_layer_sizes=(5,), activation="tanh", random_state=0)
+    tanh.partial_fit(X, Y)
+    with pytest.raises(ValueError, match="estimator has activation='tanh'"):
+        Network.from_sklearn(tanh)
+    poisson = MLPRegressor(loss="poisson", hidden_layer_sizes=(5,), random_state=0)
+    poisson.partial_fit(X, np.abs(Y))
+    with pytest.raises(ValueError, match="estimator has the output activation 'exp'"):
+        Network.from_sklearn(poisson)
+    from sklearn.linear_model import LinearRegression
+
+    with pytest.raises(ValueError, match="estimator must be a fitted"):
+        Network.from_sklearn(LinearRegression().fit(X, Y))
+
+
+def test_from_torch_state_dict_of_arrays(rng):
+    """A state_dict is read without torch when its values are arrays."""
+    W1, b1 = rng.standard_normal((6, 4)), rng.standard_normal(6)
+    W2, b2 = rng.standard_normal((3, 6)), rng.standard_normal(3)
+    net = Network.from_torch({"net.0.weight": W1, "net.0.bias": b1, "net.2.weight": W2,
+                              "net.2.bias": b2})
+    X = rng.standard_normal((9, 4))
+    np.testing.assert_allclose(net(X), np.maximum(X @ W1.T + b1, 0) @ W2.T + b2, rtol=1e-12)
+    with pytest.raises(ValueError, match="module: unexpected state_dict key '1.running_mean' "
+                                         r"\(a batch norm buffer"):
+        Network.from_torch({"0.weight": W1, "1.running_mean": b1})
+    with pytest.raises(ValueError, match="module: layers 0 and 1 .* not separated"):
+        Network.from_torch({"0.weight": W1, "1.weight": W2})
+    with pytest.raises(ValueError, match="module: .*at least one hidden layer"):
+        Network.from_torch({"0.weight": W1})
+
+
+def test_from_torch_module_matches_forward():
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(5, 8), torch.nn.ReLU(), torch.nn.Linear(8, 7),
+                                torch.nn.ReLU(), torch.nn.Linear(7, 3)).double()
+    X = np.random.default_rng(0).standard_normal((20, 5))
+    with torch.no_grad():
+        expected = model(torch.from_numpy(X)).numpy()
+    for source in (model, model.state_dict()):
+        np.testing.assert_allclose(Network.from_torch(source)(X), expected, rtol=1e-12,
+                                   atol=1e-12)
+    for bad, what in ((torch.nn.Dropout(0.1), "Dropout"), (torch.nn.Tanh(), "Tanh"),
+                      (torch.nn.BatchNorm1d(8), "BatchNorm1d")):
+        layers = torch.nn.Sequential(torch.nn.Linear(5, 8), bad, torch.nn.Linear(8, 3))
+        with pytest.raises(ValueError, match=f"module: layer 1 is {what}"):
+            Network.from_torch(layers)
+    with pytest.raises(ValueError, match="module is a Linear"):
+        Network.from_torch(torch.nn.Linear(3, 2))
+
+
+# ------------------------------------------------------------------------ monitor
+
+
+def test_delta_series_never_exceeds_delta():
+    delta = 1e-3
+    for length in (1, 2, 10, 1000, 100_000):
+        spent = math.fsum(monitor.record_delta(delta, t) for t in range(1, length + 1))
+        assert spent <= delta
+        # and the tail the series leaves is at least 6 / (pi^2 (length + 1)) of delta
+        assert spent <= delta * (1 - monitor.SERIES / (length + 1))
+    assert monitor.record_delta(delta, 1) == pytest.approx(delta * 6 / math.pi**2)
+    with pytest.raises(ValueError, match="t must be an int >= 1"):
+        monitor.record_delta(delta, 0)
+
+
+def test_monitor_norms_agree_with_opnorms_and_spend_at_most_delta(digits):
+    X, Y, T, TY, _, _ = digits
+    model = MLPRegressor(hidden_layer_sizes=(96, 80), learning_rate_init=1e-2, alpha=0.0,
+                         random_state=0)
+    mon = NormMonitor(X, Y, T, TY, bound_every=3, delta=1e-4, seed=7)
+    for epoch in range(1, 13):
+        model.partial_fit(X, Y)
+        record = mon.record(epoch, model)
+        net = Network.from_sklearn(model)
+        direct = archbound.opnorms(list(net.weights), delta=record.delta, seed=record.seed)
+        assert [(n.estimate, n.upper) for n in record.norms] == [
+            (n.estimate, n.upper) for n in direct]
+        assert any(n.method == "lanczos" for n in record.norms)  # 96 x 64 and 80 x 96
+        exact = [np.linalg.norm(w, 2) for w in net.weights]
+        for norm, truth in zip(record.norms, exact):
+            assert norm.estimate <= truth * (1 + 1e-12) <= norm.upper * (1 + 1e-12)
+        assert record.lipschitz == pytest.approx(np.prod([n.upper for n in direct]))
+        np.testing.assert_allclose(record.bias_norms, [np.linalg.norm(b) for b in net.biases])
+        residuals = np.linalg.norm(net(X) - Y, axis=1)
+        assert record.train_cost == pytest.approx(np.mean(residuals**2), rel=1e-12)
+        assert record.max_train_residual == pytest.approx(residuals.max(), rel=1e-12)
+    assert [r.record for r in mon.history] == list(range(1, 13))
+    assert [r.bound is not None for r in mon.history] == [t % 3 == 1 for t in range(1, 13)]
+    assert len({r.seed for r in mon.history}) == 12  # a fresh start every record
+    assert mon.delta_spent <= mon.delta
+    for r in mon.history:  # every layer of record t holds delta_t / (L + 1)
+        assert all(n.delta in (0.0, pytest.approx(r.delta / 3)) for n in r.norms)
+
+
+def test_bound_is_above_the_truth_on_every_sample_of_trained_networks(digits):
+    X, Y, T, TY, _, _ = digits
+    model = MLPRegressor(hidden_layer_sizes=(32,), learning_rate_init=1e-2, alpha=0.0,
+                         random_state=1)
+    mon = NormMonitor(X, Y, T, TY, seed=0)  # default: a bound on every record
+    for epoch in range(1, 61):
+        model.partial_fit(X, Y)
+        if epoch % 20 == 0:
+            mon.record(epoch, model)
+    net = Network.from_sklearn(model)  # the last record was taken after the last epoch
+    for record in mon.history:
+        assert record.bound is not None and record.bound.violations == 0
+        assert record.bound.test_cost_bound >= record.bound.test_cost
+        assert record.bound.uniform_bound >= record.bound.max_error
+    # the per-sample statement itself, against sample_bounds at the last record's norms
+    last = mon.history[-1]
+    report = archbound.sample_bounds(net, X, Y, T, TY, delta=last.delta, seed=last.seed)
+    assert np.all(report.per_sample >= report.errors)
+    assert report.test_cost_bound == pytest.approx(last.bound.test_cost_bound, rel=1e-12)
+
+
+def test_monitor_outputs(tmp_path, digits):
+    from test_cli import assert_png
+
+    X, Y, T, _, y, t = digits
+    mon = NormMonitor(X, y, T, t, bound_every=2, seed=0)  # integer labels are one-hot encoded
+    model = fitted_regressor(X, Y, hidden=(20,), epochs=5)
+    for step in range(4):
+        model.partial_fit(X, Y)
+        mon.record(step * 10, model)
+    data = json.loads(json.dumps(mon.to_dict(), allow_nan=False))
+    assert data["delta_spent"] <= data["delta"] == 1e-6
+    assert [r["step"] for r in data["records"]] == [0, 10, 20, 30]
+    assert data["records"][1]["bound"] is None and data["records"][2]["bound"]["violations"] == 0
+    lines = mon.to_csv(tmp_path / "h.csv").read_text().splitlines()
+    assert len(lines) == 5 and "norm_2_upper" in lines[0] and "test_cost_bound" in lines[0]
+    assert_png(mon.plot(tmp_path / "h.png", title="monitor"))
+
+
+def test_monitor_bad_input(digits):
+    X, Y, T, TY, _, _ = digits
+    with pytest.raises(ValueError, match="X_test and Y_test must be given together"):
+        NormMonitor(X, Y, T)
+    with pytest.raises(ValueError, match="Y_train has 39 rows"):
+        NormMonitor(X, Y[:-1])
+    with pytest.raises(ValueError, match="X_test has 5 features"):
+        NormMonitor(X, Y, T[:, :5], TY)
+    with pytest.raises(ValueError, match="bound_every needs a test set"):
+        NormMonitor(X, Y, bound_every=2)
+    with pytest.raises(ValueError, match="bound_every must be an int >= 1"):
+        NormMonitor(X, Y, T, TY, bound_every=0)
+    with pytest.raises(ValueError, match="delta must lie strictly between 0 and 1"):
+        NormMonitor(X, Y, delta=1.0)
+    with pytest.raises(ValueError, match="X_train contains NaN"):
+        NormMonitor(np.full_like(X, np.nan), Y)
+    mon = NormMonitor(X, Y, T, TY, seed=0)
+    rng = np.random.default_rng(0)
+    with pytest.raises(ValueError, match="network takes M0 = 5 inputs, but X_train has 64"):
+        mon.record(0, Network([rng.standard_normal((10, 5)), rng.standard_normal((10, 10))],
+                              [np.zeros(10), np.zeros(10)]))
+    with pytest.raises(ValueError, match="Y_train has 10 columns, but the network has Q = 3"):
+        mon.record(0, Network([rng.standard_normal((8, 64)), rng.standard_normal((3, 8))],
+                              [np.zeros(8), np.zeros(3)]))
+    with pytest.raises(ValueError, match="estimator is an unfitted"):
+        mon.record(0, MLPRegressor())
+    with pytest.raises(ValueError, match="network must be an archbound.Network"):
+        mon.record(0, "model.pt")
+    with pytest.raises(ValueError, match="step must be an int"):
+        mon.record(1.5, fitted_regressor(X, Y, epochs=1))
+    assert mon.history == []  # nothing recorded by failed calls
+
+
+# ------------------------------------------------------------------------- docs
+
+
+def test_monitoring_doc_sklearn_example_runs(tmp_path, monkeypatch):
+    """The scikit-learn loop of docs/monitoring.md runs as written."""
+    text = (Path(__file__).parents[1] / "docs" / "monitoring.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.DOTALL)
+    sklearn_blocks = [b for b in blocks if "partial_fit" in b and "torch" not in b]
+    assert sklearn_blocks, "docs/monitoring.md lost its scikit-learn example"
+    monkeypatch.chdir(tmp_path)
+    namespace = {}
+    exec(compile(sklearn_blocks[0], "docs/monitoring.md", "exec"), namespace)  # noqa: S102
+    mon = namespace["monitor"]
+    assert len(mon.history) >= 3 and mon.delta_spent <= mon.delta
+    assert all(r.bound is None or r.bound.violations == 0 for r in mon.history)
+    assert (tmp_path / "norms.png").is_file() and (tmp_path / "norms.csv").is_file()
