@@ -271,20 +271,17 @@ PYBIND11_MODULE(_core, m) {
     m.def(
         "set_blas",
         [](const py::object& dgemm, const py::object& sgemm, const py::object& dtrsm,
-           const py::object& dgeqrf, const py::object& dorgqr, const std::string& description) {
+           const std::string& description) {
             archbound::BlasFunctions f;
             f.dgemm = capsule_pointer(dgemm);
             f.sgemm = capsule_pointer(sgemm);
             f.dtrsm = capsule_pointer(dtrsm);
-            f.dgeqrf = capsule_pointer(dgeqrf);
-            f.dorgqr = capsule_pointer(dorgqr);
             f.description = description;
             archbound::set_blas(f);
         },
-        py::arg("dgemm"), py::arg("sgemm"), py::arg("dtrsm"), py::arg("dgeqrf"),
-        py::arg("dorgqr"), py::arg("description"),
-        "Route the core's products and QR to these BLAS/LAPACK routines (PyCapsules of "
-        "scipy.linalg.cython_blas / cython_lapack).");
+        py::arg("dgemm"), py::arg("sgemm"), py::arg("dtrsm"), py::arg("description"),
+        "Route the core's products to these BLAS routines (PyCapsules of "
+        "scipy.linalg.cython_blas).");
     m.def("use_blas", &archbound::use_blas, py::arg("on"));
     m.def("blas_backend", &archbound::blas_backend);
 }

@@ -5,12 +5,11 @@
 #include <atomic>
 #include <climits>
 #include <mutex>
-#include <vector>
 
 namespace archbound {
 namespace {
 
-// Fortran signatures of scipy.linalg.cython_blas / cython_lapack (LP64: int is 32 bits).
+// Fortran signatures of scipy.linalg.cython_blas (LP64: int is 32 bits).
 using DGemm = void (*)(const char*, const char*, const int*, const int*, const int*,
                        const double*, const double*, const int*, const double*, const int*,
                        const double*, double*, const int*);
@@ -20,10 +19,6 @@ using SGemm = void (*)(const char*, const char*, const int*, const int*, const i
 using DTrsm = void (*)(const char*, const char*, const char*, const char*, const int*,
                        const int*, const double*, const double*, const int*, double*,
                        const int*);
-using DGeqrf = void (*)(const int*, const int*, double*, const int*, double*, double*,
-                        const int*, int*);
-using DOrgqr = void (*)(const int*, const int*, const int*, double*, const int*, const double*,
-                        double*, const int*, int*);
 
 std::mutex install_mutex;
 const BlasFunctions* installed = nullptr;  // never freed: installed once for the process
@@ -64,12 +59,6 @@ void eigen_product(const A& op_a, const B& op_b, S alpha, S beta,
     }
 }
 
-void check_info(int info, const char* routine) {
-    if (info != 0)
-        throw std::runtime_error(std::string(routine) + " failed (info = " +
-                                 std::to_string(info) + ")");
-}
-
 }  // namespace
 
 void set_blas(const BlasFunctions& functions) {
@@ -86,11 +75,6 @@ std::string blas_backend() {
 }
 
 bool have_blas() { return active() && !omp_in_parallel(); }
-
-bool have_lapack() {
-    const BlasFunctions* blas = active();
-    return blas && blas->dtrsm && blas->dgeqrf && blas->dorgqr && !omp_in_parallel();
-}
 
 template <class S>
 void gemm(bool transpose_a, bool transpose_b, Index m, Index n, Index k, S alpha, const S* a,
@@ -121,37 +105,10 @@ template void gemm<float>(bool, bool, Index, Index, Index, float, const float*, 
 template void gemm<double>(bool, bool, Index, Index, Index, double, const double*, Index,
                            const double*, Index, double, double*, Index);
 
-void lapack_qr(Index m, Index n, double* a, Index lda, double* tau) {
-    require(have_lapack() && fits_int({m, n, lda}), "lapack_qr: LAPACK is not available");
-    const int im = int(m), in = int(n), ilda = int(lda);
-    int info = 0, query = -1;
-    double size = 0;
-    auto geqrf = reinterpret_cast<DGeqrf>(active()->dgeqrf);
-    geqrf(&im, &in, a, &ilda, tau, &size, &query, &info);
-    check_info(info, "dgeqrf");
-    const int lwork = std::max(1, int(size));
-    std::vector<double> work(static_cast<size_t>(lwork));
-    geqrf(&im, &in, a, &ilda, tau, work.data(), &lwork, &info);
-    check_info(info, "dgeqrf");
-}
-
-void lapack_thin_q(Index m, Index n, double* a, Index lda, const double* tau) {
-    require(have_lapack() && fits_int({m, n, lda}), "lapack_thin_q: LAPACK is not available");
-    const int im = int(m), in = int(n), ilda = int(lda);
-    int info = 0, query = -1;
-    double size = 0;
-    auto orgqr = reinterpret_cast<DOrgqr>(active()->dorgqr);
-    orgqr(&im, &in, &in, a, &ilda, tau, &size, &query, &info);
-    check_info(info, "dorgqr");
-    const int lwork = std::max(1, int(size));
-    std::vector<double> work(static_cast<size_t>(lwork));
-    orgqr(&im, &in, &in, a, &ilda, tau, work.data(), &lwork, &info);
-    check_info(info, "dorgqr");
-}
-
 void blas_solve_right_transposed(Index m, Index n, const double* r, Index ldr, double* b,
                                  Index ldb) {
-    require(have_lapack() && fits_int({m, n, ldr, ldb}), "dtrsm: BLAS is not available");
+    require(have_blas() && installed->dtrsm && fits_int({m, n, ldr, ldb}),
+            "dtrsm: BLAS is not available");
     const int im = int(m), in = int(n), ildr = int(ldr), ildb = int(ldb);
     const double one = 1.0;
     const char side = 'R', uplo = 'U', trans = 'T', diag = 'N';

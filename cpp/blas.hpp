@@ -1,8 +1,8 @@
-// Dense products and factorizations of the hot paths (forward, pinv): the BLAS and LAPACK
-// that SciPy ships, or Eigen's own kernels.
+// Dense products of the hot paths (forward, pinv, construct): the BLAS that SciPy ships, or
+// Eigen's own kernels.
 //
-// SciPy exports its BLAS and LAPACK as function pointers (the PyCapsules of
-// scipy.linalg.cython_blas / cython_lapack, Fortran calling convention), the route that
+// SciPy exports its BLAS as function pointers (the PyCapsules of scipy.linalg.cython_blas,
+// Fortran calling convention), the route that
 // scikit-learn takes. The Python package hands those pointers to set_blas() at import, so the
 // core links no BLAS, loads no library of its own and adds no third OpenBLAS to the process.
 // Without them (the C++ benchmarks, or ARCHBOUND_BLAS=eigen) Eigen's kernels are used.
@@ -24,8 +24,6 @@ struct BlasFunctions {
     void* dgemm = nullptr;
     void* sgemm = nullptr;
     void* dtrsm = nullptr;
-    void* dgeqrf = nullptr;
-    void* dorgqr = nullptr;
     std::string description;
 };
 
@@ -41,9 +39,6 @@ std::string blas_backend();
 /// True when gemm() goes to the installed BLAS from this thread (outside parallel regions).
 bool have_blas();
 
-/// True when LAPACK's blocked QR (dgeqrf, dorgqr) and dtrsm may be called from this thread.
-bool have_lapack();
-
 /// C <- alpha op(A) op(B) + beta C on column-major storage. op(A) is m x k, op(B) is k x n,
 /// C is m x n; `transpose_a` means op(A) = A^T. With beta == 0, C need not be initialised.
 /// Outside a parallel region it goes to the installed BLAS (which may use its own threads);
@@ -57,14 +52,8 @@ extern template void gemm<float>(bool, bool, Index, Index, Index, float, const f
 extern template void gemm<double>(bool, bool, Index, Index, Index, double, const double*, Index,
                                   const double*, Index, double, double*, Index);
 
-/// LAPACK dgeqrf: in-place QR of the m x n column-major `a` (m >= n), reflectors below the
-/// diagonal, R on and above it, coefficients in tau (n). Only when have_lapack().
-void lapack_qr(Index m, Index n, double* a, Index lda, double* tau);
-
-/// LAPACK dorgqr: overwrites the output of lapack_qr with the thin factor Q_1 (m x n).
-void lapack_thin_q(Index m, Index n, double* a, Index lda, const double* tau);
-
-/// BLAS dtrsm: B <- B R^-T for the upper-triangular n x n `r`, B being m x n.
+/// BLAS dtrsm: B <- B R^-T for the upper-triangular n x n `r`, B being m x n. Only when
+/// have_blas().
 void blas_solve_right_transposed(Index m, Index n, const double* r, Index ldr, double* b,
                                  Index ldb);
 

@@ -60,6 +60,32 @@ class ExceptionCatcher {
 /// Number of threads a call should use: `threads` if positive, else OpenMP's default.
 int resolve_threads(int threads);
 
+/// How parallel_for hands out its items: contiguous equal shares (static) or one at a time
+/// (dynamic: a core that another process slows down takes fewer).
+enum class Schedule { fixed_shares, dynamic };
+
+/// body(i) for every i in [begin, end), on `threads` OpenMP threads: the project's one
+/// parallel loop. With one thread or one item it runs serially, without a parallel region
+/// (no thread wakes up). No exception crosses the OpenMP boundary: the first one thrown by
+/// body is rethrown after the region. Results must not depend on which thread runs an item.
+template <class F>
+void parallel_for(Index begin, Index end, int threads, F&& body,
+                  Schedule schedule = Schedule::dynamic) {
+    if (threads <= 1 || end - begin <= 1) {
+        for (Index i = begin; i < end; ++i) body(i);
+        return;
+    }
+    ExceptionCatcher catcher;
+    if (schedule == Schedule::dynamic) {
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+        for (Index i = begin; i < end; ++i) catcher.run([&] { body(i); });
+    } else {
+#pragma omp parallel for schedule(static) num_threads(threads)
+        for (Index i = begin; i < end; ++i) catcher.run([&] { body(i); });
+    }
+    catcher.rethrow();
+}
+
 /// Sets OpenMP's thread count for the calling thread (which Eigen's own parallel
 /// products follow) and restores it on scope exit.
 class ThreadScope {

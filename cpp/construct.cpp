@@ -1,7 +1,11 @@
 #include "construct.hpp"
 
+#include "blas.hpp"
+#include "qr.hpp"
+#include "random.hpp"
+
 #include <algorithm>
-#include <random>
+#include <random>  // std::seed_seq: its algorithm is fixed by the standard
 #include <string>
 
 namespace archbound {
@@ -22,20 +26,21 @@ void check_inputs(const ConstMatrixRef<double>& x0, const ConstMatrixRef<double>
 }  // namespace
 
 RowMatrix<double> random_partial_isometry(Index rows, Index cols, std::uint64_t seed) {
-    std::mt19937_64 engine(seed);
-    std::normal_distribution<double> normal(0.0, 1.0);
+    NormalSource normal(seed);
     const bool orthonormal_rows = rows <= cols;
     // Orthonormalise the columns of a tall Gaussian matrix G; W is G's Q factor or its transpose.
     const Index tall = orthonormal_rows ? cols : rows, thin = orthonormal_rows ? rows : cols;
     Matrix<double> g(tall, thin);
     for (Index j = 0; j < thin; ++j)
-        for (Index i = 0; i < tall; ++i) g(i, j) = normal(engine);
-    Eigen::HouseholderQR<Matrix<double>> qr(g);
-    Matrix<double> q = Matrix<double>::Identity(tall, thin);
-    q.applyOnTheLeft(qr.householderQ());
+        for (Index i = 0; i < tall; ++i) g(i, j) = normal.next();
+    Vector<double> tau(thin);
+    householder_qr(g, tau, 0, {});
+    const Vector<double> diagonal = g.diagonal();  // of R
+    form_thin_q(g, tau, 0, {});
+    Matrix<double> q = std::move(g);
     // Fix the signs so that the distribution is Haar (R with a positive diagonal).
     for (Index j = 0; j < thin; ++j)
-        if (qr.matrixQR()(j, j) < 0) q.col(j) = -q.col(j);
+        if (diagonal(j) < 0) q.col(j) = -q.col(j);
     if (orthonormal_rows) return q.transpose();
     return q;
 }
@@ -96,7 +101,10 @@ ConstructedNetwork readout_last(const ConstMatrixRef<double>& x0, const ConstMat
     Matrix<double> h = x0;  // X^(l), M_l x N
     for (size_t l = 0; l < widths.size(); ++l) {
         RowMatrix<double> w = random_partial_isometry(widths[l], h.rows(), layer_seeds[l]);
-        Matrix<double> z = w * h;
+        Matrix<double> z(w.rows(), h.cols());
+        // The row-major W_l is the column-major W_l^T: z = W_l h is op(A) = A^T.
+        gemm<double>(true, false, w.rows(), h.cols(), w.cols(), 1.0, w.data(), w.cols(), h.data(),
+                     h.rows(), 0.0, z.data(), z.rows());
         Vector<double> b = (-z.rowwise().minCoeff()).cwiseMax(0.0);
         h = (z.colwise() + b).cwiseMax(0.0);  // the ReLU is the identity here
         net.weights.push_back(std::move(w));

@@ -101,16 +101,11 @@ Matrix<S> forward(const Eigen::Ref<const Matrix<S>>& x0, const std::vector<Weigh
     const Index group = Index(team) * 8;
     for (Index first = 0; first < nblocks; first += group) {
         const Index last = std::min(nblocks, first + group);
-        ExceptionCatcher catcher;
-#pragma omp parallel for schedule(dynamic) num_threads(team)
-        for (Index b = first; b < last; ++b) {
-            catcher.run([&] {
-                const Index start = b * block, len = std::min(block, n - start);
-                forward_block<S>(x0.middleCols(start, len), weights, biases,
-                                 out.middleCols(start, len));
-            });
-        }
-        catcher.rethrow();
+        parallel_for(first, last, team, [&](Index b) {
+            const Index start = b * block, len = std::min(block, n - start);
+            forward_block<S>(x0.middleCols(start, len), weights, biases,
+                             out.middleCols(start, len));
+        });
         poll(check);
     }
     return out;

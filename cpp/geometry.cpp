@@ -301,15 +301,14 @@ template <class S> void prepare_training(Problem<S>& p, const ConstMatrixRef<S>&
         const Index panels = (N + MR - 1) / MR;
         p.packed.assign(size_t(panels * MR * d), S(0));
         p.norms.resize(N);
-#pragma omp parallel for schedule(static) num_threads(nthreads) if (parallel)
-        for (Index g = 0; g < panels; ++g) {
+        parallel_for(0, panels, parallel ? nthreads : 1, [&](Index g) {
             Eigen::Map<Matrix<S>> panel(p.packed.data() + g * MR * d, MR, d);
             for (Index lane = 0; lane < MR && g * MR + lane < N; ++lane) {
                 const Index i = g * MR + lane;
                 panel.row(lane) = (p.train.col(p.train_order[size_t(i)]) - p.center).transpose();
                 p.norms[i] = panel.row(lane).squaredNorm();
             }
-        }
+        }, Schedule::fixed_shares);
     } else if (p.features) {
         p.coords.resize(N, d);
         for (Index i = 0; i < N; ++i)
@@ -423,15 +422,10 @@ NearestResult<S> nearest(const ConstMatrixRef<S>& test, const ConstMatrixRef<S>&
     std::vector<Index> part_where(size_t(step * part));
     for (Index s = 0; s < Index(items.size()); s += step) {
         const Index e = std::min(Index(items.size()), s + step);
-        ExceptionCatcher catcher;
-#pragma omp parallel for schedule(dynamic) num_threads(nthreads) if (nthreads > 1)
-        for (Index k = s; k < e; ++k) {
-            catcher.run([&] {
-                process(p, items[size_t(k)], workspaces[size_t(omp_get_thread_num())],
-                        &part_best[size_t((k - s) * part)], &part_where[size_t((k - s) * part)]);
-            });
-        }
-        catcher.rethrow();
+        parallel_for(s, e, nthreads, [&](Index k) {
+            process(p, items[size_t(k)], workspaces[size_t(omp_get_thread_num())],
+                    &part_best[size_t((k - s) * part)], &part_where[size_t((k - s) * part)]);
+        });
         // Merge by (value, position): the lowest training index wins ties, whatever the split.
         for (Index k = s; k < e; ++k) {
             const Item& it = items[size_t(k)];
@@ -457,13 +451,15 @@ NearestResult<S> nearest(const ConstMatrixRef<S>& test, const ConstMatrixRef<S>&
             result.indices(j, o) = p.train_order[size_t(w)];
         }
     // The feature distance |F_j - G_i| at each minimizer, computed directly.
-    const bool parallel = nthreads > 1 && double(m) * double(objectives) * double(d) > 1e6;
-#pragma omp parallel for schedule(static) num_threads(nthreads) if (parallel)
-    for (Index j = 0; j < m; ++j)
-        for (Index o = 0; o < objectives; ++o) {
-            const Index i = result.indices(j, o);
-            if (i >= 0) result.distances(j, o) = (test.col(j) - train.col(i)).norm();
-        }
+    const bool parallel = double(m) * double(objectives) * double(d) > 1e6;
+    const Index rows = 1024;
+    parallel_for(0, (m + rows - 1) / rows, parallel ? nthreads : 1, [&](Index b) {
+        for (Index j = b * rows; j < std::min(m, (b + 1) * rows); ++j)
+            for (Index o = 0; o < objectives; ++o) {
+                const Index i = result.indices(j, o);
+                if (i >= 0) result.distances(j, o) = (test.col(j) - train.col(i)).norm();
+            }
+    }, Schedule::fixed_shares);
     return result;
 }
 

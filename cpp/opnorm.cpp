@@ -1,11 +1,13 @@
 #include "opnorm.hpp"
 
+#include "lanczos.hpp"
+#include "random.hpp"
+
 #include <Eigen/SVD>
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#include <random>
 #include <stdexcept>
 
 namespace archbound {
@@ -67,14 +69,7 @@ Scan scan(const NormOperand& w, int threads) {
         finite[size_t(c)] = ok;
     };
     const int nthreads = int(std::min<Index>(resolve_threads(threads), split.parts));
-    if (nthreads <= 1) {
-        for (Index c = 0; c < split.parts; ++c) body(c);
-    } else {
-        ExceptionCatcher catcher;
-#pragma omp parallel for schedule(static) num_threads(nthreads)
-        for (Index c = 0; c < split.parts; ++c) catcher.run([&] { body(c); });
-        catcher.rethrow();
-    }
+    parallel_for(0, split.parts, nthreads, body, Schedule::fixed_shares);
     Scan total;
     for (Index c = 0; c < split.parts; ++c) {
         require(finite[size_t(c)], "W contains NaN or inf; every value must be finite");
@@ -90,21 +85,6 @@ double frobenius_upper(const Scan& s, Index rows, Index cols) {
     if (!(s.max_abs >= 0x1p-450 && s.max_abs <= 0x1p450)) return kInf;
     const double slack = 1.0 + double(rows + cols + kMaxChunks + 4) * kEps;
     return std::sqrt(s.sum_squares * slack) * (1.0 + 2.0 * kEps);
-}
-
-/// A uniform random unit vector: Box-Muller normals from std::mt19937_64, normalised.
-Vector<double> random_unit_vector(Index n, std::uint64_t seed) {
-    std::mt19937_64 engine(seed);
-    auto uniform = [&engine] { return (double(engine() >> 11) + 0.5) * 0x1p-53; };  // (0, 1)
-    const double two_pi = 6.283185307179586476925286766559;
-    Vector<double> x(n);
-    for (Index i = 0; i < n; i += 2) {
-        const double radius = std::sqrt(-2.0 * std::log(uniform()));
-        const double angle = two_pi * uniform();
-        x(i) = radius * std::cos(angle);
-        if (i + 1 < n) x(i + 1) = radius * std::sin(angle);
-    }
-    return x / x.norm();
 }
 
 /// The symmetric positive semidefinite operator A = s^2 W^T W (n x n, when W is tall or
@@ -143,14 +123,7 @@ class GramOperator {
     /// has its own accumulator, so the sum does not depend on the schedule.
     void apply(const Eigen::Ref<const Vector<double>>& x, Vector<double>& y) {
         scaled_ = scale_ * x;
-        if (threads_ <= 1) {
-            for (Index c = 0; c < split_.parts; ++c) chunk(c);
-        } else {
-            ExceptionCatcher catcher;
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads_)
-            for (Index c = 0; c < split_.parts; ++c) catcher.run([&] { chunk(c); });
-            catcher.rethrow();
-        }
+        parallel_for(0, split_.parts, threads_, [this](Index c) { chunk(c); });
         y = partial_.col(0);
         for (Index c = 1; c < split_.parts; ++c) y += partial_.col(c);
         y *= scale_;
@@ -188,17 +161,6 @@ class GramOperator {
     Vector<double> scaled_;
 };
 
-/// Largest eigenvalue of the symmetric tridiagonal matrix with diagonal a, off-diagonal b.
-double largest_ritz_value(const std::vector<double>& a, const std::vector<double>& b) {
-    const Index k = Index(a.size());
-    if (k == 1) return a[0];
-    Vector<double> diag = Eigen::Map<const Vector<double>>(a.data(), k);
-    Vector<double> sub = Eigen::Map<const Vector<double>>(b.data(), k - 1);
-    Eigen::SelfAdjointEigenSolver<Matrix<double>> solver;
-    solver.computeFromTridiagonal(diag, sub, Eigen::EigenvaluesOnly);
-    return solver.eigenvalues()(k - 1);
-}
-
 struct Certified {
     double lambda = 0;  // estimate of lambda_max(A)
     double lambda_upper = kInf;
@@ -207,61 +169,37 @@ struct Certified {
     bool stopped_by_rtol = false;
 };
 
-/// Lanczos with full reorthogonalization: A q_k is orthogonalized against every Lanczos
-/// vector by classical Gram-Schmidt, repeated once when that removed more than 1 - 1/sqrt(2)
-/// of its norm (Daniel, Gragg, Kaufman & Stewart 1976: "twice is enough").
-Certified lanczos(GramOperator& op, const NormOptions& o, Index max_iter,
-                  const InterruptCheck& check) {
+/// Lanczos (lanczos.hpp) from a uniform random start, stopped once the Kuczynski-Wozniakowski
+/// certificate is within rtol, with that certificate; a deterministic bound when the Krylov
+/// space becomes invariant.
+Certified lanczos_norm(GramOperator& op, const NormOptions& o, Index max_iter,
+                       const InterruptCheck& check) {
     const Index n = op.size();
     const double allowance = op.allowance();
-    const Index cap = std::min(n, max_iter);
-    Matrix<double> q(n, std::min<Index>(cap, 32) + 1);
-    q.col(0) = random_unit_vector(n, o.seed);
-    std::vector<double> alpha, beta;
-    Vector<double> w(n), h;
-    double gershgorin = 0;  // max_j |alpha_j| + beta_{j-1} + beta_j >= ||T_k||
+    auto ratio = [&](Index k) {
+        return (1.0 + allowance) / (1.0 - lanczos_epsilon(n, k, o.delta));
+    };
+    const LanczosState state = lanczos(
+        op, random_unit_vector(n, o.seed), max_iter,
+        [&](const LanczosState& s) { return std::sqrt(ratio(s.steps)) <= 1.0 + o.rtol; }, check);
     Certified out;
-    for (Index k = 1;; ++k) {
-        op.apply(q.col(k - 1), w);
-        const auto basis = q.leftCols(k);
-        const double before = w.norm();
-        h.noalias() = basis.transpose() * w;
-        w.noalias() -= basis * h;
-        double a = h(k - 1);
-        if (w.norm() < 0.7071067811865476 * before) {
-            h.noalias() = basis.transpose() * w;
-            w.noalias() -= basis * h;
-            a += h(k - 1);
-        }
-        const double b = w.norm();
-        alpha.push_back(a);
-        gershgorin = std::max(gershgorin, std::abs(a) + (k > 1 ? beta.back() : 0.0) + b);
-        out.iterations = k;
-        const double tolerance = 64.0 * std::sqrt(double(n)) * kEps * gershgorin;
-        if (k == n || b <= tolerance) {
-            // K_k is invariant (or all of R^n): theta_k is an eigenvalue of A + E with
-            // ||E|| <= b, and the largest one since b has a component along every
-            // eigenvector (almost surely).
-            out.lambda = std::max(0.0, largest_ritz_value(alpha, beta));
-            out.lambda_upper = (out.lambda + b) * (1.0 + allowance);
-            out.exact = true;
-            // A != 0 here, so theta = 0 would mean a start vector orthogonal to the range
-            // of A, an event of probability 0: keep only the deterministic bound then.
-            if (out.lambda == 0.0) out.lambda_upper = kInf, out.exact = false;
-            return out;
-        }
-        const double ratio = (1.0 + allowance) / (1.0 - lanczos_epsilon(n, k, o.delta));
-        if (std::sqrt(ratio) <= 1.0 + o.rtol || k >= cap) {
-            out.lambda = std::max(0.0, largest_ritz_value(alpha, beta));
-            out.lambda_upper = lanczos_epsilon(n, k, o.delta) < 1.0 ? out.lambda * ratio : kInf;
-            out.stopped_by_rtol = std::sqrt(ratio) <= 1.0 + o.rtol;
-            return out;
-        }
-        poll(check);
-        beta.push_back(b);
-        if (q.cols() == k) q.conservativeResize(Eigen::NoChange, std::min(cap, 2 * k) + 1);
-        q.col(k) = w / b;
+    out.iterations = state.steps;
+    out.lambda = std::max(0.0, state.largest_ritz_value());
+    if (state.invariant) {
+        // K_k is invariant (or all of R^n): theta_k is an eigenvalue of A + E with
+        // ||E|| <= b, and the largest one since b has a component along every
+        // eigenvector (almost surely).
+        out.lambda_upper = (out.lambda + state.beta.back()) * (1.0 + allowance);
+        out.exact = true;
+        // A != 0 here, so theta = 0 would mean a start vector orthogonal to the range
+        // of A, an event of probability 0: keep only the deterministic bound then.
+        if (out.lambda == 0.0) out.lambda_upper = kInf, out.exact = false;
+        return out;
     }
+    const Index k = state.steps;
+    out.lambda_upper = lanczos_epsilon(n, k, o.delta) < 1.0 ? out.lambda * ratio(k) : kInf;
+    out.stopped_by_rtol = std::sqrt(ratio(k)) <= 1.0 + o.rtol;
+    return out;
 }
 
 /// The power method: rho_k is the Rayleigh quotient of x = A^(k-1) b / |A^(k-1) b|.
@@ -330,11 +268,6 @@ double lanczos_epsilon(Index n, Index k, double delta) {
     return std::clamp(root * root, 0.0, 1.0);
 }
 
-double power_epsilon(Index n, Index k, double delta) {
-    const double log_factor = std::log(0.824 * std::sqrt(double(n)) / delta);
-    return std::clamp(-std::expm1(-log_factor / (double(k) - 0.5)), 0.0, 1.0);
-}
-
 NormResult opnorm(const NormOperand& w, const NormOptions& o, int threads,
                   const InterruptCheck& check) {
     require(w.rows() > 0 && w.cols() > 0, "W must be non-empty");
@@ -356,7 +289,7 @@ NormResult opnorm(const NormOperand& w, const NormOptions& o, int threads,
     const bool lanczos_method = o.method == NormMethod::lanczos;
     const Index max_iter = o.max_iter > 0 ? o.max_iter : lanczos_method ? op.size() : kPowerMaxIter;
     const double frobenius_lambda = frobenius * scale * frobenius * scale;
-    const Certified c = lanczos_method ? lanczos(op, o, max_iter, check)
+    const Certified c = lanczos_method ? lanczos_norm(op, o, max_iter, check)
                                        : power(op, o, max_iter, frobenius_lambda, check);
     r.estimate = std::sqrt(c.lambda) / scale;
     r.upper = std::min(std::sqrt(c.lambda_upper) / scale, frobenius);
@@ -384,15 +317,10 @@ std::vector<NormResult> opnorms(const std::vector<NormOperand>& weights,
     const size_t group = size_t(4 * nthreads);
     for (size_t first = 0; first < small.size(); first += group) {
         const size_t last = std::min(small.size(), first + group);
-        ExceptionCatcher catcher;
-#pragma omp parallel for schedule(dynamic) num_threads(nthreads) if (last - first > 1)
-        for (size_t i = first; i < last; ++i) {
-            catcher.run([&] {
-                const size_t l = small[i];
-                results[l] = opnorm(weights[l], options[l], 1);
-            });
-        }
-        catcher.rethrow();
+        parallel_for(Index(first), Index(last), nthreads, [&](Index i) {
+            const size_t l = small[size_t(i)];
+            results[l] = opnorm(weights[l], options[l], 1);
+        });
         poll(check);
     }
     return results;

@@ -42,7 +42,7 @@ struct NormOptions {
     double delta = 1e-6;     ///< failure probability of the upper bound, in (0, 1)
     double rtol = 1e-2;      ///< stop once upper <= (1 + rtol) estimate; > 0
     Index max_iter = 0;      ///< products with A at most; 0: lanczos n, power 10000
-    std::uint64_t seed = 0;  ///< seeds the std::mt19937_64 that draws the start vector
+    std::uint64_t seed = 0;  ///< seeds the start vector (random.hpp)
 };
 
 struct NormResult {
@@ -68,6 +68,5 @@ std::vector<NormResult> opnorms(const std::vector<NormOperand>& weights,
 /// The Kuczynski-Wozniakowski relative error eps at which the failure probability after k
 /// steps equals delta, for an operator of dimension n (1 when there is no certificate yet).
 double lanczos_epsilon(Index n, Index k, double delta);
-double power_epsilon(Index n, Index k, double delta);
 
 }  // namespace archbound

@@ -187,6 +187,16 @@ TARGETS = [
            lambda kw: ab.cost_discrepancy_bound(kw["net"], kw["X_train"], kw["Y_train"],
                                                 kw["X_test"], kw["Y_test"], **_bounds_kw(kw)),
            BOUND_ARGS, BOUND_KINDS, rows=BOUND_ROWS, cols=BOUND_COLS),
+    Target("sample_bounds_batch",
+           lambda kw: ab.sample_bounds_batch(
+               [(kw["net"], "lipschitz"), (kw["net"], "best")], kw["X_train"], kw["Y_train"],
+               kw["X_test"], kw["Y_test"], **_bounds_kw(kw)),
+           BOUND_ARGS, BOUND_KINDS, rows=BOUND_ROWS, cols=BOUND_COLS),
+    Target("cost_discrepancy_bound_batch",
+           lambda kw: ab.cost_discrepancy_bound_batch(
+               [(kw["net"], "lipschitz")], kw["X_train"], kw["Y_train"], kw["X_test"],
+               kw["Y_test"], **_bounds_kw(kw)),
+           BOUND_ARGS, BOUND_KINDS, rows=BOUND_ROWS, cols=BOUND_COLS),
     Target("distributed.sample_bounds",
            lambda kw: abd.sample_bounds(kw["net"], kw["X_train"], kw["Y_train"], kw["X_test"],
                                         kw["Y_test"], chunk_rows=kw["chunk_rows"],

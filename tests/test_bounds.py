@@ -329,3 +329,29 @@ def test_cost_discrepancy_bound_coordinates_form(rng):
         archbound.cost_discrepancy_bound(last, Xr, Yr, Xrt, Yrt, distance="coordinates")
     with pytest.raises(ValueError, match="distance must be one of"):
         archbound.cost_discrepancy_bound(net, Xr, Yr, Xrt, Yrt, distance="nope")
+
+
+def test_batches_equal_single_calls():
+    rng = np.random.default_rng(21)
+    X, Xt = rng.standard_normal((12, 30)), rng.standard_normal((40, 30))
+    Y = archbound.one_hot(rng.integers(0, 3, 12), 3)
+    Yt = archbound.one_hot(rng.integers(0, 3, 40), 3)
+    first = [archbound.construct_minimizer(X, Y, [w] * d) for w, d in ((8, 1), (16, 3))]
+    last = archbound.construct_minimizer(X, Y, [20, 20], method="readout_last", seed=1)
+    jobs = [(net, v) for net in first for v in archbound.bounds.VARIANTS]
+    jobs += [(last, "lipschitz"), (last, "best")]
+    batch = archbound.sample_bounds_batch(jobs, X, Y, Xt, Yt, seed=4)
+    for (net, variant), report in zip(jobs, batch):
+        single = archbound.sample_bounds(net, X, Y, Xt, Yt, variant=variant, seed=4)
+        np.testing.assert_array_equal(report.per_sample, single.per_sample)
+        np.testing.assert_array_equal(report.nearest_index, single.nearest_index)
+        np.testing.assert_allclose(report.distances, single.distances, rtol=1e-14)
+        assert report.lipschitz == single.lipschitz and report.variant == variant
+        assert np.all(report.per_sample >= report.errors - 1e-12)
+    jobs = [(net, d) for net in first for d in ("lipschitz", "coordinates")]
+    jobs.append((last, "lipschitz"))
+    batch = archbound.cost_discrepancy_bound_batch(jobs, X, Y, Xt, Yt, seed=4)
+    for (net, distance), report in zip(jobs, batch):
+        single = archbound.cost_discrepancy_bound(net, X, Y, Xt, Yt, seed=4, distance=distance)
+        assert report.bound == single.bound
+        assert report.bound >= report.discrepancy

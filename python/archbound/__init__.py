@@ -13,7 +13,9 @@ from archbound.bounds import (
     BoundReport,
     DiscrepancyReport,
     cost_discrepancy_bound,
+    cost_discrepancy_bound_batch,
     sample_bounds,
+    sample_bounds_batch,
 )
 from archbound.construct import ZeroLossUnattainable, construct_minimizer, one_hot
 from archbound.geometry import AbsentClassWarning, chamfer, hausdorff, nearest
@@ -39,6 +41,7 @@ __all__ = [
     "chamfer",
     "construct_minimizer",
     "cost_discrepancy_bound",
+    "cost_discrepancy_bound_batch",
     "hausdorff",
     "nearest",
     "one_hot",
@@ -47,6 +50,7 @@ __all__ = [
     "pinv",
     "pinv_info",
     "sample_bounds",
+    "sample_bounds_batch",
 ]
 
 _backend.load()

@@ -1,14 +1,13 @@
 """Which kernels the C++ core's dense products and QR use (see cpp/blas.hpp).
 
-At import, archbound hands the core the BLAS and LAPACK that SciPy already ships, as the
-function pointers that ``scipy.linalg.cython_blas`` and ``scipy.linalg.cython_lapack``
-export (the route scikit-learn takes): no BLAS is linked, bundled or loaded by archbound
-itself. SciPy's OpenBLAS runs its own threads; the core calls it only outside its OpenMP
+At import, archbound hands the core the BLAS that SciPy already ships, as the function
+pointers that ``scipy.linalg.cython_blas`` exports (the route scikit-learn takes): no BLAS
+is linked, bundled or loaded by archbound itself. SciPy's OpenBLAS runs its own threads; the core calls it only outside its OpenMP
 regions, so the two never oversubscribe the cores. Its thread count follows SciPy's
 (``OPENBLAS_NUM_THREADS``, or ``threadpoolctl``).
 
 The environment variable ``ARCHBOUND_BLAS`` chooses: ``auto`` (default) or ``scipy`` uses
-SciPy's routines, ``eigen`` keeps Eigen's own kernels. Results agree to rounding either way.
+SciPy's BLAS, ``eigen`` keeps Eigen's own kernels. Results agree to rounding either way.
 """
 
 from __future__ import annotations
@@ -23,17 +22,15 @@ CHOICES = ("auto", "scipy", "eigen")
 
 def _install_scipy() -> None:
     import scipy
-    from scipy.linalg import cython_blas, cython_lapack
+    from scipy.linalg import cython_blas
 
-    blas, lapack = cython_blas.__pyx_capi__, cython_lapack.__pyx_capi__
-    _core.set_blas(
-        blas["dgemm"], blas["sgemm"], blas["dtrsm"], lapack["dgeqrf"], lapack["dorgqr"],
-        f"scipy {scipy.__version__} (scipy.linalg.cython_blas / cython_lapack)",
-    )
+    blas = cython_blas.__pyx_capi__
+    _core.set_blas(blas["dgemm"], blas["sgemm"], blas["dtrsm"],
+                   f"scipy {scipy.__version__} (scipy.linalg.cython_blas)")
 
 
 def load() -> str:
-    """Apply ``ARCHBOUND_BLAS`` (default: SciPy's BLAS and LAPACK); return the backend in use."""
+    """Apply ``ARCHBOUND_BLAS`` (default: SciPy's BLAS); return the backend in use."""
     choice = os.environ.get("ARCHBOUND_BLAS", "auto").strip().lower() or "auto"
     if choice not in CHOICES:
         warnings.warn(

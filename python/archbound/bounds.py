@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from archbound._validation import check_array, check_probability, check_threads
-from archbound.geometry import nearest
+from archbound.geometry import _nearest
 from archbound.linalg import pinv_info
 from archbound.network import Network
 from archbound.opnorm import NormEstimate, opnorm, opnorms
@@ -291,12 +291,11 @@ def _is_readout_first(net: Network) -> bool:
     return c is not None and c.method == "readout_first" and c.readout is not None
 
 
-def _projected_basis(A: np.ndarray, X_train: np.ndarray) -> np.ndarray:
-    """An orthonormal U (M0, r) whose span contains span(training inputs), with A = A U U^T."""
+def _projected_basis(A: np.ndarray, X_train: np.ndarray, U: np.ndarray) -> np.ndarray:
+    """U (M0, r), the thin QR factor of X_0, checked to satisfy A = A U U^T."""
     # The rows of A = Y_0 X_0^+ lie in span(X_0), so A = A U U^T for any orthonormal U whose
     # span contains it: the thin QR factor of X_0 (of any rank). Checked, since it fails
     # for a training set other than the one the network was built on.
-    U = np.linalg.qr(X_train.T, mode="reduced")[0]
     leak = np.linalg.norm(A - (A @ U) @ U.T)
     if leak > 1e-8 * max(1.0, np.linalg.norm(A)):
         raise ValueError(
@@ -306,42 +305,40 @@ def _projected_basis(A: np.ndarray, X_train: np.ndarray) -> np.ndarray:
     return U
 
 
-def _coordinates_parts(A: np.ndarray, X_train: np.ndarray, Y_train: np.ndarray, threads):
-    """What ``"coordinates"`` needs from the training set, or None when rank(X_0) < N.
-
-    Returns (P, norm, gap, offsets): P = pinv(X_train) of shape (M0, N), so that the
-    coordinates of x are c(x) = X_0^+ x = x @ P; norm, the certified ||Y_0|| (exact SVD of
-    the N x Q labels); gap = ||A - Y_0 X_0^+||_F >= ||A - Y_0 X_0^+||, the rounding (or any
-    other) difference between the network's stored readout and Y_0 X_0^+; and the
-    per-training-sample offsets ||Y_0|| |c(x_i) - e_i| + gap |x_i| (both about 1e-13 of
-    the bound for a training set of moderate condition number).
-    """
+def _coordinates_map(X_train: np.ndarray, Y_train: np.ndarray, threads):
+    """What ``"coordinates"`` needs from the training set alone, or None when rank(X_0) < N:
+    (P, norm, Y_0 P^T, |X_train P - I| by row, |x_i|), with P = pinv(X_train) of shape
+    (M0, N), so that the coordinates of x are c(x) = X_0^+ x = x @ P, and norm the certified
+    ||Y_0|| (exact SVD of the N x Q labels)."""
     n = X_train.shape[0]
     info = pinv_info(X_train, threads=threads)
     if info.rank < n:
         return None
     P = info.pinv
-    norm = opnorm(Y_train, method="exact")
-    gap = float(np.linalg.norm(A - Y_train.T @ P.T))
+    identity_gap = X_train @ P
+    identity_gap[np.diag_indices(n)] -= 1.0
+    return (P, opnorm(Y_train, method="exact"), Y_train.T @ P.T,
+            np.linalg.norm(identity_gap, axis=1),
+            np.sqrt(np.einsum("ij,ij->i", X_train, X_train)))
+
+
+def _coordinates_parts(A: np.ndarray, X_train: np.ndarray, shared):
+    """(P, norm, gap, offsets) of ``"coordinates"`` for the readout A, or None when
+    rank(X_0) < N: gap = ||A - Y_0 X_0^+||_F >= ||A - Y_0 X_0^+||, the rounding (or any
+    other) difference between the network's stored readout and Y_0 X_0^+, and the
+    per-training-sample offsets ||Y_0|| |c(x_i) - e_i| + gap |x_i| (both about 1e-13 of
+    the bound for a training set of moderate condition number).
+    """
+    if shared is None:
+        return None
+    P, norm, exact_readout, identity_gap, train_norms = shared
+    gap = float(np.linalg.norm(A - exact_readout))
     if gap > _TRAINING_SET_RTOL * max(1.0, float(np.linalg.norm(A))):
         raise ValueError(
             "X_train, Y_train are not the training set this network was built on: its "
             f"readout A differs from Y_0 X_0^+ by {gap:.3g} (Frobenius norm)"
         )
-    identity_gap = X_train @ P
-    identity_gap[np.diag_indices(n)] -= 1.0
-    offsets = (norm.upper * np.linalg.norm(identity_gap, axis=1)
-               + gap * np.sqrt(np.einsum("ij,ij->i", X_train, X_train)))
-    return P, norm, gap, offsets
-
-
-def _row_distances(F: np.ndarray, G: np.ndarray, index: np.ndarray, rows: int = 65536):
-    """|F_j - G_index[j]| for every j, in chunks so that no m x d temporary is made."""
-    out = np.empty(F.shape[0])
-    for first in range(0, F.shape[0], rows):
-        last = min(first + rows, F.shape[0])
-        out[first:last] = np.linalg.norm(F[first:last] - G[index[first:last]], axis=1)
-    return out
+    return P, norm, gap, norm.upper * identity_gap + gap * train_norms
 
 
 @dataclass
@@ -382,8 +379,17 @@ def prepare_bounds(net, X_train, Y_train, *, variant="lipschitz", delta=1e-6, se
     check_threads(threads)
     X_train, Y_train = _check_data(net, X_train, Y_train)
     residuals = np.linalg.norm(net.forward(X_train, threads=threads) - Y_train, axis=1)
+    return _prepare_bounds(net, X_train, Y_train, residuals, variant, delta, seed, threads, {})
+
+
+def _prepare_bounds(net, X_train, Y_train, residuals, variant, delta, seed, threads, shared):
+    """:func:`prepare_bounds` on validated arrays. ``shared`` holds what depends on the
+    training set only (the projected basis, the coordinates map, the training features),
+    computed by the first network that needs it and reused by the others, so that contexts
+    of one training set share their feature spaces (see :func:`_evaluate_groups`)."""
     if variant != "best":
-        context = _prepare(net, X_train, Y_train, residuals, variant, delta, seed, threads)
+        context = _prepare(net, X_train, Y_train, residuals, variant, delta, seed, threads,
+                           shared)
         if context is None:
             raise ValueError(
                 f"variant='coordinates' needs X_train of full row rank, rank(X_train) = N = "
@@ -396,11 +402,11 @@ def prepare_bounds(net, X_train, Y_train, *, variant="lipschitz", delta=1e-6, se
     # probability >= 1 - delta (coordinates' norm is an exact SVD).
     names = ["lipschitz", "projected"] if _is_readout_first(net) else ["lipschitz"]
     share = delta / len(names)
-    components = [_prepare(net, X_train, Y_train, residuals, name, share, seed, threads)
+    components = [_prepare(net, X_train, Y_train, residuals, name, share, seed, threads, shared)
                   for name in names]
     if _is_readout_first(net):
         coordinates = _prepare(net, X_train, Y_train, residuals, "coordinates", delta, seed,
-                               threads)
+                               threads, shared)
         if coordinates is not None:  # it applies only where rank(X_0) = N
             components.append(coordinates)
     first = components[0]
@@ -408,7 +414,7 @@ def prepare_bounds(net, X_train, Y_train, *, variant="lipschitz", delta=1e-6, se
                         residuals, delta, components=components)
 
 
-def _prepare(net, X_train, Y_train, residuals, variant, delta, seed, threads):
+def _prepare(net, X_train, Y_train, residuals, variant, delta, seed, threads, shared):
     """The context of one variant other than "best" (None: coordinates with rank < N)."""
     offsets, test_gap = None, 0.0
     if variant == "lipschitz":
@@ -418,11 +424,15 @@ def _prepare(net, X_train, Y_train, residuals, variant, delta, seed, threads):
     else:
         A = _readout(net, variant)
         if variant == "projected":
-            transform = _projected_basis(A, X_train)
+            if "basis" not in shared:
+                shared["basis"] = np.linalg.qr(X_train.T, mode="reduced")[0]
+            transform = _projected_basis(A, X_train, shared["basis"])
             norms = [opnorm(A, delta=delta, seed=seed)]
             alpha = float(norms[0].upper)
         elif variant == "coordinates":
-            parts = _coordinates_parts(A, X_train, Y_train, threads)
+            if "coordinates" not in shared:
+                shared["coordinates"] = _coordinates_map(X_train, Y_train, threads)
+            parts = _coordinates_parts(A, X_train, shared["coordinates"])
             if parts is None:
                 return None
             transform, norm, test_gap, extra = parts
@@ -432,24 +442,80 @@ def _prepare(net, X_train, Y_train, residuals, variant, delta, seed, threads):
             norms, alpha, transform = [], 1.0, np.ascontiguousarray(A.T)
     context = BoundContext(net, variant, alpha, list(norms), transform, None, Y_train,
                            residuals, delta, offsets=offsets, test_gap=test_gap)
-    if variant == "coordinates":  # c(x_i) = e_i; the rounding of X_0^+ x_i is in the offsets
-        context.train_features = np.eye(X_train.shape[0])
-    else:
-        context.train_features = np.ascontiguousarray(context.features(X_train))
+    key = ("features", variant if variant != "linearized" else id(net))
+    if key not in shared:
+        if variant == "coordinates":  # c(x_i) = e_i; rounding of X_0^+ x_i is in the offsets
+            shared[key] = np.eye(X_train.shape[0])
+        else:
+            shared[key] = np.ascontiguousarray(context.features(X_train))
+    context.train_features = shared[key]
     return context
 
 
-def _geometry(context: BoundContext, X_test: np.ndarray, Y_test: np.ndarray, threads):
-    """B_j, the attaining i and the feature distance, for one variant other than "best"."""
-    F_test = np.ascontiguousarray(context.features(X_test))
-    offsets = context.residuals if context.offsets is None else context.offsets
-    values, index = nearest(
-        F_test, context.train_features, alpha=context.alpha, y_test=Y_test,
-        y_train=context.Y_train, offsets=offsets, threads=threads,
-    )
-    if context.test_gap > 0:
-        values = values + context.test_gap * np.sqrt(np.einsum("ij,ij->i", X_test, X_test))
-    return values, index, _row_distances(F_test, context.train_features, index)
+def _geometry(contexts: list, X_test: np.ndarray, Y_test: np.ndarray, threads) -> list:
+    """(B_j, the attaining i, the feature distance) for contexts other than "best" that share
+    one feature space (transform and training features): the test features are computed
+    once and every context is one objective of a single pass of the kernel."""
+    first = contexts[0]
+    F_test = np.ascontiguousarray(first.features(X_test))
+    offsets = np.stack([c.residuals if c.offsets is None else c.offsets for c in contexts])
+    result = _nearest(F_test, first.train_features, [c.alpha for c in contexts], Y_test,
+                      first.Y_train, offsets, None, None, min(256, len(F_test)),
+                      check_threads(threads))
+    test_norms = None
+    out = []
+    for k, context in enumerate(contexts):
+        values = np.array(result.values[:, k])
+        if context.test_gap > 0:
+            if test_norms is None:
+                test_norms = np.sqrt(np.einsum("ij,ij->i", X_test, X_test))
+            values += context.test_gap * test_norms
+        out.append((values, np.array(result.indices[:, k]), np.array(result.distances[:, k])))
+    return out
+
+
+def _evaluate_groups(contexts: list, X_test: np.ndarray, Y_test: np.ndarray, threads) -> list:
+    """:func:`_geometry` for any contexts of one training set (``"best"`` included): those
+    that share a feature space go through the kernel together. Returns one
+    (values, index, distances, attained_by) per context."""
+    leaves = []
+    for context in contexts:
+        leaves.extend(context.components or [context])
+    groups: dict = {}
+    for leaf in leaves:
+        key = (id(leaf.transform), id(leaf.train_features))
+        groups.setdefault(key, []).append(leaf)
+    results = {}
+    for group in groups.values():
+        for leaf, parts in zip(group, _geometry(group, X_test, Y_test, threads)):
+            results[id(leaf)] = parts
+    out = []
+    for context in contexts:
+        if context.components is None:
+            out.append((*results[id(context)], None))
+            continue
+        parts = [results[id(c)] for c in context.components]
+        values = np.stack([p[0] for p in parts])
+        which = np.argmin(values, axis=0)  # the first component on ties
+        rows = np.arange(values.shape[1])
+        out.append((values[which, rows], np.stack([p[1] for p in parts])[which, rows],
+                    np.stack([p[2] for p in parts])[which, rows], which.astype(np.int8)))
+    return out
+
+
+def _truth(net, X_test, Y_test, threads, test_outputs) -> dict:
+    """The reported truth: |f(x~_j) - y~_j| and, for one-hot targets, argmax agreement."""
+    if test_outputs is None:
+        f_test = net.forward(X_test, threads=threads)
+    else:
+        f_test = check_array(test_outputs, "test_outputs")
+        if f_test.shape != Y_test.shape:
+            raise ValueError(f"test_outputs must have shape {Y_test.shape} (m, Q), got "
+                             f"{f_test.shape}")
+    hits = None
+    if _is_one_hot(Y_test):
+        hits = f_test.argmax(axis=1) == Y_test.argmax(axis=1)
+    return {"errors": np.linalg.norm(f_test - Y_test, axis=1), "hits": hits}
 
 
 def evaluate_bounds(context: BoundContext, X_test, Y_test, *, threads=None,
@@ -465,32 +531,12 @@ def evaluate_bounds(context: BoundContext, X_test, Y_test, *, threads=None,
     ``context.components`` of the variant attaining each B_j).
     """
     X_test, Y_test = _check_data(context.net, X_test, Y_test, which="test")
-    if test_outputs is None:
-        f_test = context.net.forward(X_test, threads=threads)
-    else:
-        f_test = check_array(test_outputs, "test_outputs")
-        if f_test.shape != Y_test.shape:
-            raise ValueError(f"test_outputs must have shape {Y_test.shape} (m, Q), got "
-                             f"{f_test.shape}")
-    errors = np.linalg.norm(f_test - Y_test, axis=1)
-    hits = None
-    if _is_one_hot(Y_test):
-        hits = f_test.argmax(axis=1) == Y_test.argmax(axis=1)
-    out = {"errors": errors, "hits": hits}
-    if context.components is None:
-        values, index, distances = _geometry(context, X_test, Y_test, threads)
-        out.update(per_sample=values, nearest_index=index, distances=distances)
-        return out
-    parts = [_geometry(c, X_test, Y_test, threads) for c in context.components]
-    values = np.stack([p[0] for p in parts])
-    which = np.argmin(values, axis=0)  # the first component on ties
-    rows = np.arange(values.shape[1])
-    out.update(
-        per_sample=values[which, rows],
-        nearest_index=np.stack([p[1] for p in parts])[which, rows],
-        distances=np.stack([p[2] for p in parts])[which, rows],
-        attained_by=which.astype(np.int8),
-    )
+    out = _truth(context.net, X_test, Y_test, threads, test_outputs)
+    values, index, distances, attained_by = _evaluate_groups([context], X_test, Y_test,
+                                                             threads)[0]
+    out.update(per_sample=values, nearest_index=index, distances=distances)
+    if attained_by is not None:
+        out["attained_by"] = attained_by
     return out
 
 
@@ -622,6 +668,84 @@ def sample_bounds(
     return report_from_samples(context, samples, time.perf_counter() - start)
 
 
+def sample_bounds_batch(
+    jobs, X_train, Y_train, X_test, Y_test, *, delta=1e-6, seed=None, threads=None,
+    test_outputs=None,
+) -> list[BoundReport]:
+    """:func:`sample_bounds` for several (network, variant) pairs on one training and test set.
+
+    Each report equals the one ``sample_bounds(net, ..., variant=variant)`` returns with the
+    same ``delta`` and ``seed``, but what depends on the data only is computed once: the
+    validation, the projected basis and the coordinates map, the test features of each
+    feature space, and one pass of the geometry kernel per feature space, with one
+    objective (alpha, offsets) per network and variant. This is how the experiment bounds
+    every architecture of one training-set size.
+
+    Parameters
+    ----------
+    jobs : sequence of (Network, str)
+        The networks, all with the same input and output sizes, and a variant for each.
+    X_train, Y_train, X_test, Y_test, delta, seed, threads
+        As in :func:`sample_bounds`.
+    test_outputs : sequence of array_like of shape (m, Q) or None, optional
+        f(X_test) for each job, where already computed.
+
+    Returns
+    -------
+    list of BoundReport
+        In the order of ``jobs``. Each report's ``seconds`` is the batch's wall time shared
+        equally among the jobs.
+    """
+    start = time.perf_counter()
+    jobs = list(jobs)
+    if not jobs:
+        return []
+    if test_outputs is None:
+        test_outputs = [None] * len(jobs)
+    test_outputs = list(test_outputs)
+    if len(test_outputs) != len(jobs):
+        raise ValueError(f"test_outputs has {len(test_outputs)} entries for {len(jobs)} jobs")
+    delta = check_probability(delta, "delta")
+    check_threads(threads)
+    first = jobs[0][0]
+    X_train, Y_train = _check_data(first, X_train, Y_train)
+    X_test, Y_test = _check_data(first, X_test, Y_test, which="test")
+    for net, variant in jobs:
+        if variant not in VARIANTS:
+            raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
+        if not isinstance(net, Network) or net.widths[0] != first.widths[0] or (
+                net.output_dim != first.output_dim):
+            raise ValueError("jobs: every network must be an archbound.Network with the "
+                             f"inputs and outputs of the first, {first.widths[0]} and "
+                             f"{first.output_dim}")
+    shared: dict = {}
+    residuals: dict = {}
+    contexts = []
+    for net, variant in jobs:
+        if id(net) not in residuals:
+            residuals[id(net)] = np.linalg.norm(net.forward(X_train, threads=threads) - Y_train,
+                                                axis=1)
+        contexts.append(_prepare_bounds(net, X_train, Y_train, residuals[id(net)], variant,
+                                        delta, seed, threads, shared))
+    evaluated = _evaluate_groups(contexts, X_test, Y_test, threads)
+    truths: dict = {}
+    reports = []
+    for (net, _), context, outputs, parts in zip(jobs, contexts, test_outputs, evaluated):
+        key = id(net) if outputs is None else id(outputs)
+        if key not in truths:
+            truths[key] = _truth(net, X_test, Y_test, threads, outputs)
+        samples = dict(truths[key])
+        values, index, distances, attained_by = parts
+        samples.update(per_sample=values, nearest_index=index, distances=distances)
+        if attained_by is not None:
+            samples["attained_by"] = attained_by
+        reports.append(report_from_samples(context, samples, 0.0))
+    seconds = (time.perf_counter() - start) / len(jobs)
+    for report in reports:
+        report.seconds = seconds
+    return reports
+
+
 def output_radius(norms: list[NormEstimate], net: Network, s: np.ndarray) -> np.ndarray:
     """R(s) >= |f(x)| for |x| = s: s_0 = s, s_l = ||W_l|| s_{l-1} + |b_l|."""
     radius = np.asarray(s, dtype=np.float64)
@@ -687,63 +811,100 @@ def cost_discrepancy_bound(
     -------
     DiscrepancyReport
     """
+    return cost_discrepancy_bound_batch(
+        [(net, distance)], X_train, Y_train, X_test, Y_test, delta=delta, seed=seed,
+        evaluate_truth=evaluate_truth, threads=threads)[0]
+
+
+def cost_discrepancy_bound_batch(
+    jobs, X_train, Y_train, X_test, Y_test, *, delta=1e-6, seed=None, evaluate_truth=True,
+    threads=None,
+) -> list[DiscrepancyReport]:
+    """:func:`cost_discrepancy_bound` for several (network, distance) pairs on one training
+    and test set, as :func:`sample_bounds_batch` does for the sample bounds: one pass of the
+    geometry kernel per feature space, one objective per job. Each report equals the
+    single call's; its ``seconds`` is the batch's wall time shared equally.
+    """
     start = time.perf_counter()
-    if distance not in DISCREPANCY_DISTANCES:
-        raise ValueError(f"distance must be one of {DISCREPANCY_DISTANCES}, got {distance!r}")
+    jobs = list(jobs)
+    if not jobs:
+        return []
     delta = check_probability(delta, "delta")
     check_threads(threads)
-    X_train, Y_train = _check_data(net, X_train, Y_train)
-    X_test, Y_test = _check_data(net, X_test, Y_test, which="test")
-    norms = opnorms(list(net.weights), delta=delta, seed=seed)
-    lip = float(np.prod([n.upper for n in norms]))
-
-    train_losses = np.sum((net.forward(X_train, threads=threads) - Y_train) ** 2, axis=1)
-    train_cost = float(train_losses.mean())
-    if distance == "lipschitz":
-        alpha = lip
-        _, pi = nearest(X_test, X_train, alpha=lip, y_test=Y_test, y_train=Y_train,
-                        threads=threads)
-        x_gap = lip * _row_distances(X_test, X_train, pi)
-    else:
-        parts = _coordinates_parts(_readout(net, "coordinates"), X_train, Y_train, threads)
-        if parts is None:
+    first = jobs[0][0]
+    X_train, Y_train = _check_data(first, X_train, Y_train)
+    X_test, Y_test = _check_data(first, X_test, Y_test, which="test")
+    for net, distance in jobs:
+        if distance not in DISCREPANCY_DISTANCES:
+            raise ValueError(
+                f"distance must be one of {DISCREPANCY_DISTANCES}, got {distance!r}")
+        if not isinstance(net, Network):
+            raise TypeError(f"net must be an archbound.Network, got {type(net).__name__}")
+        if net.input_dim != first.input_dim or net.output_dim != first.output_dim:
+            raise ValueError("jobs: every network must have the inputs and outputs of the first")
+    shared: dict = {}
+    losses: dict = {}
+    zeros = np.zeros(X_train.shape[0])
+    contexts = []
+    for net, distance in jobs:
+        if id(net) not in losses:
+            losses[id(net)] = np.sum((net.forward(X_train, threads=threads) - Y_train) ** 2,
+                                     axis=1)
+        # Offsets 0: the transport term pairs test and training samples by distance alone.
+        context = _prepare(net, X_train, Y_train, zeros, distance, delta, seed, threads, shared)
+        if context is None:
             raise ValueError(
                 "distance='coordinates' needs X_train of full row rank, rank(X_train) = N = "
                 f"{X_train.shape[0]}; use distance='lipschitz' for this training set"
             )
-        P, norm, gap, extra = parts
-        alpha = float(norm.upper)
-        C_test = X_test @ P
-        identity = np.eye(X_train.shape[0])
-        _, pi = nearest(C_test, identity, alpha=alpha, y_test=Y_test, y_train=Y_train,
-                        offsets=extra, threads=threads)
-        x_gap = (alpha * _row_distances(C_test, identity, pi) + extra[pi]
-                 + gap * np.sqrt(np.einsum("ij,ij->i", X_test, X_test)))
-    y_gap = np.linalg.norm(Y_test - Y_train[pi], axis=1)
-    radius_test = output_radius(norms, net, np.linalg.norm(X_test, axis=1))
-    radius_train = output_radius(norms, net, np.linalg.norm(X_train, axis=1))[pi]
-    spread = (radius_test + radius_train + np.linalg.norm(Y_test, axis=1)
-              + np.linalg.norm(Y_train[pi], axis=1))
-    transport = float(np.mean((x_gap + y_gap) * spread))
-    train_term = abs(float(train_losses[pi].mean()) - train_cost)
-
-    discrepancy = test_cost = None
-    if evaluate_truth:
-        test_cost = float(np.mean(np.sum((net.forward(X_test, threads=threads) - Y_test) ** 2,
-                                         axis=1)))
-        discrepancy = abs(test_cost - train_cost)
-    return DiscrepancyReport(
-        bound=transport + train_term,
-        transport_term=transport,
-        train_term=train_term,
-        discrepancy=discrepancy,
-        train_cost=train_cost,
-        test_cost=test_cost,
-        lipschitz=lip,
-        norms=list(norms),
-        nearest_index=pi,
-        delta=delta,
-        seconds=time.perf_counter() - start,
-        distance=distance,
-        alpha=alpha,
-    )
+        contexts.append(context)
+    evaluated = _evaluate_groups(contexts, X_test, Y_test, threads)
+    test_norms = np.linalg.norm(X_test, axis=1)
+    train_norms = np.linalg.norm(X_train, axis=1)
+    test_label_norms = np.linalg.norm(Y_test, axis=1)
+    train_label_norms = np.linalg.norm(Y_train, axis=1)
+    reports, certified = [], {}
+    for (net, distance), context, (_, pi, feature_distance, _) in zip(jobs, contexts,
+                                                                      evaluated):
+        train_losses = losses[id(net)]
+        train_cost = float(train_losses.mean())
+        if id(net) not in certified:  # the norms "lipschitz" certifies, for R and Lip
+            certified[id(net)] = (context.norms if distance == "lipschitz"
+                                  else opnorms(list(net.weights), delta=delta, seed=seed))
+        lipschitz_norms = certified[id(net)]
+        lip = float(np.prod([n.upper for n in lipschitz_norms]))
+        if distance == "lipschitz":
+            x_gap = lip * feature_distance
+        else:  # ||Y_0|| |c(x~) - e_i| plus the rounding terms of "coordinates"
+            x_gap = (context.alpha * feature_distance + context.offsets[pi]
+                     + context.test_gap * test_norms)
+        y_gap = np.linalg.norm(Y_test - Y_train[pi], axis=1)
+        spread = (output_radius(lipschitz_norms, net, test_norms)
+                  + output_radius(lipschitz_norms, net, train_norms)[pi]
+                  + test_label_norms + train_label_norms[pi])
+        transport = float(np.mean((x_gap + y_gap) * spread))
+        train_term = abs(float(train_losses[pi].mean()) - train_cost)
+        discrepancy = test_cost = None
+        if evaluate_truth:
+            test_cost = float(np.mean(np.sum((net.forward(X_test, threads=threads) - Y_test)
+                                             ** 2, axis=1)))
+            discrepancy = abs(test_cost - train_cost)
+        reports.append(DiscrepancyReport(
+            bound=transport + train_term,
+            transport_term=transport,
+            train_term=train_term,
+            discrepancy=discrepancy,
+            train_cost=train_cost,
+            test_cost=test_cost,
+            lipschitz=lip,
+            norms=list(lipschitz_norms),
+            nearest_index=pi,
+            delta=delta,
+            seconds=0.0,
+            distance=distance,
+            alpha=lip if distance == "lipschitz" else context.alpha,
+        ))
+    seconds = (time.perf_counter() - start) / len(jobs)
+    for report in reports:
+        report.seconds = seconds
+    return reports
