@@ -75,21 +75,6 @@ std::vector<Index> to_indices(const std::vector<long long>& widths) {
     return {widths.begin(), widths.end()};
 }
 
-py::dict constructed(archbound::ConstructedNetwork&& net) {
-    py::list weights, biases;
-    for (auto& w : net.weights) weights.append(py::cast(std::move(w)));
-    for (auto& b : net.biases) biases.append(py::cast(std::move(b)));
-    py::dict out;
-    out["weights"] = weights;
-    out["biases"] = biases;
-    out["input_rank"] = net.input_rank;
-    out["rank"] = net.rank;
-    out["sigma_max"] = net.sigma_max;
-    out["sigma_min"] = net.sigma_min;
-    out["readout"] = py::cast(std::move(net.readout));
-    out["beta"] = net.beta;
-    return out;
-}
 
 template <class S>
 py::array forward(const CArray<S>& x, const std::vector<CArray<S>>& weights,
@@ -127,10 +112,6 @@ archbound::NormOptions norm_options(const std::string& method, double delta, dou
     return o;
 }
 
-py::tuple norm_tuple(const archbound::NormResult& r) {
-    return py::make_tuple(r.estimate, r.upper, archbound::norm_method_name(r.method),
-                          r.iterations, r.converged);
-}
 
 template <class S> using OptionalArray = std::optional<CArray<S>>;
 
@@ -177,16 +158,48 @@ template <class S> void bind_nearest_result(py::module_& m, const char* name) {
 PYBIND11_MODULE(_core, m) {
     m.doc() = "archbound's compiled core (Eigen + OpenMP). Use the archbound package instead.";
 
+    // Every result is one typed object; its matrices come back as read-only NumPy views of
+    // the result's own memory (never the caller's arrays).
+    using archbound::ConstructedNetwork, archbound::NormResult, archbound::PinvResult;
+    py::class_<PinvResult>(m, "PinvResult")
+        .def_readonly("pinv", &PinvResult::pinv)
+        .def_readonly("rank", &PinvResult::rank)
+        .def_readonly("sigma_max", &PinvResult::sigma_max)
+        .def_readonly("sigma_min", &PinvResult::sigma_min)
+        .def_readonly("fast_path", &PinvResult::fast_path);
+    py::class_<ConstructedNetwork>(m, "ConstructedNetwork")
+        .def_readonly("weights", &ConstructedNetwork::weights)
+        .def_readonly("biases", &ConstructedNetwork::biases)
+        .def_readonly("input_rank", &ConstructedNetwork::input_rank)
+        .def_readonly("readout", &ConstructedNetwork::readout)
+        .def_readonly("beta", &ConstructedNetwork::beta);
+    py::class_<NormResult>(m, "NormResult")
+        .def_readonly("estimate", &NormResult::estimate)
+        .def_readonly("upper", &NormResult::upper)
+        .def_readonly("iterations", &NormResult::iterations)
+        .def_readonly("converged", &NormResult::converged)
+        .def_property_readonly(
+            "method", [](const NormResult& r) { return archbound::norm_method_name(r.method); })
+        .def("__eq__",
+             [](const NormResult& a, const NormResult& b) {
+                 return a.estimate == b.estimate && a.upper == b.upper &&
+                        a.iterations == b.iterations && a.converged == b.converged &&
+                        a.method == b.method;
+             })
+        .def("__repr__", [](const NormResult& r) {
+            return "NormResult(estimate=" + std::to_string(r.estimate) +
+                   ", upper=" + std::to_string(r.upper) + ", method='" +
+                   archbound::norm_method_name(r.method) + "')";
+        });
+
     m.def(
         "pinv",
         [](const CArray<double>& a, double rcond, int threads) {
             auto matrix = columns(a);  // a^T
-            auto r = without_gil([&](const archbound::InterruptCheck& check) {
+            // pinv(a^T) = pinv(a)^T, returned Fortran-ordered.
+            return without_gil([&](const archbound::InterruptCheck& check) {
                 return archbound::pinv(matrix, rcond, threads, check);
             });
-            // pinv(a^T) = pinv(a)^T, returned Fortran-ordered.
-            return py::make_tuple(py::cast(std::move(r.pinv)), r.rank, r.sigma_max,
-                                  r.sigma_min, r.fast_path);
         },
         py::arg("a"), py::arg("rcond"), py::arg("threads"));
 
@@ -196,9 +209,9 @@ PYBIND11_MODULE(_core, m) {
            double rcond, int threads) {
             auto x0 = columns(x), y0 = columns(y);
             auto sizes = to_indices(widths);
-            return constructed(without_gil([&](const archbound::InterruptCheck& check) {
+            return without_gil([&](const archbound::InterruptCheck& check) {
                 return archbound::readout_first(x0, y0, sizes, rcond, threads, check);
-            }));
+            });
         },
         py::arg("x"), py::arg("y"), py::arg("widths"), py::arg("rcond"), py::arg("threads"));
 
@@ -208,9 +221,9 @@ PYBIND11_MODULE(_core, m) {
            std::uint64_t seed, double rcond, int threads) {
             auto x0 = columns(x), y0 = columns(y);
             auto sizes = to_indices(widths);
-            return constructed(without_gil([&](const archbound::InterruptCheck& check) {
+            return without_gil([&](const archbound::InterruptCheck& check) {
                 return archbound::readout_last(x0, y0, sizes, seed, rcond, threads, check);
-            }));
+            });
         },
         py::arg("x"), py::arg("y"), py::arg("widths"), py::arg("seed"), py::arg("rcond"),
         py::arg("threads"));
@@ -226,9 +239,9 @@ PYBIND11_MODULE(_core, m) {
            long long max_iter, std::uint64_t seed, int threads) {
             auto operand = norm_operand(w);
             auto options = norm_options(method, delta, rtol, max_iter, seed);
-            return norm_tuple(without_gil([&](const archbound::InterruptCheck& check) {
+            return without_gil([&](const archbound::InterruptCheck& check) {
                 return archbound::opnorm(operand, options, threads, check);
-            }));
+            });
         },
         py::arg("w"), py::arg("method"), py::arg("delta"), py::arg("rtol"), py::arg("max_iter"),
         py::arg("seed"), py::arg("threads"));
@@ -245,12 +258,9 @@ PYBIND11_MODULE(_core, m) {
                 operands.push_back(norm_operand(weights[l]));
                 options.push_back(norm_options(methods[l], delta, rtol, max_iter, seeds[l]));
             }
-            auto results = without_gil([&](const archbound::InterruptCheck& check) {
+            return without_gil([&](const archbound::InterruptCheck& check) {
                 return archbound::opnorms(operands, options, threads, check);
             });
-            py::list out;
-            for (const auto& r : results) out.append(norm_tuple(r));
-            return out;
         },
         py::arg("weights"), py::arg("methods"), py::arg("delta"), py::arg("rtol"),
         py::arg("max_iter"), py::arg("seeds"), py::arg("threads"));

@@ -55,9 +55,6 @@ ConstructedNetwork readout_first(const ConstMatrixRef<double>& x0, const ConstMa
 
     ConstructedNetwork net;
     net.input_rank = inverse.rank;
-    net.rank = inverse.rank;
-    net.sigma_max = inverse.sigma_max;
-    net.sigma_min = inverse.sigma_min;
     net.readout = y0 * inverse.pinv;  // Q x M0
     net.beta = std::max(0.0, -y0.minCoeff());
 
@@ -97,7 +94,7 @@ ConstructedNetwork readout_last(const ConstMatrixRef<double>& x0, const ConstMat
     }
 
     ConstructedNetwork net;
-    net.input_rank = pinv(x0, rcond, threads, check).rank;
+    net.input_rank = pinv(x0, rcond, threads, check, false).rank;
     Matrix<double> h = x0;  // X^(l), M_l x N
     for (size_t l = 0; l < widths.size(); ++l) {
         RowMatrix<double> w = random_partial_isometry(widths[l], h.rows(), layer_seeds[l]);
@@ -111,11 +108,7 @@ ConstructedNetwork readout_last(const ConstMatrixRef<double>& x0, const ConstMat
         net.biases.push_back(std::move(b));
         poll(check);
     }
-    PinvResult inverse = pinv(h, rcond, threads, check);
-    net.rank = inverse.rank;
-    net.sigma_max = inverse.sigma_max;
-    net.sigma_min = inverse.sigma_min;
-    net.weights.push_back(y0 * inverse.pinv);  // Q x M_L
+    net.weights.push_back(y0 * pinv(h, rcond, threads, check).pinv);  // Q x M_L
     net.biases.push_back(Vector<double>::Zero(y0.rows()));
     return net;
 }

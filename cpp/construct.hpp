@@ -13,9 +13,6 @@ struct ConstructedNetwork {
     std::vector<RowMatrix<double>> weights;  ///< W_1..W_{L+1}, each M_l x M_{l-1}
     std::vector<Vector<double>> biases;      ///< b_1..b_{L+1}
     Index input_rank = 0;    ///< rank of X_0 (zero loss needs input_rank == N)
-    Index rank = 0;          ///< rank of the matrix that the readout inverts
-    double sigma_max = 0;    ///< its largest singular value
-    double sigma_min = 0;    ///< its smallest singular value
     RowMatrix<double> readout;  ///< readout_first: A = Y_0 X_0^+ (Q x M0); empty otherwise
     double beta = 0;            ///< readout_first: max(0, -min Y)
 };

@@ -103,7 +103,7 @@ double estimate_sigma_min(const Matrix<double>& r) {
 /// `work` holds (A^+)^T = Q_1 R^-T (m x n). Returns false, with `work` destroyed, when A is
 /// rank deficient or too ill-conditioned for this path.
 bool pinv_thin_qr(Matrix<double>& work, double rcond, int threads, PinvResult& out,
-                  const InterruptCheck& check) {
+                  const InterruptCheck& check, bool form_inverse = true) {
     const Index n = work.cols();
     Vector<double> tau(n);
     householder_qr(work, tau, threads, check);
@@ -115,26 +115,30 @@ bool pinv_thin_qr(Matrix<double>& work, double rcond, int threads, PinvResult& o
     const double threshold = 10.0 * std::max(rcond, std::sqrt(kEps));
     if (!(smax > 0) || !(smin > threshold * smax)) return false;
 
-    // A^+ = R^-1 Q_1^T, so (A^+)^T = Q_1 R^-T.
-    form_thin_q(work, tau, threads, check);
-    solve_transposed_on_the_right(work, r, threads, check);
     out.rank = n;
     out.sigma_max = smax;
     out.sigma_min = smin;
     out.fast_path = true;
+    if (!form_inverse) return true;
+    // A^+ = R^-1 Q_1^T, so (A^+)^T = Q_1 R^-T.
+    form_thin_q(work, tau, threads, check);
+    solve_transposed_on_the_right(work, r, threads, check);
     return true;
 }
 
-/// SVD path; works for any shape and rank.
-void pinv_svd(const ConstMatrixRef<double>& a, double rcond, PinvResult& out) {
-    Eigen::BDCSVD<Matrix<double>> svd(a, Eigen::ComputeThinU | Eigen::ComputeThinV);
+/// SVD path; works for any shape and rank. Without `form_inverse`, singular values only.
+void pinv_svd(const ConstMatrixRef<double>& a, double rcond, PinvResult& out,
+              bool form_inverse = true) {
+    Eigen::BDCSVD<Matrix<double>> svd(
+        a, form_inverse ? Eigen::ComputeThinU | Eigen::ComputeThinV : 0);
     const Vector<double>& s = svd.singularValues();
     const Index k = s.size();
     const double smax = k ? s(0) : 0.0;
     const double cutoff = rcond * smax;
     Index rank = 0;
     while (rank < k && s(rank) > cutoff) ++rank;
-    out.pinv = svd.matrixV().leftCols(rank) * s.head(rank).cwiseInverse().asDiagonal() *
+    if (form_inverse)
+        out.pinv = svd.matrixV().leftCols(rank) * s.head(rank).cwiseInverse().asDiagonal() *
                svd.matrixU().leftCols(rank).transpose();
     out.rank = rank;
     out.sigma_max = smax;
@@ -145,7 +149,7 @@ void pinv_svd(const ConstMatrixRef<double>& a, double rcond, PinvResult& out) {
 }  // namespace
 
 PinvResult pinv(const ConstMatrixRef<double>& a, double rcond, int threads,
-                const InterruptCheck& check) {
+                const InterruptCheck& check, bool form_inverse) {
     const Index m = a.rows(), n = a.cols();
     if (rcond < 0) rcond = double(std::max(m, n)) * kEps;
     require(std::isfinite(rcond), "rcond must be finite");
@@ -165,14 +169,16 @@ PinvResult pinv(const ConstMatrixRef<double>& a, double rcond, int threads,
         work = a;
     else
         work = a.transpose();
-    if (pinv_thin_qr(work, rcond, nthreads, out, check)) {
-        if (tall)
+    if (pinv_thin_qr(work, rcond, nthreads, out, check, form_inverse)) {
+        if (!form_inverse)
+            out.pinv.resize(0, 0);
+        else if (tall)
             out.pinv = work.transpose();
         else
             out.pinv = std::move(work);
     } else {
         work.resize(0, 0);
-        pinv_svd(a, rcond, out);
+        pinv_svd(a, rcond, out, form_inverse);
     }
     poll(check);
     return out;

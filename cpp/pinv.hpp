@@ -20,7 +20,10 @@ struct PinvResult {
 /// estimated condition number is below 1 / (10 * max(rcond, sqrt(eps))), the thin QR
 /// A = Q R gives A^+ = R^-1 Q^T. Otherwise the SVD A = U S V^T gives A^+ = V S^+ U^T, with
 /// singular values at or below the tolerance treated as zero.
+///
+/// With `form_inverse` false, only the rank and the singular values (or their estimates) are
+/// computed, by the same rule, and `pinv` is left empty.
 PinvResult pinv(const ConstMatrixRef<double>& a, double rcond, int threads,
-                const InterruptCheck& check = {});
+                const InterruptCheck& check = {}, bool form_inverse = true);
 
 }  // namespace archbound

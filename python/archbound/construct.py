@@ -159,18 +159,18 @@ def construct_minimizer(
         seed = None
     else:
         raw = _core.readout_last(X, Y, widths, seed, rcond, n_threads)
-    network = Network(raw["weights"], raw["biases"])
+    network = Network._trusted(raw.weights, raw.biases)
     residual = network.forward(X, threads=threads) - Y
     errors = np.linalg.norm(residual, axis=1)
-    rank = int(raw["input_rank"])
+    rank = int(raw.input_rank)
     construction = Construction(
         method=method,
         rank=rank,
         n_samples=n,
         train_loss=float(np.mean(errors**2)),
         max_train_error=float(errors.max()),
-        readout=np.asarray(raw["readout"]) if method == "readout_first" else None,
-        beta=float(raw["beta"]) if method == "readout_first" else None,
+        readout=np.array(raw.readout) if method == "readout_first" else None,
+        beta=float(raw.beta) if method == "readout_first" else None,
         seed=seed,
     )
     if rank < n and not allow_residual:

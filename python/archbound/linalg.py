@@ -74,8 +74,9 @@ def pinv_info(a, *, rcond=None, threads=None) -> PinvInfo:
     """
     a = check_array(a, "a")
     rcond = _check_rcond(rcond)
-    pinv_t, rank, sigma_max, sigma_min, fast = _core.pinv(a, rcond, check_threads(threads))
-    return PinvInfo(np.ascontiguousarray(pinv_t.T), int(rank), sigma_max, sigma_min, fast)
+    result = _core.pinv(a, rcond, check_threads(threads))
+    return PinvInfo(np.ascontiguousarray(result.pinv.T), int(result.rank), result.sigma_max,
+                    result.sigma_min, result.fast_path)
 
 
 def pinv(a, *, rcond=None, threads=None) -> np.ndarray:

@@ -59,6 +59,12 @@ class Construction:
     seed: int | None = None
 
 
+def _read_only(array: np.ndarray) -> np.ndarray:
+    array = np.asarray(array)
+    array.flags.writeable = False
+    return array
+
+
 class Network:
     """A ReLU network x^(l) = relu(W_l x^(l-1) + b_l), f(x) = W_{L+1} x^(L) + b_{L+1}.
 
@@ -112,6 +118,19 @@ class Network:
         self._float32 = None
         self._compact = None
         self.construction = construction
+
+    @classmethod
+    def _trusted(cls, weights, biases, *, construction=None) -> "Network":
+        """A network from arrays the core just made (float64, C-contiguous, shapes that
+        chain, owned by nobody else): stored read-only as they are, without validation or
+        copies. Internal: the public constructor validates and copies."""
+        network = cls.__new__(cls)
+        network._weights = tuple(_read_only(w) for w in weights)
+        network._biases = tuple(_read_only(b) for b in biases)
+        network._float32 = None
+        network._compact = None
+        network.construction = construction
+        return network
 
     @property
     def weights(self) -> tuple:

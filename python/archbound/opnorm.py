@@ -111,14 +111,14 @@ def _layer_seeds(seed, count: int) -> list[int]:
 
 
 def _estimate(result, delta: float) -> NormEstimate:
-    estimate, upper, method, iterations, converged = result
+    """The core's NormResult as a NormEstimate."""
     return NormEstimate(
-        estimate=float(estimate),
-        upper=float(upper),
-        method=str(method),
-        iterations=int(iterations),
-        converged=bool(converged),
-        delta=0.0 if method == "exact" else delta,
+        estimate=float(result.estimate),
+        upper=float(result.upper),
+        method=str(result.method),
+        iterations=int(result.iterations),
+        converged=bool(result.converged),
+        delta=0.0 if result.method == "exact" else delta,
     )
 
 
