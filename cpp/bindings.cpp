@@ -272,6 +272,17 @@ PYBIND11_MODULE(_core, m) {
         py::arg("train_classes").noconvert(), py::arg("block_size"), py::arg("threads")
     bind_nearest_result<float>(m, "NearestResultFloat32");
     bind_nearest_result<double>(m, "NearestResultFloat64");
+    m.def("nearest_workspace_bytes", [](long long m, long long n, long long d, long long q,
+                                         long long objectives, long long block, int threads,
+                                         int itemsize) {
+        return itemsize == 4 ? archbound::nearest_workspace_bytes<float>(m, n, d, q, objectives,
+                                                                         block, threads)
+                             : archbound::nearest_workspace_bytes<double>(m, n, d, q, objectives,
+                                                                          block, threads);
+    }, py::arg("m"), py::arg("n"), py::arg("d"), py::arg("q"), py::arg("objectives"),
+          py::arg("block_size"), py::arg("threads"), py::arg("itemsize"));
+    m.def("default_threads", [] { return archbound::resolve_threads(0); },
+          "The thread count the core uses when a call passes threads = 0 (OpenMP's default).");
     m.def("nearest_float32", &nearest<float>, ARCHBOUND_NEAREST_ARGS);
     m.def("nearest_float64", &nearest<double>, ARCHBOUND_NEAREST_ARGS);
 #undef ARCHBOUND_NEAREST_ARGS

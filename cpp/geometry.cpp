@@ -463,6 +463,29 @@ NearestResult<S> nearest(const ConstMatrixRef<S>& test, const ConstMatrixRef<S>&
     return result;
 }
 
+template <class S>
+double nearest_workspace_bytes(Index m, Index N, Index d, Index Q, Index objectives,
+                               Index block_size, int threads) {
+    using K = Kernel<S>;
+    const double flops = double(m) * double(N) * double(std::max<Index>(d, 1));
+    const double workers = flops < kSerialFlops ? 1.0 : double(resolve_threads(threads));
+    const double tile = double(std::min(block_size > 0 ? block_size : kDefaultTestBlock,
+                                        std::max<Index>(m, 1)));
+    const double bn = double(std::max<Index>(K::kBlock, kDirectBlock)), s = sizeof(S);
+    // Per thread: the packed tile, its products with a training block, three value rows.
+    const double per_worker =
+        (tile + K::NR) * double(d) * s + (bn + K::MR) * (tile + K::NR) * s + 3.0 * bn * s;
+    // Per call: the packed (or transposed) training side, labels, offsets, orders.
+    const double training = (double(N) + K::MR) * double(d) * s +
+                            double(N) * double(Q + objectives) * s + 16.0 * double(m + N);
+    // Minima by objective and test sample, and the per-step partial results.
+    const double merge = double(objectives) * (double(m) + 4.0 * workers * tile) * (s + 8.0);
+    return workers * per_worker + training + merge;
+}
+
+template double nearest_workspace_bytes<float>(Index, Index, Index, Index, Index, Index, int);
+template double nearest_workspace_bytes<double>(Index, Index, Index, Index, Index, Index, int);
+
 #define ARCHBOUND_DEFINE_NEAREST(S)                                                             \
     template NearestResult<S> nearest<S>(                                                       \
         const ConstMatrixRef<S>&, const ConstMatrixRef<S>&, const Eigen::Ref<const Vector<S>>&, \

@@ -45,6 +45,13 @@ NearestResult<S> nearest(const ConstMatrixRef<S>& test, const ConstMatrixRef<S>&
                          const Eigen::Ref<const IndexVector>& train_classes, Index block_size,
                          int threads, const InterruptCheck& check = {});
 
+/// Bytes nearest<S> allocates beyond its inputs and results for these sizes (m test and N
+/// training samples, d features, Q label columns, K objectives), with its own block sizes
+/// and thread count: what a caller checks against the memory it has before calling.
+template <class S>
+double nearest_workspace_bytes(Index m, Index N, Index d, Index Q, Index objectives,
+                               Index block_size, int threads);
+
 /// Plain nearest neighbour: B_j = min_i |F_j - G_i|.
 template <class S> NearestResult<S> nearest_neighbour(const ConstMatrixRef<S>& test,
                                                       const ConstMatrixRef<S>& train,
@@ -62,6 +69,10 @@ template <class S> NearestResult<S> nearest_neighbour(const ConstMatrixRef<S>& t
         const InterruptCheck&);
 ARCHBOUND_DECLARE_NEAREST(float)
 ARCHBOUND_DECLARE_NEAREST(double)
+extern template double nearest_workspace_bytes<float>(Index, Index, Index, Index, Index, Index,
+                                                      int);
+extern template double nearest_workspace_bytes<double>(Index, Index, Index, Index, Index, Index,
+                                                       int);
 #undef ARCHBOUND_DECLARE_NEAREST
 
 }  // namespace archbound

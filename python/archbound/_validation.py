@@ -6,6 +6,7 @@ float32, where a kernel accepts it) layout that the C++ core reads without a cop
 
 from __future__ import annotations
 
+import math
 import numbers
 import os
 
@@ -108,17 +109,75 @@ def check_seed(seed) -> int:
     raise DTypeError(f"seed must be None, an int or a numpy Generator, got {type(seed).__name__}")
 
 
+def check_scalar(
+    value,
+    name: str,
+    target_type,
+    *,
+    min_val=None,
+    max_val=None,
+    include_boundaries: str = "both",
+):
+    """Validate a scalar argument, as :func:`sklearn.utils.check_scalar` does.
+
+    Parameters
+    ----------
+    value : object
+        The argument.
+    name : str
+        Its name, for the messages.
+    target_type : type or tuple of types
+        ``numbers.Integral`` or ``numbers.Real``, say; bool is never accepted as a number.
+    min_val, max_val : float, optional
+        Bounds; NaN and infinities are refused whenever a bound is given.
+    include_boundaries : {"both", "left", "right", "neither"}
+        Which bounds the value may equal.
+
+    Returns
+    -------
+    int or float
+        ``value`` as an int (integral types) or a float.
+
+    Raises
+    ------
+    DTypeError
+        When ``value`` is not of ``target_type`` (a TypeError and a ValueError).
+    ValueError
+        When it lies outside the bounds; the message names ``name`` and the constraint.
+    """
+    integral = target_type is numbers.Integral
+    if not isinstance(value, target_type) or isinstance(value, bool):
+        what = "an int" if integral else "a real number"
+        raise DTypeError(f"{name} must be {what}, got {type(value).__name__}")
+    try:
+        value = int(value) if integral else float(value)
+    except OverflowError:
+        raise ValueError(f"{name} is too large to be a float, got {value}") from None
+    left = include_boundaries in ("both", "left")
+    right = include_boundaries in ("both", "right")
+    low_ok = min_val is None or (value >= min_val if left else value > min_val)
+    high_ok = max_val is None or (value <= max_val if right else value < max_val)
+    if (min_val is not None or max_val is not None) and not integral and not math.isfinite(value):
+        low_ok = high_ok = False
+    if not (low_ok and high_ok):
+        low, high = (None if v is None else f"{v:g}" for v in (min_val, max_val))
+        if min_val is not None and max_val is not None:
+            if not left and not right:
+                constraint = f"lie strictly between {low} and {high}"
+            else:
+                constraint = (f"lie in {'[' if left else '('}{low}, {high}"
+                              f"{']' if right else ')'}")
+        elif min_val is not None:
+            constraint = f"be finite and {'>=' if left else '>'} {low}"
+        else:
+            constraint = f"be finite and {'<=' if right else '<'} {high}"
+        raise ValueError(f"{name} must {constraint}, got {value}")
+    return value
+
+
 def max_threads() -> int:
     """The most OpenMP threads a call may ask for (far more would crash the OpenMP runtime)."""
     return max(1024, 4 * (os.cpu_count() or 1))
-
-
-def default_threads() -> int:
-    """OpenMP's default thread count, as the core will resolve ``threads=None``."""
-    try:
-        return max(1, int(os.environ.get("OMP_NUM_THREADS", "").split(",")[0]))
-    except ValueError:
-        return os.cpu_count() or 1
 
 
 def check_threads(threads) -> int:
@@ -127,35 +186,13 @@ def check_threads(threads) -> int:
         return 0
     if not isinstance(threads, numbers.Integral) or isinstance(threads, bool) or threads < 1:
         raise ValueError(f"threads must be a positive int or None, got {threads!r}")
-    if threads > max_threads():
-        raise ValueError(f"threads must be at most {max_threads()}, got {threads}")
-    return int(threads)
-
-
-def check_real(value, name: str, *, what: str = "a real number") -> float:
-    """A real scalar (not bool) as a float; ints too large for a float are refused."""
-    if not isinstance(value, numbers.Real) or isinstance(value, bool):
-        raise DTypeError(f"{name} must be {what}, got {type(value).__name__}")
-    try:
-        return float(value)
-    except OverflowError:
-        raise ValueError(f"{name} is too large to be a float, got {value}") from None
-
-
-def check_positive_int(value, name: str, *, minimum: int = 1) -> int:
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool):
-        raise DTypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
+    return check_scalar(threads, "threads", numbers.Integral, min_val=1, max_val=max_threads())
 
 
 def check_probability(value, name: str) -> float:
     """A probability strictly inside (0, 1), such as a failure probability delta."""
-    value = check_real(value, name, what="a float in (0, 1)")
-    if not (0.0 < value < 1.0):
-        raise ValueError(f"{name} must lie strictly between 0 and 1, got {value}")
-    return value
+    return check_scalar(value, name, numbers.Real, min_val=0.0, max_val=1.0,
+                        include_boundaries="neither")
 
 
 def available_memory() -> int:

@@ -11,6 +11,7 @@ Lipschitz constant of the network, r_i its training residuals and y the labels, 
 
 from __future__ import annotations
 
+import numbers
 import warnings
 
 import numpy as np
@@ -21,10 +22,8 @@ from archbound._validation import (
     DTypeError,
     check_array,
     check_memory,
-    check_positive_int,
-    check_real,
+    check_scalar,
     check_threads,
-    default_threads,
 )
 
 
@@ -35,35 +34,12 @@ class AbsentClassWarning(UserWarning):
     """
 
 
-def _check_alpha(alpha) -> float:
-    alpha = check_real(alpha, "alpha")
-    if not np.isfinite(alpha) or alpha < 0:
-        raise ValueError(f"alpha must be finite and >= 0, got {alpha}")
-    return alpha
-
-
 def _check_block_size(block_size) -> int:
     if isinstance(block_size, str):
         if block_size != "auto":
             raise ValueError(f"block_size must be 'auto' or a positive int, got {block_size!r}")
         return 0
-    return check_positive_int(block_size, "block_size")
-
-
-def _working_memory(m: int, n: int, d: int, q: int, itemsize: int, block: int, threads: int):
-    """Bytes the kernel allocates beyond its inputs (a generous estimate of cpp/geometry.cpp).
-
-    Per thread: a packed test tile (block x d), its products with a training block (at most
-    528 x block) and two value rows; per call: a packed copy of the training features,
-    labels and offsets, the sample orders and the results.
-    """
-    tile = min(block or 256, max(m, 1))
-    workers = 1 if m * n * max(d, 1) < 2**22 else (threads or default_threads())
-    per_worker = ((tile + 8) * (d + 528 + 1) + 2 * 1024) * itemsize
-    training = ((n + 48) * d + n * (q + 2)) * itemsize
-    per_sample = 4 * (m + n) * 8 + 2 * m * (itemsize + 8)
-    merge = 4 * workers * tile * (itemsize + 8)
-    return float(workers) * per_worker + training + per_sample + merge
+    return check_scalar(block_size, "block_size", numbers.Integral, min_val=1)
 
 
 def _check_labels(y_test, y_train, m: int, n: int, dtype):
@@ -208,7 +184,7 @@ def nearest(
             f"{F_test.shape[1]} and {F_train.shape[1]}"
         )
     m, n = F_test.shape[0], F_train.shape[0]
-    alpha = _check_alpha(alpha)
+    alpha = check_scalar(alpha, "alpha", numbers.Real, min_val=0.0)
     y_test, y_train = _check_labels(y_test, y_train, m, n, dtype)
     offsets = _check_offsets(offsets, n, dtype)
     classes_test, classes_train = _check_classes(classes_test, classes_train, m, n)
@@ -218,7 +194,8 @@ def nearest(
     block = min(block, m)
     q = 0 if y_train is None else y_train.shape[1]
     check_memory(
-        _working_memory(m, n, F_train.shape[1], q, F_train.itemsize, block, threads),
+        _core.nearest_workspace_bytes(m, n, F_train.shape[1], q, 1, block, threads,
+                                      F_train.itemsize),
         f"nearest with block_size = {block_size} and threads = {threads or 'default'}",
     )
     result = _nearest(

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numbers
+
 import numpy as np
 
 from archbound import _core
-from archbound._validation import check_array, check_real, check_threads
+from archbound._validation import check_array, check_scalar, check_threads
 
 
 @dataclass(frozen=True)
@@ -42,10 +44,7 @@ class PinvInfo:
 def _check_rcond(rcond) -> float:
     if rcond is None:
         return -1.0
-    rcond = check_real(rcond, "rcond", what="a float or None")
-    if not np.isfinite(rcond) or rcond < 0:
-        raise ValueError(f"rcond must be finite and >= 0, got {rcond}")
-    return rcond
+    return check_scalar(rcond, "rcond", numbers.Real, min_val=0.0)
 
 
 def pinv_info(a, *, rcond=None, threads=None) -> PinvInfo:

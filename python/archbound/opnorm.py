@@ -7,6 +7,7 @@ with a stated probability (or always, for the exact method).
 
 from __future__ import annotations
 
+import numbers
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,9 +17,8 @@ import numpy as np
 from archbound import _core
 from archbound._validation import (
     check_array,
-    check_positive_int,
     check_probability,
-    check_real,
+    check_scalar,
     check_seed,
     check_threads,
 )
@@ -88,20 +88,15 @@ def _resolve_method(method: str, shape) -> str:
     return "exact" if min(shape) <= EXACT_MAX_DIM else "lanczos"
 
 
-def _check_rtol(rtol) -> float:
-    rtol = check_real(rtol, "rtol", what="a positive float")
-    if not (np.isfinite(rtol) and rtol > 0):
-        raise ValueError(f"rtol must be positive and finite, got {rtol}")
-    return rtol
-
-
 def _check_max_iter(max_iter) -> int:
     """None -> 0, the core's default (lanczos: the operator's dimension; power: 10000).
 
     Larger values than 2**62 mean the same as 2**62 (no run gets near it) and fit the core's
     64-bit integer.
     """
-    return 0 if max_iter is None else min(check_positive_int(max_iter, "max_iter"), 2**62)
+    if max_iter is None:
+        return 0
+    return min(check_scalar(max_iter, "max_iter", numbers.Integral, min_val=1), 2**62)
 
 
 def _layer_seeds(seed, count: int) -> list[int]:
@@ -203,7 +198,7 @@ def opnorm(
     W = check_array(W, "W")
     method = _check_method(method)
     delta = check_probability(delta, "delta")
-    rtol = _check_rtol(rtol)
+    rtol = check_scalar(rtol, "rtol", numbers.Real, min_val=0.0, include_boundaries="neither")
     iterations = _check_max_iter(max_iter)
     seed = check_seed(seed)
     threads = check_threads(threads)
@@ -252,7 +247,7 @@ def opnorms(
     arrays = [check_array(w, f"weights[{i}]") for i, w in enumerate(weights)]
     method = _check_method(method)
     delta = check_probability(delta, "delta")
-    rtol = _check_rtol(rtol)
+    rtol = check_scalar(rtol, "rtol", numbers.Real, min_val=0.0, include_boundaries="neither")
     iterations = _check_max_iter(max_iter)
     seeds = _layer_seeds(seed, len(arrays))
     threads = check_threads(threads)
