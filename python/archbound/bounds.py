@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from archbound._validation import check_array, check_probability, check_threads
+from archbound._validation import check_array, check_probability, check_seed, check_threads
 from archbound.geometry import _nearest
 from archbound.linalg import pinv_info
 from archbound.network import Network
-from archbound.opnorm import NormEstimate, opnorm, opnorms
+from archbound.opnorm import NormEstimate, _opnorms, opnorm
 
 #: Every bound variant, the one definition the CLI, the experiment and the Dask path use.
 VARIANTS = ("lipschitz", "projected", "coordinates", "linearized", "best")
@@ -378,7 +378,7 @@ def prepare_bounds(net, X_train, Y_train, *, variant="lipschitz", delta=1e-6, se
     delta = check_probability(delta, "delta")
     check_threads(threads)
     X_train, Y_train = _check_data(net, X_train, Y_train)
-    residuals = np.linalg.norm(net.forward(X_train, threads=threads) - Y_train, axis=1)
+    residuals = np.linalg.norm(net._forward(X_train, check_threads(threads)) - Y_train, axis=1)
     return _prepare_bounds(net, X_train, Y_train, residuals, variant, delta, seed, threads, {})
 
 
@@ -418,7 +418,8 @@ def _prepare(net, X_train, Y_train, residuals, variant, delta, seed, threads, sh
     """The context of one variant other than "best" (None: coordinates with rank < N)."""
     offsets, test_gap = None, 0.0
     if variant == "lipschitz":
-        norms = opnorms(list(net.weights), delta=delta, seed=seed)
+        norms = _opnorms(net.weights, delta=delta, seed=check_seed(seed),
+                         threads=check_threads(threads))
         alpha = float(np.prod([n.upper for n in norms]))
         transform = None
     else:
@@ -506,7 +507,7 @@ def _evaluate_groups(contexts: list, X_test: np.ndarray, Y_test: np.ndarray, thr
 def _truth(net, X_test, Y_test, threads, test_outputs) -> dict:
     """The reported truth: |f(x~_j) - y~_j| and, for one-hot targets, argmax agreement."""
     if test_outputs is None:
-        f_test = net.forward(X_test, threads=threads)
+        f_test = net._forward(X_test, check_threads(threads))
     else:
         f_test = check_array(test_outputs, "test_outputs")
         if f_test.shape != Y_test.shape:
@@ -723,7 +724,7 @@ def sample_bounds_batch(
     contexts = []
     for net, variant in jobs:
         if id(net) not in residuals:
-            residuals[id(net)] = np.linalg.norm(net.forward(X_train, threads=threads) - Y_train,
+            residuals[id(net)] = np.linalg.norm(net._forward(X_train, check_threads(threads)) - Y_train,
                                                 axis=1)
         contexts.append(_prepare_bounds(net, X_train, Y_train, residuals[id(net)], variant,
                                         delta, seed, threads, shared))
@@ -848,7 +849,7 @@ def cost_discrepancy_bound_batch(
     contexts = []
     for net, distance in jobs:
         if id(net) not in losses:
-            losses[id(net)] = np.sum((net.forward(X_train, threads=threads) - Y_train) ** 2,
+            losses[id(net)] = np.sum((net._forward(X_train, check_threads(threads)) - Y_train) ** 2,
                                      axis=1)
         # Offsets 0: the transport term pairs test and training samples by distance alone.
         context = _prepare(net, X_train, Y_train, zeros, distance, delta, seed, threads, shared)
@@ -870,7 +871,8 @@ def cost_discrepancy_bound_batch(
         train_cost = float(train_losses.mean())
         if id(net) not in certified:  # the norms "lipschitz" certifies, for R and Lip
             certified[id(net)] = (context.norms if distance == "lipschitz"
-                                  else opnorms(list(net.weights), delta=delta, seed=seed))
+                                  else _opnorms(net.weights, delta=delta, seed=check_seed(seed),
+                                                threads=check_threads(threads)))
         lipschitz_norms = certified[id(net)]
         lip = float(np.prod([n.upper for n in lipschitz_norms]))
         if distance == "lipschitz":
@@ -886,7 +888,7 @@ def cost_discrepancy_bound_batch(
         train_term = abs(float(train_losses[pi].mean()) - train_cost)
         discrepancy = test_cost = None
         if evaluate_truth:
-            test_cost = float(np.mean(np.sum((net.forward(X_test, threads=threads) - Y_test)
+            test_cost = float(np.mean(np.sum((net._forward(X_test, check_threads(threads)) - Y_test)
                                              ** 2, axis=1)))
             discrepancy = abs(test_cost - train_cost)
         reports.append(DiscrepancyReport(

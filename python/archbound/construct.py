@@ -160,7 +160,7 @@ def construct_minimizer(
     else:
         raw = _core.readout_last(X, Y, widths, seed, rcond, n_threads)
     network = Network._trusted(raw.weights, raw.biases)
-    residual = network.forward(X, threads=threads) - Y
+    residual = network._forward(X, n_threads) - Y
     errors = np.linalg.norm(residual, axis=1)
     rank = int(raw.input_rank)
     construction = Construction(

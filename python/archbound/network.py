@@ -189,6 +189,11 @@ class Network:
             float(X.shape[0]) * self.output_dim * X.itemsize,
             f"forward's output for X ({X.shape[0]} samples x Q = {self.output_dim})",
         )
+        return self._forward(X, threads)
+
+    def _forward(self, X: np.ndarray, threads: int) -> np.ndarray:
+        """:meth:`forward` on a validated, C-contiguous float32 or float64 X of M0 columns,
+        with the core's thread convention (0 = default)."""
         weights, biases = self._evaluated()
         if X.dtype == np.float32:
             if self._float32 is None:

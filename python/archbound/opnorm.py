@@ -245,15 +245,24 @@ def opnorms(
     if len(weights) == 0:
         raise ValueError("weights is empty; it needs at least one matrix")
     arrays = [check_array(w, f"weights[{i}]") for i, w in enumerate(weights)]
-    method = _check_method(method)
-    delta = check_probability(delta, "delta")
-    rtol = check_scalar(rtol, "rtol", numbers.Real, min_val=0.0, include_boundaries="neither")
-    iterations = _check_max_iter(max_iter)
+    return _opnorms(
+        arrays,
+        method=_check_method(method),
+        delta=check_probability(delta, "delta"),
+        rtol=check_scalar(rtol, "rtol", numbers.Real, min_val=0.0, include_boundaries="neither"),
+        max_iter=_check_max_iter(max_iter),
+        seed=check_seed(seed),
+        threads=check_threads(threads),
+    )
+
+
+def _opnorms(arrays, *, method="auto", delta=1e-6, rtol=1e-2, max_iter=0, seed=0, threads=0):
+    """:func:`opnorms` on validated arguments: finite, C-contiguous float64 matrices (such as
+    a Network's weights), a 63-bit seed and the core's thread convention (0 = default)."""
     seeds = _layer_seeds(seed, len(arrays))
-    threads = check_threads(threads)
     share = delta / len(arrays)
     methods = [_resolve_method(method, w.shape) for w in arrays]
-    results = _core.opnorms(arrays, methods, share, rtol, iterations, seeds, threads)
+    results = _core.opnorms(list(arrays), methods, share, rtol, max_iter, seeds, threads)
     estimates = [_estimate(r, share) for r in results]
     _warn_unconverged(estimates, rtol, [f"weights[{i}]" for i in range(len(arrays))])
     return estimates
