@@ -20,6 +20,11 @@ using DTrsm = void (*)(const char*, const char*, const char*, const char*, const
                        const int*, const double*, const double*, const int*, double*,
                        const int*);
 
+/// Products smaller than this (multiply-adds) go to Eigen's serial kernel: SciPy's OpenBLAS
+/// wakes its threads for them, which costs more than it saves (measured: a 50 x 360 x 64
+/// product took 40 us on one thread, far longer with the threads woken).
+constexpr double kBlasMinWork = double(1 << 23);
+
 std::mutex install_mutex;
 const BlasFunctions* installed = nullptr;  // never freed: installed once for the process
 std::atomic<bool> enabled{false};
@@ -81,7 +86,8 @@ void gemm(bool transpose_a, bool transpose_b, Index m, Index n, Index k, S alpha
           Index lda, const S* b, Index ldb, S beta, S* c, Index ldc) {
     if (m == 0 || n == 0) return;
     const BlasFunctions* blas = active();
-    if (blas && k > 0 && !omp_in_parallel() && fits_int({m, n, k, lda, ldb, ldc})) {
+    if (blas && k > 0 && double(m) * double(n) * double(k) >= kBlasMinWork &&
+        !omp_in_parallel() && fits_int({m, n, k, lda, ldb, ldc})) {
         call_gemm<S>(*blas, transpose_a ? 'T' : 'N', transpose_b ? 'T' : 'N', int(m), int(n),
                      int(k), alpha, a, int(lda), b, int(ldb), beta, c, int(ldc));
         return;
@@ -89,7 +95,8 @@ void gemm(bool transpose_a, bool transpose_b, Index m, Index n, Index k, S alpha
     Eigen::Map<Matrix<S>, 0, Eigen::OuterStride<>> result(c, m, n, Eigen::OuterStride<>(ldc));
     StridedMap<S> ma(a, transpose_a ? k : m, transpose_a ? m : k, Eigen::OuterStride<>(lda));
     StridedMap<S> mb(b, transpose_b ? n : k, transpose_b ? k : n, Eigen::OuterStride<>(ldb));
-    // Eigen's products follow omp_get_max_threads(); the callers run them serially.
+    // Eigen's own products would start OpenMP threads for medium sizes: serial here.
+    ThreadScope serial(1);
     if (transpose_a && transpose_b)
         eigen_product<S>(ma.transpose(), mb.transpose(), alpha, beta, result);
     else if (transpose_a)

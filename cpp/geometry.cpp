@@ -1,5 +1,7 @@
 #include "geometry.hpp"
 
+#include "blas.hpp"
+
 #include <omp.h>
 
 #include <algorithm>
@@ -23,6 +25,9 @@ constexpr Index kMaxDepth = 512;
 constexpr double kItemFlops = 2.0e9;
 /// Problems below this many multiply-adds run serially.
 constexpr double kSerialFlops = 1 << 22;
+/// Problems below this many multiply-adds (without classes) compute every product with one
+/// GEMM on centred copies instead of packing tiles: less fixed cost for small calls.
+constexpr double kWholeFlops = 1 << 22;
 
 /// A GEMM squared distance below guard * (|f|^2 + |g|^2) is recomputed directly. Above it the
 /// relative error of the distance is below about 1e-5 (float) and 1e-12 (double): measured
@@ -127,6 +132,10 @@ template <class S> struct Problem {
     Matrix<S> coords;         // N x d: coordinate q of every sample contiguous (direct path)
     Matrix<S> label_rows;     // N x Q
     Matrix<S> offset;         // N x K
+    // The whole-problem path: every <G_i - c, F_j - c> (N x m) and |F_j - c|^2 (m).
+    bool whole = false;
+    Matrix<S> all_products;
+    Vector<S> test_norms;
     Index objectives() const { return Index(alphas.size()); }
 };
 
@@ -201,13 +210,13 @@ void process(const Problem<S>& p, const Item& item, Workspace<S>& ws, S* best, I
     const S guard = kGuard<S>;
     std::fill(best, best + K * count, std::numeric_limits<S>::infinity());
     std::fill(where, where + K * count, item.begin);  // if every value is +inf (huge alpha)
-    if (p.gemm) pack_tile(p, item, ws);
+    if (p.gemm && !p.whole) pack_tile(p, item, ws);
     for (Index a = item.begin, stop; a < item.end; a = stop) {
         stop = std::min(item.end, (a / p.bn + 1) * p.bn);
         const Index len = stop - a, row = a % MR;
         S largest_norm = 0;
         if (p.gemm) {
-            block_products(p, ws, count, a, stop);
+            if (!p.whole) block_products(p, ws, count, a, stop);
             largest_norm = p.norms.segment(a, len).maxCoeff();
         }
         auto values = ws.values.head(len);
@@ -215,9 +224,13 @@ void process(const Problem<S>& p, const Item& item, Workspace<S>& ws, S* best, I
             const Index j = p.test_order[size_t(item.first + c)];
             S low = 0;
             if (p.features && p.gemm) {
-                const S fn = ws.tile_norms[c];
-                values = (fn + p.norms.segment(a, len).array()) -
-                         S(2) * ws.products.col(c).segment(row, len).array();
+                const S fn = p.whole ? p.test_norms[j] : ws.tile_norms[c];
+                if (p.whole)
+                    values = (fn + p.norms.segment(a, len).array()) -
+                             S(2) * p.all_products.col(j).segment(a, len).array();
+                else
+                    values = (fn + p.norms.segment(a, len).array()) -
+                             S(2) * ws.products.col(c).segment(row, len).array();
                 low = values.minCoeff();
                 if (low < guard * (fn + largest_norm)) {
                     // Cancellation guard: near-zero (or negative) entries, recomputed exactly.
@@ -294,7 +307,16 @@ template <class S> void prepare_training(Problem<S>& p, const ConstMatrixRef<S>&
     constexpr int MR = Kernel<S>::MR;
     const Index d = p.train.rows(), N = p.train.cols(), Q = train_labels.rows();
     const bool parallel = nthreads > 1 && double(N) * double(d) > 1e6;
-    if (p.gemm) {
+    if (p.gemm && p.whole) {  // no classes: the training order is the identity
+        p.center = (p.train.template cast<double>().rowwise().sum() / double(N)).template cast<S>();
+        const Matrix<S> train = p.train.colwise() - p.center;
+        const Matrix<S> test = p.test.colwise() - p.center;
+        p.norms = train.colwise().squaredNorm().transpose();
+        p.test_norms = test.colwise().squaredNorm().transpose();
+        p.all_products.resize(N, p.test.cols());
+        gemm<S>(true, false, N, p.test.cols(), d, S(1), train.data(), d, test.data(), d, S(0),
+                p.all_products.data(), N);
+    } else if (p.gemm) {
         Eigen::VectorXd sum = Eigen::VectorXd::Zero(d);
         for (Index i = 0; i < N; ++i) sum += p.train.col(i).template cast<double>();
         p.center = (sum / double(N)).template cast<S>();
@@ -383,6 +405,7 @@ NearestResult<S> nearest(const ConstMatrixRef<S>& test, const ConstMatrixRef<S>&
         const Index runs = (d + kMaxDepth - 1) / kMaxDepth;
         p.depth = (d + runs - 1) / runs;
     }
+    p.whole = p.gemm && !classes && flops < kWholeFlops;
     const ClassGroups test_groups = group_by_class(test_classes, m);
     const ClassGroups train_groups = group_by_class(train_classes, N);
     p.test_order = test_groups.order;
@@ -406,7 +429,7 @@ NearestResult<S> nearest(const ConstMatrixRef<S>& test, const ConstMatrixRef<S>&
     std::vector<Workspace<S>> workspaces(static_cast<size_t>(nthreads));
     const Index tile_width = std::min(bt, m);
     for (auto& ws : workspaces) {
-        if (p.gemm) {
+        if (p.gemm && !p.whole) {
             const Index panels = (tile_width + K::NR - 1) / K::NR;
             ws.tile.resize(size_t(panels * K::NR * d));
             ws.tile_norms.resize(tile_width);

@@ -27,7 +27,7 @@ constexpr double kSolveFlops = 2e9;
 void solve_transposed_on_the_right(MatrixRef z, const Matrix<double>& r, int threads,
                                    const InterruptCheck& check) {
     const Index m = z.rows(), n = z.cols();
-    if (have_blas()) {
+    if (have_blas() && double(m) * double(n) * double(n) >= kSolveFlops / 256) {
         // BLAS dtrsm (threaded by the BLAS) on row blocks of about kSolveFlops each, so that
         // interrupts are polled between them.
         const Index rows = std::max<Index>(
