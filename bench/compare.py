@@ -32,6 +32,7 @@ Nothing here asserts on time.
     python bench/compare.py --quick           # small sizes (seconds)
     python bench/compare.py --only nearest,omp --threads 2 --json results.json
     python bench/compare.py --only nearest --threads 1 --cpu-time   # per-core, busy machine
+    python bench/compare.py --only opnorm --size opnorm=8192x1024      # another shape
     python bench/compare.py --sweep           # the size sweep; --sweep --quick: seconds
 
 Run it as a script (`python bench/compare.py`, from any directory): Python then puts bench/
@@ -45,6 +46,7 @@ them, unset them for this command alone: `env -u OPENBLAS_CORETYPE -u OPENBLAS_L
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import statistics
@@ -293,6 +295,20 @@ def to_markdown(results: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def parse_size(text: str) -> tuple[str, tuple[int, ...]]:
+    """--size: "opnorm=8192x1024" -> ("opnorm", (8192, 1024))."""
+    dims = {"pinv": 2, "opnorm": 2, "nearest": 3}
+    kernel, _, shape = text.partition("=")
+    try:
+        size = tuple(int(n) for n in shape.lower().split("x"))
+    except ValueError:
+        size = ()
+    if kernel not in dims or len(size) != dims[kernel] or min(size) < 1:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected pinv=MxN, opnorm=MxN or nearest=MxNxD, positive integers")
+    return kernel, size
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -311,6 +327,10 @@ def main(argv=None) -> int:
     parser.add_argument("--cpu-time", action="store_true",
                         help="rank runs by process CPU time instead of wall time: robust on a "
                         "busy machine, meaningful with --threads 1 only")
+    parser.add_argument("--size", action="append", default=[], metavar="KERNEL=AxB[xC]",
+                        type=parse_size,
+                        help="another input size for pinv (MxN), opnorm (MxN) or nearest "
+                        "(m test x N training x d); repeatable")
     parser.add_argument("--json", metavar="PATH", help="write every result to PATH")
     parser.add_argument("--markdown", metavar="PATH", help="write the tables as Markdown to PATH")
     args = parser.parse_args(argv)
@@ -335,6 +355,7 @@ def main(argv=None) -> int:
     if args.threads < 1:
         parser.error("--threads must be >= 1")
     sizes = cases.QUICK if args.quick else cases.STANDARD
+    sizes = dataclasses.replace(sizes, **dict(args.size))
     repeats = args.repeats or (3 if args.quick else 5)
     started = time.perf_counter()
 
@@ -360,7 +381,7 @@ def main(argv=None) -> int:
                "repeats": repeats, "cpu_time": args.cpu_time, "rooflines_gflops": rooflines,
                "rows": rows,
                "experiment": experiment}
-    results["goals"] = goals(rows, experiment, not args.quick)
+    results["goals"] = goals(rows, experiment, sizes == cases.STANDARD)
     print(f"\nload average after: {info['load_average_after']:.1f}; total {info['seconds']:.0f} s"
           " (on a shared machine timings are noisy)")
     if args.json:
