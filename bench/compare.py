@@ -273,6 +273,8 @@ def to_markdown(results: dict) -> str:
         f"{info.get('seconds', 0):.0f} s in all.",
         "",
     ]
+    if results.get("cpu_time"):
+        lines += ["Times are process CPU time, all threads (--cpu-time).", ""]
     case = None
     for r in results["rows"]:
         if (r["kernel"], r["case"]) != case:
