@@ -36,8 +36,9 @@ class Sizes:
     reference_rows: int  # test rows the reference nearest runs on (then extrapolated)
 
 
-STANDARD = Sizes((4096, 2000), (4096, 4096), (10_000, 10_000, 784), (10_000, 784, 1024, 10, 10),
-                 4096, 100)
+STANDARD = Sizes(
+    (4096, 2000), (4096, 4096), (10_000, 10_000, 784), (10_000, 784, 1024, 10, 10), 4096, 100
+)
 QUICK = Sizes((512, 256), (512, 512), (2000, 2000, 256), (1000, 784, 256, 3, 10), 1024, 200)
 
 
@@ -56,8 +57,13 @@ class Case:
 def roofline_contender(kind: str, size: int) -> Contender:
     """numpy's GEMM at size^2, raced with the kernel's contenders so that it sees the same load."""
     a = harness.gemm_operand(np.float32 if kind == "sgemm" else np.float64, size)
-    return Contender(f"roofline: numpy {kind} {size}^2", lambda: a @ a, flops=2.0 * size**3,
-                     roofline=True, note="the GEMM rate that % roof divides by")
+    return Contender(
+        f"roofline: numpy {kind} {size}^2",
+        lambda: a @ a,
+        flops=2.0 * size**3,
+        roofline=True,
+        note="the GEMM rate that % roof divides by",
+    )
 
 
 # --- pinv ---
@@ -77,18 +83,29 @@ def case_pinv(sizes: Sizes, threads: int) -> list[Case]:
     X = rng.standard_normal(shape)
     ours = archbound.pinv_info(X, threads=threads)
     contenders = [
-        Contender("archbound.pinv", lambda: archbound.pinv(X, threads=threads),
-                  note=f"QR path: {ours.fast_path}"),
+        Contender(
+            "archbound.pinv",
+            lambda: archbound.pinv(X, threads=threads),
+            note=f"QR path: {ours.fast_path}",
+        ),
         Contender("numpy.linalg.pinv (SVD)", lambda: np.linalg.pinv(X), costly=True),
-        Contender("scipy.linalg.pinv (SVD)", lambda: scipy.linalg.pinv(X, check_finite=False),
-                  costly=True),
+        Contender(
+            "scipy.linalg.pinv (SVD)",
+            lambda: scipy.linalg.pinv(X, check_finite=False),
+            costly=True,
+        ),
         Contender("scipy qr + solve_triangular", lambda: harness.scipy_qr_pinv(X)),
         Contender("archbound.reference.pinv", lambda: reference.pinv(X), costly=True),
     ]
     truth = ours.pinv
-    gaussian = Case("pinv", f"X {shape[0]}x{shape[1]} float64 Gaussian", contenders,
-                    pinv_flops(*shape), "dgemm",
-                    lambda name, out: f"rel. diff {harness.relative(out, truth):.1e}")
+    gaussian = Case(
+        "pinv",
+        f"X {shape[0]}x{shape[1]} float64 Gaussian",
+        contenders,
+        pinv_flops(*shape),
+        "dgemm",
+        lambda name, out: f"rel. diff {harness.relative(out, truth):.1e}",
+    )
 
     # Accuracy where QR loses digits: singular values log-spaced down to 1 / 1e6, against
     # numpy's SVD pinv (issue 2's goal: a relative difference <= 1e-10).
@@ -96,15 +113,23 @@ def case_pinv(sizes: Sizes, threads: int) -> list[Case]:
     info = archbound.pinv_info(hard, threads=threads)
     svd = "numpy.linalg.pinv (SVD)"
     conditioned = Case(
-        "pinv", f"X {shape[0]}x{shape[1]} float64, condition number {PINV_CONDITION:.0e}",
-        [Contender("archbound.pinv", lambda: archbound.pinv(hard, threads=threads),
-                   note=f"QR path: {info.fast_path}, estimated condition "
-                   f"{info.condition_number:.2e}"),
-         Contender(svd, lambda: np.linalg.pinv(hard), costly=True),
-         Contender("scipy qr + solve_triangular", lambda: harness.scipy_qr_pinv(hard))],
-        pinv_flops(*shape), "dgemm")
+        "pinv",
+        f"X {shape[0]}x{shape[1]} float64, condition number {PINV_CONDITION:.0e}",
+        [
+            Contender(
+                "archbound.pinv",
+                lambda: archbound.pinv(hard, threads=threads),
+                note=f"QR path: {info.fast_path}, estimated condition {info.condition_number:.2e}",
+            ),
+            Contender(svd, lambda: np.linalg.pinv(hard), costly=True),
+            Contender("scipy qr + solve_triangular", lambda: harness.scipy_qr_pinv(hard)),
+        ],
+        pinv_flops(*shape),
+        "dgemm",
+    )
     conditioned.check = lambda name, out: (
-        f"rel. diff from numpy's SVD {harness.relative(out, conditioned.outputs[svd]):.1e}")
+        f"rel. diff from numpy's SVD {harness.relative(out, conditioned.outputs[svd]):.1e}"
+    )
     return [gaussian, conditioned]
 
 
@@ -115,8 +140,9 @@ def case_opnorm(sizes: Sizes, threads: int) -> list[Case]:
     shape = sizes.opnorm
     W = np.random.default_rng(0).standard_normal(shape)
     delta, rtol = harness.OPNORM_DELTA, harness.OPNORM_RTOL
-    steps = archbound.opnorm(W, method="lanczos", delta=delta, rtol=rtol, seed=0,
-                             threads=threads).iterations
+    steps = archbound.opnorm(
+        W, method="lanczos", delta=delta, rtol=rtol, seed=0, threads=threads
+    ).iterations
     v = np.random.default_rng(1).standard_normal(shape[1])
 
     def gemv_floor():
@@ -128,19 +154,31 @@ def case_opnorm(sizes: Sizes, threads: int) -> list[Case]:
 
     lanczos_flops = 4.0 * steps * W.size
     contenders = [
-        Contender("archbound.opnorm lanczos",
-                  lambda: archbound.opnorm(W, method="lanczos", delta=delta, rtol=rtol, seed=0,
-                                           threads=threads),
-                  flops=lanczos_flops,
-                  note=f"{steps} steps, {steps * W.nbytes / 1e9:.2f} GB of W read"),
-        *(Contender(name, lambda peer=peer: peer(W), flops=0, costly="SVD" in name)
-          for name, peer in harness.OPNORM_PEERS.items()),
-        Contender("archbound.opnorm exact",
-                  lambda: archbound.opnorm(W, method="exact", threads=threads),
-                  costly=True, flops=0),
+        Contender(
+            "archbound.opnorm lanczos",
+            lambda: archbound.opnorm(
+                W, method="lanczos", delta=delta, rtol=rtol, seed=0, threads=threads
+            ),
+            flops=lanczos_flops,
+            note=f"{steps} steps, {steps * W.nbytes / 1e9:.2f} GB of W read",
+        ),
+        *(
+            Contender(name, lambda peer=peer: peer(W), flops=0, costly="SVD" in name)
+            for name, peer in harness.OPNORM_PEERS.items()
+        ),
+        Contender(
+            "archbound.opnorm exact",
+            lambda: archbound.opnorm(W, method="exact", threads=threads),
+            costly=True,
+            flops=0,
+        ),
         Contender("archbound.reference.opnorm", lambda: reference.opnorm(W), costly=True, flops=0),
-        Contender(f"floor: numpy {steps} x (W @ x, W.T @ y)", gemv_floor, flops=lanczos_flops,
-                  note="the matrix-vector products of archbound's steps, nothing else"),
+        Contender(
+            f"floor: numpy {steps} x (W @ x, W.T @ y)",
+            gemv_floor,
+            flops=lanczos_flops,
+            note="the matrix-vector products of archbound's steps, nothing else",
+        ),
     ]
     state = {"sigma": np.linalg.svd(W, compute_uv=False)[0] if min(shape) <= 1024 else None}
 
@@ -157,8 +195,14 @@ def case_opnorm(sizes: Sizes, threads: int) -> list[Case]:
             text += f", upper/true-1 {upper / s - 1:+.1e} (certified <= 1%: {within})"
         return text
 
-    case = Case("opnorm", f"W {shape[0]}x{shape[1]} float64 Gaussian, delta={delta:g}"
-                f", rtol={rtol:g}", contenders, 0.0, "dgemm", check)
+    case = Case(
+        "opnorm",
+        f"W {shape[0]}x{shape[1]} float64 Gaussian, delta={delta:g}, rtol={rtol:g}",
+        contenders,
+        0.0,
+        "dgemm",
+        check,
+    )
     return [case]
 
 
@@ -180,24 +224,40 @@ def case_nearest(sizes: Sizes, threads: int) -> list[Case]:
 
     flops = 2.0 * m * n * d
     title = f"{m} test x {n} training x {d}"
-    f32 = [Contender("archbound.nearest float32",
-                     lambda: archbound.nearest(F32, G32, threads=threads)),
-           Contender("numpy blocked float32 (1024 rows)", lambda: harness.numpy_nearest(F32, G32))]
+    f32 = [
+        Contender(
+            "archbound.nearest float32", lambda: archbound.nearest(F32, G32, threads=threads)
+        ),
+        Contender("numpy blocked float32 (1024 rows)", lambda: harness.numpy_nearest(F32, G32)),
+    ]
     faiss = harness.faiss_flat_nearest(threads)
     if faiss:
         f32.append(Contender("faiss.IndexFlatL2 float32 (k=1)", lambda: faiss(F32, G32)))
     else:
         print("faiss not installed (pip install faiss-cpu): no faiss row")
-    f32.append(Contender("sklearn NearestNeighbors(brute) float32",
-                         lambda: harness.sklearn_brute_nearest(F32, G32, threads)))
-    f64 = [Contender("archbound.nearest float64",
-                     lambda: archbound.nearest(F64, G64, threads=threads)),
-           Contender("numpy blocked float64 (1024 rows)", lambda: harness.numpy_nearest(F64, G64)),
-           Contender("archbound.reference.nearest", lambda: reference.nearest(F64[:rows], G64),
-                     costly=True, scale=m / rows,
-                     note=f"run on {rows} test rows, time x {m / rows:.0f}: extrapolated")]
-    return [Case("nearest", title + " float32", f32, flops, "sgemm", check),
-            Case("nearest", title + " float64", f64, flops, "dgemm", check)]
+    f32.append(
+        Contender(
+            "sklearn NearestNeighbors(brute) float32",
+            lambda: harness.sklearn_brute_nearest(F32, G32, threads),
+        )
+    )
+    f64 = [
+        Contender(
+            "archbound.nearest float64", lambda: archbound.nearest(F64, G64, threads=threads)
+        ),
+        Contender("numpy blocked float64 (1024 rows)", lambda: harness.numpy_nearest(F64, G64)),
+        Contender(
+            "archbound.reference.nearest",
+            lambda: reference.nearest(F64[:rows], G64),
+            costly=True,
+            scale=m / rows,
+            note=f"run on {rows} test rows, time x {m / rows:.0f}: extrapolated",
+        ),
+    ]
+    return [
+        Case("nearest", title + " float32", f32, flops, "sgemm", check),
+        Case("nearest", title + " float64", f64, flops, "dgemm", check),
+    ]
 
 
 # --- forward ---
@@ -207,8 +267,10 @@ def network_weights(sizes: Sizes, seed: int = 0):
     batch, m0, width, depth, q = sizes.forward
     dims = [m0] + [width] * depth + [q]
     rng = np.random.default_rng(seed)
-    weights = [rng.standard_normal((dims[i + 1], dims[i])) * np.sqrt(2.0 / dims[i])
-               for i in range(len(dims) - 1)]
+    weights = [
+        rng.standard_normal((dims[i + 1], dims[i])) * np.sqrt(2.0 / dims[i])
+        for i in range(len(dims) - 1)
+    ]
     biases = [np.full(dims[i + 1], 0.01) for i in range(len(dims) - 1)]
     X = rng.random((batch, m0))
     flops = 2.0 * batch * sum(dims[i] * dims[i + 1] for i in range(len(dims) - 1))
@@ -230,22 +292,39 @@ def case_forward(sizes: Sizes, threads: int) -> list[Case]:
         biases = [b.astype(dtype) for b in biases64]
         X = X64.astype(dtype)
         contenders = [
-            Contender(f"archbound Network.forward {np.dtype(dtype).name}",
-                      lambda X=X: net.forward(X, threads=threads)),
-            Contender("numpy loop (h @ W.T, in place)",
-                      lambda w=weights, b=biases, X=X: harness.numpy_forward(w, b, X)),
+            Contender(
+                f"archbound Network.forward {np.dtype(dtype).name}",
+                lambda X=X: net.forward(X, threads=threads),
+            ),
+            Contender(
+                "numpy loop (h @ W.T, in place)",
+                lambda w=weights, b=biases, X=X: harness.numpy_forward(w, b, X),
+            ),
         ]
         torch_forward = harness.torch_forward(weights, biases, X, threads)
         if torch_forward:
-            contenders.append(Contender(f"torch {torch_forward.version} addmm + relu_",
-                                        torch_forward))
+            contenders.append(
+                Contender(f"torch {torch_forward.version} addmm + relu_", torch_forward)
+            )
         elif dtype == np.float32:
             print("torch not installed: no torch row")
-        contenders.append(Contender("archbound.reference.forward",
-                                    lambda w=weights, b=biases, X=X: reference.forward(w, b, X)))
+        contenders.append(
+            Contender(
+                "archbound.reference.forward",
+                lambda w=weights, b=biases, X=X: reference.forward(w, b, X),
+            )
+        )
         arch = f"{dims[0]}-[{dims[1]}]x{len(dims) - 2}-{dims[-1]}"
-        cases.append(Case("forward", f"batch {X.shape[0]}, {arch}, {np.dtype(dtype).name}",
-                          contenders, flops, roof, check))
+        cases.append(
+            Case(
+                "forward",
+                f"batch {X.shape[0]}, {arch}, {np.dtype(dtype).name}",
+                contenders,
+                flops,
+                roof,
+                check,
+            )
+        )
     return cases
 
 
@@ -260,17 +339,36 @@ def case_omp(sizes: Sizes, threads: int) -> list[Case]:
     W = rng.standard_normal(sizes.opnorm)
     cases = []
     for label, call, flops in (
-        (f"geometry kernel, nearest float32 {m}x{n}x{d}",
-         lambda t: archbound.nearest(F, G, threads=t), 2.0 * m * n * d),
-        (f"lanczos {W.shape[0]}x{W.shape[1]}",
-         lambda t: archbound.opnorm(W, method="lanczos", seed=0, threads=t), 0.0),
+        (
+            f"geometry kernel, nearest float32 {m}x{n}x{d}",
+            lambda t: archbound.nearest(F, G, threads=t),
+            2.0 * m * n * d,
+        ),
+        (
+            f"lanczos {W.shape[0]}x{W.shape[1]}",
+            lambda t: archbound.opnorm(W, method="lanczos", seed=0, threads=t),
+            0.0,
+        ),
     ):
-        contenders = [Contender("2 threads", lambda call=call: call(2)),
-                      Contender("1 thread", lambda call=call: call(1))]
-        cases.append(Case("omp", label + ": speed-up 1 -> 2 threads = x ours of '1 thread'",
-                          contenders, flops))
+        contenders = [
+            Contender("2 threads", lambda call=call: call(2)),
+            Contender("1 thread", lambda call=call: call(1)),
+        ]
+        cases.append(
+            Case(
+                "omp",
+                label + ": speed-up 1 -> 2 threads = x ours of '1 thread'",
+                contenders,
+                flops,
+            )
+        )
     return cases
 
 
-BUILDERS = {"pinv": case_pinv, "opnorm": case_opnorm, "nearest": case_nearest,
-            "forward": case_forward, "omp": case_omp}
+BUILDERS = {
+    "pinv": case_pinv,
+    "opnorm": case_opnorm,
+    "nearest": case_nearest,
+    "forward": case_forward,
+    "omp": case_omp,
+}

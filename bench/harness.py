@@ -193,8 +193,15 @@ def versions() -> dict:
     return out
 
 
-ENVIRONMENT = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
-               "OMP_PROC_BIND", "OMP_PLACES", "ARCHBOUND_BLAS")
+ENVIRONMENT = (
+    "OPENBLAS_CORETYPE",
+    "OPENBLAS_L2_SIZE",
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "OMP_PROC_BIND",
+    "OMP_PLACES",
+    "ARCHBOUND_BLAS",
+)
 
 
 def machine_info(threads: int | None) -> dict:
@@ -202,8 +209,17 @@ def machine_info(threads: int | None) -> dict:
     from threadpoolctl import threadpool_info
 
     pools = [
-        {k: p.get(k) for k in ("internal_api", "version", "architecture", "num_threads",
-                               "threading_layer", "filepath")}
+        {
+            k: p.get(k)
+            for k in (
+                "internal_api",
+                "version",
+                "architecture",
+                "num_threads",
+                "threading_layer",
+                "filepath",
+            )
+        }
         for p in threadpool_info()
     ]
     return {
@@ -222,16 +238,20 @@ def machine_info(threads: int | None) -> dict:
 
 
 def print_machine(info: dict) -> None:
-    print(f"date {info['date']}, {info['cpu']}, {info['cpus']} CPUs ({info['usable_cpus']} usable)"
-          f", threads = {info['threads']}, load average {info['load_average_before']:.1f}")
+    print(
+        f"date {info['date']}, {info['cpu']}, {info['cpus']} CPUs ({info['usable_cpus']} usable)"
+        f", threads = {info['threads']}, load average {info['load_average_before']:.1f}"
+    )
     print("versions: " + ", ".join(f"{k} {v}" for k, v in info["versions"].items() if v))
     env = ", ".join(f"{k}={v}" for k, v in info["env"].items() if v)
     print(f"environment: {env or 'no OpenMP / OpenBLAS / archbound variables set'}")
     print(f"archbound SIMD: {info['archbound_simd']}; BLAS: {info['archbound_blas']}")
     for p in info["threadpools"]:
         lib = os.path.basename(p["filepath"] or "")
-        print(f"  threadpool {p['internal_api']} {p['version'] or ''} kernel={p['architecture']} "
-              f"threads={p['num_threads']} ({lib})")
+        print(
+            f"  threadpool {p['internal_api']} {p['version'] or ''} kernel={p['architecture']} "
+            f"threads={p['num_threads']} ({lib})"
+        )
 
 
 # --- peers: nearest neighbour ---
