@@ -8,19 +8,21 @@ The test set is written once to a .npy file, which both paths read as a memory m
 workers open it themselves, so nothing but its name is sent). In-process runs with as many
 OpenMP threads as there are workers; the cluster has single-threaded worker processes.
 Prints test rows per second and the ratio cluster / in-process (issue 7 asks >= 0.8 for two
-workers against two threads). Best of --repeat runs, alternating, after a warm-up.
+workers against two threads). Best of --repeat runs, alternating, after a warm-up
+(harness.race, from harness.py beside it: run it as a script, from any directory).
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import tempfile
-import time
 
 import numpy as np
 
 import archbound
+import harness
 from archbound import distributed
 
 
@@ -45,7 +47,7 @@ def main():
     Y = archbound.one_hot(rng.integers(0, q, args.n_train), q)
     sizes = [args.dim, 256, q]
     net = archbound.Network(
-        [rng.standard_normal((b, a)) / np.sqrt(a) for a, b in zip(sizes, sizes[1:])],
+        [rng.standard_normal((b, a)) / np.sqrt(a) for a, b in itertools.pairwise(sizes)],
         [np.zeros(b) for b in sizes[1:]],
     )
     with tempfile.TemporaryDirectory() as tmp:
@@ -63,31 +65,27 @@ def main():
                                dashboard_address=":0", silence_logs=40)
         client = Client(cluster)
         common = dict(chunk_rows=args.chunk_rows, seed=0)
-        runs = {
-            f"in-process, {args.workers} threads": lambda: distributed.sample_bounds(
-                net, X, Y, x_path, y_path, threads=args.workers, **common),
-            f"LocalCluster, {args.workers} workers x 1 thread": lambda: distributed.sample_bounds(
-                net, X, Y, x_path, y_path, client=client, **common),
-        }
-        best = {name: float("inf") for name in runs}
-        results = {}
-        for name, run in runs.items():  # warm-up
-            results[name] = run()
-        for _ in range(args.repeat):
-            for name, run in runs.items():
-                start = time.perf_counter()
-                results[name] = run()
-                best[name] = min(best[name], time.perf_counter() - start)
+        runs = [
+            harness.Contender(
+                f"in-process, {args.workers} threads", lambda: distributed.sample_bounds(
+                    net, X, Y, x_path, y_path, threads=args.workers, **common)),
+            harness.Contender(
+                f"LocalCluster, {args.workers} workers x 1 thread",
+                lambda: distributed.sample_bounds(net, X, Y, x_path, y_path, client=client,
+                                                  **common)),
+        ]
+        times, results = harness.race(runs, args.repeat)
+        best = {name: min(wall for wall, _ in t) for name, t in times.items()}
         client.close()
         cluster.close()
 
-    a, b = (results[name] for name in runs)
+    a, b = (results[name] for name in best)
     assert a.test_cost_bound == b.test_cost_bound or abs(
         a.test_cost_bound - b.test_cost_bound) <= 1e-12 * a.test_cost_bound
     print(f"m = {args.m:,} test rows, N = {args.n_train:,}, d = {args.dim}, float32 on disk, "
           f"chunks of {args.chunk_rows:,} rows")
     base = None
-    for name in runs:
+    for name in best:
         rate = args.m / best[name]
         base = base or rate
         print(f"  {name:<38} {best[name]:8.2f} s  {rate:12,.0f} rows/s  "

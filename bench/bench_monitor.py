@@ -13,9 +13,10 @@ import argparse
 import statistics
 import time
 
-import archbound
 import numpy as np
 from sklearn.neural_network import MLPRegressor
+
+import archbound
 
 
 def main() -> None:

@@ -10,7 +10,8 @@ if it is not a power of two) it times
 
 best of a few runs after a warm-up, and prints a Markdown table of times, speed-ups, parallel
 efficiency and GFLOP/s, ready for bench/RESULTS.md. About a minute on 16 cores; it drops to one
-timed run per point when a run is slow, and stops early past --budget seconds.
+timed run per point when a run is slow, and stops early past --budget seconds. Its timing and
+machine description come from harness.py, beside it: run it as a script, from any directory.
 
     python bench/device_scaling.py                  # the standard sizes
     python bench/device_scaling.py --quick          # small sizes, seconds (a smoke test)
@@ -28,39 +29,8 @@ import time
 import numpy as np
 
 import archbound
+import harness
 from archbound import _core
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def usable_cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1
-
-
-def best_time(fn, repeats: int, slow_s: float) -> tuple[float, int]:
-    """Best of `repeats` timed runs after one warm-up; one timed run when the warm-up is slow."""
-    start = time.perf_counter()
-    fn()
-    warm = time.perf_counter() - start
-    runs = 1 if warm > slow_s else repeats
-    best = float("inf")
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best, runs
 
 
 def main(argv=None) -> int:
@@ -71,7 +41,7 @@ def main(argv=None) -> int:
     parser.add_argument("--budget", type=float, default=170.0,
                         help="seconds after which the remaining points are skipped")
     args = parser.parse_args(argv)
-    cpus = usable_cpus()
+    cpus = harness.usable_cpus()
     if args.threads:
         counts = sorted({int(t) for t in args.threads.split(",") if t.strip()})
     else:
@@ -80,27 +50,19 @@ def main(argv=None) -> int:
     size = 1024 if args.quick else 4096
     started = time.perf_counter()
 
-    print(f"{cpu_model()}, {os.cpu_count()} CPUs ({cpus} usable), python "
+    print(f"{harness.cpu_model()}, {os.cpu_count()} CPUs ({cpus} usable), python "
           f"{platform.python_version()}, numpy {np.__version__}, archbound "
           f"{archbound.__version__}, SIMD {_core.simd_instruction_sets()}")
     print("environment: " + ", ".join(
         f"{k}={os.environ.get(k, 'unset')}" for k in
         ("OMP_NUM_THREADS", "OMP_PROC_BIND", "OMP_PLACES", "OPENBLAS_CORETYPE")))
-    try:
-        print(f"load average {os.getloadavg()[0]:.1f}")
-    except OSError:
-        pass
+    print(f"load average {os.getloadavg()[0]:.1f}")
 
     rng = np.random.default_rng(0)
     F = rng.random((m, d), dtype=np.float32)
     G = rng.random((n, d), dtype=np.float32)
     W = rng.standard_normal((size, size))
-    a = rng.random((size, size), dtype=np.float32)
-    a @ a
-    start = time.perf_counter()
-    a @ a
-    sgemm = 2 * size**3 / (time.perf_counter() - start) / 1e9
-    del a
+    sgemm = harness.gemm_rate(np.float32, size, repeats=1)
     print(f"numpy sgemm {size}^2 with all of OpenBLAS's threads: {sgemm:.0f} GFLOP/s (roofline)")
     steps = archbound.opnorm(W, method="lanczos", seed=0, threads=1).iterations
 
@@ -117,7 +79,8 @@ def main(argv=None) -> int:
             if time.perf_counter() - started > args.budget:
                 print(f"  budget of {args.budget:.0f} s spent: {name} on {t} threads skipped")
                 continue
-            seconds, runs = best_time(lambda: call(t), args.repeats, slow_s=4.0)
+            seconds, runs = harness.best_of(lambda call=call, t=t: call(t), args.repeats,
+                                            slow_s=4.0)
             results[name][t] = seconds
             print(f"  {name}, {t:2d} threads: {seconds:.4f} s (best of {runs})", flush=True)
 

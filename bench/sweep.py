@@ -14,6 +14,7 @@ process holds one core.
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import os
 import statistics
@@ -21,15 +22,21 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
-import scipy.linalg
-import scipy.sparse.linalg
-from sklearn.metrics import pairwise_distances_argmin_min
 
 import archbound
+import harness
+from harness import (
+    numpy_forward,
+    numpy_nearest,
+    numpy_readout_first,
+    numpy_readout_last,
+    numpy_sample_bounds,
+    scipy_qr_pinv,
+)
 
 PAUSE_S = 0.2
 
@@ -55,124 +62,14 @@ class Case:
         }
 
 
-def _block(fn: Callable[[], object], repeats: int) -> float:
-    fn()  # warm-up
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
 def run_case(case: Case, rounds: int) -> dict:
     contenders = {"archbound": case.ours, **case.peers}
-    names = list(contenders)
-    best = {name: float("inf") for name in names}
-    for r in range(rounds):
-        order = names[r % len(names):] + names[: r % len(names)]
-        for name in order:
-            time.sleep(PAUSE_S)
-            best[name] = min(best[name], _block(contenders[name], case.repeats))
-    case.times = best
+    case.times = harness.block_race(contenders, rounds, case.repeats, PAUSE_S)
     row = case.row()
     print(f"  {case.kernel:<28}{case.size:<34}{row['ours_s'] * 1e3:10.3f} ms"
           f"{row['peer_s'] * 1e3:10.3f} ms  {row['best_peer']:<28}{row['peer_over_ours']:6.2f}",
           flush=True)
     return row
-
-
-# --- peers ---
-
-
-def numpy_nearest(F, G, block=1024):
-    """Blocked |a|^2 + |b|^2 - 2ab, then argmin: what a NumPy user writes."""
-    g2 = np.einsum("ij,ij->i", G, G)
-    values = np.empty(len(F), F.dtype)
-    for s in range(0, len(F), block):
-        a = F[s: s + block]
-        d2 = a @ G.T
-        d2 *= -2
-        d2 += g2[None, :]
-        d2 += np.einsum("ij,ij->i", a, a)[:, None]
-        values[s: s + block] = np.sqrt(np.maximum(d2.min(axis=1), 0))
-    return values
-
-
-def numpy_forward(weights, biases, X):
-    h = X
-    for W, b in zip(weights[:-1], biases[:-1]):
-        h = np.maximum(h @ W.T + b, 0)
-    return h @ weights[-1].T + biases[-1]
-
-
-def scipy_qr_pinv(a):
-    """pinv of a full-rank matrix by SciPy's QR and a triangular solve (tall or wide)."""
-    tall = a.shape[0] >= a.shape[1]
-    b = a if tall else a.T
-    q, r = scipy.linalg.qr(b, mode="economic")
-    p = scipy.linalg.solve_triangular(r, q.T)  # b^+ = R^-1 Q^T
-    return p if tall else p.T
-
-
-def numpy_readout_first(X, Y, widths):
-    """pinv, the layers and the training check, as a NumPy user would write them."""
-    A = Y.T @ np.linalg.pinv(X.T)
-    q, beta = Y.shape[1], max(0.0, -Y.min())
-    weights, biases, fan_in = [], [], X.shape[1]
-    for l, width in enumerate(widths + [q]):
-        W = np.zeros((width, fan_in))
-        b = np.zeros(width)
-        if l == 0:
-            W[:q] = A
-            b[:q] = beta
-        else:
-            W[:q, :q] = np.eye(q)
-        weights.append(W)
-        biases.append(b)
-        fan_in = width
-    biases[-1] = np.full(q, -beta)
-    residual = numpy_forward(weights, biases, X) - Y
-    return weights, biases, float(np.mean(np.sum(residual**2, axis=1)))
-
-
-def numpy_readout_last(X, Y, widths, seed=0):
-    rng = np.random.default_rng(seed)
-    h, weights, biases = X.T, [], []
-    for width in widths:
-        g = rng.standard_normal((width, h.shape[0]))
-        W = np.linalg.qr(g)[0] if width >= h.shape[0] else np.linalg.qr(g.T)[0].T
-        z = W @ h
-        b = np.maximum(-z.min(axis=1), 0)
-        h = np.maximum(z + b[:, None], 0)
-        weights.append(W)
-        biases.append(b)
-    weights.append(Y.T @ np.linalg.pinv(h))
-    biases.append(np.zeros(Y.shape[1]))
-    residual = numpy_forward(weights, biases, X) - Y
-    return weights, biases, float(np.mean(np.sum(residual**2, axis=1)))
-
-
-def numpy_sample_bounds(net, variant, X, Y, Xt, Yt):
-    """The same bound in NumPy: exact norms, the full m x N distance matrix, the minimum."""
-    A = net.construction.readout if net.construction else None
-    if variant == "lipschitz":
-        alpha = float(np.prod([np.linalg.norm(W, 2) for W in net.weights]))
-        F, G = Xt, X
-    elif variant == "projected":
-        U = np.linalg.qr(X.T)[0]
-        alpha, F, G = np.linalg.norm(A, 2), Xt @ U, X @ U
-    elif variant == "coordinates":
-        P = np.linalg.pinv(X)  # (M0, N)
-        alpha, F, G = np.linalg.norm(Y, 2), Xt @ P, np.eye(X.shape[0])
-    else:  # linearized
-        alpha, F, G = 1.0, Xt @ A.T, X @ A.T
-    r = np.linalg.norm(numpy_forward(net.weights, net.biases, X) - Y, axis=1)
-    d2 = (F * F).sum(1)[:, None] + (G * G).sum(1)[None, :] - 2 * F @ G.T
-    labels = (Yt * Yt).sum(1)[:, None] + (Y * Y).sum(1)[None, :] - 2 * Yt @ Y.T
-    B = alpha * np.sqrt(np.maximum(d2, 0)) + np.sqrt(np.maximum(labels, 0)) + r[None, :]
-    truth = np.linalg.norm(numpy_forward(net.weights, net.biases, Xt) - Yt, axis=1)
-    return B.min(axis=1), truth
 
 
 # --- cases ---
@@ -199,9 +96,9 @@ def opnorm_cases(quick: bool) -> list[Case]:
     cases = []
     for n in [128, 512, 1024] + ([] if quick else [4096]):
         W = _rng().standard_normal((n, n))
-        peers = {"scipy svds(k=1)": lambda W=W: scipy.sparse.linalg.svds(W, k=1, random_state=0)}
+        peers = {"scipy svds(k=1)": lambda W=W: harness.scipy_svds_norm(W)}
         if n <= 1024:
-            peers["numpy norm(W, 2)"] = lambda W=W: np.linalg.norm(W, 2)
+            peers["numpy norm(W, 2)"] = lambda W=W: harness.numpy_exact_norm(W)
         cases.append(Case("opnorm", f"{n}^2 (delta 1e-6, rtol 1e-2)",
                           lambda W=W: archbound.opnorm(W, delta=1e-6, rtol=1e-2, seed=0), peers,
                           repeats=3 if n >= 1024 else 10))
@@ -220,7 +117,7 @@ def nearest_cases(quick: bool) -> list[Case]:
             name = "float32" if dtype == np.float32 else "float64"
             peers = {"blocked NumPy": lambda F=F, G=G: numpy_nearest(F, G)}
             if m * N <= 1e7:
-                peers["sklearn argmin_min"] = lambda F=F, G=G: pairwise_distances_argmin_min(F, G)
+                peers["sklearn argmin_min"] = lambda F=F, G=G: harness.sklearn_argmin_min(F, G)
             cases.append(Case(f"nearest {name}", f"{m}x{N}x{d}",
                               lambda F=F, G=G: archbound.nearest(F, G), peers,
                               repeats=2 if m * N * d > 1e10 else 5))
@@ -236,9 +133,9 @@ def forward_cases(quick: bool) -> list[Case]:
     for dtype in (np.float32, np.float64):
         for batch, m0, width, depth, q in FORWARD_SIZES[: 3 if quick else None]:
             sizes = [m0] + [width] * depth + [q]
-            weights = [_rng(l).standard_normal((o, i)) / np.sqrt(i)
-                       for l, (i, o) in enumerate(zip(sizes[:-1], sizes[1:]))]
-            biases = [_rng(l + 50).standard_normal(o) * 0.1 for l, o in enumerate(sizes[1:])]
+            weights = [_rng(k).standard_normal((o, i)) / np.sqrt(i)
+                       for k, (i, o) in enumerate(itertools.pairwise(sizes))]
+            biases = [_rng(k + 50).standard_normal(o) * 0.1 for k, o in enumerate(sizes[1:])]
             net = archbound.Network(weights, biases)
             X = _rng(99).standard_normal((batch, m0)).astype(dtype)
             wd = [w.astype(dtype) for w in weights]
@@ -271,7 +168,8 @@ def construct_cases(quick: bool) -> list[Case]:
             cases.append(Case(f"construct {method}", f"N={N} d={d} [{width}]x{depth}",
                               lambda X=X, Y=Y, w=widths, m=method: archbound.construct_minimizer(
                                   X, Y, w, method=m, seed=0),
-                              {"NumPy pinv + layers": lambda X=X, Y=Y, w=widths, p=peer: p(X, Y, w)},
+                              {"NumPy pinv + layers":
+                               lambda X=X, Y=Y, w=widths, p=peer: p(X, Y, w)},
                               repeats=3 if N >= 400 else 10))
     return cases
 
@@ -300,15 +198,6 @@ def bound_cases(quick: bool) -> list[Case]:
 # --- threads ---
 
 
-def _median_time(fn, calls: int) -> float:
-    times = []
-    for _ in range(calls):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def interleaved_rows(calls: int = 200) -> list[dict]:
     """A NumPy call right after an archbound call, against the same NumPy call alone."""
     a = _rng().standard_normal((64, 50))
@@ -320,7 +209,7 @@ def interleaved_rows(calls: int = 200) -> list[dict]:
     rows = []
     for label, call in (("after archbound.nearest 2000x760x784", lambda: archbound.nearest(F, G)),
                         ("after a 50-sample forward", lambda: net.forward(x))):
-        alone = _median_time(lambda: np.linalg.pinv(a), calls)
+        alone = harness.median_time(lambda: np.linalg.pinv(a), calls)
         after = []
         for _ in range(calls):
             call()
@@ -357,8 +246,8 @@ def busy_core_rows() -> list[dict]:
             "opnorm 1024^2": lambda t: archbound.opnorm(W, seed=0, threads=t),
         }
         for name, call in calls.items():
-            default = _block(lambda: call(None), 5)
-            single = _block(lambda: call(1), 5)
+            default = harness.best_of(lambda call=call: call(None), 5)[0]
+            single = harness.best_of(lambda call=call: call(1), 5)[0]
             rows.append({"kernel": "threads: busy core", "size": name, "ours_s": default,
                          "best_peer": "archbound threads=1", "peer_s": single,
                          "peer_over_ours": single / default})
