@@ -17,6 +17,7 @@ from pathlib import Path
 import click
 import numpy as np
 
+from archbound._json import json_safe
 from archbound.bounds import VARIANTS
 
 INPUT_ERRORS = (ValueError, OSError)  # DataError, DTypeError, ZeroLossUnattainable, ...
@@ -108,23 +109,6 @@ def format_table(headers: list[str], rows: list[list[str]]) -> str:
     out = [line, "  ".join("-" * w for w in widths)]
     out += ["  ".join(str(c).rjust(w) for c, w in zip(row, widths)) for row in rows]
     return "\n".join(out)
-
-
-def _json_safe(value):
-    """Plain JSON types; non-finite floats become null."""
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return _json_safe(value.tolist())
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return float(value) if math.isfinite(value) else None
-    return value
 
 
 @click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
@@ -475,7 +459,7 @@ def bound(model, train_path, test_path, variant, delta, seed, as_json, per_sampl
           scheduler, workers, chunk_rows):
     """Certified per-sample bounds on a network's test error, with the true error beside
     them: |f(x~_j) - y~_j| <= B_j = min_i (Lip |x~_j - x_i| + |y~_j - y_i| + r_i)."""
-    import archbound
+    from archbound.bounds import sample_bounds
     from archbound.data import load_arrays, load_model
 
     net = load_model(model)
@@ -486,8 +470,8 @@ def bound(model, train_path, test_path, variant, delta, seed, as_json, per_sampl
     if scheduler is None:
         if workers is not None or chunk_rows is not None:
             raise click.UsageError("--workers and --chunk-rows need --scheduler")
-        report = archbound.sample_bounds(net, train.X, Y_train, test.X, Y_test, variant=variant,
-                                         delta=delta, seed=seed, threads=threads)
+        report = sample_bounds(net, train.X, Y_train, test.X, Y_test, variant=variant,
+                               delta=delta, seed=seed, threads=threads)
     else:
         report = _distributed_bounds(net, train.X, Y_train, test.X, Y_test, variant=variant,
                                      delta=delta, seed=seed, threads=threads,
@@ -497,7 +481,7 @@ def bound(model, train_path, test_path, variant, delta, seed, as_json, per_sampl
         out = {"model": str(model), "train": str(train_path), "test": str(test_path),
                "widths": net.widths, "n_train": int(train.X.shape[0]),
                **report.to_dict(per_sample=per_sample)}
-        click.echo(json.dumps(_json_safe(out), indent=1))
+        click.echo(json.dumps(json_safe(out), indent=1))
     else:
         click.echo(_bound_table(report, net, (train.X.shape[0], test.X.shape[0])))
 
@@ -628,9 +612,9 @@ def diagnose(train_path, test_path, out, as_json, max_queries, seed, threads):
             rank=result["rank"], title=f"{train_path.name}: N = {result['n_train']}, "
                                        f"M0 = {result['input_dim']}, rank {result['rank']}")
         with open(out / "diagnose.json", "w") as stream:
-            json.dump(_json_safe(result), stream, indent=1)
+            json.dump(json_safe(result), stream, indent=1)
             stream.write("\n")
     if as_json:
-        click.echo(json.dumps(_json_safe(result), indent=1))
+        click.echo(json.dumps(json_safe(result), indent=1))
     else:
         click.echo(_diagnosis_text(result, spectrum_path))

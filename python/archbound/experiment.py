@@ -68,15 +68,20 @@ from __future__ import annotations
 import csv
 import datetime
 import json
-import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-import archbound
-from archbound.bounds import DISCREPANCY_DISTANCES, VARIANTS
+from archbound import __version__
+from archbound._json import finite_or_none as _number
+from archbound.bounds import (
+    DISCREPANCY_DISTANCES,
+    VARIANTS,
+    cost_discrepancy_bound_batch,
+    sample_bounds_batch,
+)
 from archbound.construct import ZeroLossUnattainable, construct_minimizer, one_hot
 from archbound.data import DataError, dataset_input_dim, load_dataset
 from archbound.linalg import pinv_info
@@ -160,14 +165,6 @@ def _default_n_train(dataset: str, input_dim: int) -> list[int]:
         values.append(n)
         n *= 2
     return values + [int(0.97 * input_dim)] if input_dim >= 26 else [max(1, input_dim - 1)]
-
-
-def _number(value):
-    """A JSON-safe float: None for None, NaN and infinities."""
-    if value is None:
-        return None
-    value = float(value)
-    return value if math.isfinite(value) else None
 
 
 def _mean(values):
@@ -294,7 +291,7 @@ def _discrepancy_records(built, X, Y, X_test, Y_test, config) -> None:
         distances = (DISCREPANCY_DISTANCES if record["construction"] == "readout_first"
                      else ("lipschitz",))
         jobs += [(net, distance) for distance in distances]
-    reports = archbound.cost_discrepancy_bound_batch(
+    reports = cost_discrepancy_bound_batch(
         jobs, X, Y, X_test, Y_test, delta=config.delta, seed=config.seed,
         evaluate_truth=False, threads=config.threads)
     records = {id(net): record for net, record, _, _ in built}
@@ -434,7 +431,7 @@ def run_experiment(config: ExperimentConfig, *, progress=None) -> dict:
             outputs += [output] * len(variants)
         if progress:
             progress(advance=0, description=f"N={n}: bounds of {len(built)} networks")
-        reports = archbound.sample_bounds_batch(jobs, X, Y, X_test, Y_test, delta=config.delta,
+        reports = sample_bounds_batch(jobs, X, Y, X_test, Y_test, delta=config.delta,
                                                 seed=config.seed, threads=config.threads,
                                                 test_outputs=outputs)
         records = {id(net): (record, seconds) for net, record, _, seconds in built}
@@ -449,7 +446,7 @@ def run_experiment(config: ExperimentConfig, *, progress=None) -> dict:
             run["networks"].append(record)
     results = {
         "version": RESULTS_VERSION,
-        "archbound_version": archbound.__version__,
+        "archbound_version": __version__,
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "seconds": None,
         "config": {

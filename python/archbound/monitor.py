@@ -49,6 +49,7 @@ from pathlib import Path
 
 import numpy as np
 
+from archbound._json import finite_or_none as _number
 from archbound._validation import DTypeError, check_array, check_probability, check_seed
 from archbound.network import Network
 from archbound.opnorm import opnorms
@@ -65,13 +66,6 @@ def record_delta(delta: float, t: int) -> float:
     if not isinstance(t, numbers.Integral) or isinstance(t, bool) or t < 1:
         raise ValueError(f"t must be an int >= 1, got {t!r}")
     return delta * SERIES / (float(t) * float(t))
-
-
-def _number(value):
-    if value is None:
-        return None
-    value = float(value)
-    return value if math.isfinite(value) else None
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ import time
 
 import numpy as np
 
+from archbound._json import finite_or_none as _number
 from archbound.bounds import sample_bounds
 from archbound.construct import construct_minimizer
 from archbound.monitor import NormMonitor, history_series
@@ -46,13 +47,6 @@ LEARNING_RATE = 1e-2
 CSV_COLUMNS = ["hidden", "epochs", "lipschitz_estimate", "constructed_test_cost",
                "constructed_accuracy", "constructed_lipschitz", "constructed_test_cost_bound",
                "constructed_mean_ratio"]
-
-
-def _number(value):
-    if value is None:
-        return None
-    value = float(value)
-    return value if np.isfinite(value) else None
 
 
 def _evaluate(net: Network, X, Y, X_test, Y_test, y_test, *, delta, seed, threads) -> dict:
