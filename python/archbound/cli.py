@@ -347,7 +347,7 @@ def experiment(dataset, n_train, depths, widths, n_test, variants, seed, delta, 
     architectures.png to --out, and prints a summary table.
     """
     from archbound.experiment import ExperimentConfig, run_experiment, write_results
-    from archbound.trained import parse_hidden
+    from archbound.experiment.trained import parse_hidden
 
     config = ExperimentConfig(dataset=dataset, n_train=n_train, depths=depths, widths=widths,
                               n_test=n_test, variants=variants, seed=seed, delta=delta,
