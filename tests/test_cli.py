@@ -441,7 +441,7 @@ def test_experiment_input_errors(tmp_path, monkeypatch):
     result = invoke("experiment", "--dataset", tmp_path / "nowhere", "--out", tmp_path / "o")
     assert result.exit_code == 2 and "no such dataset" in result.output
     assert "Traceback" not in result.output
-    monkeypatch.setattr(data, "FASHION_MNIST_DIR", tmp_path / "not-installed")
+    monkeypatch.setattr(data.datasets, "FASHION_MNIST_DIR", tmp_path / "not-installed")
     result = invoke("experiment", "--dataset", "fashion-mnist", "--out", tmp_path / "o")
     assert result.exit_code == 2
     assert "apt-get install dataset-fashion-mnist" in result.output
