@@ -278,6 +278,27 @@ def validate_schema(results):
     jsonschema.validate(results, experiment.RESULTS_SCHEMA)
 
 
+def test_results_schema_is_package_data_and_one_definition():
+    """results.schema.json ships inside the package, is a valid draft 2020-12 schema, and
+    names the same variants, distances and constructions as the code."""
+    from importlib import resources
+
+    from archbound.bounds import DISCREPANCY_DISTANCES, VARIANTS
+    from archbound.construct import METHODS
+
+    jsonschema = pytest.importorskip("jsonschema")
+    path = resources.files("archbound.experiment").joinpath("results.schema.json")
+    schema = json.loads(path.read_text("utf-8"))
+    assert schema == experiment.RESULTS_SCHEMA
+    jsonschema.Draft202012Validator.check_schema(schema)
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    definitions = schema["$defs"]
+    assert definitions["variant"]["enum"] == list(VARIANTS)
+    assert definitions["distance"]["enum"] == list(DISCREPANCY_DISTANCES)
+    assert definitions["construction"]["enum"] == list(METHODS) == list(experiment.CONSTRUCTIONS)
+    assert schema["properties"]["version"]["const"] == experiment.RESULTS_VERSION
+
+
 def check_outputs(out, results):
     assert results["version"] == experiment.RESULTS_VERSION == 1
     validate_schema(results)
@@ -358,7 +379,7 @@ def test_experiment_with_bounds(tmp_path):
 
 
 def test_experiment_trained_beside_constructed(tmp_path):
-    from archbound import trained
+    from archbound.experiment import trained
 
     out = tmp_path / "results"
     result = invoke("experiment", "--n-train", "12,30,70", "--depths", "1", "--widths", "16",
@@ -420,7 +441,7 @@ def test_experiment_input_errors(tmp_path, monkeypatch):
     result = invoke("experiment", "--dataset", tmp_path / "nowhere", "--out", tmp_path / "o")
     assert result.exit_code == 2 and "no such dataset" in result.output
     assert "Traceback" not in result.output
-    monkeypatch.setattr(data, "FASHION_MNIST_DIR", tmp_path / "not-installed")
+    monkeypatch.setattr(data.datasets, "FASHION_MNIST_DIR", tmp_path / "not-installed")
     result = invoke("experiment", "--dataset", "fashion-mnist", "--out", tmp_path / "o")
     assert result.exit_code == 2
     assert "apt-get install dataset-fashion-mnist" in result.output

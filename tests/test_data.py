@@ -180,7 +180,7 @@ def test_load_digits():
 
 
 def test_missing_fashion_mnist_says_how_to_install(monkeypatch, tmp_path):
-    monkeypatch.setattr(data, "FASHION_MNIST_DIR", tmp_path / "not-installed")
+    monkeypatch.setattr(data.datasets, "FASHION_MNIST_DIR", tmp_path / "not-installed")
     with pytest.raises(DataError, match="apt-get install dataset-fashion-mnist"):
         load_dataset("fashion-mnist")
     with pytest.raises(DataError, match="--dataset PATH"):

@@ -165,3 +165,19 @@ def test_bad_input(problem):
         distributed.sample_bounds(net, X, Y, Xt, Yt[:10])
     with pytest.raises(ValueError, match="empty"):
         distributed.sample_bounds(net, X, Y, Xt[:0], Yt[:0])
+
+
+def test_client_for_local_cluster_equals_in_process_and_closes(problem):
+    net, X, Y, Xt, Yt, expected = problem
+    with distributed.client_for("local", workers=1) as client:
+        assert len(client.scheduler_info()["workers"]) == 1
+        report = distributed.sample_bounds(net, X, Y, Xt, Yt, client=client, chunk_rows=900,
+                                           seed=3)
+    _assert_same(report, expected)
+    assert client.status == "closed"
+
+
+def test_client_for_refuses_workers_with_an_address():
+    with pytest.raises(ValueError, match="workers applies to a local cluster only"), \
+            distributed.client_for("tcp://127.0.0.1:9", workers=2):
+        pass

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from archbound._json import finite_or_none as _finite_or_none
 from archbound._validation import check_array, check_probability, check_seed, check_threads
 from archbound.geometry import _nearest
 from archbound.linalg import pinv_info
@@ -28,11 +29,6 @@ GEOMETRIC_VARIANTS = ("lipschitz", "projected", "coordinates")
 READOUT_FIRST_VARIANTS = ("projected", "coordinates", "linearized")
 #: Relative tolerance of the check that X_train, Y_train are the set the network was built on.
 _TRAINING_SET_RTOL = 1e-6
-
-
-def _finite_or_none(value):
-    value = float(value)
-    return value if math.isfinite(value) else None
 
 
 @dataclass

@@ -14,8 +14,9 @@ from collections import defaultdict
 
 import numpy as np
 
-import archbound
+from archbound._json import finite_or_none
 from archbound._validation import check_array, check_threads
+from archbound.geometry import nearest
 from archbound.linalg import pinv_info
 
 MAX_EXAMPLES = 5
@@ -59,23 +60,10 @@ def nearest_other(X: np.ndarray, queries: np.ndarray, *, rows: int = 512):
     return distances, indices
 
 
-def _nearest(F_test: np.ndarray, F_train: np.ndarray, threads, *, rows: int = 512):
-    """Test-to-training nearest neighbours: archbound's geometry kernel when it is built,
-    the same blocked NumPy computation as :func:`nearest_other` otherwise."""
-    kernel = getattr(archbound, "nearest", None)
-    if kernel is not None:
-        distances, indices = kernel(F_test, F_train, threads=threads)
-        return np.asarray(distances), np.asarray(indices)
-    squared = np.einsum("ij,ij->i", F_train, F_train)
-    distances = np.empty(F_test.shape[0])
-    indices = np.empty(F_test.shape[0], dtype=np.int64)
-    for first in range(0, F_test.shape[0], rows):
-        block = F_test[first : first + rows]
-        d2 = squared[None, :] - 2.0 * (block @ F_train.T)  # + |block|^2, constant per row
-        best = np.argmin(d2, axis=1)
-        indices[first : first + len(block)] = best
-        distances[first : first + len(block)] = np.linalg.norm(block - F_train[best], axis=1)
-    return distances, indices
+def _nearest(F_test: np.ndarray, F_train: np.ndarray, threads):
+    """Test-to-training nearest neighbours, by archbound's geometry kernel."""
+    distances, indices = nearest(F_test, F_train, threads=threads)
+    return np.asarray(distances), np.asarray(indices)
 
 
 def _row_groups(X: np.ndarray) -> dict:
@@ -191,19 +179,16 @@ def diagnose(X_train, Y_train=None, X_test=None, *, rcond=None, max_queries=1000
         readout_frobenius = float(np.linalg.norm(coefficients))
         least_squares = float(np.mean(np.sum((X @ coefficients - Y) ** 2, axis=1)))
 
-    def finite(value):
-        return float(value) if value is not None and math.isfinite(value) else None
-
     return {
         "n_train": n,
         "input_dim": m0,
         "n_outputs": None if Y is None else int(Y.shape[1]),
         "rank": rank,
-        "sigma_max": finite(singular[0]),
-        "sigma_min": finite(sigma_min),
-        "sigma_rank": finite(singular[rank - 1]) if rank > 0 else None,
-        "condition_number": finite(condition),
-        "rank_tolerance": finite(tolerance),
+        "sigma_max": finite_or_none(singular[0]),
+        "sigma_min": finite_or_none(sigma_min),
+        "sigma_rank": finite_or_none(singular[rank - 1]) if rank > 0 else None,
+        "condition_number": finite_or_none(condition),
+        "rank_tolerance": finite_or_none(tolerance),
         "singular_values": [float(s) for s in singular],
         "zero_loss_attainable": bool(rank == n),
         "zero_loss_reason": reason,

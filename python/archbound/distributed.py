@@ -9,6 +9,7 @@ maxima with their test index). The reduction checks that every chunk arrived exa
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import sys
@@ -205,6 +206,61 @@ def _reduce(context, partials, chunks, m, out_paths, seconds) -> BoundReport:
         components=component_names(context),
         attained_by=arrays.get("attained_by"),
     )
+
+
+@contextlib.contextmanager
+def client_for(scheduler=None, workers=None, *, timeout="20s"):
+    """A Dask client for :func:`sample_bounds`: a new local cluster, or a running scheduler.
+
+    Parameters
+    ----------
+    scheduler : str, optional
+        ``None`` or ``"local"``: start a ``LocalCluster`` of ``workers`` processes with one
+        thread each (each chunk's kernel then runs with its worker's OpenMP threads); an
+        address (``tcp://host:port``): connect to a running scheduler.
+    workers : int, optional
+        Local cluster only: the number of worker processes; default ``os.cpu_count()``.
+    timeout : str
+        How long to wait for the scheduler.
+
+    Yields
+    ------
+    distributed.Client
+        Closed on exit, with the local cluster if one was started.
+
+    Raises
+    ------
+    ValueError
+        If ``workers`` is given with a scheduler address.
+    ImportError
+        If Dask's ``distributed`` is not installed (``pip install 'archbound[distributed]'``).
+    OSError
+        If the scheduler cannot be reached.
+    """
+    local = scheduler is None or scheduler == "local"
+    if not local and workers is not None:
+        raise ValueError(f"workers applies to a local cluster only, not to {scheduler!r}")
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise ImportError(
+            "a Dask cluster needs Dask: pip install 'archbound[distributed]'"
+        ) from None
+    if local:
+        cluster = LocalCluster(n_workers=workers or os.cpu_count(), threads_per_worker=1,
+                               processes=True, dashboard_address=":0", silence_logs=40)
+    else:
+        cluster = None
+    try:
+        try:
+            client = Client(cluster if cluster is not None else scheduler, timeout=timeout)
+        except OSError as exc:
+            raise OSError(f"could not reach the Dask scheduler at {scheduler}: {exc}") from None
+        with client:
+            yield client
+    finally:
+        if cluster is not None:
+            cluster.close()
 
 
 def sample_bounds(

@@ -49,6 +49,7 @@ from pathlib import Path
 
 import numpy as np
 
+from archbound._json import finite_or_none
 from archbound._validation import DTypeError, check_array, check_probability, check_seed
 from archbound.network import Network
 from archbound.opnorm import opnorms
@@ -65,13 +66,6 @@ def record_delta(delta: float, t: int) -> float:
     if not isinstance(t, numbers.Integral) or isinstance(t, bool) or t < 1:
         raise ValueError(f"t must be an int >= 1, got {t!r}")
     return delta * SERIES / (float(t) * float(t))
-
-
-def _number(value):
-    if value is None:
-        return None
-    value = float(value)
-    return value if math.isfinite(value) else None
 
 
 @dataclass(frozen=True)
@@ -114,7 +108,7 @@ class BoundSnapshot:
     violations: int
 
     def to_dict(self) -> dict:
-        out = {k: _number(getattr(self, k)) for k in (
+        out = {k: finite_or_none(getattr(self, k)) for k in (
             "test_cost_bound", "test_cost", "mean_bound", "mean_error", "uniform_bound",
             "max_error", "ratio", "mean_ratio", "accuracy")}
         out["violations"] = int(self.violations)
@@ -177,20 +171,20 @@ class MonitorRecord:
             "step": int(self.step),
             "widths": [int(w) for w in self.widths],
             "norms": [
-                {"estimate": _number(n.estimate), "upper": _number(n.upper),
+                {"estimate": finite_or_none(n.estimate), "upper": finite_or_none(n.upper),
                  "method": n.method, "iterations": int(n.iterations),
                  "converged": bool(n.converged), "delta": float(n.delta)}
                 for n in self.norms
             ],
-            "bias_norms": [_number(b) for b in self.bias_norms],
-            "lipschitz": _number(self.lipschitz),
-            "lipschitz_estimate": _number(self.lipschitz_estimate),
-            "train_cost": _number(self.train_cost),
-            "max_train_residual": _number(self.max_train_residual),
+            "bias_norms": [finite_or_none(b) for b in self.bias_norms],
+            "lipschitz": finite_or_none(self.lipschitz),
+            "lipschitz_estimate": finite_or_none(self.lipschitz_estimate),
+            "train_cost": finite_or_none(self.train_cost),
+            "max_train_residual": finite_or_none(self.max_train_residual),
             "delta": float(self.delta),
             "seed": int(self.seed),
             "bound": None if self.bound is None else self.bound.to_dict(),
-            "seconds": _number(self.seconds),
+            "seconds": finite_or_none(self.seconds),
         }
 
 

@@ -9,8 +9,8 @@ bound along the way. Each trained network is reported beside the readout_first m
 of the same N and architecture (arXiv:2504.05695, docs/design.md §2.2 and §2.5): the gradient
 path's implicit regularization against the explicit minimum-norm-readout solution.
 
-results.json gets a key ``trained`` only when the option is given (the schema is
-:data:`TRAINED_SCHEMA`, part of :data:`archbound.experiment.RESULTS_SCHEMA`):
+results.json gets a key ``trained`` only when the option is given (its schema is
+``#/$defs/trained`` of ``results.schema.json``):
 
 - ``config``: ``hidden`` (list of lists of hidden widths), ``epochs``, ``record_every``,
   ``learning_rate``, ``solver`` ("adam"), ``alpha`` (0: no weight decay).
@@ -31,8 +31,10 @@ import time
 
 import numpy as np
 
+from archbound._json import finite_or_none
 from archbound.bounds import sample_bounds
 from archbound.construct import construct_minimizer
+from archbound.experiment.records import TestRecord
 from archbound.monitor import NormMonitor, history_series
 from archbound.network import Network
 
@@ -48,43 +50,31 @@ CSV_COLUMNS = ["hidden", "epochs", "lipschitz_estimate", "constructed_test_cost"
                "constructed_mean_ratio"]
 
 
-def _number(value):
-    if value is None:
-        return None
-    value = float(value)
-    return value if np.isfinite(value) else None
-
-
 def _evaluate(net: Network, X, Y, X_test, Y_test, y_test, *, delta, seed, threads) -> dict:
     """Truth and lipschitz bound of a network (used for the constructed minimizer)."""
     report = sample_bounds(net, X, Y, X_test, Y_test, variant="lipschitz", delta=delta,
                            seed=seed, threads=threads)
     slack = 1e-9 * (1.0 + np.abs(report.errors))
     return {
-        "train_loss": _number(report.train_cost),
-        "max_train_error": _number(np.max(np.linalg.norm(
+        "train_loss": finite_or_none(report.train_cost),
+        "max_train_error": finite_or_none(np.max(np.linalg.norm(
             net.forward(X, threads=threads) - Y, axis=1))),
         "test": _test_record(report.errors, report.accuracy),
-        "lipschitz": _number(report.lipschitz),
-        "lipschitz_estimate": _number(np.prod([n.estimate for n in report.norms])),
+        "lipschitz": finite_or_none(report.lipschitz),
+        "lipschitz_estimate": finite_or_none(np.prod([n.estimate for n in report.norms])),
         "bound": {
-            "test_cost_bound": _number(report.test_cost_bound),
-            "ratio": _number(report.ratio),
-            "mean_bound": _number(report.per_sample.mean()),
-            "mean_ratio": _number(report.mean_ratio),
-            "uniform_bound": _number(report.uniform_bound),
+            "test_cost_bound": finite_or_none(report.test_cost_bound),
+            "ratio": finite_or_none(report.ratio),
+            "mean_bound": finite_or_none(report.per_sample.mean()),
+            "mean_ratio": finite_or_none(report.mean_ratio),
+            "uniform_bound": finite_or_none(report.uniform_bound),
             "violations": int(np.sum(report.per_sample < report.errors - slack)),
         },
     }
 
 
 def _test_record(errors, accuracy) -> dict:
-    return {
-        "test_cost": _number(np.mean(errors**2)),
-        "mean_error": _number(errors.mean()),
-        "max_error": _number(errors.max()),
-        "accuracy": _number(accuracy),
-    }
+    return TestRecord.from_errors(errors, accuracy).to_dict()
 
 
 def train_one(X, Y, X_test, Y_test, hidden, *, epochs, record_every, learning_rate, seed,
@@ -159,11 +149,11 @@ def run_trained(config, X_pool, Y_pool, X_test, Y_test, y_test, runs, *, progres
             output = net.forward(X_test, threads=config.threads)
             errors = np.linalg.norm(output - Y_test, axis=1)
             trained = {
-                "train_loss": _number(last.train_cost),
-                "max_train_error": _number(last.max_train_residual),
+                "train_loss": finite_or_none(last.train_cost),
+                "max_train_error": finite_or_none(last.max_train_residual),
                 "test": _test_record(errors, np.mean(output.argmax(axis=1) == y_test)),
-                "lipschitz": _number(last.lipschitz),
-                "lipschitz_estimate": _number(last.lipschitz_estimate),
+                "lipschitz": finite_or_none(last.lipschitz),
+                "lipschitz_estimate": finite_or_none(last.lipschitz_estimate),
                 "bound": {k: last.bound.to_dict()[k] for k in (
                     "test_cost_bound", "ratio", "mean_bound", "mean_ratio", "uniform_bound",
                     "violations")},
@@ -182,7 +172,7 @@ def run_trained(config, X_pool, Y_pool, X_test, Y_test, y_test, runs, *, progres
                 "epochs": int(epochs),
                 "trained": trained,
                 "constructed": constructed,
-                "seconds": _number(time.perf_counter() - began),
+                "seconds": finite_or_none(time.perf_counter() - began),
             })
             if progress:
                 progress(advance=1, description=f"N={n} trained {label}")
@@ -272,79 +262,6 @@ def figures(results: dict, out_dir) -> dict:
     return paths
 
 
-_NUMBER = {"type": ["number", "null"]}
-_TEST = {"type": "object", "required": ["test_cost", "mean_error", "max_error", "accuracy"],
-         "properties": {k: _NUMBER for k in ("test_cost", "mean_error", "max_error",
-                                              "accuracy")}}
-_BOUND = {"type": "object",
-          "required": ["test_cost_bound", "ratio", "mean_bound", "mean_ratio", "uniform_bound",
-                       "violations"],
-          "properties": {k: _NUMBER for k in ("test_cost_bound", "ratio", "mean_bound",
-                                               "mean_ratio", "uniform_bound")}
-          | {"violations": {"type": "integer", "minimum": 0}}}
-_SIDE = {"type": "object",
-         "required": ["train_loss", "max_train_error", "test", "lipschitz",
-                      "lipschitz_estimate", "bound"],
-         "properties": {"train_loss": _NUMBER, "max_train_error": _NUMBER, "test": _TEST,
-                        "lipschitz": _NUMBER, "lipschitz_estimate": _NUMBER, "bound": _BOUND}}
-_RECORD = {
-    "type": "object",
-    "required": ["record", "step", "widths", "norms", "bias_norms", "lipschitz",
-                 "lipschitz_estimate", "train_cost", "max_train_residual", "delta", "seed",
-                 "bound", "seconds"],
-    "properties": {
-        "record": {"type": "integer", "minimum": 1}, "step": {"type": "integer"},
-        "norms": {"type": "array", "items": {
-            "type": "object", "required": ["estimate", "upper", "method", "delta"],
-            "properties": {"estimate": _NUMBER, "upper": _NUMBER, "delta": {"type": "number"},
-                           "method": {"enum": ["exact", "lanczos", "power"]}}}},
-        "lipschitz": _NUMBER, "delta": {"type": "number", "exclusiveMinimum": 0},
-        "bound": {"oneOf": [{"type": "null"}, _BOUND]},
-    },
-}
-
-#: JSON Schema of results.json's ``trained`` (present only with ``--trained``).
-TRAINED_SCHEMA = {
-    "type": "object",
-    "required": ["config", "runs"],
-    "properties": {
-        "config": {
-            "type": "object",
-            "required": ["hidden", "epochs", "record_every", "learning_rate", "solver",
-                         "alpha"],
-            "properties": {
-                "hidden": {"type": "array", "items": {
-                    "type": "array", "items": {"type": "integer", "minimum": 1}}},
-                "epochs": {"type": "integer", "minimum": 1},
-                "record_every": {"type": "integer", "minimum": 1},
-                "solver": {"const": "adam"},
-            },
-        },
-        "runs": {"type": "array", "items": {
-            "type": "object",
-            "required": ["n_train", "status", "networks"],
-            "properties": {
-                "n_train": {"type": "integer"}, "status": {"enum": ["ok", "skipped"]},
-                "networks": {"type": "array", "items": {
-                    "type": "object",
-                    "required": ["hidden", "widths", "epochs", "trained", "constructed",
-                                 "seconds"],
-                    "properties": {
-                        "trained": _SIDE | {"required": _SIDE["required"] + ["history"],
-                                            "properties": _SIDE["properties"] | {
-                            "history": {"type": "object",
-                                        "required": ["delta", "delta_spent", "records"],
-                                        "properties": {"records": {"type": "array",
-                                                                   "items": _RECORD}}}}},
-                        "constructed": {"oneOf": [{"type": "null"}, _SIDE]},
-                    },
-                }},
-            },
-        }},
-    },
-}
-
-
 def parse_hidden(text: str) -> list[list[int]]:
     """``"64,64x64,256"`` -> [[64], [64, 64], [256]] (``x`` joins the layers of one net)."""
     out = []
@@ -366,5 +283,5 @@ def parse_hidden(text: str) -> list[list[int]]:
     return out
 
 
-__all__ = ["CSV_COLUMNS", "DEFAULT_HIDDEN", "TRAINED_SCHEMA", "csv_rows", "figures",
-           "parse_hidden", "run_trained", "train_one"]
+__all__ = ["CSV_COLUMNS", "DEFAULT_HIDDEN", "csv_rows", "figures", "parse_hidden", "run_trained",
+           "train_one"]

@@ -1,0 +1,93 @@
+"""The paper's experiment: zero-loss minimizers over a sweep of N, depth and width.
+
+For each training-set size N (nested random subsets of one training pool), the experiment
+checks N <= rank(X), builds readout_first for every architecture of the sweep (L hidden
+layers of width M, for every L in ``depths`` and M in ``widths``) and readout_last wherever
+M >= N, verifies zero training loss, measures the true test error and computes every
+requested bound variant beside it, with the a-priori bound on |C_test - C_train|
+(arXiv:2504.05695, docs/design.md §2.5 and §4).
+
+One module per job:
+
+- :mod:`~archbound.experiment.config`: :class:`ExperimentConfig`, its defaults,
+  :func:`resolve` and :func:`plan`;
+- :mod:`~archbound.experiment.run`: :func:`run_experiment`, the sweep, which returns the
+  content of results.json as a JSON-safe dict;
+- :mod:`~archbound.experiment.records`: the typed records of that content (run, network,
+  test, bound, discrepancy), each with its ``to_dict``;
+- :mod:`~archbound.experiment.report`: :func:`summarize`, results.csv (:func:`csv_rows`),
+  the figures, and :func:`write_results`;
+- :mod:`~archbound.experiment.trained`: ``--trained``, networks trained by gradient
+  descent beside the constructed minimizer;
+- :mod:`~archbound.experiment.schema`: :data:`RESULTS_SCHEMA`, read from
+  ``results.schema.json``.
+
+results.json
+------------
+Its layout is defined once, by the JSON Schema (draft 2020-12) shipped beside this module,
+``archbound/experiment/results.schema.json``, whose ``description`` fields say what every
+value means. In short: ``version``, ``archbound_version``, ``created``, ``seconds``;
+``config`` (the resolved options); ``dataset`` (M0, Q, the pool and test sizes); ``runs``,
+one per N, each with its training matrix's rank and conditioning and its ``networks``,
+each with the truth (``test``), one ``bounds`` entry per variant and the ``discrepancy``
+bounds; ``summary`` (means over the architectures per N, and the average mean B / mean
+error of each variant); and ``trained`` with ``--trained`` only. Every number that is not
+finite is written as null.
+
+results.csv has one row per (N, network, variant) with the columns of :data:`CSV_COLUMNS`
+(a skipped N gets one row with ``status`` = skipped); the discrepancy columns repeat on
+every row of a network.
+"""
+
+from __future__ import annotations
+
+from archbound.experiment.config import (
+    ANY_NETWORK_VARIANTS,
+    CONSTRUCTIONS,
+    DEFAULT_DEPTHS,
+    DEFAULT_N_TRAIN,
+    DEFAULT_WIDTHS,
+    DEFAULT_WIDTHS_LARGE,
+    QUICK,
+    ExperimentConfig,
+    plan,
+    resolve,
+)
+from archbound.experiment.records import (
+    BoundRecord,
+    DiscrepancyBoundRecord,
+    DiscrepancyRecord,
+    NetworkRecord,
+    RunRecord,
+    TestRecord,
+)
+from archbound.experiment.report import CSV_COLUMNS, csv_rows, figures, summarize, write_results
+from archbound.experiment.run import run_experiment
+from archbound.experiment.schema import RESULTS_SCHEMA, RESULTS_VERSION
+
+__all__ = [
+    "ANY_NETWORK_VARIANTS",
+    "CONSTRUCTIONS",
+    "CSV_COLUMNS",
+    "DEFAULT_DEPTHS",
+    "DEFAULT_N_TRAIN",
+    "DEFAULT_WIDTHS",
+    "DEFAULT_WIDTHS_LARGE",
+    "QUICK",
+    "RESULTS_SCHEMA",
+    "RESULTS_VERSION",
+    "BoundRecord",
+    "DiscrepancyBoundRecord",
+    "DiscrepancyRecord",
+    "ExperimentConfig",
+    "NetworkRecord",
+    "RunRecord",
+    "TestRecord",
+    "csv_rows",
+    "figures",
+    "plan",
+    "resolve",
+    "run_experiment",
+    "summarize",
+    "write_results",
+]

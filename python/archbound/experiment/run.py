@@ -1,0 +1,213 @@
+"""The sweep itself: :func:`run_experiment` (arXiv:2504.05695, docs/design.md §2.5 and §4).
+
+For each training-set size N (nested random subsets of one training pool), the sweep checks
+N <= rank(X), builds readout_first for every architecture and readout_last wherever
+M >= N, measures the true test error of each, then computes every bound of every network
+of that N in one batch (:func:`archbound.bounds.sample_bounds_batch`,
+:func:`archbound.bounds.cost_discrepancy_bound_batch`): the training set's geometry is
+computed once per feature space, each network and variant being one objective of it.
+"""
+
+from __future__ import annotations
+
+import datetime
+import time
+
+import numpy as np
+
+from archbound import __version__
+from archbound._json import finite_or_none
+from archbound.bounds import (
+    DISCREPANCY_DISTANCES,
+    cost_discrepancy_bound_batch,
+    sample_bounds_batch,
+)
+from archbound.construct import ZeroLossUnattainable, construct_minimizer, one_hot
+from archbound.data import DataError, dataset_input_dim, load_dataset
+from archbound.experiment.config import ANY_NETWORK_VARIANTS, ExperimentConfig, plan, resolve
+from archbound.experiment.records import (
+    BoundRecord,
+    DiscrepancyBoundRecord,
+    DiscrepancyRecord,
+    NetworkRecord,
+    RunRecord,
+)
+from archbound.experiment.report import summarize
+from archbound.experiment.schema import RESULTS_VERSION
+from archbound.linalg import pinv_info
+
+
+def _discrepancy_records(built, X, Y, X_test, Y_test, config) -> None:
+    """The a-priori bound on |C_test - C_train| in each applicable form, beside the truth,
+    for every network of one N (one batch: one kernel pass per distance).
+
+    The truth comes from the test cost measured before; the bound never evaluates f on the
+    test set (``evaluate_truth=False``).
+    """
+    jobs = []
+    for net, record, _, _ in built:
+        true = abs(record.test.test_cost - net.construction.train_loss)
+        record.discrepancy = DiscrepancyRecord(true=finite_or_none(true))
+        distances = (DISCREPANCY_DISTANCES if record.construction == "readout_first"
+                     else ("lipschitz",))
+        jobs += [(net, distance) for distance in distances]
+    reports = cost_discrepancy_bound_batch(
+        jobs, X, Y, X_test, Y_test, delta=config.delta, seed=config.seed,
+        evaluate_truth=False, threads=config.threads)
+    records = {id(net): record for net, record, _, _ in built}
+    for (net, distance), report in zip(jobs, reports):
+        discrepancy = records[id(net)].discrepancy
+        discrepancy.bounds[distance] = DiscrepancyBoundRecord.from_report(report,
+                                                                          discrepancy.true)
+
+
+def run_experiment(config: ExperimentConfig, *, progress=None) -> dict:
+    """Run the sweep and return the results as a JSON-safe dict.
+
+    Parameters
+    ----------
+    config : ExperimentConfig
+    progress : callable, optional
+        Called as ``progress(total=...)`` once the plan is known, then
+        ``progress(advance=k, description=...)`` as networks are done.
+
+    Returns
+    -------
+    dict
+        The content of results.json (schema: ``archbound/experiment/results.schema.json``).
+
+    Raises
+    ------
+    ValueError
+        For bad options (DataError for datasets that cannot be read).
+    """
+    start = time.perf_counter()
+    test_cap_only = config.n_test is None  # --quick's 200 test samples: at most, not exactly
+    config = resolve(config)
+    if config.n_train is None:
+        config = resolve(config, input_dim=dataset_input_dim(config.dataset))
+    X_pool, y_pool, X_test, y_test = load_dataset(
+        config.dataset, max_train=max(config.n_train), max_test=config.n_test, seed=config.seed,
+        clip=test_cap_only,
+    )
+    if X_pool.shape[0] < max(config.n_train):
+        raise DataError(
+            f"N = {max(config.n_train)} is more than the {X_pool.shape[0]} training samples of "
+            f"{config.dataset}"
+        )
+    n_classes = int(max(y_pool.max(), y_test.max())) + 1
+    too_narrow = [w for w in config.widths if w < n_classes]
+    if too_narrow:
+        raise ValueError(
+            f"widths {too_narrow} are below Q = {n_classes}: readout_first needs every hidden "
+            f"width M >= Q"
+        )
+    Y_pool = one_hot(y_pool, n_classes)
+    Y_test = one_hot(y_test, n_classes)
+
+    networks_planned = plan(config)
+    if config.trained:
+        narrow = [h for h in config.trained_hidden if min(h) < n_classes]
+        if narrow:
+            raise ValueError(
+                f"trained_hidden {narrow} has widths below Q = {n_classes}: the readout_first "
+                "minimizer they are compared with needs every hidden width M >= Q"
+            )
+    if progress:
+        n_trained = len(config.n_train) * len(config.trained_hidden) if config.trained else 0
+        progress(total=len(networks_planned) + n_trained)
+    runs = []
+    for n in config.n_train:
+        X, Y = X_pool[:n], Y_pool[:n]
+        info = pinv_info(X, threads=config.threads)
+        run = RunRecord.from_pinv_info(n, info)
+        runs.append(run)
+        todo = [p for p in networks_planned if p[0] == n]
+        if info.rank < n:
+            why = (f"N = {n} > M0 = {X.shape[1]}" if n > X.shape[1]
+                   else "linearly dependent samples")
+            run.status = "skipped"
+            run.reason = (f"rank(X) = {info.rank} < N = {n} ({why}): zero training loss is "
+                          "unattainable")
+            if progress:
+                progress(advance=len(todo), description=f"N={n} skipped")
+            continue
+        built = []  # (net, record, output, seconds) of every network of this N
+        for _, depth, width, construction in todo:
+            if progress:
+                progress(advance=0, description=f"N={n} L={depth} M={width} {construction}")
+            began = time.perf_counter()
+            try:
+                net = construct_minimizer(X, Y, [width] * depth, method=construction,
+                                          seed=config.seed, threads=config.threads)
+            except ZeroLossUnattainable as exc:  # rank tolerance disagreed with pinv_info
+                run.status, run.reason = "skipped", str(exc)
+                break
+            if construction == "readout_first" and run.readout_norm is None:
+                run.readout_norm = finite_or_none(np.linalg.norm(net.construction.readout, 2))
+            output = net.forward(X_test, threads=config.threads)  # once, for every variant
+            record = NetworkRecord.from_network(net, construction, depth, width, output,
+                                                Y_test, y_test)
+            built.append((net, record, output, time.perf_counter() - began))
+            if progress:
+                progress(advance=1, description=f"N={n} L={depth} M={width} {construction}")
+        if run.status != "ok":
+            continue
+        # Every bound of every network of this N in one batch: the training set's geometry
+        # is computed once per feature space, each network and variant one objective of it.
+        jobs, outputs = [], []
+        for net, record, output, _ in built:
+            variants = config.variants if record.construction == "readout_first" else [
+                v for v in config.variants if v in ANY_NETWORK_VARIANTS]
+            jobs += [(net, variant) for variant in variants]
+            outputs += [output] * len(variants)
+        if progress:
+            progress(advance=0, description=f"N={n}: bounds of {len(built)} networks")
+        reports = sample_bounds_batch(jobs, X, Y, X_test, Y_test, delta=config.delta,
+                                      seed=config.seed, threads=config.threads,
+                                      test_outputs=outputs)
+        records = {id(net): record for net, record, _, _ in built}
+        for (net, variant), report in zip(jobs, reports):
+            records[id(net)].bounds[variant] = BoundRecord.from_report(report)
+        _discrepancy_records(built, X, Y, X_test, Y_test, config)
+        for _, record, _, seconds in built:
+            shares = list(record.bounds.values()) + list(record.discrepancy.bounds.values())
+            record.seconds = finite_or_none(seconds + sum(b.seconds or 0.0 for b in shares))
+            run.networks.append(record)
+    runs = [run.to_dict() for run in runs]
+    results = {
+        "version": RESULTS_VERSION,
+        "archbound_version": __version__,
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "seconds": None,
+        "config": {
+            "dataset": str(config.dataset),
+            "n_train": config.n_train,
+            "depths": config.depths,
+            "widths": config.widths,
+            "n_test": config.n_test,
+            "variants": config.variants,
+            "seed": config.seed,
+            "delta": config.delta,
+            "quick": config.quick,
+        },
+        "dataset": {
+            "name": str(config.dataset),
+            "input_dim": int(X_pool.shape[1]),
+            "n_classes": n_classes,
+            "n_pool": int(max(config.n_train)),
+            "n_test": int(X_test.shape[0]),
+        },
+        "runs": runs,
+    }
+    if config.trained:  # only then: without --trained, results.json is unchanged
+        from archbound.experiment.trained import run_trained
+
+        results["trained"] = run_trained(config, X_pool, Y_pool, X_test, Y_test, y_test, runs,
+                                         progress=progress)
+    results["summary"] = summarize(runs)
+    results["seconds"] = finite_or_none(time.perf_counter() - start)
+    return results
+
+
+__all__ = ["run_experiment"]
