@@ -5,11 +5,16 @@
 #include "random.hpp"
 
 #include <algorithm>
+#include <string_view>
+#include <unordered_map>
 #include <random>  // std::seed_seq: its algorithm is fixed by the standard
 #include <string>
 
 namespace archbound {
 namespace {
+
+/// From this many multiply-adds up, W_l X^(l-1) goes to the BLAS (blas.hpp).
+constexpr double kBlasProductWork = double(1 << 23);
 
 void check_inputs(const ConstMatrixRef<double>& x0, const ConstMatrixRef<double>& y0,
                   const std::vector<Index>& widths, Index min_width, const char* needed) {
@@ -21,6 +26,25 @@ void check_inputs(const ConstMatrixRef<double>& x0, const ConstMatrixRef<double>
         require(widths[l] >= min_width, "widths[" + std::to_string(l) + "] = " +
                                             std::to_string(widths[l]) + " is smaller than " +
                                             needed + " = " + std::to_string(min_width));
+}
+
+/// The distinct columns of x, in order of first appearance; column_of[i] is the position of
+/// x's column i among them (columns equal bit for bit count as one).
+Matrix<double> distinct_columns(const ConstMatrixRef<double>& x, std::vector<Index>& column_of) {
+    const Index rows = x.rows(), n = x.cols();
+    std::unordered_map<std::string_view, Index> seen;
+    std::vector<Index> first;
+    column_of.resize(size_t(n));
+    for (Index i = 0; i < n; ++i) {
+        const std::string_view bytes(reinterpret_cast<const char*>(x.col(i).data()),
+                                     size_t(rows) * sizeof(double));
+        const auto [where, inserted] = seen.emplace(bytes, Index(first.size()));
+        if (inserted) first.push_back(i);
+        column_of[size_t(i)] = where->second;
+    }
+    Matrix<double> out(rows, Index(first.size()));
+    for (size_t c = 0; c < first.size(); ++c) out.col(Index(c)) = x.col(first[c]);
+    return out;
 }
 
 }  // namespace
@@ -95,20 +119,30 @@ ConstructedNetwork readout_last(const ConstMatrixRef<double>& x0, const ConstMat
 
     ConstructedNetwork net;
     net.input_rank = pinv(x0, rcond, threads, check, false).rank;
-    Matrix<double> h = x0;  // X^(l), M_l x N
+    // The layers run on the distinct training samples only, then are expanded: a product may
+    // round identical columns differently, and the bias (a minimum over the samples) would
+    // turn those last-bit differences into features that the readout then inverts.
+    std::vector<Index> column_of;  // sample -> its column among the distinct samples
+    Matrix<double> h = distinct_columns(x0, column_of);  // X^(l) of the distinct samples
     for (size_t l = 0; l < widths.size(); ++l) {
         RowMatrix<double> w = random_partial_isometry(widths[l], h.rows(), layer_seeds[l]);
         Matrix<double> z(w.rows(), h.cols());
-        // The row-major W_l is the column-major W_l^T: z = W_l h is op(A) = A^T.
-        gemm<double>(true, false, w.rows(), h.cols(), w.cols(), 1.0, w.data(), w.cols(), h.data(),
-                     h.rows(), 0.0, z.data(), z.rows());
+        if (double(w.rows()) * double(w.cols()) * double(h.cols()) < kBlasProductWork) {
+            z.noalias() = w * h;  // small: Eigen's product
+        } else {
+            // The row-major W_l is the column-major W_l^T: z = W_l h is op(A) = A^T.
+            gemm<double>(true, false, w.rows(), h.cols(), w.cols(), 1.0, w.data(), w.cols(),
+                         h.data(), h.rows(), 0.0, z.data(), z.rows());
+        }
         Vector<double> b = (-z.rowwise().minCoeff()).cwiseMax(0.0);
         h = (z.colwise() + b).cwiseMax(0.0);  // the ReLU is the identity here
         net.weights.push_back(std::move(w));
         net.biases.push_back(std::move(b));
         poll(check);
     }
-    net.weights.push_back(y0 * pinv(h, rcond, threads, check).pinv);  // Q x M_L
+    Matrix<double> features(h.rows(), n);  // X^(L), M_L x N
+    for (Index i = 0; i < n; ++i) features.col(i) = h.col(column_of[size_t(i)]);
+    net.weights.push_back(y0 * pinv(features, rcond, threads, check).pinv);  // Q x M_L
     net.biases.push_back(Vector<double>::Zero(y0.rows()));
     return net;
 }

@@ -1,7 +1,5 @@
 #include "geometry.hpp"
 
-#include "blas.hpp"
-
 #include <omp.h>
 
 #include <algorithm>
@@ -25,9 +23,7 @@ constexpr Index kMaxDepth = 512;
 constexpr double kItemFlops = 2.0e9;
 /// Problems below this many multiply-adds run serially.
 constexpr double kSerialFlops = 1 << 22;
-/// Problems below this many multiply-adds (without classes) compute every product with one
-/// GEMM on centred copies instead of packing tiles: less fixed cost for small calls.
-constexpr double kWholeFlops = 1 << 22;
+
 
 /// A GEMM squared distance below guard * (|f|^2 + |g|^2) is recomputed directly. Above it the
 /// relative error of the distance is below about 1e-5 (float) and 1e-12 (double): measured
@@ -132,16 +128,13 @@ template <class S> struct Problem {
     Matrix<S> coords;         // N x d: coordinate q of every sample contiguous (direct path)
     Matrix<S> label_rows;     // N x Q
     Matrix<S> offset;         // N x K
-    // The whole-problem path: every <G_i - c, F_j - c> (N x m) and |F_j - c|^2 (m).
-    bool whole = false;
-    Matrix<S> all_products;
-    Vector<S> test_norms;
     Index objectives() const { return Index(alphas.size()); }
 };
 
 template <class S> struct Workspace {
     AlignedVector<S> tile;  // panels of NR centred test samples, coordinate-major
     Vector<S> tile_norms;   // bt
+    Vector<S> column;       // d: one centred test sample
     Matrix<S> products;     // (bn + MR) x bt: <G_i - c, F_j - c>
     Eigen::Array<S, Eigen::Dynamic, 1> values, label_values, objective;  // one training block
 };
@@ -173,13 +166,17 @@ template <class S> Index first_index_of(const S* x, Index n, S value) {
 /// k NR + n. Lanes past the tile stay zero.
 template <class S> void pack_tile(const Problem<S>& p, const Item& item, Workspace<S>& ws) {
     constexpr int NR = Kernel<S>::NR;
-    const Index d = p.test.rows();
-    std::fill(ws.tile.begin(), ws.tile.end(), S(0));
-    for (Index c = 0; c < item.count; ++c) {
+    const Index d = p.test.rows(), count = item.count;
+    if (count % NR != 0) {  // lanes past the tile in its last panel stay zero
+        auto last = ws.tile.begin() + (count / NR) * NR * d;
+        std::fill(last, last + NR * d, S(0));
+    }
+    for (Index c = 0; c < count; ++c) {
+        // Centred once into a contiguous column (a fast norm), then scattered into the panel.
+        ws.column = p.test.col(p.test_order[size_t(item.first + c)]) - p.center;
+        ws.tile_norms[c] = ws.column.squaredNorm();
         Eigen::Map<Matrix<S>> panel(ws.tile.data() + (c / NR) * NR * d, NR, d);
-        panel.row(c % NR) =
-            (p.test.col(p.test_order[size_t(item.first + c)]) - p.center).transpose();
-        ws.tile_norms[c] = panel.row(c % NR).squaredNorm();
+        panel.row(c % NR) = ws.column.transpose();
     }
 }
 
@@ -210,13 +207,13 @@ void process(const Problem<S>& p, const Item& item, Workspace<S>& ws, S* best, I
     const S guard = kGuard<S>;
     std::fill(best, best + K * count, std::numeric_limits<S>::infinity());
     std::fill(where, where + K * count, item.begin);  // if every value is +inf (huge alpha)
-    if (p.gemm && !p.whole) pack_tile(p, item, ws);
+    if (p.gemm) pack_tile(p, item, ws);
     for (Index a = item.begin, stop; a < item.end; a = stop) {
         stop = std::min(item.end, (a / p.bn + 1) * p.bn);
         const Index len = stop - a, row = a % MR;
         S largest_norm = 0;
         if (p.gemm) {
-            if (!p.whole) block_products(p, ws, count, a, stop);
+            block_products(p, ws, count, a, stop);
             largest_norm = p.norms.segment(a, len).maxCoeff();
         }
         auto values = ws.values.head(len);
@@ -224,13 +221,9 @@ void process(const Problem<S>& p, const Item& item, Workspace<S>& ws, S* best, I
             const Index j = p.test_order[size_t(item.first + c)];
             S low = 0;
             if (p.features && p.gemm) {
-                const S fn = p.whole ? p.test_norms[j] : ws.tile_norms[c];
-                if (p.whole)
-                    values = (fn + p.norms.segment(a, len).array()) -
-                             S(2) * p.all_products.col(j).segment(a, len).array();
-                else
-                    values = (fn + p.norms.segment(a, len).array()) -
-                             S(2) * ws.products.col(c).segment(row, len).array();
+                const S fn = ws.tile_norms[c];
+                values = (fn + p.norms.segment(a, len).array()) -
+                         S(2) * ws.products.col(c).segment(row, len).array();
                 low = values.minCoeff();
                 if (low < guard * (fn + largest_norm)) {
                     // Cancellation guard: near-zero (or negative) entries, recomputed exactly.
@@ -307,16 +300,7 @@ template <class S> void prepare_training(Problem<S>& p, const ConstMatrixRef<S>&
     constexpr int MR = Kernel<S>::MR;
     const Index d = p.train.rows(), N = p.train.cols(), Q = train_labels.rows();
     const bool parallel = nthreads > 1 && double(N) * double(d) > 1e6;
-    if (p.gemm && p.whole) {  // no classes: the training order is the identity
-        p.center = (p.train.template cast<double>().rowwise().sum() / double(N)).template cast<S>();
-        const Matrix<S> train = p.train.colwise() - p.center;
-        const Matrix<S> test = p.test.colwise() - p.center;
-        p.norms = train.colwise().squaredNorm().transpose();
-        p.test_norms = test.colwise().squaredNorm().transpose();
-        p.all_products.resize(N, p.test.cols());
-        gemm<S>(true, false, N, p.test.cols(), d, S(1), train.data(), d, test.data(), d, S(0),
-                p.all_products.data(), N);
-    } else if (p.gemm) {
+    if (p.gemm) {
         Eigen::VectorXd sum = Eigen::VectorXd::Zero(d);
         for (Index i = 0; i < N; ++i) sum += p.train.col(i).template cast<double>();
         p.center = (sum / double(N)).template cast<S>();
@@ -325,10 +309,12 @@ template <class S> void prepare_training(Problem<S>& p, const ConstMatrixRef<S>&
         p.norms.resize(N);
         parallel_for(0, panels, parallel ? nthreads : 1, [&](Index g) {
             Eigen::Map<Matrix<S>> panel(p.packed.data() + g * MR * d, MR, d);
+            Vector<S> column(d);
             for (Index lane = 0; lane < MR && g * MR + lane < N; ++lane) {
                 const Index i = g * MR + lane;
-                panel.row(lane) = (p.train.col(p.train_order[size_t(i)]) - p.center).transpose();
-                p.norms[i] = panel.row(lane).squaredNorm();
+                column = p.train.col(p.train_order[size_t(i)]) - p.center;
+                p.norms[i] = column.squaredNorm();
+                panel.row(lane) = column.transpose();
             }
         }, Schedule::fixed_shares);
     } else if (p.features) {
@@ -405,7 +391,6 @@ NearestResult<S> nearest(const ConstMatrixRef<S>& test, const ConstMatrixRef<S>&
         const Index runs = (d + kMaxDepth - 1) / kMaxDepth;
         p.depth = (d + runs - 1) / runs;
     }
-    p.whole = p.gemm && !classes && flops < kWholeFlops;
     const ClassGroups test_groups = group_by_class(test_classes, m);
     const ClassGroups train_groups = group_by_class(train_classes, N);
     p.test_order = test_groups.order;
@@ -429,10 +414,11 @@ NearestResult<S> nearest(const ConstMatrixRef<S>& test, const ConstMatrixRef<S>&
     std::vector<Workspace<S>> workspaces(static_cast<size_t>(nthreads));
     const Index tile_width = std::min(bt, m);
     for (auto& ws : workspaces) {
-        if (p.gemm && !p.whole) {
+        if (p.gemm) {
             const Index panels = (tile_width + K::NR - 1) / K::NR;
             ws.tile.resize(size_t(panels * K::NR * d));
             ws.tile_norms.resize(tile_width);
+            ws.column.resize(d);
             ws.products.resize(p.bn + K::MR, panels * K::NR);
         }
         ws.values.resize(p.bn), ws.label_values.resize(p.bn), ws.objective.resize(p.bn);

@@ -22,6 +22,7 @@ struct LanczosState {
     std::vector<double> alpha, beta;
     double gershgorin = 0;   ///< max_j |alpha_j| + beta_{j-1} + beta_j >= ||T_k||
     bool invariant = false;  ///< the Krylov space is invariant, or all of R^n
+    bool finite = true;      ///< false when the operator produced NaN or inf (then stopped)
 
     /// The largest eigenvalue of T_k (the largest Ritz value, which never exceeds
     /// lambda_max(A) in exact arithmetic).
@@ -69,6 +70,8 @@ LanczosState lanczos(Operator& op, const Vector<double>& start, Index max_steps,
         state.alpha.push_back(a);
         state.beta.push_back(b);
         state.steps = k;
+        state.finite = std::isfinite(a) && std::isfinite(b);
+        if (!state.finite) return state;
         state.invariant = k == n || b <= 64.0 * std::sqrt(double(n)) * kEps * state.gershgorin;
         if (state.invariant || k >= cap || stop(state)) return state;
         poll(check);

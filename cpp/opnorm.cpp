@@ -184,6 +184,10 @@ Certified lanczos_norm(GramOperator& op, const NormOptions& o, Index max_iter,
         [&](const LanczosState& s) { return std::sqrt(ratio(s.steps)) <= 1.0 + o.rtol; }, check);
     Certified out;
     out.iterations = state.steps;
+    if (!state.finite) {  // cannot happen for a finite, scaled W; no certificate if it does
+        out.lambda_upper = kInf;
+        return out;
+    }
     out.lambda = std::max(0.0, state.largest_ritz_value());
     if (state.invariant) {
         // K_k is invariant (or all of R^n): theta_k is an eigenvalue of A + E with

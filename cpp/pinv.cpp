@@ -84,6 +84,9 @@ template <class Operator> double largest_eigenvalue(const Operator& op) {
             previous = largest;
             return converged;
         });
+    // An operator that overflowed (R^-1 of a numerically singular R) has no usable estimate:
+    // +inf, which sends the matrix to the SVD path.
+    if (!state.finite) return std::numeric_limits<double>::infinity();
     return state.largest_ritz_value();
 }
 

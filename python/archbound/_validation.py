@@ -6,6 +6,7 @@ float32, where a kernel accepts it) layout that the C++ core reads without a cop
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 import os
@@ -78,7 +79,13 @@ def check_array(
         array = np.ascontiguousarray(array, dtype=dtype)
     # min and max propagate NaN and expose inf without an array-sized temporary (an
     # isfinite mask would add a quarter of a float32 input to the peak memory).
-    if finite and array.size and not (np.isfinite(array.min()) and np.isfinite(array.max())):
+    # One pass in the common case: a finite sum means finite entries. Only a sum that is not
+    # finite (NaN, inf, or an overflow of finite entries) is looked at more closely.
+    if finite and array.size:
+        with np.errstate(over="ignore", invalid="ignore"):
+            total = np.add.reduce(array, axis=None)
+    if (finite and array.size and not np.isfinite(total)
+            and not (np.isfinite(array.min()) and np.isfinite(array.max()))):
         bad = "NaN" if np.isnan(array).any() else "inf"
         raise ValueError(f"{name} contains {bad}; every value must be finite")
     return array
@@ -146,7 +153,9 @@ def check_scalar(
         When it lies outside the bounds; the message names ``name`` and the constraint.
     """
     integral = target_type is numbers.Integral
-    if not isinstance(value, target_type) or isinstance(value, bool):
+    kind = type(value)
+    if kind is bool or not (kind is int or (kind is float and not integral)
+                            or isinstance(value, target_type)):
         what = "an int" if integral else "a real number"
         raise DTypeError(f"{name} must be {what}, got {type(value).__name__}")
     try:
@@ -195,6 +204,7 @@ def check_probability(value, name: str) -> float:
                         include_boundaries="neither")
 
 
+@functools.lru_cache(maxsize=1)
 def available_memory() -> int:
     """Bytes of physical memory on this machine (a guard for huge requests)."""
     try:
