@@ -52,8 +52,9 @@ def main():
     )
     with tempfile.TemporaryDirectory() as tmp:
         x_path, y_path = os.path.join(tmp, "X_test.npy"), os.path.join(tmp, "y_test.npy")
-        out = np.lib.format.open_memmap(x_path, mode="w+", dtype=np.float32,
-                                        shape=(args.m, args.dim))
+        out = np.lib.format.open_memmap(
+            x_path, mode="w+", dtype=np.float32, shape=(args.m, args.dim)
+        )
         for start in range(0, args.m, 50_000):
             stop = min(args.m, start + 50_000)
             out[start:stop] = rng.random((stop - start, args.dim), dtype=np.float32)
@@ -61,18 +62,28 @@ def main():
         del out
         np.save(y_path, rng.integers(0, q, args.m))
 
-        cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
-                               dashboard_address=":0", silence_logs=40)
+        cluster = LocalCluster(
+            n_workers=args.workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=":0",
+            silence_logs=40,
+        )
         client = Client(cluster)
         common = dict(chunk_rows=args.chunk_rows, seed=0)
         runs = [
             harness.Contender(
-                f"in-process, {args.workers} threads", lambda: distributed.sample_bounds(
-                    net, X, Y, x_path, y_path, threads=args.workers, **common)),
+                f"in-process, {args.workers} threads",
+                lambda: distributed.sample_bounds(
+                    net, X, Y, x_path, y_path, threads=args.workers, **common
+                ),
+            ),
             harness.Contender(
                 f"LocalCluster, {args.workers} workers x 1 thread",
-                lambda: distributed.sample_bounds(net, X, Y, x_path, y_path, client=client,
-                                                  **common)),
+                lambda: distributed.sample_bounds(
+                    net, X, Y, x_path, y_path, client=client, **common
+                ),
+            ),
         ]
         times, results = harness.race(runs, args.repeat)
         best = {name: min(wall for wall, _ in t) for name, t in times.items()}
@@ -80,16 +91,19 @@ def main():
         cluster.close()
 
     a, b = (results[name] for name in best)
-    assert a.test_cost_bound == b.test_cost_bound or abs(
-        a.test_cost_bound - b.test_cost_bound) <= 1e-12 * a.test_cost_bound
-    print(f"m = {args.m:,} test rows, N = {args.n_train:,}, d = {args.dim}, float32 on disk, "
-          f"chunks of {args.chunk_rows:,} rows")
+    assert (
+        a.test_cost_bound == b.test_cost_bound
+        or abs(a.test_cost_bound - b.test_cost_bound) <= 1e-12 * a.test_cost_bound
+    )
+    print(
+        f"m = {args.m:,} test rows, N = {args.n_train:,}, d = {args.dim}, float32 on disk, "
+        f"chunks of {args.chunk_rows:,} rows"
+    )
     base = None
     for name in best:
         rate = args.m / best[name]
         base = base or rate
-        print(f"  {name:<38} {best[name]:8.2f} s  {rate:12,.0f} rows/s  "
-              f"ratio {rate / base:5.2f}")
+        print(f"  {name:<38} {best[name]:8.2f} s  {rate:12,.0f} rows/s  ratio {rate / base:5.2f}")
 
 
 if __name__ == "__main__":

@@ -23,8 +23,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--n-train", type=int, default=1000)
-    parser.add_argument("--n-test", type=int, default=1000,
-                        help="test samples for the bound records (bound_every)")
+    parser.add_argument(
+        "--n-test", type=int, default=1000, help="test samples for the bound records (bound_every)"
+    )
     args = parser.parse_args()
     rng = np.random.default_rng(0)
     X = rng.random((args.n_train, 784))
@@ -52,10 +53,14 @@ def main() -> None:
     print(f"784-[256, 256]-10, N = {args.n_train}, median of {args.repeats}")
     print(f"  norms of the three layers by: {', '.join(methods)}")
     print(f"  one MLPRegressor epoch (partial_fit)  {1e3 * epoch:8.1f} ms")
-    print(f"  one record                            {1e3 * record:8.1f} ms  "
-          f"ratio {record / epoch:.3f} (target <= 0.10)")
-    print(f"  one record with the bound (m = {args.n_test})  {1e3 * bound:8.1f} ms  "
-          f"ratio {bound / epoch:.3f}")
+    print(
+        f"  one record                            {1e3 * record:8.1f} ms  "
+        f"ratio {record / epoch:.3f} (target <= 0.10)"
+    )
+    print(
+        f"  one record with the bound (m = {args.n_test})  {1e3 * bound:8.1f} ms  "
+        f"ratio {bound / epoch:.3f}"
+    )
 
 
 if __name__ == "__main__":

@@ -70,14 +70,20 @@ KERNELS = ("pinv", "opnorm", "nearest", "forward", "omp", "experiment")
 # `python -m archbound experiment --help` succeeds; nothing else needs changing. Adjust the
 # arguments here if the command needs more (an output folder, say).
 EXPERIMENT_COMMAND = [
-    sys.executable, "-m", "archbound", "experiment", "--dataset", "fashion-mnist"
+    sys.executable,
+    "-m",
+    "archbound",
+    "experiment",
+    "--dataset",
+    "fashion-mnist",
 ]
 EXPERIMENT_GOAL_S = 60.0
 FASHION_MNIST = "/usr/share/datasets/fashion-mnist"
 
 
-def run_case(case: Case, repeats: int, quick: bool, gemm_size: int,
-             cpu_time: bool = False) -> list[dict]:
+def run_case(
+    case: Case, repeats: int, quick: bool, gemm_size: int, cpu_time: bool = False
+) -> list[dict]:
     """Race the case's contenders (and its roofline row), then print and return its rows.
 
     With `cpu_time`, each contender's time is its process CPU time (all threads) instead of
@@ -113,7 +119,8 @@ def run_case(case: Case, repeats: int, quick: bool, gemm_size: int,
                 "roofline": case.roofline or None,
                 "roofline_gflops": peak,
                 "roofline_fraction": gflops / peak if gflops and peak else None,
-                "check": "" if c.roofline or not case.check
+                "check": ""
+                if c.roofline or not case.check
                 else case.check(c.name, case.outputs[c.name]),
                 "note": c.note,
             }
@@ -140,8 +147,11 @@ def print_case(case: Case, peak: float | None) -> None:
             f"{r['runs']:5d}{r['x_archbound']:8.2f}{gflops}{frac}  {extra}"
         )
     cpu = case.rows and case.rows[0]["clock"] == "cpu"
-    clock = ("best s and median s are process CPU time (--cpu-time)" if cpu
-             else "CPU s: all threads, of the best run")
+    clock = (
+        "best s and median s are process CPU time (--cpu-time)"
+        if cpu
+        else "CPU s: all threads, of the best run"
+    )
     print(f"  (x ours = time / archbound's time: above 1, archbound is faster; {clock})")
 
 
@@ -154,27 +164,35 @@ def measure_rooflines(size: int, threads: int, repeats: int = 3) -> dict:
         with threadpool_limits(1):
             rates["sgemm_1"] = harness.gemm_rate(np.float32, size, 2)
             rates["dgemm_1"] = harness.gemm_rate(np.float64, size, 2)
-    print(f"\nGEMM rates at the start, numpy at {size}^2 (each case races its own roofline row): "
-          + ", ".join(f"{k.replace('_1', ' 1 thread')} {v:.1f} GFLOP/s" for k, v in rates.items()))
+    print(
+        f"\nGEMM rates at the start, numpy at {size}^2 (each case races its own roofline row): "
+        + ", ".join(f"{k.replace('_1', ' 1 thread')} {v:.1f} GFLOP/s" for k, v in rates.items())
+    )
     return rates
 
 
 def run_experiment() -> dict:
     probe = subprocess.run(EXPERIMENT_COMMAND[:4] + ["--help"], capture_output=True, text=True)
     if probe.returncode != 0:
-        print("\n== experiment: `archbound experiment` does not exist here: skipped "
-              "(see EXPERIMENT_COMMAND in bench/compare.py) ==")
+        print(
+            "\n== experiment: `archbound experiment` does not exist here: skipped "
+            "(see EXPERIMENT_COMMAND in bench/compare.py) =="
+        )
         return {"skipped": "no `archbound experiment` command"}
     if not os.path.isdir(FASHION_MNIST):
-        print(f"\n== experiment: {FASHION_MNIST} missing (apt-get install "
-              "dataset-fashion-mnist): skipped ==")
+        print(
+            f"\n== experiment: {FASHION_MNIST} missing (apt-get install "
+            "dataset-fashion-mnist): skipped =="
+        )
         return {"skipped": "dataset-fashion-mnist not installed"}
     with tempfile.TemporaryDirectory() as folder:
         start = time.perf_counter()
         done = subprocess.run(EXPERIMENT_COMMAND, cwd=folder, capture_output=True, text=True)
         seconds = time.perf_counter() - start
-    print(f"\n== experiment: {' '.join(EXPERIMENT_COMMAND[2:])}: {seconds:.1f} s, exit "
-          f"{done.returncode} (goal < {EXPERIMENT_GOAL_S:.0f} s) ==")
+    print(
+        f"\n== experiment: {' '.join(EXPERIMENT_COMMAND[2:])}: {seconds:.1f} s, exit "
+        f"{done.returncode} (goal < {EXPERIMENT_GOAL_S:.0f} s) =="
+    )
     if done.returncode != 0:
         print(done.stderr[-2000:])
     return {"command": EXPERIMENT_COMMAND[2:], "seconds": seconds, "returncode": done.returncode}
@@ -186,8 +204,11 @@ def run_experiment() -> dict:
 def goals(rows: list[dict], experiment: dict | None, standard: bool) -> list[dict]:
     def best(kernel, case_part, contender_part):
         for r in rows:
-            if (r["kernel"] == kernel and case_part in r["case"]
-                    and contender_part in r["contender"]):
+            if (
+                r["kernel"] == kernel
+                and case_part in r["case"]
+                and contender_part in r["contender"]
+            ):
                 return r["best_s"], r
         return None, None
 
@@ -195,8 +216,15 @@ def goals(rows: list[dict], experiment: dict | None, standard: bool) -> list[dic
 
     def goal(text, value, target, met, fmt="{:.2f}"):
         if value is not None:
-            out.append({"goal": text, "value": value, "target": target, "met": bool(met),
-                        "display": fmt.format(value)})
+            out.append(
+                {
+                    "goal": text,
+                    "value": value,
+                    "target": target,
+                    "met": bool(met),
+                    "display": fmt.format(value),
+                }
+            )
 
     ab, _ = best("pinv", "Gaussian", "archbound.pinv")
     npy, _ = best("pinv", "Gaussian", "numpy.linalg.pinv")
@@ -207,54 +235,98 @@ def goals(rows: list[dict], experiment: dict | None, standard: bool) -> list[dic
     _, row = best("pinv", "condition number", "archbound.pinv")
     if row:
         diff = float(row["check"].rsplit(" ", 1)[1])
-        goal(f"pinv: rel. diff from numpy's SVD at condition {cases.PINV_CONDITION:.0e}", diff,
-             "<= 1e-10", diff <= 1e-10, "{:.1e}")
+        goal(
+            f"pinv: rel. diff from numpy's SVD at condition {cases.PINV_CONDITION:.0e}",
+            diff,
+            "<= 1e-10",
+            diff <= 1e-10,
+            "{:.1e}",
+        )
     lz, lzrow = best("opnorm", "", "archbound.opnorm lanczos")
     if lz:
         svds, _ = best("opnorm", "", "svds")
         exact, _ = best("opnorm", "", "archbound.opnorm exact")
         nexact, _ = best("opnorm", "", "numpy.linalg.norm")
         goal("opnorm: lanczos time / svds(k=1)", lz / svds, "<= 0.5", lz / svds <= 0.5)
-        goal("opnorm: archbound exact time / lanczos", exact / lz, ">= 20", exact / lz >= 20,
-             "{:.1f}")
-        goal("opnorm: numpy norm(W, 2) time / lanczos", nexact / lz, ">= 20", nexact / lz >= 20,
-             "{:.1f}")
-        goal("opnorm: certified upper within 1%", float("certified <= 1%: True" in lzrow["check"]),
-             "yes", "certified <= 1%: True" in lzrow["check"], "{:.0f}")
+        goal(
+            "opnorm: archbound exact time / lanczos",
+            exact / lz,
+            ">= 20",
+            exact / lz >= 20,
+            "{:.1f}",
+        )
+        goal(
+            "opnorm: numpy norm(W, 2) time / lanczos",
+            nexact / lz,
+            ">= 20",
+            nexact / lz >= 20,
+            "{:.1f}",
+        )
+        goal(
+            "opnorm: certified upper within 1%",
+            float("certified <= 1%: True" in lzrow["check"]),
+            "yes",
+            "certified <= 1%: True" in lzrow["check"],
+            "{:.0f}",
+        )
     for dtype in ("float32", "float64"):
         ab, abrow = best("nearest", dtype, "archbound")
         if not ab:
             continue
         blocked, _ = best("nearest", dtype, "numpy blocked")
-        goal(f"nearest {dtype}: archbound time / blocked NumPy", ab / blocked, "<= 1.0",
-             ab / blocked <= 1.0)
+        goal(
+            f"nearest {dtype}: archbound time / blocked NumPy",
+            ab / blocked,
+            "<= 1.0",
+            ab / blocked <= 1.0,
+        )
         if dtype == "float32":
             for peer in ("faiss", "sklearn"):
                 t, _ = best("nearest", dtype, peer)
                 if t:
                     goal(f"nearest float32: {peer} time / archbound", t / ab, ">= 3", t / ab >= 3)
-            goal("nearest float32: archbound GFLOP/s / numpy sgemm", abrow["roofline_fraction"],
-                 ">= 0.70", abrow["roofline_fraction"] >= 0.7)
+            goal(
+                "nearest float32: archbound GFLOP/s / numpy sgemm",
+                abrow["roofline_fraction"],
+                ">= 0.70",
+                abrow["roofline_fraction"] >= 0.7,
+            )
     for dtype in ("float32", "float64"):
         ab, _ = best("forward", dtype, "archbound")
         if ab:
             npl, _ = best("forward", dtype, "numpy loop")
-            goal(f"forward {dtype}: archbound time / NumPy loop", ab / npl, "<= 1.0",
-                 ab / npl <= 1.0)
+            goal(
+                f"forward {dtype}: archbound time / NumPy loop",
+                ab / npl,
+                "<= 1.0",
+                ab / npl <= 1.0,
+            )
     one, _ = best("omp", "geometry", "1 thread")
     two, _ = best("omp", "geometry", "2 threads")
     if one:
-        goal("OpenMP geometry kernel: speed-up 1 -> 2 threads", one / two, ">= 1.7",
-             one / two >= 1.7)
+        goal(
+            "OpenMP geometry kernel: speed-up 1 -> 2 threads",
+            one / two,
+            ">= 1.7",
+            one / two >= 1.7,
+        )
     one, _ = best("omp", "lanczos", "1 thread")
     two, _ = best("omp", "lanczos", "2 threads")
     if one:
-        goal("OpenMP lanczos: speed-up 1 -> 2 threads (no goal; for reference)", one / two, "-",
-             True)
+        goal(
+            "OpenMP lanczos: speed-up 1 -> 2 threads (no goal; for reference)",
+            one / two,
+            "-",
+            True,
+        )
     if experiment and "seconds" in experiment:
-        goal("archbound experiment --dataset fashion-mnist seconds", experiment["seconds"],
-             "< 60", experiment["seconds"] < EXPERIMENT_GOAL_S and experiment["returncode"] == 0,
-             "{:.1f}")
+        goal(
+            "archbound experiment --dataset fashion-mnist seconds",
+            experiment["seconds"],
+            "< 60",
+            experiment["seconds"] < EXPERIMENT_GOAL_S and experiment["returncode"] == 0,
+            "{:.1f}",
+        )
     scope = "standard sizes" if standard else "NOT the standard sizes: indicative only"
     print(f"\n== goals of issue 6 ({scope}) ==")
     for g in out:
@@ -281,15 +353,22 @@ def to_markdown(results: dict) -> str:
             case = (r["kernel"], r["case"])
             roof = r.get("roofline_gflops")
             roof = f" (roofline numpy {r['roofline']}: {roof:.1f} GFLOP/s)" if roof else ""
-            lines += ["", f"**{r['kernel']}: {r['case']}**{roof}", "",
-                      "| contender | best s | median s | CPU s | runs | x ours | GFLOP/s | % roof "
-                      "| check / note |", "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+            lines += [
+                "",
+                f"**{r['kernel']}: {r['case']}**{roof}",
+                "",
+                "| contender | best s | median s | CPU s | runs | x ours | GFLOP/s | % roof "
+                "| check / note |",
+                "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+            ]
         gflops = f"{r['gflops']:.1f}" if r["gflops"] else "-"
         frac = f"{100 * r['roofline_fraction']:.0f}%" if r["roofline_fraction"] else "-"
         extra = "; ".join(t for t in (r["check"], r["note"]) if t)
         cpu = r.get("cpu_s", float("nan"))
-        lines.append(f"| {r['contender']} | {r['best_s']:.4f} | {r['median_s']:.4f} | {cpu:.3f} "
-                     f"| {r['runs']} | {r['x_archbound']:.2f} | {gflops} | {frac} | {extra} |")
+        lines.append(
+            f"| {r['contender']} | {r['best_s']:.4f} | {r['median_s']:.4f} | {cpu:.3f} "
+            f"| {r['runs']} | {r['x_archbound']:.2f} | {gflops} | {frac} | {extra} |"
+        )
     lines += ["", "| goal | measured | target | |", "|---|---:|---|---|"]
     for g in results.get("goals", []):
         state = "-" if g["target"] == "-" else ("met" if g["met"] else "**not met**")
@@ -307,32 +386,54 @@ def parse_size(text: str) -> tuple[str, tuple[int, ...]]:
         size = ()
     if kernel not in dims or len(size) != dims[kernel] or min(size) < 1:
         raise argparse.ArgumentTypeError(
-            f"{text!r}: expected pinv=MxN, opnorm=MxN or nearest=MxNxD, positive integers")
+            f"{text!r}: expected pinv=MxN, opnorm=MxN or nearest=MxNxD, positive integers"
+        )
     return kernel, size
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="small sizes: seconds, for CI")
-    parser.add_argument("--sweep", action="store_true",
-                        help="the size sweep (bench/sweep.py): peer/ours at small, medium and "
-                        "large sizes, each contender timed in blocks of its own; --only takes "
-                        f"{','.join(sweep.GROUPS)},threads,experiment")
+    parser.add_argument(
+        "--sweep",
+        action="store_true",
+        help="the size sweep (bench/sweep.py): peer/ours at small, medium and "
+        "large sizes, each contender timed in blocks of its own; --only takes "
+        f"{','.join(sweep.GROUPS)},threads,experiment",
+    )
     parser.add_argument("--rounds", type=int, default=3, help="--sweep: rounds of blocks")
-    parser.add_argument("--only", default=",".join(KERNELS),
-                        help=f"comma-separated subset of {','.join(KERNELS)}")
-    parser.add_argument("--threads", type=int, default=os.cpu_count(),
-                        help="threads for archbound and every peer (default: all CPUs)")
-    parser.add_argument("--repeats", type=int, default=None,
-                        help="timed rounds (default 5, quick 3); full SVDs run once")
-    parser.add_argument("--cpu-time", action="store_true",
-                        help="rank runs by process CPU time instead of wall time: robust on a "
-                        "busy machine, meaningful with --threads 1 only")
-    parser.add_argument("--size", action="append", default=[], metavar="KERNEL=AxB[xC]",
-                        type=parse_size,
-                        help="another input size for pinv (MxN), opnorm (MxN) or nearest "
-                        "(m test x N training x d); repeatable")
+    parser.add_argument(
+        "--only", default=",".join(KERNELS), help=f"comma-separated subset of {','.join(KERNELS)}"
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=os.cpu_count(),
+        help="threads for archbound and every peer (default: all CPUs)",
+    )
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=None,
+        help="timed rounds (default 5, quick 3); full SVDs run once",
+    )
+    parser.add_argument(
+        "--cpu-time",
+        action="store_true",
+        help="rank runs by process CPU time instead of wall time: robust on a "
+        "busy machine, meaningful with --threads 1 only",
+    )
+    parser.add_argument(
+        "--size",
+        action="append",
+        default=[],
+        metavar="KERNEL=AxB[xC]",
+        type=parse_size,
+        help="another input size for pinv (MxN), opnorm (MxN) or nearest "
+        "(m test x N training x d); repeatable",
+    )
     parser.add_argument("--json", metavar="PATH", help="write every result to PATH")
     parser.add_argument("--markdown", metavar="PATH", help="write the tables as Markdown to PATH")
     args = parser.parse_args(argv)
@@ -340,8 +441,10 @@ def main(argv=None) -> int:
         chosen = None if args.only == ",".join(KERNELS) else set(args.only.split(","))
         unknown = sorted((chosen or set()) - set(sweep.GROUPS) - {"threads", "experiment"})
         if unknown:
-            parser.error(f"--sweep --only: unknown group(s) {', '.join(unknown)}; choose from "
-                         f"{','.join(sweep.GROUPS)},threads,experiment")
+            parser.error(
+                f"--sweep --only: unknown group(s) {', '.join(unknown)}; choose from "
+                f"{','.join(sweep.GROUPS)},threads,experiment"
+            )
         rows = sweep.run(only=chosen, quick=args.quick, rounds=args.rounds)
         if args.json:
             with open(args.json, "w") as f:
@@ -379,13 +482,21 @@ def main(argv=None) -> int:
         experiment = run_experiment()
     info["load_average_after"] = os.getloadavg()[0]
     info["seconds"] = time.perf_counter() - started
-    results = {"machine": info, "sizes": sizes.__dict__, "quick": args.quick,
-               "repeats": repeats, "cpu_time": args.cpu_time, "rooflines_gflops": rooflines,
-               "rows": rows,
-               "experiment": experiment}
+    results = {
+        "machine": info,
+        "sizes": sizes.__dict__,
+        "quick": args.quick,
+        "repeats": repeats,
+        "cpu_time": args.cpu_time,
+        "rooflines_gflops": rooflines,
+        "rows": rows,
+        "experiment": experiment,
+    }
     results["goals"] = goals(rows, experiment, sizes == cases.STANDARD)
-    print(f"\nload average after: {info['load_average_after']:.1f}; total {info['seconds']:.0f} s"
-          " (on a shared machine timings are noisy)")
+    print(
+        f"\nload average after: {info['load_average_after']:.1f}; total {info['seconds']:.0f} s"
+        " (on a shared machine timings are noisy)"
+    )
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1, default=str)

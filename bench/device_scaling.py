@@ -38,8 +38,12 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help="2000 x 2000 x 256 and 1024^2")
     parser.add_argument("--threads", default=None, help="comma-separated thread counts")
     parser.add_argument("--repeats", type=int, default=3, help="timed runs per point (best of)")
-    parser.add_argument("--budget", type=float, default=170.0,
-                        help="seconds after which the remaining points are skipped")
+    parser.add_argument(
+        "--budget",
+        type=float,
+        default=170.0,
+        help="seconds after which the remaining points are skipped",
+    )
     args = parser.parse_args(argv)
     cpus = harness.usable_cpus()
     if args.threads:
@@ -50,12 +54,18 @@ def main(argv=None) -> int:
     size = 1024 if args.quick else 4096
     started = time.perf_counter()
 
-    print(f"{harness.cpu_model()}, {os.cpu_count()} CPUs ({cpus} usable), python "
-          f"{platform.python_version()}, numpy {np.__version__}, archbound "
-          f"{archbound.__version__}, SIMD {_core.simd_instruction_sets()}")
-    print("environment: " + ", ".join(
-        f"{k}={os.environ.get(k, 'unset')}" for k in
-        ("OMP_NUM_THREADS", "OMP_PROC_BIND", "OMP_PLACES", "OPENBLAS_CORETYPE")))
+    print(
+        f"{harness.cpu_model()}, {os.cpu_count()} CPUs ({cpus} usable), python "
+        f"{platform.python_version()}, numpy {np.__version__}, archbound "
+        f"{archbound.__version__}, SIMD {_core.simd_instruction_sets()}"
+    )
+    print(
+        "environment: "
+        + ", ".join(
+            f"{k}={os.environ.get(k, 'unset')}"
+            for k in ("OMP_NUM_THREADS", "OMP_PROC_BIND", "OMP_PLACES", "OPENBLAS_CORETYPE")
+        )
+    )
     print(f"load average {os.getloadavg()[0]:.1f}")
 
     rng = np.random.default_rng(0)
@@ -68,10 +78,13 @@ def main(argv=None) -> int:
 
     kernels = {
         f"geometry float32 {m}x{n}x{d}": (
-            lambda t: archbound.nearest(F, G, threads=t), 2.0 * m * n * d),
+            lambda t: archbound.nearest(F, G, threads=t),
+            2.0 * m * n * d,
+        ),
         f"lanczos {size}x{size} float64 ({steps} steps)": (
             lambda t: archbound.opnorm(W, method="lanczos", seed=0, threads=t),
-            4.0 * steps * W.size),
+            4.0 * steps * W.size,
+        ),
     }
     results = {name: {} for name in kernels}
     for t in counts:
@@ -79,8 +92,9 @@ def main(argv=None) -> int:
             if time.perf_counter() - started > args.budget:
                 print(f"  budget of {args.budget:.0f} s spent: {name} on {t} threads skipped")
                 continue
-            seconds, runs = harness.best_of(lambda call=call, t=t: call(t), args.repeats,
-                                            slow_s=4.0)
+            seconds, runs = harness.best_of(
+                lambda call=call, t=t: call(t), args.repeats, slow_s=4.0
+            )
             results[name][t] = seconds
             print(f"  {name}, {t:2d} threads: {seconds:.4f} s (best of {runs})", flush=True)
 
@@ -90,8 +104,10 @@ def main(argv=None) -> int:
         base = results[name].get(1)
         for t, seconds in results[name].items():
             speedup = base / seconds if base else float("nan")
-            print(f"| {name} | {t} | {seconds:.4f} | {speedup:.2f} | {speedup / t:.2f} | "
-                  f"{flops / seconds / 1e9:.1f} |")
+            print(
+                f"| {name} | {t} | {seconds:.4f} | {speedup:.2f} | {speedup / t:.2f} | "
+                f"{flops / seconds / 1e9:.1f} |"
+            )
     print("\ngoals (geometry kernel): >= 1.7x on 2 threads, >= 10x on 16")
     geometry = results[next(iter(kernels))]
     for t, target in ((2, 1.7), (16, 10.0)):

@@ -18,7 +18,7 @@ import archbound
 
 
 def main():
-    m, n, d = (int(a) for a in (sys.argv[1:] + ["1000000", "1000", "784"][len(sys.argv) - 1:]))
+    m, n, d = (int(a) for a in (sys.argv[1:] + ["1000000", "1000", "784"][len(sys.argv) - 1 :]))
     rng = np.random.default_rng(0)
     F_test = rng.standard_normal((m, d), dtype=np.float32)  # generated in place: no temporary
     F_train = rng.standard_normal((n, d), dtype=np.float32)
@@ -31,10 +31,14 @@ def main():
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     mb = 1e6
     print(f"m={m} N={n} d={d} float32: {seconds:.1f} s")
-    print(f"inputs {inputs / mb:.0f} MB; RSS before the call {before / mb:.0f} MB "
-          f"(peak so far {peak_before / mb:.0f} MB); peak RSS {peak / mb:.0f} MB")
-    print(f"peak - RSS before the call: {(peak - before) / mb:.0f} MB; "
-          f"peak - inputs: {(peak - inputs) / mb:.0f} MB (interpreter and libraries included)")
+    print(
+        f"inputs {inputs / mb:.0f} MB; RSS before the call {before / mb:.0f} MB "
+        f"(peak so far {peak_before / mb:.0f} MB); peak RSS {peak / mb:.0f} MB"
+    )
+    print(
+        f"peak - RSS before the call: {(peak - before) / mb:.0f} MB; "
+        f"peak - inputs: {(peak - inputs) / mb:.0f} MB (interpreter and libraries included)"
+    )
     assert values.shape == (m,) and index.shape == (m,)
 
 

@@ -66,9 +66,11 @@ def run_case(case: Case, rounds: int) -> dict:
     contenders = {"archbound": case.ours, **case.peers}
     case.times = harness.block_race(contenders, rounds, case.repeats, PAUSE_S)
     row = case.row()
-    print(f"  {case.kernel:<28}{case.size:<34}{row['ours_s'] * 1e3:10.3f} ms"
-          f"{row['peer_s'] * 1e3:10.3f} ms  {row['best_peer']:<28}{row['peer_over_ours']:6.2f}",
-          flush=True)
+    print(
+        f"  {case.kernel:<28}{case.size:<34}{row['ours_s'] * 1e3:10.3f} ms"
+        f"{row['peer_s'] * 1e3:10.3f} ms  {row['best_peer']:<28}{row['peer_over_ours']:6.2f}",
+        flush=True,
+    )
     return row
 
 
@@ -85,10 +87,18 @@ def pinv_cases(quick: bool) -> list[Case]:
     for m, n in sizes:
         a = _rng().standard_normal((m, n))
         repeats = 3 if m * n > 1e6 else 20
-        cases.append(Case("pinv", f"{m}x{n}", lambda a=a: archbound.pinv(a), {
-            "numpy.linalg.pinv": lambda a=a: np.linalg.pinv(a),
-            "SciPy QR + solve_triangular": lambda a=a: scipy_qr_pinv(a),
-        }, repeats=repeats))
+        cases.append(
+            Case(
+                "pinv",
+                f"{m}x{n}",
+                lambda a=a: archbound.pinv(a),
+                {
+                    "numpy.linalg.pinv": lambda a=a: np.linalg.pinv(a),
+                    "SciPy QR + solve_triangular": lambda a=a: scipy_qr_pinv(a),
+                },
+                repeats=repeats,
+            )
+        )
     return cases
 
 
@@ -99,9 +109,15 @@ def opnorm_cases(quick: bool) -> list[Case]:
         peers = {"scipy svds(k=1)": lambda W=W: harness.scipy_svds_norm(W)}
         if n <= 1024:
             peers["numpy norm(W, 2)"] = lambda W=W: harness.numpy_exact_norm(W)
-        cases.append(Case("opnorm", f"{n}^2 (delta 1e-6, rtol 1e-2)",
-                          lambda W=W: archbound.opnorm(W, delta=1e-6, rtol=1e-2, seed=0), peers,
-                          repeats=3 if n >= 1024 else 10))
+        cases.append(
+            Case(
+                "opnorm",
+                f"{n}^2 (delta 1e-6, rtol 1e-2)",
+                lambda W=W: archbound.opnorm(W, delta=1e-6, rtol=1e-2, seed=0),
+                peers,
+                repeats=3 if n >= 1024 else 10,
+            )
+        )
     return cases
 
 
@@ -118,14 +134,25 @@ def nearest_cases(quick: bool) -> list[Case]:
             peers = {"blocked NumPy": lambda F=F, G=G: numpy_nearest(F, G)}
             if m * N <= 1e7:
                 peers["sklearn argmin_min"] = lambda F=F, G=G: harness.sklearn_argmin_min(F, G)
-            cases.append(Case(f"nearest {name}", f"{m}x{N}x{d}",
-                              lambda F=F, G=G: archbound.nearest(F, G), peers,
-                              repeats=2 if m * N * d > 1e10 else 5))
+            cases.append(
+                Case(
+                    f"nearest {name}",
+                    f"{m}x{N}x{d}",
+                    lambda F=F, G=G: archbound.nearest(F, G),
+                    peers,
+                    repeats=2 if m * N * d > 1e10 else 5,
+                )
+            )
     return cases
 
 
-FORWARD_SIZES = [(360, 64, 64, 2, 10), (50, 64, 256, 3, 10), (1000, 784, 256, 3, 10),
-                 (2000, 784, 1024, 8, 10), (10000, 784, 1024, 10, 10)]
+FORWARD_SIZES = [
+    (360, 64, 64, 2, 10),
+    (50, 64, 256, 3, 10),
+    (1000, 784, 256, 3, 10),
+    (2000, 784, 1024, 8, 10),
+    (10000, 784, 1024, 10, 10),
+]
 
 
 def forward_cases(quick: bool) -> list[Case]:
@@ -133,18 +160,25 @@ def forward_cases(quick: bool) -> list[Case]:
     for dtype in (np.float32, np.float64):
         for batch, m0, width, depth, q in FORWARD_SIZES[: 3 if quick else None]:
             sizes = [m0] + [width] * depth + [q]
-            weights = [_rng(k).standard_normal((o, i)) / np.sqrt(i)
-                       for k, (i, o) in enumerate(itertools.pairwise(sizes))]
+            weights = [
+                _rng(k).standard_normal((o, i)) / np.sqrt(i)
+                for k, (i, o) in enumerate(itertools.pairwise(sizes))
+            ]
             biases = [_rng(k + 50).standard_normal(o) * 0.1 for k, o in enumerate(sizes[1:])]
             net = archbound.Network(weights, biases)
             X = _rng(99).standard_normal((batch, m0)).astype(dtype)
             wd = [w.astype(dtype) for w in weights]
             bd = [b.astype(dtype) for b in biases]
             name = "float32" if dtype == np.float32 else "float64"
-            cases.append(Case(f"forward {name}", f"{batch} x {m0}-[{width}]x{depth}-{q}",
-                              lambda net=net, X=X: net.forward(X),
-                              {"NumPy loop": lambda X=X, wd=wd, bd=bd: numpy_forward(wd, bd, X)},
-                              repeats=3 if batch * width * width * depth > 1e9 else 10))
+            cases.append(
+                Case(
+                    f"forward {name}",
+                    f"{batch} x {m0}-[{width}]x{depth}-{q}",
+                    lambda net=net, X=X: net.forward(X),
+                    {"NumPy loop": lambda X=X, wd=wd, bd=bd: numpy_forward(wd, bd, X)},
+                    repeats=3 if batch * width * width * depth > 1e9 else 10,
+                )
+            )
     return cases
 
 
@@ -161,16 +195,23 @@ def construct_cases(quick: bool) -> list[Case]:
     for N, d, width, depth in sizes:
         X, Y = _classification(N, d)
         widths = [width] * depth
-        for method, peer in (("readout_first", numpy_readout_first),
-                             ("readout_last", numpy_readout_last)):
+        for method, peer in (
+            ("readout_first", numpy_readout_first),
+            ("readout_last", numpy_readout_last),
+        ):
             if method == "readout_last" and width < N:
                 continue
-            cases.append(Case(f"construct {method}", f"N={N} d={d} [{width}]x{depth}",
-                              lambda X=X, Y=Y, w=widths, m=method: archbound.construct_minimizer(
-                                  X, Y, w, method=m, seed=0),
-                              {"NumPy pinv + layers":
-                               lambda X=X, Y=Y, w=widths, p=peer: p(X, Y, w)},
-                              repeats=3 if N >= 400 else 10))
+            cases.append(
+                Case(
+                    f"construct {method}",
+                    f"N={N} d={d} [{width}]x{depth}",
+                    lambda X=X, Y=Y, w=widths, m=method: archbound.construct_minimizer(
+                        X, Y, w, method=m, seed=0
+                    ),
+                    {"NumPy pinv + layers": lambda X=X, Y=Y, w=widths, p=peer: p(X, Y, w)},
+                    repeats=3 if N >= 400 else 10,
+                )
+            )
     return cases
 
 
@@ -186,12 +227,21 @@ def bound_cases(quick: bool) -> list[Case]:
         for variant in archbound.bounds.VARIANTS:
             if variant == "best":
                 continue
-            cases.append(Case(f"sample_bounds {variant}", f"N={N} m={m} d={d}",
-                              lambda net=net, v=variant, X=X, Y=Y, Xt=Xt, Yt=Yt:
-                              archbound.sample_bounds(net, X, Y, Xt, Yt, variant=v, seed=0),
-                              {"NumPy": lambda net=net, v=variant, X=X, Y=Y, Xt=Xt, Yt=Yt:
-                               numpy_sample_bounds(net, v, X, Y, Xt, Yt)},
-                              repeats=2 if m >= 10000 else 5))
+            cases.append(
+                Case(
+                    f"sample_bounds {variant}",
+                    f"N={N} m={m} d={d}",
+                    lambda net=net, v=variant, X=X, Y=Y, Xt=Xt, Yt=Yt: archbound.sample_bounds(
+                        net, X, Y, Xt, Yt, variant=v, seed=0
+                    ),
+                    {
+                        "NumPy": lambda net=net, v=variant, X=X, Y=Y, Xt=Xt, Yt=Yt: (
+                            numpy_sample_bounds(net, v, X, Y, Xt, Yt)
+                        )
+                    },
+                    repeats=2 if m >= 10000 else 5,
+                )
+            )
     return cases
 
 
@@ -203,12 +253,16 @@ def interleaved_rows(calls: int = 200) -> list[dict]:
     a = _rng().standard_normal((64, 50))
     F = _rng(1).random((2000, 784)).astype(np.float32)
     G = _rng(2).random((760, 784)).astype(np.float32)
-    net = archbound.Network([_rng(3).standard_normal((64, 64)), _rng(4).standard_normal((10, 64))],
-                            [np.zeros(64), np.zeros(10)])
+    net = archbound.Network(
+        [_rng(3).standard_normal((64, 64)), _rng(4).standard_normal((10, 64))],
+        [np.zeros(64), np.zeros(10)],
+    )
     x = _rng(5).standard_normal((50, 64))
     rows = []
-    for label, call in (("after archbound.nearest 2000x760x784", lambda: archbound.nearest(F, G)),
-                        ("after a 50-sample forward", lambda: net.forward(x))):
+    for label, call in (
+        ("after archbound.nearest 2000x760x784", lambda: archbound.nearest(F, G)),
+        ("after a 50-sample forward", lambda: net.forward(x)),
+    ):
         alone = harness.median_time(lambda: np.linalg.pinv(a), calls)
         after = []
         for _ in range(calls):
@@ -217,11 +271,21 @@ def interleaved_rows(calls: int = 200) -> list[dict]:
             np.linalg.pinv(a)
             after.append(time.perf_counter() - start)
         after_median = statistics.median(after)
-        rows.append({"kernel": "threads: interleaved", "size": f"numpy pinv 64x50 {label}",
-                     "ours_s": after_median, "best_peer": "the same call alone",
-                     "peer_s": alone, "peer_over_ours": alone / after_median})
-        print(f"  {'threads: interleaved':<28}{label:<34}{after_median * 1e3:10.3f} ms"
-              f"{alone * 1e3:10.3f} ms  {'alone':<28}{alone / after_median:6.2f}", flush=True)
+        rows.append(
+            {
+                "kernel": "threads: interleaved",
+                "size": f"numpy pinv 64x50 {label}",
+                "ours_s": after_median,
+                "best_peer": "the same call alone",
+                "peer_s": alone,
+                "peer_over_ours": alone / after_median,
+            }
+        )
+        print(
+            f"  {'threads: interleaved':<28}{label:<34}{after_median * 1e3:10.3f} ms"
+            f"{alone * 1e3:10.3f} ms  {'alone':<28}{alone / after_median:6.2f}",
+            flush=True,
+        )
     return rows
 
 
@@ -248,11 +312,21 @@ def busy_core_rows() -> list[dict]:
         for name, call in calls.items():
             default = harness.best_of(lambda call=call: call(None), 5)[0]
             single = harness.best_of(lambda call=call: call(1), 5)[0]
-            rows.append({"kernel": "threads: busy core", "size": name, "ours_s": default,
-                         "best_peer": "archbound threads=1", "peer_s": single,
-                         "peer_over_ours": single / default})
-            print(f"  {'threads: busy core':<28}{name:<34}{default * 1e3:10.3f} ms"
-                  f"{single * 1e3:10.3f} ms  {'threads=1':<28}{single / default:6.2f}", flush=True)
+            rows.append(
+                {
+                    "kernel": "threads: busy core",
+                    "size": name,
+                    "ours_s": default,
+                    "best_peer": "archbound threads=1",
+                    "peer_s": single,
+                    "peer_over_ours": single / default,
+                }
+            )
+            print(
+                f"  {'threads: busy core':<28}{name:<34}{default * 1e3:10.3f} ms"
+                f"{single * 1e3:10.3f} ms  {'threads=1':<28}{single / default:6.2f}",
+                flush=True,
+            )
     finally:
         stop.set()
         spinner.join(5)
@@ -266,28 +340,54 @@ def experiment_rows(quick: bool) -> list[dict]:
         with tempfile.TemporaryDirectory() as out:
             start = time.perf_counter()
             done = subprocess.run(
-                [sys.executable, "-m", "archbound", "experiment", "--dataset", dataset,
-                 "--out", out], capture_output=True, text=True)
+                [
+                    sys.executable,
+                    "-m",
+                    "archbound",
+                    "experiment",
+                    "--dataset",
+                    dataset,
+                    "--out",
+                    out,
+                ],
+                capture_output=True,
+                text=True,
+            )
             seconds = time.perf_counter() - start
         status = "ok" if done.returncode == 0 else f"failed ({done.returncode})"
-        rows.append({"kernel": "experiment", "size": f"{dataset} (defaults) {status}",
-                     "ours_s": seconds, "best_peer": None, "peer_s": None,
-                     "peer_over_ours": None})
+        rows.append(
+            {
+                "kernel": "experiment",
+                "size": f"{dataset} (defaults) {status}",
+                "ours_s": seconds,
+                "best_peer": None,
+                "peer_s": None,
+                "peer_over_ours": None,
+            }
+        )
         print(f"  {'experiment':<28}{dataset:<34}{seconds:10.1f} s  {status}", flush=True)
     return rows
 
 
 GROUPS = {
-    "pinv": pinv_cases, "opnorm": opnorm_cases, "nearest": nearest_cases,
-    "forward": forward_cases, "construct": construct_cases, "bounds": bound_cases,
+    "pinv": pinv_cases,
+    "opnorm": opnorm_cases,
+    "nearest": nearest_cases,
+    "forward": forward_cases,
+    "construct": construct_cases,
+    "bounds": bound_cases,
 }
 
 
 def run(only=None, quick=False, rounds=3) -> list[dict]:
-    print(f"sweep: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}, "
-          f"BLAS {archbound._backend.backend()}")
-    print(f"  {'kernel':<28}{'size':<34}{'archbound':>13}{'best peer':>13}  {'peer':<28}"
-          f"{'peer/ours':>6}")
+    print(
+        f"sweep: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}, "
+        f"BLAS {archbound._backend.backend()}"
+    )
+    print(
+        f"  {'kernel':<28}{'size':<34}{'archbound':>13}{'best peer':>13}  {'peer':<28}"
+        f"{'peer/ours':>6}"
+    )
     rows = []
     for name, make in GROUPS.items():
         if only and name not in only:
@@ -303,12 +403,16 @@ def run(only=None, quick=False, rounds=3) -> list[dict]:
 
 
 def to_markdown(rows: list[dict]) -> str:
-    lines = ["| kernel | size | archbound | best peer | peer | peer/ours |",
-             "|---|---|---|---|---|---|"]
+    lines = [
+        "| kernel | size | archbound | best peer | peer | peer/ours |",
+        "|---|---|---|---|---|---|",
+    ]
     for r in rows:
         ratio = f"{r['peer_over_ours']:.2f}" if r["peer_over_ours"] else "-"
         peer = f"{r['peer_s'] * 1e3:.3f} ms" if r["peer_s"] else "-"
         ours = f"{r['ours_s'] * 1e3:.3f} ms" if r["ours_s"] < 10 else f"{r['ours_s']:.1f} s"
-        lines.append(f"| {r['kernel']} | {r['size']} | {ours} | {peer} | {r['best_peer'] or '-'} "
-                     f"| {ratio} |")
+        lines.append(
+            f"| {r['kernel']} | {r['size']} | {ours} | {peer} | {r['best_peer'] or '-'} "
+            f"| {ratio} |"
+        )
     return "\n".join(lines)

@@ -75,7 +75,6 @@ std::vector<Index> to_indices(const std::vector<long long>& widths) {
     return {widths.begin(), widths.end()};
 }
 
-
 template <class S>
 py::array forward(const CArray<S>& x, const std::vector<CArray<S>>& weights,
                   const std::vector<CArray<S>>& biases, int threads) {
@@ -112,7 +111,6 @@ archbound::NormOptions norm_options(const std::string& method, double delta, dou
     return o;
 }
 
-
 template <class S> using OptionalArray = std::optional<CArray<S>>;
 
 /// B_jk = min_i (alpha_k |F_j - G_i| + |ytilde_j - y_i| + r_ik), its argmin and distance;
@@ -128,9 +126,7 @@ archbound::NearestResult<S> nearest(const CArray<S>& test, const CArray<S>& trai
     using Map = Eigen::Map<const archbound::Matrix<S>>;
     using VectorMap = Eigen::Map<const archbound::Vector<S>>;
     using ClassMap = Eigen::Map<const archbound::IndexVector>;
-    auto matrix = [](const OptionalArray<S>& a) {
-        return a ? columns(*a) : Map(nullptr, 0, 0);
-    };
+    auto matrix = [](const OptionalArray<S>& a) { return a ? columns(*a) : Map(nullptr, 0, 0); };
     auto vector = [](const auto& a, auto empty) {
         if (a && a->ndim() != 1) throw std::invalid_argument("expected a 1-D array");
         return a ? decltype(empty)(a->data(), Index(a->shape(0))) : empty;
@@ -141,8 +137,7 @@ archbound::NearestResult<S> nearest(const CArray<S>& test, const CArray<S>& trai
     auto cf = vector(test_classes, ClassMap(nullptr, 0));
     auto cg = vector(train_classes, ClassMap(nullptr, 0));
     return without_gil([&](const archbound::InterruptCheck& check) {
-        return archbound::nearest<S>(f, g, a, yf, yg, r, cf, cg, Index(block_size), threads,
-                                     check);
+        return archbound::nearest<S>(f, g, a, yf, yg, r, cf, cg, Index(block_size), threads, check);
     });
 }
 
@@ -228,10 +223,10 @@ PYBIND11_MODULE(_core, m) {
         py::arg("x"), py::arg("y"), py::arg("widths"), py::arg("seed"), py::arg("rcond"),
         py::arg("threads"));
 
-    m.def("forward_float32", &forward<float>, py::arg("x"), py::arg("weights"),
-          py::arg("biases"), py::arg("threads"));
-    m.def("forward_float64", &forward<double>, py::arg("x"), py::arg("weights"),
-          py::arg("biases"), py::arg("threads"));
+    m.def("forward_float32", &forward<float>, py::arg("x"), py::arg("weights"), py::arg("biases"),
+          py::arg("threads"));
+    m.def("forward_float64", &forward<double>, py::arg("x"), py::arg("weights"), py::arg("biases"),
+          py::arg("threads"));
 
     m.def(
         "opnorm",
@@ -265,24 +260,27 @@ PYBIND11_MODULE(_core, m) {
         py::arg("weights"), py::arg("methods"), py::arg("delta"), py::arg("rtol"),
         py::arg("max_iter"), py::arg("seeds"), py::arg("threads"));
 
-#define ARCHBOUND_NEAREST_ARGS                                                                  \
-    py::arg("test").noconvert(), py::arg("train").noconvert(), py::arg("alphas").noconvert(),              \
-        py::arg("test_labels").noconvert(), py::arg("train_labels").noconvert(),               \
-        py::arg("offsets").noconvert(), py::arg("test_classes").noconvert(),                   \
+#define ARCHBOUND_NEAREST_ARGS                                                                \
+    py::arg("test").noconvert(), py::arg("train").noconvert(), py::arg("alphas").noconvert(), \
+        py::arg("test_labels").noconvert(), py::arg("train_labels").noconvert(),              \
+        py::arg("offsets").noconvert(), py::arg("test_classes").noconvert(),                  \
         py::arg("train_classes").noconvert(), py::arg("block_size"), py::arg("threads")
     bind_nearest_result<float>(m, "NearestResultFloat32");
     bind_nearest_result<double>(m, "NearestResultFloat64");
-    m.def("nearest_workspace_bytes", [](long long m, long long n, long long d, long long q,
-                                         long long objectives, long long block, int threads,
-                                         int itemsize) {
-        return itemsize == 4 ? archbound::nearest_workspace_bytes<float>(m, n, d, q, objectives,
-                                                                         block, threads)
-                             : archbound::nearest_workspace_bytes<double>(m, n, d, q, objectives,
-                                                                          block, threads);
-    }, py::arg("m"), py::arg("n"), py::arg("d"), py::arg("q"), py::arg("objectives"),
-          py::arg("block_size"), py::arg("threads"), py::arg("itemsize"));
-    m.def("default_threads", [] { return archbound::resolve_threads(0); },
-          "The thread count the core uses when a call passes threads = 0 (OpenMP's default).");
+    m.def(
+        "nearest_workspace_bytes",
+        [](long long m, long long n, long long d, long long q, long long objectives,
+           long long block, int threads, int itemsize) {
+            return itemsize == 4 ? archbound::nearest_workspace_bytes<float>(m, n, d, q, objectives,
+                                                                             block, threads)
+                                 : archbound::nearest_workspace_bytes<double>(
+                                       m, n, d, q, objectives, block, threads);
+        },
+        py::arg("m"), py::arg("n"), py::arg("d"), py::arg("q"), py::arg("objectives"),
+        py::arg("block_size"), py::arg("threads"), py::arg("itemsize"));
+    m.def(
+        "default_threads", [] { return archbound::resolve_threads(0); },
+        "The thread count the core uses when a call passes threads = 0 (OpenMP's default).");
     m.def("nearest_float32", &nearest<float>, ARCHBOUND_NEAREST_ARGS);
     m.def("nearest_float64", &nearest<double>, ARCHBOUND_NEAREST_ARGS);
 #undef ARCHBOUND_NEAREST_ARGS

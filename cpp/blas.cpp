@@ -10,15 +10,14 @@ namespace archbound {
 namespace {
 
 // Fortran signatures of scipy.linalg.cython_blas (LP64: int is 32 bits).
-using DGemm = void (*)(const char*, const char*, const int*, const int*, const int*,
-                       const double*, const double*, const int*, const double*, const int*,
-                       const double*, double*, const int*);
-using SGemm = void (*)(const char*, const char*, const int*, const int*, const int*,
-                       const float*, const float*, const int*, const float*, const int*,
-                       const float*, float*, const int*);
-using DTrsm = void (*)(const char*, const char*, const char*, const char*, const int*,
-                       const int*, const double*, const double*, const int*, double*,
+using DGemm = void (*)(const char*, const char*, const int*, const int*, const int*, const double*,
+                       const double*, const int*, const double*, const int*, const double*, double*,
                        const int*);
+using SGemm = void (*)(const char*, const char*, const int*, const int*, const int*, const float*,
+                       const float*, const int*, const float*, const int*, const float*, float*,
+                       const int*);
+using DTrsm = void (*)(const char*, const char*, const char*, const char*, const int*, const int*,
+                       const double*, const double*, const int*, double*, const int*);
 
 /// Products smaller than this (multiply-adds) go to Eigen's serial kernel: SciPy's OpenBLAS
 /// wakes its threads for them, which costs more than it saves (measured: a 50 x 360 x 64
@@ -39,15 +38,15 @@ bool fits_int(std::initializer_list<Index> values) {
     return true;
 }
 
-template <class S> void call_gemm(const BlasFunctions& blas, char ta, char tb, int m, int n,
-                                  int k, S alpha, const S* a, int lda, const S* b, int ldb,
-                                  S beta, S* c, int ldc) {
+template <class S> void call_gemm(const BlasFunctions& blas, char ta, char tb, int m, int n, int k,
+                                  S alpha, const S* a, int lda, const S* b, int ldb, S beta, S* c,
+                                  int ldc) {
     if constexpr (sizeof(S) == 8)
-        reinterpret_cast<DGemm>(blas.dgemm)(&ta, &tb, &m, &n, &k, &alpha, a, &lda, b, &ldb,
-                                            &beta, c, &ldc);
+        reinterpret_cast<DGemm>(blas.dgemm)(&ta, &tb, &m, &n, &k, &alpha, a, &lda, b, &ldb, &beta,
+                                            c, &ldc);
     else
-        reinterpret_cast<SGemm>(blas.sgemm)(&ta, &tb, &m, &n, &k, &alpha, a, &lda, b, &ldb,
-                                            &beta, c, &ldc);
+        reinterpret_cast<SGemm>(blas.sgemm)(&ta, &tb, &m, &n, &k, &alpha, a, &lda, b, &ldb, &beta,
+                                            c, &ldc);
 }
 
 template <class S>
@@ -86,8 +85,8 @@ void gemm(bool transpose_a, bool transpose_b, Index m, Index n, Index k, S alpha
           Index lda, const S* b, Index ldb, S beta, S* c, Index ldc) {
     if (m == 0 || n == 0) return;
     const BlasFunctions* blas = active();
-    if (blas && k > 0 && double(m) * double(n) * double(k) >= kBlasMinWork &&
-        !omp_in_parallel() && fits_int({m, n, k, lda, ldb, ldc})) {
+    if (blas && k > 0 && double(m) * double(n) * double(k) >= kBlasMinWork && !omp_in_parallel() &&
+        fits_int({m, n, k, lda, ldb, ldc})) {
         call_gemm<S>(*blas, transpose_a ? 'T' : 'N', transpose_b ? 'T' : 'N', int(m), int(n),
                      int(k), alpha, a, int(lda), b, int(ldb), beta, c, int(ldc));
         return;
@@ -107,8 +106,8 @@ void gemm(bool transpose_a, bool transpose_b, Index m, Index n, Index k, S alpha
         eigen_product<S>(ma, mb, alpha, beta, result);
 }
 
-template void gemm<float>(bool, bool, Index, Index, Index, float, const float*, Index,
-                          const float*, Index, float, float*, Index);
+template void gemm<float>(bool, bool, Index, Index, Index, float, const float*, Index, const float*,
+                          Index, float, float*, Index);
 template void gemm<double>(bool, bool, Index, Index, Index, double, const double*, Index,
                            const double*, Index, double, double*, Index);
 
@@ -119,8 +118,8 @@ void blas_solve_right_transposed(Index m, Index n, const double* r, Index ldr, d
     const int im = int(m), in = int(n), ildr = int(ldr), ildb = int(ldb);
     const double one = 1.0;
     const char side = 'R', uplo = 'U', trans = 'T', diag = 'N';
-    reinterpret_cast<DTrsm>(active()->dtrsm)(&side, &uplo, &trans, &diag, &im, &in, &one, r,
-                                             &ildr, b, &ildb);
+    reinterpret_cast<DTrsm>(active()->dtrsm)(&side, &uplo, &trans, &diag, &im, &in, &one, r, &ildr,
+                                             b, &ildb);
 }
 
 }  // namespace archbound

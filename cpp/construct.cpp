@@ -5,10 +5,10 @@
 #include "random.hpp"
 
 #include <algorithm>
-#include <string_view>
-#include <unordered_map>
 #include <random>  // std::seed_seq: its algorithm is fixed by the standard
 #include <string>
+#include <string_view>
+#include <unordered_map>
 
 namespace archbound {
 namespace {
@@ -23,9 +23,9 @@ void check_inputs(const ConstMatrixRef<double>& x0, const ConstMatrixRef<double>
     require(y0.rows() > 0, "Y must have at least one output");
     require(!widths.empty(), "widths must list at least one hidden layer (L >= 1)");
     for (size_t l = 0; l < widths.size(); ++l)
-        require(widths[l] >= min_width, "widths[" + std::to_string(l) + "] = " +
-                                            std::to_string(widths[l]) + " is smaller than " +
-                                            needed + " = " + std::to_string(min_width));
+        require(widths[l] >= min_width,
+                "widths[" + std::to_string(l) + "] = " + std::to_string(widths[l]) +
+                    " is smaller than " + needed + " = " + std::to_string(min_width));
 }
 
 /// The distinct columns of x, in order of first appearance; column_of[i] is the position of
@@ -103,8 +103,8 @@ ConstructedNetwork readout_first(const ConstMatrixRef<double>& x0, const ConstMa
 }
 
 ConstructedNetwork readout_last(const ConstMatrixRef<double>& x0, const ConstMatrixRef<double>& y0,
-                                const std::vector<Index>& widths, std::uint64_t seed,
-                                double rcond, int threads, const InterruptCheck& check) {
+                                const std::vector<Index>& widths, std::uint64_t seed, double rcond,
+                                int threads, const InterruptCheck& check) {
     const Index n = x0.cols();
     check_inputs(x0, y0, widths, n, "N");
     ThreadScope scope(threads);

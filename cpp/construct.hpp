@@ -12,7 +12,7 @@ namespace archbound {
 struct ConstructedNetwork {
     std::vector<RowMatrix<double>> weights;  ///< W_1..W_{L+1}, each M_l x M_{l-1}
     std::vector<Vector<double>> biases;      ///< b_1..b_{L+1}
-    Index input_rank = 0;    ///< rank of X_0 (zero loss needs input_rank == N)
+    Index input_rank = 0;                    ///< rank of X_0 (zero loss needs input_rank == N)
     RowMatrix<double> readout;  ///< readout_first: A = Y_0 X_0^+ (Q x M0); empty otherwise
     double beta = 0;            ///< readout_first: max(0, -min Y)
 };
@@ -32,8 +32,8 @@ ConstructedNetwork readout_first(const ConstMatrixRef<double>& x0, const ConstMa
 /// so the ReLU is the identity on the training set; W_{L+1} = Y_0 (X^(L))^+, b_{L+1} = 0.
 /// Needs every M_l >= N.
 ConstructedNetwork readout_last(const ConstMatrixRef<double>& x0, const ConstMatrixRef<double>& y0,
-                                const std::vector<Index>& widths, std::uint64_t seed,
-                                double rcond, int threads, const InterruptCheck& check = {});
+                                const std::vector<Index>& widths, std::uint64_t seed, double rcond,
+                                int threads, const InterruptCheck& check = {});
 
 /// A random M x K partial isometry: orthonormal rows if M <= K, else orthonormal columns.
 RowMatrix<double> random_partial_isometry(Index rows, Index cols, std::uint64_t seed);

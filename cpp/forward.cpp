@@ -19,9 +19,8 @@ void check_shapes(Index m0, const std::vector<WeightMap<S>>& weights,
                                              std::to_string(weights[l].cols()) +
                                              " columns, expected " + std::to_string(in));
         require(biases[l].size() == weights[l].rows(),
-                "biases[" + std::to_string(l) + "] has length " +
-                    std::to_string(biases[l].size()) + ", expected " +
-                    std::to_string(weights[l].rows()));
+                "biases[" + std::to_string(l) + "] has length " + std::to_string(biases[l].size()) +
+                    ", expected " + std::to_string(weights[l].rows()));
         in = weights[l].rows();
     }
 }
@@ -67,8 +66,7 @@ void forward_block(const In& x, const std::vector<WeightMap<S>>& weights,
 
 template <class S>
 Matrix<S> forward(const Eigen::Ref<const Matrix<S>>& x0, const std::vector<WeightMap<S>>& weights,
-                  const std::vector<BiasMap<S>>& biases, int threads,
-                  const InterruptCheck& check) {
+                  const std::vector<BiasMap<S>>& biases, int threads, const InterruptCheck& check) {
     check_shapes(x0.rows(), weights, biases);
     const Index n = x0.cols();
     const Index q = weights.back().rows();
@@ -90,9 +88,10 @@ Matrix<S> forward(const Eigen::Ref<const Matrix<S>>& x0, const std::vector<Weigh
         }
         return out;
     }
-    // Without a BLAS: blocks of samples run in parallel, each with a serial GEMM per layer: no synchronisation
-    // inside a layer, and a block's activations stay in cache. The block size depends on n
-    // only, never on the thread count, so the result is the same for every thread count.
+    // Without a BLAS: blocks of samples run in parallel, each with a serial GEMM per layer: no
+    // synchronisation inside a layer, and a block's activations stay in cache. The block size
+    // depends on n only, never on the thread count, so the result is the same for every thread
+    // count.
     const int nthreads = resolve_threads(threads);
     const Index block = std::max<Index>(16, std::min<Index>(256, (n + 7) / 8));
     const Index nblocks = (n + block - 1) / block;

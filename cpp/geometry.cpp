@@ -24,7 +24,6 @@ constexpr double kItemFlops = 2.0e9;
 /// Problems below this many multiply-adds run serially.
 constexpr double kSerialFlops = 1 << 22;
 
-
 /// A GEMM squared distance below guard * (|f|^2 + |g|^2) is recomputed directly. Above it the
 /// relative error of the distance is below about 1e-5 (float) and 1e-12 (double): measured
 /// GEMM errors are a few eps * (|f|^2 + |g|^2).
@@ -117,7 +116,7 @@ template <class S> struct Problem {
     const ConstMatrixRef<S>& test;
     const ConstMatrixRef<S>& train;
     const ConstMatrixRef<S>& test_labels;
-    std::vector<S> alphas;  // one per objective
+    std::vector<S> alphas;                          // one per objective
     bool features, gemm, labels, offsets, squared;  // squared: values are |f - g|^2 until the end
     Index bn, depth;  // training block; inner-dimension run of the micro-kernel
     std::vector<Index> test_order, train_order;
@@ -307,16 +306,19 @@ template <class S> void prepare_training(Problem<S>& p, const ConstMatrixRef<S>&
         const Index panels = (N + MR - 1) / MR;
         p.packed.assign(size_t(panels * MR * d), S(0));
         p.norms.resize(N);
-        parallel_for(0, panels, parallel ? nthreads : 1, [&](Index g) {
-            Eigen::Map<Matrix<S>> panel(p.packed.data() + g * MR * d, MR, d);
-            Vector<S> column(d);
-            for (Index lane = 0; lane < MR && g * MR + lane < N; ++lane) {
-                const Index i = g * MR + lane;
-                column = p.train.col(p.train_order[size_t(i)]) - p.center;
-                p.norms[i] = column.squaredNorm();
-                panel.row(lane) = column.transpose();
-            }
-        }, Schedule::fixed_shares);
+        parallel_for(
+            0, panels, parallel ? nthreads : 1,
+            [&](Index g) {
+                Eigen::Map<Matrix<S>> panel(p.packed.data() + g * MR * d, MR, d);
+                Vector<S> column(d);
+                for (Index lane = 0; lane < MR && g * MR + lane < N; ++lane) {
+                    const Index i = g * MR + lane;
+                    column = p.train.col(p.train_order[size_t(i)]) - p.center;
+                    p.norms[i] = column.squaredNorm();
+                    panel.row(lane) = column.transpose();
+                }
+            },
+            Schedule::fixed_shares);
     } else if (p.features) {
         p.coords.resize(N, d);
         for (Index i = 0; i < N; ++i)
@@ -462,13 +464,16 @@ NearestResult<S> nearest(const ConstMatrixRef<S>& test, const ConstMatrixRef<S>&
     // The feature distance |F_j - G_i| at each minimizer, computed directly.
     const bool parallel = double(m) * double(objectives) * double(d) > 1e6;
     const Index rows = 1024;
-    parallel_for(0, (m + rows - 1) / rows, parallel ? nthreads : 1, [&](Index b) {
-        for (Index j = b * rows; j < std::min(m, (b + 1) * rows); ++j)
-            for (Index o = 0; o < objectives; ++o) {
-                const Index i = result.indices(j, o);
-                if (i >= 0) result.distances(j, o) = (test.col(j) - train.col(i)).norm();
-            }
-    }, Schedule::fixed_shares);
+    parallel_for(
+        0, (m + rows - 1) / rows, parallel ? nthreads : 1,
+        [&](Index b) {
+            for (Index j = b * rows; j < std::min(m, (b + 1) * rows); ++j)
+                for (Index o = 0; o < objectives; ++o) {
+                    const Index i = result.indices(j, o);
+                    if (i >= 0) result.distances(j, o) = (test.col(j) - train.col(i)).norm();
+                }
+        },
+        Schedule::fixed_shares);
     return result;
 }
 
@@ -478,8 +483,8 @@ double nearest_workspace_bytes(Index m, Index N, Index d, Index Q, Index objecti
     using K = Kernel<S>;
     const double flops = double(m) * double(N) * double(std::max<Index>(d, 1));
     const double workers = flops < kSerialFlops ? 1.0 : double(resolve_threads(threads));
-    const double tile = double(std::min(block_size > 0 ? block_size : kDefaultTestBlock,
-                                        std::max<Index>(m, 1)));
+    const double tile =
+        double(std::min(block_size > 0 ? block_size : kDefaultTestBlock, std::max<Index>(m, 1)));
     const double bn = double(std::max<Index>(K::kBlock, kDirectBlock)), s = sizeof(S);
     // Per thread: the packed tile, its products with a training block, three value rows.
     const double per_worker =

@@ -65,8 +65,8 @@ LanczosState lanczos(Operator& op, const Vector<double>& start, Index max_steps,
             a += h(k - 1);
         }
         const double b = w.norm();
-        state.gershgorin = std::max(
-            state.gershgorin, std::abs(a) + (k > 1 ? state.beta.back() : 0.0) + b);
+        state.gershgorin =
+            std::max(state.gershgorin, std::abs(a) + (k > 1 ? state.beta.back() : 0.0) + b);
         state.alpha.push_back(a);
         state.beta.push_back(b);
         state.steps = k;

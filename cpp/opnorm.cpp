@@ -254,15 +254,17 @@ NormMethod norm_method_from_name(const std::string& name) {
     if (name == "exact") return NormMethod::exact;
     if (name == "lanczos") return NormMethod::lanczos;
     if (name == "power") return NormMethod::power;
-    throw std::invalid_argument("method must be 'exact', 'lanczos' or 'power', got '" + name +
-                                "'");
+    throw std::invalid_argument("method must be 'exact', 'lanczos' or 'power', got '" + name + "'");
 }
 
 const char* norm_method_name(NormMethod method) {
     switch (method) {
-        case NormMethod::exact: return "exact";
-        case NormMethod::lanczos: return "lanczos";
-        case NormMethod::power: return "power";
+        case NormMethod::exact:
+            return "exact";
+        case NormMethod::lanczos:
+            return "lanczos";
+        case NormMethod::power:
+            return "power";
     }
     return "unknown";
 }

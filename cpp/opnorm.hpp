@@ -46,9 +46,9 @@ struct NormOptions {
 };
 
 struct NormResult {
-    double estimate = 0;  ///< a lower estimate: Ritz value, Rayleigh quotient or sigma_1
-    double upper = 0;     ///< >= ||W|| with probability >= 1 - delta (always, for exact)
-    Index iterations = 0; ///< products with A (exact: 0)
+    double estimate = 0;    ///< a lower estimate: Ritz value, Rayleigh quotient or sigma_1
+    double upper = 0;       ///< >= ||W|| with probability >= 1 - delta (always, for exact)
+    Index iterations = 0;   ///< products with A (exact: 0)
     bool converged = true;  ///< upper <= (1 + rtol) estimate, or an exact termination
     NormMethod method = NormMethod::exact;
 };

@@ -30,8 +30,8 @@ void solve_transposed_on_the_right(MatrixRef z, const Matrix<double>& r, int thr
     if (have_blas() && double(m) * double(n) * double(n) >= kSolveFlops / 256) {
         // BLAS dtrsm (threaded by the BLAS) on row blocks of about kSolveFlops each, so that
         // interrupts are polled between them.
-        const Index rows = std::max<Index>(
-            256, Index(kSolveFlops / std::max(1.0, double(n) * double(n))));
+        const Index rows =
+            std::max<Index>(256, Index(kSolveFlops / std::max(1.0, double(n) * double(n))));
         for (Index start = 0; start < m; start += rows) {
             blas_solve_right_transposed(std::min(rows, m - start), n, r.data(), r.outerStride(),
                                         z.data() + start, z.outerStride());
@@ -41,12 +41,15 @@ void solve_transposed_on_the_right(MatrixRef z, const Matrix<double>& r, int thr
     }
     const Index chunks = std::max<Index>(1, std::min<Index>(threads, m / 64));
     const Index height = (m + chunks - 1) / chunks;
-    parallel_for(0, chunks, int(chunks), [&](Index c) {
-        const Index start = c * height, len = std::min(height, m - start);
-        if (len <= 0) return;
-        auto rows = z.middleRows(start, len);
-        r.transpose().triangularView<Eigen::Lower>().solveInPlace<Eigen::OnTheRight>(rows);
-    }, Schedule::fixed_shares);
+    parallel_for(
+        0, chunks, int(chunks),
+        [&](Index c) {
+            const Index start = c * height, len = std::min(height, m - start);
+            if (len <= 0) return;
+            auto rows = z.middleRows(start, len);
+            r.transpose().triangularView<Eigen::Lower>().solveInPlace<Eigen::OnTheRight>(rows);
+        },
+        Schedule::fixed_shares);
 }
 
 /// R^T R for an upper-triangular R, as a Lanczos operator (lanczos.hpp).
@@ -76,8 +79,8 @@ struct InverseNormalOperator {
 template <class Operator> double largest_eigenvalue(const Operator& op) {
     double previous = -1.0;
     Operator copy = op;
-    const LanczosState state = lanczos(
-        copy, random_unit_vector(op.size(), kStartSeed), 64, [&](const LanczosState& s) {
+    const LanczosState state =
+        lanczos(copy, random_unit_vector(op.size(), kStartSeed), 64, [&](const LanczosState& s) {
             if (s.steps < 8 || s.steps % 4 != 0) return false;
             const double largest = s.largest_ritz_value();
             const bool converged = std::abs(largest - previous) <= 1e-13 * largest;
@@ -132,8 +135,8 @@ bool pinv_thin_qr(Matrix<double>& work, double rcond, int threads, PinvResult& o
 /// SVD path; works for any shape and rank. Without `form_inverse`, singular values only.
 void pinv_svd(const ConstMatrixRef<double>& a, double rcond, PinvResult& out,
               bool form_inverse = true) {
-    Eigen::BDCSVD<Matrix<double>> svd(
-        a, form_inverse ? Eigen::ComputeThinU | Eigen::ComputeThinV : 0);
+    Eigen::BDCSVD<Matrix<double>> svd(a,
+                                      form_inverse ? Eigen::ComputeThinU | Eigen::ComputeThinV : 0);
     const Vector<double>& s = svd.singularValues();
     const Index k = s.size();
     const double smax = k ? s(0) : 0.0;
@@ -142,7 +145,7 @@ void pinv_svd(const ConstMatrixRef<double>& a, double rcond, PinvResult& out,
     while (rank < k && s(rank) > cutoff) ++rank;
     if (form_inverse)
         out.pinv = svd.matrixV().leftCols(rank) * s.head(rank).cwiseInverse().asDiagonal() *
-               svd.matrixU().leftCols(rank).transpose();
+                   svd.matrixU().leftCols(rank).transpose();
     out.rank = rank;
     out.sigma_max = smax;
     out.sigma_min = k ? s(k - 1) : 0.0;

@@ -6,11 +6,11 @@
 namespace archbound {
 
 struct PinvResult {
-    Matrix<double> pinv;    ///< cols x rows
-    Index rank = 0;         ///< singular values above rcond * sigma_max
-    double sigma_max = 0;   ///< largest singular value (exact, or a Lanczos estimate from below)
-    double sigma_min = 0;   ///< smallest singular value (exact, or a Lanczos estimate from above)
-    bool fast_path = false; ///< true when the thin-QR path was taken
+    Matrix<double> pinv;     ///< cols x rows
+    Index rank = 0;          ///< singular values above rcond * sigma_max
+    double sigma_max = 0;    ///< largest singular value (exact, or a Lanczos estimate from below)
+    double sigma_min = 0;    ///< smallest singular value (exact, or a Lanczos estimate from above)
+    bool fast_path = false;  ///< true when the thin-QR path was taken
 };
 
 /// A^+ for a rows x cols matrix A.

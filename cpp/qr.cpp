@@ -65,10 +65,13 @@ class BlockReflector {
             return;
         }
         const Index width = (cols + chunks - 1) / chunks;
-        parallel_for(0, chunks, int(chunks), [&](Index j) {
-            const Index start = j * width, len = std::min(width, cols - start);
-            if (len > 0) apply_serial(c.middleCols(start, len), transposed);
-        }, Schedule::fixed_shares);
+        parallel_for(
+            0, chunks, int(chunks),
+            [&](Index j) {
+                const Index start = j * width, len = std::min(width, cols - start);
+                if (len > 0) apply_serial(c.middleCols(start, len), transposed);
+            },
+            Schedule::fixed_shares);
     }
 
   private:

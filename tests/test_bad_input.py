@@ -79,130 +79,335 @@ def _bounds_kw(kw):
     return {k: kw[k] for k in ("delta", "seed", "threads") if k in kw}
 
 
-BOUND_ARGS = dict(net=NET, X_train=X_TRAIN, Y_train=Y_TRAIN, X_test=X_TEST, Y_test=Y_TEST,
-                  delta=1e-6, seed=0, threads=None)
-BOUND_KINDS = dict(net="net", X_train="matrix", Y_train="targets", X_test="matrix",
-                   Y_test="targets", delta="probability", seed="seed", threads="threads")
+BOUND_ARGS = dict(
+    net=NET,
+    X_train=X_TRAIN,
+    Y_train=Y_TRAIN,
+    X_test=X_TEST,
+    Y_test=Y_TEST,
+    delta=1e-6,
+    seed=0,
+    threads=None,
+)
+BOUND_KINDS = dict(
+    net="net",
+    X_train="matrix",
+    Y_train="targets",
+    X_test="matrix",
+    Y_test="targets",
+    delta="probability",
+    seed="seed",
+    threads="threads",
+)
 BOUND_ROWS = [["X_train", "Y_train"], ["X_test", "Y_test"]]
 BOUND_COLS = [["X_train", "X_test", "net"], ["Y_train", "Y_test", "net"]]
 
 TARGETS = [
-    Target("pinv", lambda kw: ab.pinv(kw["a"], rcond=kw["rcond"], threads=kw["threads"]),
-           dict(a=X_TRAIN, rcond=None, threads=None),
-           dict(a="matrix", rcond="rcond", threads="threads")),
-    Target("pinv_info",
-           lambda kw: ab.pinv_info(kw["a"], rcond=kw["rcond"], threads=kw["threads"]),
-           dict(a=X_TEST.T, rcond=1e-10, threads=1),
-           dict(a="matrix", rcond="rcond", threads="threads")),
-    Target("one_hot", lambda kw: ab.one_hot(kw["labels"], kw["n_classes"]),
-           dict(labels=LABELS_TRAIN, n_classes=Q),
-           dict(labels="integer_labels", n_classes="n_classes")),
-    Target("construct_minimizer",
-           lambda kw: ab.construct_minimizer(
-               kw["X"], kw["Y"], kw["widths"], method=kw["method"], seed=kw["seed"],
-               rcond=kw["rcond"], threads=kw["threads"]),
-           dict(X=X_TRAIN, Y=Y_TRAIN, widths=[5, 4], method="readout_first", seed=1,
-                rcond=None, threads=None),
-           dict(X="matrix", Y="matrix", widths="widths", method="method:construct",
-                seed="seed", rcond="rcond", threads="threads"),
-           rows=[["X", "Y"]]),
-    Target("construct_minimizer[readout_last]",
-           lambda kw: ab.construct_minimizer(
-               kw["X"], kw["Y"], kw["widths"], method="readout_last", seed=kw["seed"]),
-           dict(X=X_TRAIN, Y=Y_TRAIN, widths=[N, N + 2], seed=3),
-           dict(X="matrix", Y="matrix", widths="widths", seed="seed"),
-           rows=[["X", "Y"]]),
-    Target("Network",
-           lambda kw: Network([kw[f"weights[{i}]"] for i in range(3)],
-                              [kw[f"biases[{i}]"] for i in range(3)]),
-           {**{f"weights[{i}]": w for i, w in enumerate(LAYERS)},
-            **{f"biases[{i}]": b for i, b in enumerate(BIASES)}},
-           {**{f"weights[{i}]": "matrix" for i in range(3)},
-            **{f"biases[{i}]": "vector" for i in range(3)}},
-           rows=[[f"weights[{i}]", f"biases[{i}]"] for i in range(3)],
-           # Columns of W_l must match the rows of W_{l-1} (W_1's columns are free: M0).
-           cols=[["weights[1]"], ["weights[2]"]]),
-    Target("Network.forward", lambda kw: NET.forward(kw["X"], threads=kw["threads"]),
-           dict(X=X_TEST, threads=None), dict(X="matrix", threads="threads"),
-           cols=[["X", "net"]]),
-    Target("Network.forward[float32]", lambda kw: NET.forward(kw["X"]),
-           dict(X=X_TEST.astype(np.float32)), dict(X="matrix"), cols=[["X", "net"]]),
-    Target("Network.norms", lambda kw: NET.norms(delta=kw["delta"], seed=kw["seed"]),
-           dict(delta=1e-6, seed=2), dict(delta="probability", seed="seed")),
-    Target("Network.lipschitz_upper",
-           lambda kw: NET.lipschitz_upper(delta=kw["delta"], seed=kw["seed"]),
-           dict(delta=0.5, seed=2), dict(delta="probability", seed="seed")),
-    Target("opnorm",
-           lambda kw: ab.opnorm(kw["W"], method=kw["method"], delta=kw["delta"],
-                                rtol=kw["rtol"], max_iter=kw["max_iter"], seed=kw["seed"],
-                                threads=kw["threads"]),
-           dict(W=X_TEST, method="lanczos", delta=1e-3, rtol=0.5, max_iter=None, seed=4,
-                threads=None),
-           dict(W="matrix", method="method:opnorm", delta="probability", rtol="rtol",
-                max_iter="max_iter", seed="seed", threads="threads")),
-    Target("opnorms",
-           lambda kw: ab.opnorms([kw["weights[0]"], kw["weights[1]"]], method=kw["method"],
-                                 delta=kw["delta"], rtol=kw["rtol"], max_iter=kw["max_iter"],
-                                 seed=kw["seed"], threads=kw["threads"]),
-           {"weights[0]": X_TRAIN, "weights[1]": LAYERS[1], "method": "auto", "delta": 0.1,
-            "rtol": 0.01, "max_iter": 50, "seed": 5, "threads": 2},
-           {"weights[0]": "matrix", "weights[1]": "matrix", "method": "method:opnorm",
-            "delta": "probability", "rtol": "rtol", "max_iter": "max_iter", "seed": "seed",
-            "threads": "threads"}),
-    Target("nearest",
-           lambda kw: ab.nearest(kw["F_test"], kw["F_train"], **{
-               k: v for k, v in kw.items() if k not in ("F_test", "F_train")}),
-           dict(F_test=X_TEST, F_train=X_TRAIN, alpha=2.5, y_test=Y_TEST, y_train=Y_TRAIN,
-                offsets=OFFSETS, classes_test=LABELS_TEST, classes_train=LABELS_TRAIN,
-                block_size=2, threads=None),
-           dict(F_test="matrix", F_train="matrix", alpha="alpha", y_test="labels",
-                y_train="labels", offsets="offsets", classes_test="classes",
-                classes_train="classes", block_size="block_size", threads="threads"),
-           rows=[["F_test", "y_test", "classes_test"],
-                 ["F_train", "y_train", "offsets", "classes_train"]],
-           cols=[["F_test", "F_train"], ["y_test", "y_train"]]),
-    Target("nearest[float32]",
-           lambda kw: ab.nearest(kw["F_test"], kw["F_train"], block_size=kw["block_size"]),
-           dict(F_test=X_TEST.astype(np.float32), F_train=X_TRAIN.astype(np.float32),
-                block_size="auto"),
-           dict(F_test="matrix", F_train="matrix", block_size="block_size"),
-           cols=[["F_test", "F_train"]]),
-    Target("chamfer", lambda kw: ab.chamfer(kw["A"], kw["B"], symmetric=True),
-           dict(A=X_TEST, B=X_TRAIN), dict(A="matrix", B="matrix"), cols=[["A", "B"]]),
-    Target("hausdorff", lambda kw: ab.hausdorff(kw["A"], kw["B"]),
-           dict(A=X_TEST, B=X_TRAIN.astype(np.float32)), dict(A="matrix", B="matrix"),
-           cols=[["A", "B"]]),
-    Target("sample_bounds",
-           lambda kw: ab.sample_bounds(kw["net"], kw["X_train"], kw["Y_train"], kw["X_test"],
-                                       kw["Y_test"], variant=kw["variant"], **_bounds_kw(kw)),
-           {**BOUND_ARGS, "variant": "lipschitz"},
-           {**BOUND_KINDS, "variant": "method:variant"}, rows=BOUND_ROWS, cols=BOUND_COLS),
-    Target("sample_bounds[projected]",
-           lambda kw: ab.sample_bounds(MINIMIZER, kw["X_train"], kw["Y_train"], kw["X_test"],
-                                       kw["Y_test"], variant="projected", **_bounds_kw(kw)),
-           {k: v for k, v in BOUND_ARGS.items() if k != "net"},
-           {k: v for k, v in BOUND_KINDS.items() if k != "net"},
-           rows=BOUND_ROWS, cols=[["X_test", "X_train"], ["Y_train", "Y_test"]]),
-    Target("cost_discrepancy_bound",
-           lambda kw: ab.cost_discrepancy_bound(kw["net"], kw["X_train"], kw["Y_train"],
-                                                kw["X_test"], kw["Y_test"], **_bounds_kw(kw)),
-           BOUND_ARGS, BOUND_KINDS, rows=BOUND_ROWS, cols=BOUND_COLS),
-    Target("sample_bounds_batch",
-           lambda kw: ab.sample_bounds_batch(
-               [(kw["net"], "lipschitz"), (kw["net"], "best")], kw["X_train"], kw["Y_train"],
-               kw["X_test"], kw["Y_test"], **_bounds_kw(kw)),
-           BOUND_ARGS, BOUND_KINDS, rows=BOUND_ROWS, cols=BOUND_COLS),
-    Target("cost_discrepancy_bound_batch",
-           lambda kw: ab.cost_discrepancy_bound_batch(
-               [(kw["net"], "lipschitz")], kw["X_train"], kw["Y_train"], kw["X_test"],
-               kw["Y_test"], **_bounds_kw(kw)),
-           BOUND_ARGS, BOUND_KINDS, rows=BOUND_ROWS, cols=BOUND_COLS),
-    Target("distributed.sample_bounds",
-           lambda kw: abd.sample_bounds(kw["net"], kw["X_train"], kw["Y_train"], kw["X_test"],
-                                        kw["Y_test"], chunk_rows=kw["chunk_rows"],
-                                        **_bounds_kw(kw)),
-           {**BOUND_ARGS, "chunk_rows": 3},
-           {**BOUND_KINDS, "chunk_rows": "chunk_rows"}, rows=BOUND_ROWS, cols=BOUND_COLS),
+    Target(
+        "pinv",
+        lambda kw: ab.pinv(kw["a"], rcond=kw["rcond"], threads=kw["threads"]),
+        dict(a=X_TRAIN, rcond=None, threads=None),
+        dict(a="matrix", rcond="rcond", threads="threads"),
+    ),
+    Target(
+        "pinv_info",
+        lambda kw: ab.pinv_info(kw["a"], rcond=kw["rcond"], threads=kw["threads"]),
+        dict(a=X_TEST.T, rcond=1e-10, threads=1),
+        dict(a="matrix", rcond="rcond", threads="threads"),
+    ),
+    Target(
+        "one_hot",
+        lambda kw: ab.one_hot(kw["labels"], kw["n_classes"]),
+        dict(labels=LABELS_TRAIN, n_classes=Q),
+        dict(labels="integer_labels", n_classes="n_classes"),
+    ),
+    Target(
+        "construct_minimizer",
+        lambda kw: ab.construct_minimizer(
+            kw["X"],
+            kw["Y"],
+            kw["widths"],
+            method=kw["method"],
+            seed=kw["seed"],
+            rcond=kw["rcond"],
+            threads=kw["threads"],
+        ),
+        dict(
+            X=X_TRAIN,
+            Y=Y_TRAIN,
+            widths=[5, 4],
+            method="readout_first",
+            seed=1,
+            rcond=None,
+            threads=None,
+        ),
+        dict(
+            X="matrix",
+            Y="matrix",
+            widths="widths",
+            method="method:construct",
+            seed="seed",
+            rcond="rcond",
+            threads="threads",
+        ),
+        rows=[["X", "Y"]],
+    ),
+    Target(
+        "construct_minimizer[readout_last]",
+        lambda kw: ab.construct_minimizer(
+            kw["X"], kw["Y"], kw["widths"], method="readout_last", seed=kw["seed"]
+        ),
+        dict(X=X_TRAIN, Y=Y_TRAIN, widths=[N, N + 2], seed=3),
+        dict(X="matrix", Y="matrix", widths="widths", seed="seed"),
+        rows=[["X", "Y"]],
+    ),
+    Target(
+        "Network",
+        lambda kw: Network(
+            [kw[f"weights[{i}]"] for i in range(3)], [kw[f"biases[{i}]"] for i in range(3)]
+        ),
+        {
+            **{f"weights[{i}]": w for i, w in enumerate(LAYERS)},
+            **{f"biases[{i}]": b for i, b in enumerate(BIASES)},
+        },
+        {
+            **{f"weights[{i}]": "matrix" for i in range(3)},
+            **{f"biases[{i}]": "vector" for i in range(3)},
+        },
+        rows=[[f"weights[{i}]", f"biases[{i}]"] for i in range(3)],
+        # Columns of W_l must match the rows of W_{l-1} (W_1's columns are free: M0).
+        cols=[["weights[1]"], ["weights[2]"]],
+    ),
+    Target(
+        "Network.forward",
+        lambda kw: NET.forward(kw["X"], threads=kw["threads"]),
+        dict(X=X_TEST, threads=None),
+        dict(X="matrix", threads="threads"),
+        cols=[["X", "net"]],
+    ),
+    Target(
+        "Network.forward[float32]",
+        lambda kw: NET.forward(kw["X"]),
+        dict(X=X_TEST.astype(np.float32)),
+        dict(X="matrix"),
+        cols=[["X", "net"]],
+    ),
+    Target(
+        "Network.norms",
+        lambda kw: NET.norms(delta=kw["delta"], seed=kw["seed"]),
+        dict(delta=1e-6, seed=2),
+        dict(delta="probability", seed="seed"),
+    ),
+    Target(
+        "Network.lipschitz_upper",
+        lambda kw: NET.lipschitz_upper(delta=kw["delta"], seed=kw["seed"]),
+        dict(delta=0.5, seed=2),
+        dict(delta="probability", seed="seed"),
+    ),
+    Target(
+        "opnorm",
+        lambda kw: ab.opnorm(
+            kw["W"],
+            method=kw["method"],
+            delta=kw["delta"],
+            rtol=kw["rtol"],
+            max_iter=kw["max_iter"],
+            seed=kw["seed"],
+            threads=kw["threads"],
+        ),
+        dict(
+            W=X_TEST, method="lanczos", delta=1e-3, rtol=0.5, max_iter=None, seed=4, threads=None
+        ),
+        dict(
+            W="matrix",
+            method="method:opnorm",
+            delta="probability",
+            rtol="rtol",
+            max_iter="max_iter",
+            seed="seed",
+            threads="threads",
+        ),
+    ),
+    Target(
+        "opnorms",
+        lambda kw: ab.opnorms(
+            [kw["weights[0]"], kw["weights[1]"]],
+            method=kw["method"],
+            delta=kw["delta"],
+            rtol=kw["rtol"],
+            max_iter=kw["max_iter"],
+            seed=kw["seed"],
+            threads=kw["threads"],
+        ),
+        {
+            "weights[0]": X_TRAIN,
+            "weights[1]": LAYERS[1],
+            "method": "auto",
+            "delta": 0.1,
+            "rtol": 0.01,
+            "max_iter": 50,
+            "seed": 5,
+            "threads": 2,
+        },
+        {
+            "weights[0]": "matrix",
+            "weights[1]": "matrix",
+            "method": "method:opnorm",
+            "delta": "probability",
+            "rtol": "rtol",
+            "max_iter": "max_iter",
+            "seed": "seed",
+            "threads": "threads",
+        },
+    ),
+    Target(
+        "nearest",
+        lambda kw: ab.nearest(
+            kw["F_test"],
+            kw["F_train"],
+            **{k: v for k, v in kw.items() if k not in ("F_test", "F_train")},
+        ),
+        dict(
+            F_test=X_TEST,
+            F_train=X_TRAIN,
+            alpha=2.5,
+            y_test=Y_TEST,
+            y_train=Y_TRAIN,
+            offsets=OFFSETS,
+            classes_test=LABELS_TEST,
+            classes_train=LABELS_TRAIN,
+            block_size=2,
+            threads=None,
+        ),
+        dict(
+            F_test="matrix",
+            F_train="matrix",
+            alpha="alpha",
+            y_test="labels",
+            y_train="labels",
+            offsets="offsets",
+            classes_test="classes",
+            classes_train="classes",
+            block_size="block_size",
+            threads="threads",
+        ),
+        rows=[
+            ["F_test", "y_test", "classes_test"],
+            ["F_train", "y_train", "offsets", "classes_train"],
+        ],
+        cols=[["F_test", "F_train"], ["y_test", "y_train"]],
+    ),
+    Target(
+        "nearest[float32]",
+        lambda kw: ab.nearest(kw["F_test"], kw["F_train"], block_size=kw["block_size"]),
+        dict(
+            F_test=X_TEST.astype(np.float32), F_train=X_TRAIN.astype(np.float32), block_size="auto"
+        ),
+        dict(F_test="matrix", F_train="matrix", block_size="block_size"),
+        cols=[["F_test", "F_train"]],
+    ),
+    Target(
+        "chamfer",
+        lambda kw: ab.chamfer(kw["A"], kw["B"], symmetric=True),
+        dict(A=X_TEST, B=X_TRAIN),
+        dict(A="matrix", B="matrix"),
+        cols=[["A", "B"]],
+    ),
+    Target(
+        "hausdorff",
+        lambda kw: ab.hausdorff(kw["A"], kw["B"]),
+        dict(A=X_TEST, B=X_TRAIN.astype(np.float32)),
+        dict(A="matrix", B="matrix"),
+        cols=[["A", "B"]],
+    ),
+    Target(
+        "sample_bounds",
+        lambda kw: ab.sample_bounds(
+            kw["net"],
+            kw["X_train"],
+            kw["Y_train"],
+            kw["X_test"],
+            kw["Y_test"],
+            variant=kw["variant"],
+            **_bounds_kw(kw),
+        ),
+        {**BOUND_ARGS, "variant": "lipschitz"},
+        {**BOUND_KINDS, "variant": "method:variant"},
+        rows=BOUND_ROWS,
+        cols=BOUND_COLS,
+    ),
+    Target(
+        "sample_bounds[projected]",
+        lambda kw: ab.sample_bounds(
+            MINIMIZER,
+            kw["X_train"],
+            kw["Y_train"],
+            kw["X_test"],
+            kw["Y_test"],
+            variant="projected",
+            **_bounds_kw(kw),
+        ),
+        {k: v for k, v in BOUND_ARGS.items() if k != "net"},
+        {k: v for k, v in BOUND_KINDS.items() if k != "net"},
+        rows=BOUND_ROWS,
+        cols=[["X_test", "X_train"], ["Y_train", "Y_test"]],
+    ),
+    Target(
+        "cost_discrepancy_bound",
+        lambda kw: ab.cost_discrepancy_bound(
+            kw["net"], kw["X_train"], kw["Y_train"], kw["X_test"], kw["Y_test"], **_bounds_kw(kw)
+        ),
+        BOUND_ARGS,
+        BOUND_KINDS,
+        rows=BOUND_ROWS,
+        cols=BOUND_COLS,
+    ),
+    Target(
+        "sample_bounds_batch",
+        lambda kw: ab.sample_bounds_batch(
+            [(kw["net"], "lipschitz"), (kw["net"], "best")],
+            kw["X_train"],
+            kw["Y_train"],
+            kw["X_test"],
+            kw["Y_test"],
+            **_bounds_kw(kw),
+        ),
+        BOUND_ARGS,
+        BOUND_KINDS,
+        rows=BOUND_ROWS,
+        cols=BOUND_COLS,
+    ),
+    Target(
+        "cost_discrepancy_bound_batch",
+        lambda kw: ab.cost_discrepancy_bound_batch(
+            [(kw["net"], "lipschitz")],
+            kw["X_train"],
+            kw["Y_train"],
+            kw["X_test"],
+            kw["Y_test"],
+            **_bounds_kw(kw),
+        ),
+        BOUND_ARGS,
+        BOUND_KINDS,
+        rows=BOUND_ROWS,
+        cols=BOUND_COLS,
+    ),
+    Target(
+        "distributed.sample_bounds",
+        lambda kw: abd.sample_bounds(
+            kw["net"],
+            kw["X_train"],
+            kw["Y_train"],
+            kw["X_test"],
+            kw["Y_test"],
+            chunk_rows=kw["chunk_rows"],
+            **_bounds_kw(kw),
+        ),
+        {**BOUND_ARGS, "chunk_rows": 3},
+        {**BOUND_KINDS, "chunk_rows": "chunk_rows"},
+        rows=BOUND_ROWS,
+        cols=BOUND_COLS,
+    ),
 ]
 
 
@@ -215,46 +420,69 @@ def _with(value, position):
         out = np.array(v, dtype=np.result_type(v.dtype, np.float32))
         out.flat[position] = value
         return out
+
     return make
 
 
 HUGE_VIEW_2D = np.broadcast_to(np.float64(1.0), (10**6, 10**6))  # 8 TB as a copy
 ARRAY_BAD = [
-    ("nan first", _with(NAN, 0)), ("nan last", _with(NAN, -1)), ("inf", _with(INF, 1)),
+    ("nan first", _with(NAN, 0)),
+    ("nan last", _with(NAN, -1)),
+    ("inf", _with(INF, 1)),
     ("-inf", _with(-INF, -1)),
-    ("object", lambda v: v.astype(object)), ("complex", lambda v: v.astype(complex)),
-    ("bool", lambda v: v > 0), ("str", lambda v: v.astype(str)),
+    ("object", lambda v: v.astype(object)),
+    ("complex", lambda v: v.astype(complex)),
+    ("bool", lambda v: v > 0),
+    ("str", lambda v: v.astype(str)),
     ("bytes", lambda v: v.astype("S8")),
     ("datetime", lambda v: np.zeros(v.shape, "datetime64[s]")),
     ("structured", lambda v: np.zeros(v.shape, [("a", float)])),
-    ("None", None), ("python str", "abc"), ("dict", {}), ("python float", 1.5),
-    ("ragged list", [[1.0, 2.0], [3.0]]), ("list of str", [["a", "b"]]),
+    ("None", None),
+    ("python str", "abc"),
+    ("dict", {}),
+    ("python float", 1.5),
+    ("ragged list", [[1.0, 2.0], [3.0]]),
+    ("list of str", [["a", "b"]]),
 ]
 MATRIX_BAD = ARRAY_BAD + [
-    ("0-d", lambda v: np.float64(1.0)), ("1-d row", lambda v: v[0]),
-    ("3-d", lambda v: v[None]), ("3-d stack", lambda v: np.stack([v, v], axis=-1)),
-    ("empty rows", lambda v: v[:0]), ("empty columns", lambda v: v[:, :0]),
+    ("0-d", lambda v: np.float64(1.0)),
+    ("1-d row", lambda v: v[0]),
+    ("3-d", lambda v: v[None]),
+    ("3-d stack", lambda v: np.stack([v, v], axis=-1)),
+    ("empty rows", lambda v: v[:0]),
+    ("empty columns", lambda v: v[:, :0]),
     ("empty 0x0", lambda v: np.empty((0, 0))),
     ("8 TB broadcast view", HUGE_VIEW_2D),
 ]
 VECTOR_BAD = ARRAY_BAD[:-2] + [
-    ("0-d", lambda v: np.float64(1.0)), ("2-d", lambda v: v[None]), ("3-d", lambda v: v[None, None]),
-    ("empty", lambda v: v[:0]), ("8 TB broadcast view", np.broadcast_to(1.0, (10**12,))),
+    ("0-d", lambda v: np.float64(1.0)),
+    ("2-d", lambda v: v[None]),
+    ("3-d", lambda v: v[None, None]),
+    ("empty", lambda v: v[:0]),
+    ("8 TB broadcast view", np.broadcast_to(1.0, (10**12,))),
 ]
 INTEGER_BAD = [
     ("float with nan", lambda v: np.where(v == v[0], NAN, v.astype(float))),
-    ("fractional float", lambda v: v + 0.5), ("object", lambda v: v.astype(object)),
-    ("complex", lambda v: v.astype(complex)), ("bool", lambda v: v > 0),
-    ("str", lambda v: v.astype(str)), ("None", None), ("python str", "abc"),
-    ("0-d", lambda v: v[0]), ("2-d", lambda v: v[None]), ("3-d", lambda v: v[None, None]),
+    ("fractional float", lambda v: v + 0.5),
+    ("object", lambda v: v.astype(object)),
+    ("complex", lambda v: v.astype(complex)),
+    ("bool", lambda v: v > 0),
+    ("str", lambda v: v.astype(str)),
+    ("None", None),
+    ("python str", "abc"),
+    ("0-d", lambda v: v[0]),
+    ("2-d", lambda v: v[None]),
+    ("3-d", lambda v: v[None, None]),
     ("empty", lambda v: v[:0]),
 ]
 KIND_BAD = {
     "matrix": MATRIX_BAD,
     "vector": VECTOR_BAD,
-    "offsets": [c for c in VECTOR_BAD if c[0] != "None"] + [("negative", lambda v: -v), ("one negative", _with(-1e-9, 2))],
+    "offsets": [c for c in VECTOR_BAD if c[0] != "None"]
+    + [("negative", lambda v: -v), ("one negative", _with(-1e-9, 2))],
     # Targets of a bound: 2-D, or 1-D integer class labels in 0..Q-1.
-    "targets": MATRIX_BAD + [
+    "targets": MATRIX_BAD
+    + [
         ("labels out of range", lambda v: np.full(v.shape[0], Q)),
         ("negative labels", lambda v: np.full(v.shape[0], -1)),
         ("labels of wrong length", lambda v: np.zeros(v.shape[0] + 1, dtype=int)),
@@ -263,43 +491,153 @@ KIND_BAD = {
     # nearest's labels: 2-D, or 1-D (Q = 1).
     "labels": [c for c in MATRIX_BAD if c[0] not in ("empty columns",)],
     "integer_labels": INTEGER_BAD + [("negative", lambda v: v - 1)],
-    "classes": [c for c in INTEGER_BAD if c[0] != "None"] + [
-        ("float", lambda v: v.astype(float)), ("wrong length", lambda v: v[:-1]),
+    "classes": [c for c in INTEGER_BAD if c[0] != "None"]
+    + [
+        ("float", lambda v: v.astype(float)),
+        ("wrong length", lambda v: v[:-1]),
         ("uint64 too large", lambda v: np.full(v.shape, 2**63 + 5, dtype=np.uint64)),
     ],
-    "probability": [("0", 0), ("1", 1), ("0.0", 0.0), ("1.0", 1.0), ("negative", -0.1),
-                    ("above 1", 1.5), ("nan", NAN), ("inf", INF), ("-inf", -INF),
-                    ("10**400", 10**400), ("str", "0.1"), ("None", None), ("bool", True),
-                    ("list", [0.1]), ("complex", 0.1j), ("array", np.array([0.1, 0.2]))],
-    "alpha": [("negative", -1.0), ("nan", NAN), ("inf", INF), ("10**400", 10**400),
-              ("str", "1"), ("None", None), ("bool", True), ("complex", 1j), ("list", [1.0])],
-    "rtol": [("0", 0), ("negative", -1e-3), ("nan", NAN), ("inf", INF), ("10**400", 10**400),
-             ("str", "0.1"), ("None", None), ("bool", True)],
-    "rcond": [("negative", -1.0), ("nan", NAN), ("inf", INF), ("10**400", 10**400),
-              ("str", "1e-3"), ("bool", False), ("complex", 1j)],
-    "threads": [("0", 0), ("negative", -2), ("float", 1.5), ("str", "2"), ("bool", True),
-                ("10**6", 10**6), ("10**30", 10**30), ("nan", NAN), ("list", [2])],
-    "seed": [("negative", -1), ("float", 1.5), ("str", "1"), ("bool", True), ("nan", NAN),
-             ("list", [1]), ("RandomState", np.random.RandomState(0))],
-    "max_iter": [("0", 0), ("negative", -5), ("float", 10.0), ("str", "10"), ("bool", True),
-                 ("nan", NAN)],
-    "block_size": [("0", 0), ("negative", -1), ("float", 2.5), ("str", "big"), ("bool", True),
-                   ("None", None), ("nan", NAN)],
-    "chunk_rows": [("0", 0), ("negative", -1), ("float", 2.5), ("str", "big"),
-                   ("bool", True), ("None", None)],
-    "n_classes": [("0", 0), ("negative", -3), ("below max label + 1", Q - 1), ("float", 3.5),
-                  ("str", "3"), ("bool", True), ("10**12", 10**12)],
-    "widths": [("empty (L = 0)", []), ("zero", [0, 4]), ("negative", [5, -1]),
-               ("too small", [1]), ("10**12", [10**12]), ("10**12 deep", [5, 10**12, 5]),
-               ("float", [5.0]), ("str element", ["5"]), ("str", "55"), ("int", 5),
-               ("None", None), ("bool", [True]), ("nested", [[5]]), ("nan", [NAN])],
-    "method:construct": [("unknown", "readout_middle"), ("empty", ""), ("case", "READOUT_FIRST"),
-                         ("int", 3), ("None", None)],
-    "method:opnorm": [("unknown", "svd"), ("empty", ""), ("case", "Exact"), ("int", 1),
-                      ("None", None), ("list", ["exact"])],
+    "probability": [
+        ("0", 0),
+        ("1", 1),
+        ("0.0", 0.0),
+        ("1.0", 1.0),
+        ("negative", -0.1),
+        ("above 1", 1.5),
+        ("nan", NAN),
+        ("inf", INF),
+        ("-inf", -INF),
+        ("10**400", 10**400),
+        ("str", "0.1"),
+        ("None", None),
+        ("bool", True),
+        ("list", [0.1]),
+        ("complex", 0.1j),
+        ("array", np.array([0.1, 0.2])),
+    ],
+    "alpha": [
+        ("negative", -1.0),
+        ("nan", NAN),
+        ("inf", INF),
+        ("10**400", 10**400),
+        ("str", "1"),
+        ("None", None),
+        ("bool", True),
+        ("complex", 1j),
+        ("list", [1.0]),
+    ],
+    "rtol": [
+        ("0", 0),
+        ("negative", -1e-3),
+        ("nan", NAN),
+        ("inf", INF),
+        ("10**400", 10**400),
+        ("str", "0.1"),
+        ("None", None),
+        ("bool", True),
+    ],
+    "rcond": [
+        ("negative", -1.0),
+        ("nan", NAN),
+        ("inf", INF),
+        ("10**400", 10**400),
+        ("str", "1e-3"),
+        ("bool", False),
+        ("complex", 1j),
+    ],
+    "threads": [
+        ("0", 0),
+        ("negative", -2),
+        ("float", 1.5),
+        ("str", "2"),
+        ("bool", True),
+        ("10**6", 10**6),
+        ("10**30", 10**30),
+        ("nan", NAN),
+        ("list", [2]),
+    ],
+    "seed": [
+        ("negative", -1),
+        ("float", 1.5),
+        ("str", "1"),
+        ("bool", True),
+        ("nan", NAN),
+        ("list", [1]),
+        ("RandomState", np.random.RandomState(0)),
+    ],
+    "max_iter": [
+        ("0", 0),
+        ("negative", -5),
+        ("float", 10.0),
+        ("str", "10"),
+        ("bool", True),
+        ("nan", NAN),
+    ],
+    "block_size": [
+        ("0", 0),
+        ("negative", -1),
+        ("float", 2.5),
+        ("str", "big"),
+        ("bool", True),
+        ("None", None),
+        ("nan", NAN),
+    ],
+    "chunk_rows": [
+        ("0", 0),
+        ("negative", -1),
+        ("float", 2.5),
+        ("str", "big"),
+        ("bool", True),
+        ("None", None),
+    ],
+    "n_classes": [
+        ("0", 0),
+        ("negative", -3),
+        ("below max label + 1", Q - 1),
+        ("float", 3.5),
+        ("str", "3"),
+        ("bool", True),
+        ("10**12", 10**12),
+    ],
+    "widths": [
+        ("empty (L = 0)", []),
+        ("zero", [0, 4]),
+        ("negative", [5, -1]),
+        ("too small", [1]),
+        ("10**12", [10**12]),
+        ("10**12 deep", [5, 10**12, 5]),
+        ("float", [5.0]),
+        ("str element", ["5"]),
+        ("str", "55"),
+        ("int", 5),
+        ("None", None),
+        ("bool", [True]),
+        ("nested", [[5]]),
+        ("nan", [NAN]),
+    ],
+    "method:construct": [
+        ("unknown", "readout_middle"),
+        ("empty", ""),
+        ("case", "READOUT_FIRST"),
+        ("int", 3),
+        ("None", None),
+    ],
+    "method:opnorm": [
+        ("unknown", "svd"),
+        ("empty", ""),
+        ("case", "Exact"),
+        ("int", 1),
+        ("None", None),
+        ("list", ["exact"]),
+    ],
     "method:variant": [("unknown", "tight"), ("empty", ""), ("int", 0), ("None", None)],
-    "net": [("None", None), ("array", LAYERS[0]), ("str", "net.npz"),
-            ("list of weights", LAYERS), ("dict", {})],
+    "net": [
+        ("None", None),
+        ("array", LAYERS[0]),
+        ("str", "net.npz"),
+        ("list of weights", LAYERS),
+        ("dict", {}),
+    ],
 }
 
 # Layouts that must work and give the result of the C-contiguous array, bit for bit.
@@ -324,9 +662,12 @@ def _read_only(v):
 
 
 LAYOUTS = [
-    ("fortran", np.asfortranarray), ("strided", _strided), ("reversed", _reversed),
+    ("fortran", np.asfortranarray),
+    ("strided", _strided),
+    ("reversed", _reversed),
     ("big-endian", lambda v: v.astype(v.dtype.newbyteorder(">"))),
-    ("read-only", _read_only), ("nested list", lambda v: v.tolist()),
+    ("read-only", _read_only),
+    ("nested list", lambda v: v.tolist()),
 ]
 ARRAY_KINDS = {"matrix", "vector", "offsets", "targets", "labels", "integer_labels", "classes"}
 
@@ -360,23 +701,31 @@ def _bad_cases():
         ("L = 0", lambda kw: Network(LAYERS[:1], BIASES[:1]), ["weights"]),
         ("fewer biases", lambda kw: Network(LAYERS, BIASES[:2]), ["bias"]),
         ("more biases", lambda kw: Network(LAYERS, BIASES + [BIASES[0]]), ["bias"]),
-        ("consecutive shapes", lambda kw: Network([LAYERS[0], LAYERS[2], LAYERS[1]],
-                                                  [BIASES[0], BIASES[2], BIASES[1]]),
-         ["weights"]),
+        (
+            "consecutive shapes",
+            lambda kw: Network(
+                [LAYERS[0], LAYERS[2], LAYERS[1]], [BIASES[0], BIASES[2], BIASES[1]]
+            ),
+            ["weights"],
+        ),
         ("layers swapped", lambda kw: Network(LAYERS[::-1], BIASES[::-1]), ["weights"]),
     ]
     for label, call, names in structural:
         yield dataclasses.replace(network, call=call), "structure", label, None, names
     opnorms = TARGETS[[t.name for t in TARGETS].index("opnorms")]
-    for label, weights in [("array", np.stack([X_TRAIN] * 2)), ("None", None), ("empty", []),
-                           ("str", "abc"), ("ragged", [[1.0], [1.0, 2.0]])]:
+    for label, weights in [
+        ("array", np.stack([X_TRAIN] * 2)),
+        ("None", None),
+        ("empty", []),
+        ("str", "abc"),
+        ("ragged", [[1.0], [1.0, 2.0]]),
+    ]:
         call = (lambda w: lambda kw: ab.opnorms(w))(weights)
         yield dataclasses.replace(opnorms, call=call), "weights", label, None, ["weights"]
 
 
 BAD_CASES = [
-    pytest.param(target, arg, value, names,
-                 id=f"{target.name}-{arg}-{label}".replace(" ", "_"))
+    pytest.param(target, arg, value, names, id=f"{target.name}-{arg}-{label}".replace(" ", "_"))
     for target, arg, label, value, names in _bad_cases()
 ]
 GOOD_CASES = [
@@ -450,14 +799,16 @@ def test_classes_absent_from_training_are_reported_not_hidden():
     classes_test = LABELS_TEST.copy()
     classes_test[[0, 4]] = 7  # no training sample has class 7
     with pytest.warns(ab.AbsentClassWarning, match="7"):
-        values, index = ab.nearest(X_TEST, X_TRAIN, classes_test=classes_test,
-                                   classes_train=LABELS_TRAIN)
+        values, index = ab.nearest(
+            X_TEST, X_TRAIN, classes_test=classes_test, classes_train=LABELS_TRAIN
+        )
     assert np.all(np.isinf(values[[0, 4]])) and np.all(index[[0, 4]] == -1)
     assert np.all(np.isfinite(np.delete(values, [0, 4])))
 
 
-@pytest.mark.parametrize("function", [ab.sample_bounds, ab.cost_discrepancy_bound,
-                                      abd.sample_bounds])
+@pytest.mark.parametrize(
+    "function", [ab.sample_bounds, ab.cost_discrepancy_bound, abd.sample_bounds]
+)
 @pytest.mark.parametrize("which", ["Y_train", "Y_test"])
 def test_label_vector_with_classes_the_network_lacks(function, which):
     """Integer labels past the network's Q outputs cannot be one-hot encoded: refused."""
@@ -474,23 +825,43 @@ def test_integer_labels_equal_one_hot_targets():
 
 
 LEGAL_EXTREMES = [
-    pytest.param(lambda: ab.opnorm(X_TEST, method="power", max_iter=10**30, seed=1),
-                 lambda: ab.opnorm(X_TEST, method="power", max_iter=2**62, seed=1),
-                 id="opnorm-max_iter-1e30"),
-    pytest.param(lambda: ab.opnorms([X_TEST], max_iter=10**30, seed=1),
-                 lambda: ab.opnorms([X_TEST], seed=1), id="opnorms-max_iter-1e30"),
-    pytest.param(lambda: ab.nearest(X_TEST, X_TRAIN, block_size=10**30),
-                 lambda: ab.nearest(X_TEST, X_TRAIN, block_size=M), id="nearest-block-1e30"),
-    pytest.param(lambda: ab.opnorm(X_TEST, seed=2**64 + 7), lambda: ab.opnorm(X_TEST, seed=7),
-                 id="opnorm-seed-2**64+7"),
-    pytest.param(lambda: ab.opnorm(X_TEST, delta=5e-324, seed=1),
-                 lambda: ab.opnorm(X_TEST, delta=5e-324, seed=1), id="opnorm-delta-denormal"),
-    pytest.param(lambda: ab.pinv(X_TEST, rcond=1e300), lambda: np.zeros((M0, M)),
-                 id="pinv-rcond-1e300"),
-    pytest.param(lambda: abd.sample_bounds(NET, X_TRAIN, Y_TRAIN, X_TEST, Y_TEST, seed=0,
-                                           chunk_rows=10**30).per_sample,
-                 lambda: ab.sample_bounds(NET, X_TRAIN, Y_TRAIN, X_TEST, Y_TEST,
-                                          seed=0).per_sample, id="distributed-chunk_rows-1e30"),
+    pytest.param(
+        lambda: ab.opnorm(X_TEST, method="power", max_iter=10**30, seed=1),
+        lambda: ab.opnorm(X_TEST, method="power", max_iter=2**62, seed=1),
+        id="opnorm-max_iter-1e30",
+    ),
+    pytest.param(
+        lambda: ab.opnorms([X_TEST], max_iter=10**30, seed=1),
+        lambda: ab.opnorms([X_TEST], seed=1),
+        id="opnorms-max_iter-1e30",
+    ),
+    pytest.param(
+        lambda: ab.nearest(X_TEST, X_TRAIN, block_size=10**30),
+        lambda: ab.nearest(X_TEST, X_TRAIN, block_size=M),
+        id="nearest-block-1e30",
+    ),
+    pytest.param(
+        lambda: ab.opnorm(X_TEST, seed=2**64 + 7),
+        lambda: ab.opnorm(X_TEST, seed=7),
+        id="opnorm-seed-2**64+7",
+    ),
+    pytest.param(
+        lambda: ab.opnorm(X_TEST, delta=5e-324, seed=1),
+        lambda: ab.opnorm(X_TEST, delta=5e-324, seed=1),
+        id="opnorm-delta-denormal",
+    ),
+    pytest.param(
+        lambda: ab.pinv(X_TEST, rcond=1e300), lambda: np.zeros((M0, M)), id="pinv-rcond-1e300"
+    ),
+    pytest.param(
+        lambda: (
+            abd.sample_bounds(
+                NET, X_TRAIN, Y_TRAIN, X_TEST, Y_TEST, seed=0, chunk_rows=10**30
+            ).per_sample
+        ),
+        lambda: ab.sample_bounds(NET, X_TRAIN, Y_TRAIN, X_TEST, Y_TEST, seed=0).per_sample,
+        id="distributed-chunk_rows-1e30",
+    ),
 ]
 
 
@@ -511,26 +882,50 @@ def _peak_traced(call):
 
 
 MEMORY_CASES = [
-    pytest.param(lambda: ab.construct_minimizer(X_TRAIN, Y_TRAIN, [10**12]), "widths",
-                 id="construct-widths-1e12"),
-    pytest.param(lambda: ab.construct_minimizer(X_TRAIN, Y_TRAIN, [10**6, 10**6],
-                                                method="readout_last"), "widths",
-                 id="construct-readout_last-widths-1e6"),
+    pytest.param(
+        lambda: ab.construct_minimizer(X_TRAIN, Y_TRAIN, [10**12]),
+        "widths",
+        id="construct-widths-1e12",
+    ),
+    pytest.param(
+        lambda: ab.construct_minimizer(X_TRAIN, Y_TRAIN, [10**6, 10**6], method="readout_last"),
+        "widths",
+        id="construct-readout_last-widths-1e6",
+    ),
     pytest.param(lambda: ab.one_hot(LABELS_TRAIN, 10**12), "n_classes", id="one_hot-1e12"),
-    pytest.param(lambda: Network([HUGE_VIEW_2D, np.ones((Q, 10**6))],
-                                 [np.zeros(10**6), np.zeros(Q)]), "weights[0]",
-                 id="network-8TB-weights"),
-    pytest.param(lambda: Network([np.ones((1, 1)), np.ones((10**6, 1))],
-                                 [np.zeros(1), np.zeros(10**6)]).forward(np.ones((10**5, 1))),
-                 "X", id="forward-output-800GB"),
-    pytest.param(lambda: ab.nearest(np.zeros((200_000, 9)), np.ones((16, 9)),
-                                    block_size=10**12, threads=256), "block_size",
-                 id="nearest-forced-block"),
+    pytest.param(
+        lambda: Network([HUGE_VIEW_2D, np.ones((Q, 10**6))], [np.zeros(10**6), np.zeros(Q)]),
+        "weights[0]",
+        id="network-8TB-weights",
+    ),
+    pytest.param(
+        lambda: Network(
+            [np.ones((1, 1)), np.ones((10**6, 1))], [np.zeros(1), np.zeros(10**6)]
+        ).forward(np.ones((10**5, 1))),
+        "X",
+        id="forward-output-800GB",
+    ),
+    pytest.param(
+        lambda: ab.nearest(
+            np.zeros((200_000, 9)), np.ones((16, 9)), block_size=10**12, threads=256
+        ),
+        "block_size",
+        id="nearest-forced-block",
+    ),
     pytest.param(lambda: ab.opnorm(HUGE_VIEW_2D), "W", id="opnorm-8TB-view"),
-    pytest.param(lambda: abd.sample_bounds(
-        NET, X_TRAIN, Y_TRAIN, np.broadcast_to(1.0, (10**9, M0)),
-        np.broadcast_to(1.0, (10**9, Q)), chunk_rows=10**9, seed=0), "chunk_rows",
-                 id="distributed-chunk-1e9-rows"),
+    pytest.param(
+        lambda: abd.sample_bounds(
+            NET,
+            X_TRAIN,
+            Y_TRAIN,
+            np.broadcast_to(1.0, (10**9, M0)),
+            np.broadcast_to(1.0, (10**9, Q)),
+            chunk_rows=10**9,
+            seed=0,
+        ),
+        "chunk_rows",
+        id="distributed-chunk-1e9-rows",
+    ),
 ]
 
 
@@ -596,6 +991,9 @@ def test_network_load_refuses_a_pickle_file_and_broken_archives(tmp_path):
 
 def test_every_public_function_is_in_the_battery():
     covered = {t.name.split("[")[0] for t in TARGETS}
-    public = {name for name in ab.__all__
-              if callable(getattr(ab, name)) and not isinstance(getattr(ab, name), type)}
+    public = {
+        name
+        for name in ab.__all__
+        if callable(getattr(ab, name)) and not isinstance(getattr(ab, name), type)
+    }
     assert public <= covered, f"functions without a battery: {public - covered}"

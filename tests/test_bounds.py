@@ -37,8 +37,7 @@ def test_bound_dominates_truth_for_minimizers(rng, method, negative):
     net = archbound.construct_minimizer(X, Y, widths, method=method, seed=1)
     variants = ["lipschitz"] + (["projected", "linearized"] if method == "readout_first" else [])
     for variant in variants:
-        report = archbound.sample_bounds(net, X, Y, Xt, Yt, variant=variant, delta=DELTA,
-                                         seed=3)
+        report = archbound.sample_bounds(net, X, Y, Xt, Yt, variant=variant, delta=DELTA, seed=3)
         _assert_valid(report)
         assert report.train_cost < 1e-20
         assert report.variant == variant
@@ -48,8 +47,9 @@ def test_bound_matches_bruteforce_reference(rng):
     X, Y, Xt, Yt = _data(rng, 20, 60, 25, 2)
     net = archbound.construct_minimizer(X, Y, [4, 6])
     report = archbound.sample_bounds(net, X, Y, Xt, Yt, seed=0)
-    expected = reference.sample_bounds(net.weights, net.biases, X, Y, Xt, Yt,
-                                       lipschitz=report.lipschitz)
+    expected = reference.sample_bounds(
+        net.weights, net.biases, X, Y, Xt, Yt, lipschitz=report.lipschitz
+    )
     np.testing.assert_allclose(report.per_sample, expected["per_sample"], rtol=1e-10)
     np.testing.assert_allclose(report.errors, expected["errors"], rtol=1e-10, atol=1e-14)
     np.testing.assert_array_equal(report.nearest_index, expected["nearest_index"])
@@ -95,8 +95,9 @@ def test_digits_all_variants():
     assert reference.matrix_rank(X[train]) == 50
     net = archbound.construct_minimizer(X[train], Y[train], [64, 128, 64])
     for variant in archbound.bounds.VARIANTS:
-        report = archbound.sample_bounds(net, X[train], Y[train], X[test], Y[test],
-                                         variant=variant, seed=0)
+        report = archbound.sample_bounds(
+            net, X[train], Y[train], X[test], Y[test], variant=variant, seed=0
+        )
         _assert_valid(report)
         assert report.accuracy is not None and 0 <= report.accuracy <= 1
         json.dumps(report.to_dict(per_sample=True))
@@ -148,8 +149,9 @@ def test_integer_labels_are_one_hot_encoded(rng):
     Xt, labels_t = rng.random((40, 30)), np.arange(40) % 3
     net = archbound.construct_minimizer(X, archbound.one_hot(labels, 3), [3])
     a = archbound.sample_bounds(net, X, labels, Xt, labels_t, seed=0)
-    b = archbound.sample_bounds(net, X, archbound.one_hot(labels, 3), Xt,
-                                archbound.one_hot(labels_t, 3), seed=0)
+    b = archbound.sample_bounds(
+        net, X, archbound.one_hot(labels, 3), Xt, archbound.one_hot(labels_t, 3), seed=0
+    )
     np.testing.assert_array_equal(a.per_sample, b.per_sample)
 
 
@@ -174,8 +176,7 @@ def test_bad_input(rng):
     with pytest.raises(TypeError, match="net"):
         archbound.sample_bounds("net", X, Y, Xt, Yt)
     with pytest.raises(ValueError, match="training set"):
-        archbound.sample_bounds(net, rng.standard_normal(X.shape), Y, Xt, Yt,
-                                variant="projected")
+        archbound.sample_bounds(net, rng.standard_normal(X.shape), Y, Xt, Yt, variant="projected")
 
 
 # --- what each variant measures (issue 12) ---
@@ -266,8 +267,10 @@ def test_coordinates_tighter_than_projected_on_digits():
     order = np.random.default_rng(0).permutation(len(X))
     train, test = order[:50], order[50:650]
     net = archbound.construct_minimizer(X[train], Y[train], [16])
-    mean = {v: archbound.sample_bounds(net, X[train], Y[train], X[test], Y[test], variant=v,
-                                       seed=0) for v in ("projected", "coordinates")}
+    mean = {
+        v: archbound.sample_bounds(net, X[train], Y[train], X[test], Y[test], variant=v, seed=0)
+        for v in ("projected", "coordinates")
+    }
     for report in mean.values():
         _assert_valid(report)
     assert mean["coordinates"].mean_ratio < mean["projected"].mean_ratio
@@ -280,21 +283,25 @@ def test_best_is_the_per_sample_minimum_of_the_geometric_variants(rng, method):
     net = archbound.construct_minimizer(X, Y, widths, method=method, seed=0)
     best = archbound.sample_bounds(net, X, Y, Xt, Yt, variant="best", delta=DELTA, seed=2)
     _assert_valid(best)
-    names = (archbound.bounds.GEOMETRIC_VARIANTS if method == "readout_first"
-             else ("lipschitz",))
+    names = archbound.bounds.GEOMETRIC_VARIANTS if method == "readout_first" else ("lipschitz",)
     assert best.components == names
     # the randomized certificates share delta; coordinates' norm is exact
     share = DELTA / (2 if method == "readout_first" else 1)
-    parts = [archbound.sample_bounds(net, X, Y, Xt, Yt, variant=v, seed=2,
-                                     delta=DELTA if v == "coordinates" else share)
-             for v in names]
+    parts = [
+        archbound.sample_bounds(
+            net, X, Y, Xt, Yt, variant=v, seed=2, delta=DELTA if v == "coordinates" else share
+        )
+        for v in names
+    ]
     stacked = np.stack([p.per_sample for p in parts])
     np.testing.assert_array_equal(best.per_sample, stacked.min(axis=0))
-    np.testing.assert_array_equal(best.per_sample,
-                                  stacked[best.attained_by, np.arange(stacked.shape[1])])
+    np.testing.assert_array_equal(
+        best.per_sample, stacked[best.attained_by, np.arange(stacked.shape[1])]
+    )
     chosen = np.stack([p.nearest_index for p in parts])
-    np.testing.assert_array_equal(best.nearest_index,
-                                  chosen[best.attained_by, np.arange(stacked.shape[1])])
+    np.testing.assert_array_equal(
+        best.nearest_index, chosen[best.attained_by, np.arange(stacked.shape[1])]
+    )
     counts = best.attained_counts()
     assert sum(counts.values()) == len(Xt) and set(counts) == set(names)
     out = best.to_dict(per_sample=True)

@@ -49,25 +49,56 @@ def test_help_lists_commands():
 
 
 def test_python_dash_m_and_exit_codes(tmp_path):
-    ok = subprocess.run([sys.executable, "-m", "archbound", "--help"], capture_output=True,
-                        text=True, timeout=120, check=False)
+    ok = subprocess.run(
+        [sys.executable, "-m", "archbound", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert ok.returncode == 0 and "experiment" in ok.stdout
     missing = subprocess.run(
-        [sys.executable, "-m", "archbound", "bound", "--model", str(tmp_path / "none.npz"),
-         "--train", str(tmp_path / "a.npz"), "--test", str(tmp_path / "b.npz")],
-        capture_output=True, text=True, timeout=120, check=False)
+        [
+            sys.executable,
+            "-m",
+            "archbound",
+            "bound",
+            "--model",
+            str(tmp_path / "none.npz"),
+            "--train",
+            str(tmp_path / "a.npz"),
+            "--test",
+            str(tmp_path / "b.npz"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert missing.returncode == 2
     assert missing.stderr.strip().count("\n") == 0  # one line
     assert "none.npz: no such file" in missing.stderr
     assert "Traceback" not in missing.stderr
-    usage = subprocess.run([sys.executable, "-m", "archbound", "bound"], capture_output=True,
-                           text=True, timeout=120, check=False)
+    usage = subprocess.run(
+        [sys.executable, "-m", "archbound", "bound"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert usage.returncode == 2 and "--model" in usage.stderr
 
 
 def test_debug_shows_the_traceback(tmp_path):
-    args = ["bound", "--model", tmp_path / "none.npz", "--train", tmp_path / "a.npz",
-            "--test", tmp_path / "b.npz"]
+    args = [
+        "bound",
+        "--model",
+        tmp_path / "none.npz",
+        "--train",
+        tmp_path / "a.npz",
+        "--test",
+        tmp_path / "b.npz",
+    ]
     quiet = invoke(*args)
     assert quiet.exit_code == 2 and "Traceback" not in quiet.output
     for loud in (invoke("--debug", *args), invoke(*args, "--debug")):
@@ -80,13 +111,31 @@ def test_internal_errors_exit_1(tmp_path, monkeypatch):
         raise RuntimeError("something broke")
 
     monkeypatch.setattr(data, "load_model", broken)
-    result = invoke("bound", "--model", tmp_path / "m.npz", "--train", tmp_path / "a.npz",
-                    "--test", tmp_path / "b.npz")
+    result = invoke(
+        "bound",
+        "--model",
+        tmp_path / "m.npz",
+        "--train",
+        tmp_path / "a.npz",
+        "--test",
+        tmp_path / "b.npz",
+    )
     assert result.exit_code == 1
     assert "Internal error: RuntimeError: something broke" in result.output
     assert "--debug" in result.output and "Traceback" not in result.output
-    assert "Traceback" in invoke("--debug", "bound", "--model", tmp_path / "m.npz", "--train",
-                                 tmp_path / "a.npz", "--test", tmp_path / "b.npz").output
+    assert (
+        "Traceback"
+        in invoke(
+            "--debug",
+            "bound",
+            "--model",
+            tmp_path / "m.npz",
+            "--train",
+            tmp_path / "a.npz",
+            "--test",
+            tmp_path / "b.npz",
+        ).output
+    )
 
 
 def test_format_table():
@@ -129,8 +178,10 @@ def test_bound_input_errors(tmp_path):
     np.savez(tmp_path / "q.npz", X=T, Y=np.zeros((len(T), 3)))
     result = invoke(*base, "--test", tmp_path / "q.npz")
     assert result.exit_code == 2 and "10 outputs" in result.output
-    for result in (invoke(*base, "--test", tmp_path / "q.npz", "--delta", "2"),
-                   invoke(*base, "--test", tmp_path / "q.npz", "--variant", "nope")):
+    for result in (
+        invoke(*base, "--test", tmp_path / "q.npz", "--delta", "2"),
+        invoke(*base, "--test", tmp_path / "q.npz", "--variant", "nope"),
+    ):
         assert result.exit_code == 2
 
 
@@ -141,22 +192,40 @@ def test_bound_refuses_object_arrays_without_executing(tmp_path):
     saved_network(tmp_path, X, y)
     marker = tmp_path / "pwned"
     malicious_npz(tmp_path / "evil.npz", marker)
-    result = invoke("bound", "--model", tmp_path / "net.npz", "--train", tmp_path / "train.npz",
-                    "--test", tmp_path / "evil.npz")
+    result = invoke(
+        "bound",
+        "--model",
+        tmp_path / "net.npz",
+        "--train",
+        tmp_path / "train.npz",
+        "--test",
+        tmp_path / "evil.npz",
+    )
     assert result.exit_code == 2
     assert "object array" in result.output and "Traceback" not in result.output
     assert len(result.output.strip().splitlines()) == 1
     assert not marker.exists()
 
 
-@pytest.mark.parametrize("variant", ["lipschitz", "projected", "coordinates", "linearized",
-                                     "best"])
+@pytest.mark.parametrize(
+    "variant", ["lipschitz", "projected", "coordinates", "linearized", "best"]
+)
 def test_bound_round_trip_through_network_save(tmp_path, variant):
     X, y, T, t = digits_npz(tmp_path)
     net = saved_network(tmp_path, X, y)
-    result = invoke("bound", "--model", tmp_path / "net.npz", "--train", tmp_path / "train.npz",
-                    "--test", tmp_path / "test.npz", "--variant", variant, "--json",
-                    "--per-sample")
+    result = invoke(
+        "bound",
+        "--model",
+        tmp_path / "net.npz",
+        "--train",
+        tmp_path / "train.npz",
+        "--test",
+        tmp_path / "test.npz",
+        "--variant",
+        variant,
+        "--json",
+        "--per-sample",
+    )
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     assert report["variant"] == variant
@@ -167,9 +236,17 @@ def test_bound_round_trip_through_network_save(tmp_path, variant):
     assert report["test_cost_bound"] >= report["test_cost"]
     assert report["uniform_bound"] >= report["max_error"]
     np.testing.assert_allclose(report["test_cost"], np.mean(errors**2), rtol=1e-9)
-    table = invoke("bound", "--model", tmp_path / "net.npz", "--train",
-                   tmp_path / "train.npz", "--test", tmp_path / "test.npz", "--variant",
-                   variant)
+    table = invoke(
+        "bound",
+        "--model",
+        tmp_path / "net.npz",
+        "--train",
+        tmp_path / "train.npz",
+        "--test",
+        tmp_path / "test.npz",
+        "--variant",
+        variant,
+    )
     assert table.exit_code == 0
     assert "test cost bound" in table.output and "Lipschitz constant" in table.output
 
@@ -180,8 +257,17 @@ def test_bound_on_a_torch_state_dict(tmp_path):
     torch.manual_seed(0)
     model = torch.nn.Sequential(torch.nn.Linear(64, 20), torch.nn.ReLU(), torch.nn.Linear(20, 10))
     torch.save(model.state_dict(), tmp_path / "model.pt")
-    result = invoke("bound", "--model", tmp_path / "model.pt", "--train", tmp_path / "train.npz",
-                    "--test", tmp_path / "test.npz", "--json", "--per-sample")
+    result = invoke(
+        "bound",
+        "--model",
+        tmp_path / "model.pt",
+        "--train",
+        tmp_path / "train.npz",
+        "--test",
+        tmp_path / "test.npz",
+        "--json",
+        "--per-sample",
+    )
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     with torch.no_grad():
@@ -196,8 +282,15 @@ def test_bound_on_a_torch_state_dict(tmp_path):
 
 def test_diagnose_report_and_files(tmp_path):
     X, y, T, _ = digits_npz(tmp_path, n_train=40)
-    result = invoke("diagnose", "--train", tmp_path / "train.npz", "--test",
-                    tmp_path / "test.npz", "--out", tmp_path / "out")
+    result = invoke(
+        "diagnose",
+        "--train",
+        tmp_path / "train.npz",
+        "--test",
+        tmp_path / "test.npz",
+        "--out",
+        tmp_path / "out",
+    )
     assert result.exit_code == 0, result.output
     assert "N = 40 samples, M0 = 64 features, Q = 10 outputs" in result.output
     assert "attainable" in result.output and "||Y X^+||" in result.output
@@ -207,8 +300,9 @@ def test_diagnose_report_and_files(tmp_path):
     assert saved["zero_loss_attainable"] is True
     np.testing.assert_allclose(saved["singular_values"], np.linalg.svd(X, compute_uv=False))
     Y = archbound.one_hot(y, 10)
-    np.testing.assert_allclose(saved["readout_norm"], np.linalg.norm(np.linalg.pinv(X) @ Y, 2),
-                               rtol=1e-8)
+    np.testing.assert_allclose(
+        saved["readout_norm"], np.linalg.norm(np.linalg.pinv(X) @ Y, 2), rtol=1e-8
+    )
     assert saved["least_squares_train_cost"] < 1e-20
     brute = np.linalg.norm(T[:, None] - X[None], axis=2).min(axis=1)
     np.testing.assert_allclose(saved["test_train"]["median"], np.median(brute), rtol=1e-9)
@@ -223,8 +317,9 @@ def test_diagnose_duplicates_and_conflicting_labels(tmp_path, rng):
     y = np.array([0, 1, 2, 0, 1, 2, 1, 2, 0])
     np.savez(tmp_path / "dup.npz", X=X, y=y)
     np.savez(tmp_path / "test.npz", X=np.vstack([X[0], rng.random(9)]))
-    result = invoke("diagnose", "--train", tmp_path / "dup.npz", "--test", tmp_path / "test.npz",
-                    "--json")
+    result = invoke(
+        "diagnose", "--train", tmp_path / "dup.npz", "--test", tmp_path / "test.npz", "--json"
+    )
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     assert report["duplicates"]["groups"] == 2
@@ -269,8 +364,21 @@ def test_nearest_other_matches_brute_force(rng):
 
 
 def small_experiment_args(out, variants="lipschitz,projected,coordinates,linearized,best"):
-    return ["experiment", "--n-train", "5,12,70", "--depths", "1,3", "--widths", "10,16",
-            "--n-test", "40", "--variants", variants, "--out", out]
+    return [
+        "experiment",
+        "--n-train",
+        "5,12,70",
+        "--depths",
+        "1,3",
+        "--widths",
+        "10,16",
+        "--n-test",
+        "40",
+        "--variants",
+        variants,
+        "--out",
+        out,
+    ]
 
 
 def validate_schema(results):
@@ -343,8 +451,11 @@ def test_experiment_with_bounds(tmp_path):
     check_outputs(out, results)
     for run in results["runs"][:2]:
         for net in run["networks"]:
-            expected = (["lipschitz", "projected", "coordinates", "linearized", "best"]
-                        if net["construction"] == "readout_first" else ["lipschitz", "best"])
+            expected = (
+                ["lipschitz", "projected", "coordinates", "linearized", "best"]
+                if net["construction"] == "readout_first"
+                else ["lipschitz", "best"]
+            )
             assert sorted(net["bounds"]) == sorted(expected)
             for values in net["bounds"].values():
                 assert values["violations"] == 0
@@ -361,13 +472,21 @@ def test_experiment_with_bounds(tmp_path):
                 assert sum(b["best"]["attained_by"].values()) == results["dataset"]["n_test"]
             # the a-priori cost-discrepancy bound, beside the truth, for every network
             gap = net["discrepancy"]
-            expected = (["lipschitz", "coordinates"] if net["construction"] == "readout_first"
-                        else ["lipschitz"])
+            expected = (
+                ["lipschitz", "coordinates"]
+                if net["construction"] == "readout_first"
+                else ["lipschitz"]
+            )
             assert sorted(gap["bounds"]) == sorted(expected)
             for values in gap["bounds"].values():
                 assert values["bound"] >= gap["true"] and values["ratio"] >= 1
     assert set(results["summary"]["average_mean_ratio"]["readout_first"]) == {
-        "lipschitz", "projected", "coordinates", "linearized", "best"}
+        "lipschitz",
+        "projected",
+        "coordinates",
+        "linearized",
+        "best",
+    }
     assert "linearized B/err" in result.output and "average mean B / mean |f-y|" in result.output
     assert "coordinates B/err" in result.output and "a-priori lipschitz /true" in result.output
     assert "Reading (readout_first)" in result.output and "22%" not in result.output
@@ -382,9 +501,26 @@ def test_experiment_trained_beside_constructed(tmp_path):
     from archbound.experiment import trained
 
     out = tmp_path / "results"
-    result = invoke("experiment", "--n-train", "12,30,70", "--depths", "1", "--widths", "16",
-                    "--n-test", "60", "--variants", "lipschitz", "--trained",
-                    "--trained-hidden", "16,12x12", "--trained-epochs", "30", "--out", out)
+    result = invoke(
+        "experiment",
+        "--n-train",
+        "12,30,70",
+        "--depths",
+        "1",
+        "--widths",
+        "16",
+        "--n-test",
+        "60",
+        "--variants",
+        "lipschitz",
+        "--trained",
+        "--trained-hidden",
+        "16,12x12",
+        "--trained-epochs",
+        "30",
+        "--out",
+        out,
+    )
     assert result.exit_code == 0, result.output
     results = json.loads((out / "results.json").read_text())
     validate_schema(results)
@@ -414,8 +550,16 @@ def test_experiment_trained_beside_constructed(tmp_path):
     for name in ("trained_history.png", "trained_vs_constructed.png"):
         assert_png(out / name)
     # a width below Q is refused before anything is trained
-    bad = invoke("experiment", "--n-train", "12", "--trained", "--trained-hidden", "4",
-                 "--out", tmp_path / "bad")
+    bad = invoke(
+        "experiment",
+        "--n-train",
+        "12",
+        "--trained",
+        "--trained-hidden",
+        "4",
+        "--out",
+        tmp_path / "bad",
+    )
     assert bad.exit_code == 2 and "trained_hidden [[4]]" in bad.output
     assert invoke("experiment", "--trained", "--trained-hidden", "a").exit_code == 2
 
@@ -448,8 +592,12 @@ def test_experiment_input_errors(tmp_path, monkeypatch):
     assert len(result.output.strip().splitlines()) == 1
     result = invoke("experiment", "--widths", "4", "--variants", "", "--out", tmp_path / "o")
     assert result.exit_code == 2 and "Q = 10" in result.output
-    for bad in (["--n-train", "a,b"], ["--n-train", "0"], ["--variants", "tight"],
-                ["--n-test", "0"]):
+    for bad in (
+        ["--n-train", "a,b"],
+        ["--n-train", "0"],
+        ["--variants", "tight"],
+        ["--n-test", "0"],
+    ):
         assert invoke("experiment", *bad).exit_code == 2
 
 
@@ -458,8 +606,9 @@ def test_experiment_on_an_idx_directory(tmp_path, rng):
 
     write_mnist_dir(tmp_path / "mnist", rng, n_train=40, n_test=15, side=6)
     out = tmp_path / "results"
-    result = invoke("experiment", "--dataset", tmp_path / "mnist", "--quick", "--variants", "",
-                    "--out", out)
+    result = invoke(
+        "experiment", "--dataset", tmp_path / "mnist", "--quick", "--variants", "", "--out", out
+    )
     assert result.exit_code == 0, result.output
     results = json.loads((out / "results.json").read_text())
     assert results["dataset"]["input_dim"] == 36
@@ -475,29 +624,57 @@ def test_experiment_on_an_idx_directory(tmp_path, rng):
 def test_plots_write_valid_images(tmp_path):
     path = plots.bound_vs_n(
         [10, 20, 40],
-        [{"ylabel": "cost", "truth": {"truth": [1.0, 0.5, None]},
-          "bounds": {"a": [2.0, float("nan"), 3.0], "b": [0.0, 1.0, 4.0]}}],
-        tmp_path / "n.png", title="t")
+        [
+            {
+                "ylabel": "cost",
+                "truth": {"truth": [1.0, 0.5, None]},
+                "bounds": {"a": [2.0, float("nan"), 3.0], "b": [0.0, 1.0, 4.0]},
+            }
+        ],
+        tmp_path / "n.png",
+        title="t",
+    )
     assert path == tmp_path / "n.png"
     assert_png(path)
-    assert_png(plots.architectures(
-        [{"title": "x", "labels": ["L=1", "L=2"], "truth": {"t": [1.0, 1.0]},
-          "bounds": {"b": [2.0, 2.0]}}], tmp_path / "a.png"))
+    assert_png(
+        plots.architectures(
+            [
+                {
+                    "title": "x",
+                    "labels": ["L=1", "L=2"],
+                    "truth": {"t": [1.0, 1.0]},
+                    "bounds": {"b": [2.0, 2.0]},
+                }
+            ],
+            tmp_path / "a.png",
+        )
+    )
     assert_png(plots.architectures([], tmp_path / "empty.png"))
-    assert_png(plots.spectrum([5.0, 2.0, 1e-3, 0.0], tmp_path / "s.png", tolerance=1e-10,
-                              rank=3, title="s"))
+    assert_png(
+        plots.spectrum(
+            [5.0, 2.0, 1e-3, 0.0], tmp_path / "s.png", tolerance=1e-10, rank=3, title="s"
+        )
+    )
 
 
 def test_bound_on_a_local_dask_cluster(tmp_path):
     pytest.importorskip("distributed")
-    X, y, T, t = digits_npz(tmp_path)
+    X, y, _, _ = digits_npz(tmp_path)
     saved_network(tmp_path, X, y)
-    args = ["bound", "--model", tmp_path / "net.npz", "--train", tmp_path / "train.npz",
-            "--test", tmp_path / "test.npz", "--json"]
+    args = [
+        "bound",
+        "--model",
+        tmp_path / "net.npz",
+        "--train",
+        tmp_path / "train.npz",
+        "--test",
+        tmp_path / "test.npz",
+        "--json",
+    ]
     local = json.loads(invoke(*args).output)
     result = invoke(*args, "--scheduler", "local", "--workers", "2", "--chunk-rows", "7")
     assert result.exit_code == 0, result.output
-    clustered = json.loads(result.output[result.output.index("{"):])
+    clustered = json.loads(result.output[result.output.index("{") :])
     assert clustered["test_cost_bound"] == pytest.approx(local["test_cost_bound"], rel=1e-12)
     assert clustered["uniform_bound"] == local["uniform_bound"]
     assert invoke(*args, "--workers", "2").exit_code == 2

@@ -1,8 +1,9 @@
 """construct_minimizer (readout_first, readout_last), ZeroLossUnattainable and one_hot."""
 
-import archbound
 import numpy as np
 import pytest
+
+import archbound
 from archbound import ZeroLossUnattainable, _core, construct_minimizer, one_hot, reference
 from archbound._validation import DTypeError
 

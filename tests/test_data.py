@@ -16,8 +16,14 @@ from archbound.data import DataError, load_arrays, load_dataset, load_model, rea
 
 # --------------------------------------------------------------------------- IDX files
 
-IDX_CODES = {np.uint8: 0x08, np.int8: 0x09, np.int16: 0x0B, np.int32: 0x0C,
-             np.float32: 0x0D, np.float64: 0x0E}
+IDX_CODES = {
+    np.uint8: 0x08,
+    np.int8: 0x09,
+    np.int16: 0x0B,
+    np.int32: 0x0C,
+    np.float32: 0x0D,
+    np.float64: 0x0E,
+}
 
 
 def idx_bytes(array: np.ndarray) -> bytes:
@@ -36,11 +42,13 @@ def write_idx(path, array, *, compress=False):
 
 
 @pytest.mark.parametrize("compress", [False, True], ids=["raw", "gz"])
-@pytest.mark.parametrize("dtype", [np.uint8, np.int8, np.int16, np.int32, np.float32,
-                                   np.float64])
+@pytest.mark.parametrize("dtype", [np.uint8, np.int8, np.int16, np.int32, np.float32, np.float64])
 def test_read_idx_round_trip(tmp_path, rng, dtype, compress):
-    array = (rng.integers(-100, 100, size=(7, 3, 5)) if dtype != np.uint8
-             else rng.integers(0, 256, size=(7, 3, 5))).astype(dtype)
+    array = (
+        rng.integers(-100, 100, size=(7, 3, 5))
+        if dtype != np.uint8
+        else rng.integers(0, 256, size=(7, 3, 5))
+    ).astype(dtype)
     path = write_idx(tmp_path / "a-idx3-ubyte", array, compress=compress)
     back = read_idx(path)
     assert back.shape == (7, 3, 5)
@@ -96,14 +104,28 @@ def test_read_idx_missing_file(tmp_path):
         read_idx(tmp_path / "absent")
 
 
-def write_mnist_dir(directory, rng, *, n_train=30, n_test=12, side=4, compress=True,
-                    names=("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
-                           "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")):
+def write_mnist_dir(
+    directory,
+    rng,
+    *,
+    n_train=30,
+    n_test=12,
+    side=4,
+    compress=True,
+    names=(
+        "train-images-idx3-ubyte",
+        "train-labels-idx1-ubyte",
+        "t10k-images-idx3-ubyte",
+        "t10k-labels-idx1-ubyte",
+    ),
+):
     directory.mkdir(exist_ok=True)
-    arrays = [rng.integers(0, 256, (n_train, side, side)).astype(np.uint8),
-              rng.integers(0, 10, n_train).astype(np.uint8),
-              rng.integers(0, 256, (n_test, side, side)).astype(np.uint8),
-              rng.integers(0, 10, n_test).astype(np.uint8)]
+    arrays = [
+        rng.integers(0, 256, (n_train, side, side)).astype(np.uint8),
+        rng.integers(0, 10, n_train).astype(np.uint8),
+        rng.integers(0, 256, (n_test, side, side)).astype(np.uint8),
+        rng.integers(0, 10, n_test).astype(np.uint8),
+    ]
     for name, array in zip(names, arrays):
         write_idx(directory / (name + (".gz" if compress else "")), array, compress=compress)
     return arrays
@@ -111,8 +133,9 @@ def write_mnist_dir(directory, rng, *, n_train=30, n_test=12, side=4, compress=T
 
 @pytest.mark.parametrize("compress", [False, True], ids=["raw", "gz"])
 def test_load_dataset_from_idx_directory(tmp_path, rng, compress):
-    images, labels, test_images, test_labels = write_mnist_dir(tmp_path / "mnist", rng,
-                                                               compress=compress)
+    images, labels, test_images, test_labels = write_mnist_dir(
+        tmp_path / "mnist", rng, compress=compress
+    )
     X, y, T, t = load_dataset(tmp_path / "mnist")
     assert X.shape == (30, 16) and T.shape == (12, 16)
     assert X.dtype == np.float64 and y.dtype == np.int64
@@ -132,9 +155,17 @@ def test_load_dataset_from_idx_directory(tmp_path, rng, compress):
 
 
 def test_load_dataset_accepts_original_mnist_names(tmp_path, rng):
-    write_mnist_dir(tmp_path / "m", rng, compress=False,
-                    names=("train-images.idx3-ubyte", "train-labels.idx1-ubyte",
-                           "t10k-images.idx3-ubyte", "t10k-labels.idx1-ubyte"))
+    write_mnist_dir(
+        tmp_path / "m",
+        rng,
+        compress=False,
+        names=(
+            "train-images.idx3-ubyte",
+            "train-labels.idx1-ubyte",
+            "t10k-images.idx3-ubyte",
+            "t10k-labels.idx1-ubyte",
+        ),
+    )
     assert load_dataset(tmp_path / "m")[0].shape == (30, 16)
 
 
@@ -147,8 +178,9 @@ def test_load_dataset_names_the_missing_file(tmp_path, rng):
 
 def test_load_dataset_checks_label_count(tmp_path, rng):
     write_mnist_dir(tmp_path / "m", rng)
-    write_idx(tmp_path / "m" / "train-labels-idx1-ubyte.gz", np.zeros(29, dtype=np.uint8),
-              compress=True)
+    write_idx(
+        tmp_path / "m" / "train-labels-idx1-ubyte.gz", np.zeros(29, dtype=np.uint8), compress=True
+    )
     with pytest.raises(DataError, match="30 train images but 29 labels"):
         load_dataset(tmp_path / "m")
 
@@ -169,7 +201,7 @@ def test_load_digits():
     X, y, T, _ = load_dataset("digits", seed=0)
     assert X.shape[1] == 64 and X.shape[0] + T.shape[0] == 1797
     assert T.shape[0] == round(0.25 * 1797)
-    assert 0.0 <= X.min() and X.max() <= 1.0 and T.max() <= 1.0
+    assert X.min() >= 0.0 and X.max() <= 1.0 and T.max() <= 1.0
     assert y.dtype == np.int64 and set(np.unique(y)) == set(range(10))
     again = load_dataset("digits", seed=0)
     np.testing.assert_array_equal(again[0], X)
@@ -187,12 +219,13 @@ def test_missing_fashion_mnist_says_how_to_install(monkeypatch, tmp_path):
         data.dataset_input_dim("fashion-mnist")
 
 
-@pytest.mark.skipif(not data.FASHION_MNIST_DIR.is_dir(),
-                    reason="dataset-fashion-mnist is not installed")
+@pytest.mark.skipif(
+    not data.FASHION_MNIST_DIR.is_dir(), reason="dataset-fashion-mnist is not installed"
+)
 def test_fashion_mnist_from_debian_package():
     X, y, T, t = load_dataset("fashion-mnist", max_train=100, max_test=50, seed=0)
     assert X.shape == (100, 784) and T.shape == (50, 784)
-    assert 0.0 <= X.min() and X.max() <= 1.0
+    assert X.min() >= 0.0 and X.max() <= 1.0
     assert y.max() <= 9 and t.max() <= 9
     assert data.dataset_input_dim("fashion-mnist") == 784
 
@@ -338,8 +371,12 @@ def test_load_model_errors(tmp_path):
     with pytest.raises(DataError, match="not a network saved by Network.save"):
         load_model(tmp_path / "arrays.npz")
     marker = tmp_path / "pwned"
-    np.savez(tmp_path / "evil.npz", n_layers=np.array(1),
-             weight_0=np.array([Payload(marker)], dtype=object), bias_0=np.zeros(1))
+    np.savez(
+        tmp_path / "evil.npz",
+        n_layers=np.array(1),
+        weight_0=np.array([Payload(marker)], dtype=object),
+        bias_0=np.zeros(1),
+    )
     with pytest.raises(DataError, match="object arrays"):
         load_model(tmp_path / "evil.npz")
     assert not marker.exists()
@@ -375,8 +412,9 @@ def test_torch_state_dict(tmp_path, rng):
     # a state_dict with a prefix (model.net.0.weight ...) and float32 tensors
     wrapped = {f"net.{k}": v.float() for k, v in model.state_dict().items()}
     torch.save(wrapped, tmp_path / "prefixed.pth")
-    np.testing.assert_allclose(load_model(tmp_path / "prefixed.pth")(X), expected, rtol=1e-5,
-                               atol=1e-5)
+    np.testing.assert_allclose(
+        load_model(tmp_path / "prefixed.pth")(X), expected, rtol=1e-5, atol=1e-5
+    )
 
 
 def test_torch_module_refused_unless_allowed(tmp_path, rng):
@@ -406,8 +444,9 @@ def test_torch_refuses_other_architectures(tmp_path):
     torch.save(adjacent.state_dict(), tmp_path / "adjacent.pt")
     with pytest.raises(DataError, match="not separated"):
         load_model(tmp_path / "adjacent.pt")
-    norm = torch.nn.Sequential(torch.nn.Linear(3, 3), torch.nn.BatchNorm1d(3),
-                               torch.nn.Linear(3, 2))
+    norm = torch.nn.Sequential(
+        torch.nn.Linear(3, 3), torch.nn.BatchNorm1d(3), torch.nn.Linear(3, 2)
+    )
     torch.save(norm.state_dict(), tmp_path / "norm.pt")
     with pytest.raises(DataError, match="unexpected state_dict key"):
         load_model(tmp_path / "norm.pt")

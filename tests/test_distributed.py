@@ -18,8 +18,9 @@ distributed_pkg = pytest.importorskip("distributed")
 def client():
     from distributed import Client, LocalCluster
 
-    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                           dashboard_address=":0", silence_logs=50)
+    cluster = LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0", silence_logs=50
+    )
     client = Client(cluster)
     yield client
     client.close()
@@ -62,8 +63,7 @@ def test_in_process_chunks_equal_one_call(problem):
 
 def test_local_cluster_equals_in_process(client, problem):
     net, X, Y, Xt, Yt, expected = problem
-    report = distributed.sample_bounds(net, X, Y, Xt, Yt, client=client, chunk_rows=700,
-                                       seed=3)
+    report = distributed.sample_bounds(net, X, Y, Xt, Yt, client=client, chunk_rows=700, seed=3)
     _assert_same(report, expected)
 
 
@@ -72,16 +72,26 @@ def test_memmap_path_with_several_chunks(client, problem, tmp_path):
     np.save(tmp_path / "Xt.npy", Xt)
     np.save(tmp_path / "Yt.npy", Yt)
     report = distributed.sample_bounds(
-        net, X, Y, str(tmp_path / "Xt.npy"), str(tmp_path / "Yt.npy"), client=client,
-        chunk_rows=600, seed=3, per_sample_out=tmp_path / "out",
+        net,
+        X,
+        Y,
+        str(tmp_path / "Xt.npy"),
+        str(tmp_path / "Yt.npy"),
+        client=client,
+        chunk_rows=600,
+        seed=3,
+        per_sample_out=tmp_path / "out",
     )
     _assert_same(report, expected)
-    np.testing.assert_allclose(np.load(tmp_path / "out" / "per_sample.npy"),
-                               expected.per_sample, rtol=1e-12)
+    np.testing.assert_allclose(
+        np.load(tmp_path / "out" / "per_sample.npy"), expected.per_sample, rtol=1e-12
+    )
     # A memmap opened by the caller works too.
     memmap = np.load(tmp_path / "Xt.npy", mmap_mode="r")
-    _assert_same(distributed.sample_bounds(net, X, Y, memmap, Yt, client=client,
-                                           chunk_rows=1000, seed=3), expected)
+    _assert_same(
+        distributed.sample_bounds(net, X, Y, memmap, Yt, client=client, chunk_rows=1000, seed=3),
+        expected,
+    )
 
 
 @pytest.mark.parametrize("variant", ["coordinates", "best"])
@@ -89,19 +99,28 @@ def test_readout_first_variants_on_the_cluster(client, problem, tmp_path, varian
     _, X, Y, Xt, Yt, _ = problem
     net = archbound.construct_minimizer(X, Y, [8, 8])
     expected = archbound.sample_bounds(net, X, Y, Xt, Yt, variant=variant, seed=3)
-    report = distributed.sample_bounds(net, X, Y, Xt, Yt, client=client, chunk_rows=700,
-                                       variant=variant, seed=3,
-                                       per_sample_out=tmp_path / variant)
+    report = distributed.sample_bounds(
+        net,
+        X,
+        Y,
+        Xt,
+        Yt,
+        client=client,
+        chunk_rows=700,
+        variant=variant,
+        seed=3,
+        per_sample_out=tmp_path / variant,
+    )
     _assert_same(report, expected)
     assert report.variant == variant and report.components == expected.components
     if variant == "best":
         assert report.components == archbound.bounds.GEOMETRIC_VARIANTS
         np.testing.assert_array_equal(report.attained_by, expected.attained_by)
-        np.testing.assert_array_equal(np.load(tmp_path / variant / "attained_by.npy"),
-                                      expected.attained_by)
+        np.testing.assert_array_equal(
+            np.load(tmp_path / variant / "attained_by.npy"), expected.attained_by
+        )
         assert report.attained_counts() == expected.attained_counts()
-    local = distributed.sample_bounds(net, X, Y, Xt, Yt, chunk_rows=1000, variant=variant,
-                                      seed=3)
+    local = distributed.sample_bounds(net, X, Y, Xt, Yt, chunk_rows=1000, variant=variant, seed=3)
     _assert_same(local, expected)
 
 
@@ -110,14 +129,20 @@ def test_dask_array_input(client, problem):
 
     net, X, Y, Xt, Yt, expected = problem
     report = distributed.sample_bounds(
-        net, X, Y, da.from_array(Xt, chunks=(512, 60)), da.from_array(Yt, chunks=(512, 4)),
-        client=client, chunk_rows=900, seed=3,
+        net,
+        X,
+        Y,
+        da.from_array(Xt, chunks=(512, 60)),
+        da.from_array(Yt, chunks=(512, 4)),
+        client=client,
+        chunk_rows=900,
+        seed=3,
     )
     _assert_same(report, expected)
 
 
 def test_worker_loss_still_gives_the_exact_result(client, problem):
-    net, X, Y, Xt, Yt, expected = problem
+    net, X, Y, Xt, Yt, _ = problem
     big_t = np.tile(Xt, (4, 1))
     big_y = np.tile(Yt, (4, 1))
     reference = archbound.sample_bounds(net, X, Y, big_t, big_y, seed=3)
@@ -126,11 +151,12 @@ def test_worker_loss_still_gives_the_exact_result(client, problem):
 
     def run():
         try:
-            result["report"] = distributed.sample_bounds(net, X, Y, big_t, big_y,
-                                                         client=client, chunk_rows=100, seed=3)
+            result["report"] = distributed.sample_bounds(
+                net, X, Y, big_t, big_y, client=client, chunk_rows=100, seed=3
+            )
         except distributed.MissingChunksError as exc:  # acceptable: a clear error
             result["error"] = exc
-        except Exception as exc:  # anything else is a defect, reported below
+        except Exception as exc:  # noqa: BLE001  (anything else is a defect, reported below)
             result["unexpected"] = exc
 
     thread = threading.Thread(target=run)
@@ -171,13 +197,16 @@ def test_client_for_local_cluster_equals_in_process_and_closes(problem):
     net, X, Y, Xt, Yt, expected = problem
     with distributed.client_for("local", workers=1) as client:
         assert len(client.scheduler_info()["workers"]) == 1
-        report = distributed.sample_bounds(net, X, Y, Xt, Yt, client=client, chunk_rows=900,
-                                           seed=3)
+        report = distributed.sample_bounds(
+            net, X, Y, Xt, Yt, client=client, chunk_rows=900, seed=3
+        )
     _assert_same(report, expected)
     assert client.status == "closed"
 
 
 def test_client_for_refuses_workers_with_an_address():
-    with pytest.raises(ValueError, match="workers applies to a local cluster only"), \
-            distributed.client_for("tcp://127.0.0.1:9", workers=2):
+    with (
+        pytest.raises(ValueError, match="workers applies to a local cluster only"),
+        distributed.client_for("tcp://127.0.0.1:9", workers=2),
+    ):
         pass

@@ -5,6 +5,7 @@ import itertools
 
 import numpy as np
 import pytest
+
 from archbound import Network, _core, reference
 
 

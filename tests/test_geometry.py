@@ -8,9 +8,10 @@ import textwrap
 import threading
 import time
 
-import archbound
 import numpy as np
 import pytest
+
+import archbound
 from archbound import _core, reference
 
 RTOL = {np.float32: 1e-4, np.float64: 1e-10}
@@ -280,12 +281,14 @@ def test_several_objectives_in_one_pass_equal_separate_calls(rng):
     offsets = rng.random((3, 70))
     many = _nearest(F, G, alphas, Yf, Yg, offsets, None, None, 64, 0)
     for k, alpha in enumerate(alphas):
-        v, i = archbound.nearest(F, G, alpha=alpha, y_test=Yf, y_train=Yg, offsets=offsets[k],
-                                 block_size=64)
+        v, i = archbound.nearest(
+            F, G, alpha=alpha, y_test=Yf, y_train=Yg, offsets=offsets[k], block_size=64
+        )
         np.testing.assert_array_equal(many.values[:, k], v)
         np.testing.assert_array_equal(many.indices[:, k], i)
-        np.testing.assert_allclose(many.distances[:, k], np.linalg.norm(F - G[i], axis=1),
-                                   rtol=1e-13)
+        np.testing.assert_allclose(
+            many.distances[:, k], np.linalg.norm(F - G[i], axis=1), rtol=1e-13
+        )
 
 
 def test_ctrl_c_interrupts_a_long_call(rng):

@@ -86,8 +86,13 @@ print(json.dumps({"outcome": outcome, "elapsed": end - start,
 def _run(kind: str, delay: float = 0.5) -> dict:
     env = dict(os.environ)
     env.setdefault("OMP_NUM_THREADS", str(min(2, os.cpu_count() or 1)))
-    done = subprocess.run([sys.executable, "-c", CHILD, kind, str(delay)], env=env,
-                          capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD, kind, str(delay)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -105,5 +110,3 @@ def _interrupted_within_a_second(kind: str) -> dict:
 def test_sigint_interrupts_a_long_call(kind):
     result = _interrupted_within_a_second(kind)
     assert result["latency"] < 1.0, result
-
-

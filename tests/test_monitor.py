@@ -5,9 +5,10 @@ import math
 import re
 from pathlib import Path
 
-import archbound
 import numpy as np
 import pytest
+
+import archbound
 from archbound import Network, NormMonitor, monitor
 from archbound.construct import one_hot
 
@@ -24,8 +25,9 @@ def digits():
 
 
 def fitted_regressor(X, Y, hidden=(12, 9), epochs=30, seed=0):
-    model = MLPRegressor(hidden_layer_sizes=hidden, learning_rate_init=1e-2, alpha=0.0,
-                         random_state=seed)
+    model = MLPRegressor(
+        hidden_layer_sizes=hidden, learning_rate_init=1e-2, alpha=0.0, random_state=seed
+    )
     for _ in range(epochs):
         model.partial_fit(X, Y)
     return model
@@ -44,8 +46,9 @@ def test_from_sklearn_regressor_matches_predict(rng):
     np.testing.assert_allclose(net(X), model.predict(X), rtol=1e-12, atol=1e-12)
     # one output: predict is 1-D, the network's output is (n, 1)
     single = fitted_regressor(X, Y[:, 0], hidden=(6,))
-    np.testing.assert_allclose(Network.from_sklearn(single)(X)[:, 0], single.predict(X),
-                               rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(
+        Network.from_sklearn(single)(X)[:, 0], single.predict(X), rtol=1e-12, atol=1e-12
+    )
 
 
 def test_from_sklearn_classifier_is_the_pre_softmax_network(rng):
@@ -63,8 +66,9 @@ def test_from_sklearn_classifier_is_the_pre_softmax_network(rng):
     np.testing.assert_allclose(net(X), logits, rtol=1e-12, atol=1e-12)
     np.testing.assert_array_equal(net(X).argmax(axis=1), model.predict(X))
     shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
-    np.testing.assert_allclose(shifted / shifted.sum(axis=1, keepdims=True),
-                               model.predict_proba(X), rtol=1e-10)
+    np.testing.assert_allclose(
+        shifted / shifted.sum(axis=1, keepdims=True), model.predict_proba(X), rtol=1e-10
+    )
 
 
 def test_from_sklearn_refuses_what_it_cannot_represent(rng):
@@ -90,12 +94,16 @@ def test_from_torch_state_dict_of_arrays(rng):
     """A state_dict is read without torch when its values are arrays."""
     W1, b1 = rng.standard_normal((6, 4)), rng.standard_normal(6)
     W2, b2 = rng.standard_normal((3, 6)), rng.standard_normal(3)
-    net = Network.from_torch({"net.0.weight": W1, "net.0.bias": b1, "net.2.weight": W2,
-                              "net.2.bias": b2})
+    net = Network.from_torch(
+        {"net.0.weight": W1, "net.0.bias": b1, "net.2.weight": W2, "net.2.bias": b2}
+    )
     X = rng.standard_normal((9, 4))
     np.testing.assert_allclose(net(X), np.maximum(X @ W1.T + b1, 0) @ W2.T + b2, rtol=1e-12)
-    with pytest.raises(ValueError, match="module: unexpected state_dict key '1.running_mean' "
-                                         r"\(a batch norm buffer"):
+    with pytest.raises(
+        ValueError,
+        match="module: unexpected state_dict key '1.running_mean' "
+        r"\(a batch norm buffer",
+    ):
         Network.from_torch({"0.weight": W1, "1.running_mean": b1})
     with pytest.raises(ValueError, match="module: layers 0 and 1 .* not separated"):
         Network.from_torch({"0.weight": W1, "1.weight": W2})
@@ -106,16 +114,23 @@ def test_from_torch_state_dict_of_arrays(rng):
 def test_from_torch_module_matches_forward():
     torch = pytest.importorskip("torch")
     torch.manual_seed(0)
-    model = torch.nn.Sequential(torch.nn.Linear(5, 8), torch.nn.ReLU(), torch.nn.Linear(8, 7),
-                                torch.nn.ReLU(), torch.nn.Linear(7, 3)).double()
+    model = torch.nn.Sequential(
+        torch.nn.Linear(5, 8),
+        torch.nn.ReLU(),
+        torch.nn.Linear(8, 7),
+        torch.nn.ReLU(),
+        torch.nn.Linear(7, 3),
+    ).double()
     X = np.random.default_rng(0).standard_normal((20, 5))
     with torch.no_grad():
         expected = model(torch.from_numpy(X)).numpy()
     for source in (model, model.state_dict()):
-        np.testing.assert_allclose(Network.from_torch(source)(X), expected, rtol=1e-12,
-                                   atol=1e-12)
-    for bad, what in ((torch.nn.Dropout(0.1), "Dropout"), (torch.nn.Tanh(), "Tanh"),
-                      (torch.nn.BatchNorm1d(8), "BatchNorm1d")):
+        np.testing.assert_allclose(Network.from_torch(source)(X), expected, rtol=1e-12, atol=1e-12)
+    for bad, what in (
+        (torch.nn.Dropout(0.1), "Dropout"),
+        (torch.nn.Tanh(), "Tanh"),
+        (torch.nn.BatchNorm1d(8), "BatchNorm1d"),
+    ):
         layers = torch.nn.Sequential(torch.nn.Linear(5, 8), bad, torch.nn.Linear(8, 3))
         with pytest.raises(ValueError, match=f"module: layer 1 is {what}"):
             Network.from_torch(layers)
@@ -140,8 +155,9 @@ def test_delta_series_never_exceeds_delta():
 
 def test_monitor_norms_agree_with_opnorms_and_spend_at_most_delta(digits):
     X, Y, T, TY, _, _ = digits
-    model = MLPRegressor(hidden_layer_sizes=(96, 80), learning_rate_init=1e-2, alpha=0.0,
-                         random_state=0)
+    model = MLPRegressor(
+        hidden_layer_sizes=(96, 80), learning_rate_init=1e-2, alpha=0.0, random_state=0
+    )
     mon = NormMonitor(X, Y, T, TY, bound_every=3, delta=1e-4, seed=7)
     for epoch in range(1, 13):
         model.partial_fit(X, Y)
@@ -149,7 +165,8 @@ def test_monitor_norms_agree_with_opnorms_and_spend_at_most_delta(digits):
         net = Network.from_sklearn(model)
         direct = archbound.opnorms(list(net.weights), delta=record.delta, seed=record.seed)
         assert [(n.estimate, n.upper) for n in record.norms] == [
-            (n.estimate, n.upper) for n in direct]
+            (n.estimate, n.upper) for n in direct
+        ]
         assert any(n.method == "lanczos" for n in record.norms)  # 96 x 64 and 80 x 96
         exact = [np.linalg.norm(w, 2) for w in net.weights]
         for norm, truth in zip(record.norms, exact):
@@ -169,8 +186,9 @@ def test_monitor_norms_agree_with_opnorms_and_spend_at_most_delta(digits):
 
 def test_bound_is_above_the_truth_on_every_sample_of_trained_networks(digits):
     X, Y, T, TY, _, _ = digits
-    model = MLPRegressor(hidden_layer_sizes=(32,), learning_rate_init=1e-2, alpha=0.0,
-                         random_state=1)
+    model = MLPRegressor(
+        hidden_layer_sizes=(32,), learning_rate_init=1e-2, alpha=0.0, random_state=1
+    )
     mon = NormMonitor(X, Y, T, TY, seed=0)  # default: a bound on every record
     for epoch in range(1, 61):
         model.partial_fit(X, Y)
@@ -225,11 +243,21 @@ def test_monitor_bad_input(digits):
     mon = NormMonitor(X, Y, T, TY, seed=0)
     rng = np.random.default_rng(0)
     with pytest.raises(ValueError, match="network takes M0 = 5 inputs, but X_train has 64"):
-        mon.record(0, Network([rng.standard_normal((10, 5)), rng.standard_normal((10, 10))],
-                              [np.zeros(10), np.zeros(10)]))
+        mon.record(
+            0,
+            Network(
+                [rng.standard_normal((10, 5)), rng.standard_normal((10, 10))],
+                [np.zeros(10), np.zeros(10)],
+            ),
+        )
     with pytest.raises(ValueError, match="Y_train has 10 columns, but the network has Q = 3"):
-        mon.record(0, Network([rng.standard_normal((8, 64)), rng.standard_normal((3, 8))],
-                              [np.zeros(8), np.zeros(3)]))
+        mon.record(
+            0,
+            Network(
+                [rng.standard_normal((8, 64)), rng.standard_normal((3, 8))],
+                [np.zeros(8), np.zeros(3)],
+            ),
+        )
     with pytest.raises(ValueError, match="estimator is an unfitted"):
         mon.record(0, MLPRegressor())
     with pytest.raises(ValueError, match="network must be an archbound.Network"):
@@ -250,7 +278,7 @@ def test_monitoring_doc_sklearn_example_runs(tmp_path, monkeypatch):
     assert sklearn_blocks, "docs/monitoring.md lost its scikit-learn example"
     monkeypatch.chdir(tmp_path)
     namespace = {}
-    exec(compile(sklearn_blocks[0], "docs/monitoring.md", "exec"), namespace)  # noqa: S102
+    exec(compile(sklearn_blocks[0], "docs/monitoring.md", "exec"), namespace)
     mon = namespace["monitor"]
     assert len(mon.history) >= 3 and mon.delta_spent <= mon.delta
     assert all(r.bound is None or r.bound.violations == 0 for r in mon.history)

@@ -4,6 +4,7 @@ import itertools
 
 import numpy as np
 import pytest
+
 from archbound import Construction, Network, construct_minimizer, reference
 from archbound._validation import DTypeError
 

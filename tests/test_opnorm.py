@@ -6,9 +6,10 @@ Every test that reports an upper bound asserts upper >= sigma_1 on every sample.
 import functools
 import warnings
 
-import archbound
 import numpy as np
 import pytest
+
+import archbound
 from archbound import (
     ConvergenceWarning,
     DTypeError,

@@ -1,10 +1,11 @@
 """archbound.pinv / pinv_info and _core.pinv against numpy.linalg.pinv and archbound.reference."""
 
-import archbound
 import os
 
 import numpy as np
 import pytest
+
+import archbound
 from archbound import _core, reference
 from archbound._validation import DTypeError
 from conftest import matrix_with_singular_values

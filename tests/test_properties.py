@@ -24,16 +24,32 @@ from archbound import reference
 
 pytestmark = pytest.mark.timeout(300)
 
-SETTINGS = dict(deadline=None, derandomize=True, database=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+SETTINGS = dict(
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 # ---------------------------------------------------------------------------------------
 # Strategies
 
-DTYPES = st.sampled_from([np.float64, np.float32, np.int64, np.int8, np.uint16, np.bool_,
-                          np.complex128, np.object_, np.str_])
-SPECIAL = st.sampled_from([0.0, -0.0, 1.0, np.nan, np.inf, -np.inf, 1e300, -1e300, 1e-310,
-                           3.4e38, 1e19])
+DTYPES = st.sampled_from(
+    [
+        np.float64,
+        np.float32,
+        np.int64,
+        np.int8,
+        np.uint16,
+        np.bool_,
+        np.complex128,
+        np.object_,
+        np.str_,
+    ]
+)
+SPECIAL = st.sampled_from(
+    [0.0, -0.0, 1.0, np.nan, np.inf, -np.inf, 1e300, -1e300, 1e-310, 3.4e38, 1e19]
+)
 
 
 def _any_array(draw, dims=st.integers(0, 3)):
@@ -41,8 +57,7 @@ def _any_array(draw, dims=st.integers(0, 3)):
     shape = tuple(draw(st.lists(st.integers(0, 5), min_size=ndim, max_size=ndim)))
     dtype = draw(DTYPES)
     size = int(np.prod(shape))
-    values = draw(st.lists(st.one_of(st.floats(-10, 10), SPECIAL), min_size=size,
-                           max_size=size))
+    values = draw(st.lists(st.one_of(st.floats(-10, 10), SPECIAL), min_size=size, max_size=size))
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         base = np.array(values, dtype=np.float64).reshape(shape)
@@ -65,8 +80,14 @@ def anything(draw):
     if kind == "array":
         return _any_array(draw)
     if kind == "scalar":
-        return draw(st.one_of(st.integers(-3, 10**20), st.floats(allow_nan=True), st.booleans(),
-                              st.text(max_size=3)))
+        return draw(
+            st.one_of(
+                st.integers(-3, 10**20),
+                st.floats(allow_nan=True),
+                st.booleans(),
+                st.text(max_size=3),
+            )
+        )
     if kind == "list":
         return draw(st.lists(st.lists(st.floats(-5, 5), max_size=3), max_size=3))
     return None
@@ -75,8 +96,9 @@ def anything(draw):
 @st.composite
 def matrix(draw, rows=st.integers(1, 6), cols=st.integers(1, 6), scale=10.0):
     n, d = draw(rows), draw(cols)
-    return draw(hnp.arrays(np.float64, (n, d),
-                           elements=st.floats(-scale, scale, allow_subnormal=False)))
+    return draw(
+        hnp.arrays(np.float64, (n, d), elements=st.floats(-scale, scale, allow_subnormal=False))
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -92,7 +114,8 @@ def _call_table():
         "one_hot": lambda a, b, c: ab.one_hot(a, c),
         "construct_minimizer": lambda a, b, c: ab.construct_minimizer(a, b, [4]),
         "construct_minimizer[widths]": lambda a, b, c: ab.construct_minimizer(
-            a, b, c, method="readout_last"),
+            a, b, c, method="readout_last"
+        ),
         "Network": lambda a, b, c: ab.Network([a, b], [c, c]),
         "Network.forward": lambda a, b, c: NET.forward(a, threads=c),
         "opnorm": lambda a, b, c: ab.opnorm(a, delta=c, seed=0),
@@ -103,8 +126,9 @@ def _call_table():
         "chamfer": lambda a, b, c: ab.chamfer(a, b),
         "hausdorff": lambda a, b, c: ab.hausdorff(a, b),
         "sample_bounds": lambda a, b, c: ab.sample_bounds(NET, a, b, a, b, seed=0),
-        "cost_discrepancy_bound": lambda a, b, c: ab.cost_discrepancy_bound(NET, a, b, a, b,
-                                                                            seed=0),
+        "cost_discrepancy_bound": lambda a, b, c: ab.cost_discrepancy_bound(
+            NET, a, b, a, b, seed=0
+        ),
     }
 
 
@@ -159,16 +183,16 @@ def networks(draw, m0, q):
     depth = draw(st.integers(1, 3))
     widths = [m0] + draw(st.lists(st.integers(1, 7), min_size=depth, max_size=depth)) + [q]
     elements = st.floats(-2, 2, allow_subnormal=False)
-    weights = [draw(hnp.arrays(np.float64, (b, a), elements=elements))
-               for a, b in zip(widths, widths[1:])]
+    weights = [
+        draw(hnp.arrays(np.float64, (b, a), elements=elements)) for a, b in zip(widths, widths[1:])
+    ]
     biases = [draw(hnp.arrays(np.float64, (b,), elements=elements)) for b in widths[1:]]
     return ab.Network(weights, biases)
 
 
 def _assert_bounds_hold(report):
     slack = 1e-9 * (1 + report.errors)
-    assert np.all(report.per_sample >= report.errors - slack), (report.per_sample,
-                                                                report.errors)
+    assert np.all(report.per_sample >= report.errors - slack), (report.per_sample, report.errors)
     assert report.test_cost_bound >= report.test_cost * (1 - 1e-9) - 1e-12
     assert report.uniform_bound >= report.max_error * (1 - 1e-9) - 1e-12
 
@@ -242,12 +266,16 @@ def _objective(F, G, kw, j, i):
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @settings(max_examples=80, **SETTINGS)
-@given(problem=nearest_problems(), block=st.sampled_from(["auto", 1, 3]),
-       threads=st.sampled_from([None, 1, 2]))
+@given(
+    problem=nearest_problems(),
+    block=st.sampled_from(["auto", 1, 3]),
+    threads=st.sampled_from([None, 1, 2]),
+)
 def test_nearest_agrees_with_brute_force(dtype, problem, block, threads):
     F, G, kw = problem
-    args = {k: (v.astype(dtype) if k in ("y_test", "y_train", "offsets") else v)
-            for k, v in kw.items()}
+    args = {
+        k: (v.astype(dtype) if k in ("y_test", "y_train", "offsets") else v) for k, v in kw.items()
+    }
     F32, G32 = F.astype(dtype), G.astype(dtype)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ab.AbsentClassWarning)

@@ -24,8 +24,11 @@ def _data(seed, n=150, m=1500, m0=40, q=3):
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((n + m, m0))
     Y = np.tanh(X @ rng.standard_normal((m0, q)))
-    weights = [rng.standard_normal((64, m0)) / 6, rng.standard_normal((32, 64)) / 8,
-               rng.standard_normal((q, 32)) / 6]
+    weights = [
+        rng.standard_normal((64, m0)) / 6,
+        rng.standard_normal((32, 64)) / 8,
+        rng.standard_normal((q, 32)) / 6,
+    ]
     net = ab.Network(weights, [rng.standard_normal(64), np.zeros(32), np.zeros(q)])
     return net, X[:n], Y[:n], X[n:], Y[n:], rng.standard_normal((300, 200))
 
@@ -58,11 +61,11 @@ def test_four_threads_get_the_sequential_results():
         barrier = threading.Barrier(len(seeds))
         results, errors = {}, []
 
-        def run(seed):
+        def run(seed, barrier=barrier, results=results, errors=errors):
             try:
                 barrier.wait()
                 results[seed] = _work(seed)
-            except BaseException as exc:  # reported below
+            except BaseException as exc:  # noqa: BLE001  (reported below)
                 errors.append(exc)
 
         threads = [threading.Thread(target=run, args=(seed,)) for seed in seeds]
@@ -84,9 +87,14 @@ def test_threads_sharing_one_network_and_one_matrix():
 
     def run():
         try:
-            out.append((ab.sample_bounds(net, X, Y, Xt, Yt, seed=1), ab.opnorm(W, seed=1),
-                        net.forward(Xt.astype(np.float32))))
-        except BaseException as exc:
+            out.append(
+                (
+                    ab.sample_bounds(net, X, Y, Xt, Yt, seed=1),
+                    ab.opnorm(W, seed=1),
+                    net.forward(Xt.astype(np.float32)),
+                )
+            )
+        except BaseException as exc:  # noqa: BLE001  (reported below)
             errors.append(exc)
 
     threads = [threading.Thread(target=run) for _ in range(4)]
@@ -112,9 +120,14 @@ def _long_call(kind):
         W = rng.standard_normal((700, 700))
         return lambda: ab.opnorm(W, method="lanczos", rtol=1e-15, seed=0)
     if kind == "forward":
-        net = ab.Network([rng.standard_normal((256, 64)), rng.standard_normal((256, 256)),
-                          rng.standard_normal((4, 256))],
-                         [np.zeros(256), np.zeros(256), np.zeros(4)])
+        net = ab.Network(
+            [
+                rng.standard_normal((256, 64)),
+                rng.standard_normal((256, 256)),
+                rng.standard_normal((4, 256)),
+            ],
+            [np.zeros(256), np.zeros(256), np.zeros(4)],
+        )
         X = rng.standard_normal((300_000, 64), dtype=np.float32)
         return lambda: net.forward(X)
     A = rng.standard_normal((1100, 1100))
@@ -195,13 +208,16 @@ def test_exception_in_one_thread_does_not_disturb_another():
     def run(name, ws):
         try:
             for _ in range(20):
-                outcomes[name] = _core.opnorms(ws, ["lanczos"] * k, 1e-6, 1e-2, 0,
-                                               list(range(k)), 2)
+                outcomes[name] = _core.opnorms(
+                    ws, ["lanczos"] * k, 1e-6, 1e-2, 0, list(range(k)), 2
+                )
         except ValueError as exc:
             outcomes[name] = exc
 
-    threads = [threading.Thread(target=run, args=(name, ws))
-               for name, ws in (("good", good), ("bad", bad))]
+    threads = [
+        threading.Thread(target=run, args=(name, ws))
+        for name, ws in (("good", good), ("bad", bad))
+    ]
     for t in threads:
         t.start()
     for t in threads:

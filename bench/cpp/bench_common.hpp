@@ -15,11 +15,11 @@ namespace archbound::bench {
 /// "tiny" is the CI compile-and-run check.
 struct Sizes {
     std::string name;
-    Index pinv_rows, pinv_cols;      ///< X as NumPy shapes it: (rows, cols), C-contiguous
-    Index norm_rows, norm_cols;      ///< W for opnorm
-    Index nn_test, nn_train, nn_dim; ///< nearest: m test x N training x d
+    Index pinv_rows, pinv_cols;       ///< X as NumPy shapes it: (rows, cols), C-contiguous
+    Index norm_rows, norm_cols;       ///< W for opnorm
+    Index nn_test, nn_train, nn_dim;  ///< nearest: m test x N training x d
     Index fw_batch, fw_in, fw_width, fw_depth, fw_out;  ///< forward: in-[width]xdepth-out
-    Index gemm;                      ///< Eigen's GEMM roofline: gemm^3
+    Index gemm;                                         ///< Eigen's GEMM roofline: gemm^3
 };
 
 Sizes sizes_named(const std::string& name);  // throws std::invalid_argument

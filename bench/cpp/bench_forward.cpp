@@ -7,10 +7,10 @@ namespace archbound::bench {
 
 template <class S> void register_forward_dtype(const Config& config, const char* dtype) {
     const Sizes s = config.sizes;
-    const std::string name = std::string("forward_") + dtype + "/batch:" +
-                             std::to_string(s.fw_batch) + "/" + std::to_string(s.fw_in) + "-[" +
-                             std::to_string(s.fw_width) + "]x" + std::to_string(s.fw_depth) +
-                             "-" + std::to_string(s.fw_out);
+    const std::string name = std::string("forward_") + dtype +
+                             "/batch:" + std::to_string(s.fw_batch) + "/" +
+                             std::to_string(s.fw_in) + "-[" + std::to_string(s.fw_width) + "]x" +
+                             std::to_string(s.fw_depth) + "-" + std::to_string(s.fw_out);
     register_threads(config, name, [s](benchmark::State& state, int threads) {
         std::vector<Index> widths{s.fw_in};
         for (Index l = 0; l < s.fw_depth; ++l) widths.push_back(s.fw_width);

@@ -65,7 +65,8 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "archbound_bench: %s\n", e.what());
         return 2;
     }
-    if (config.threads.empty()) config.threads = parse_threads("1," + std::to_string(omp_get_max_threads()));
+    if (config.threads.empty())
+        config.threads = parse_threads("1," + std::to_string(omp_get_max_threads()));
 
     int rest_argc = int(rest.size());
     benchmark::Initialize(&rest_argc, rest.data());

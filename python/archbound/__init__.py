@@ -6,8 +6,10 @@ for overparametrized deep ReLU networks" (arXiv:2504.05695) on a C++ core (Eigen
 
 __version__ = "0.1.0"
 
-from archbound import _openmp  # noqa: I001  (before anything loads the compiled core)
-from archbound import _backend
+from archbound import (
+    _backend,
+    _openmp,  # noqa: F401  (loads the core with its spin policy)  # noqa: I001  (before anything loads the compiled core)
+)
 from archbound._validation import DTypeError, MemoryLimitError
 from archbound.bounds import (
     BoundReport,
@@ -25,7 +27,6 @@ from archbound.network import Construction, Network
 from archbound.opnorm import ConvergenceWarning, NormEstimate, opnorm, opnorms
 
 __all__ = [
-    "__version__",
     "AbsentClassWarning",
     "BoundReport",
     "Construction",
@@ -38,6 +39,7 @@ __all__ = [
     "NormEstimate",
     "NormMonitor",
     "ZeroLossUnattainable",
+    "__version__",
     "chamfer",
     "construct_minimizer",
     "cost_discrepancy_bound",

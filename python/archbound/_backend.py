@@ -1,10 +1,10 @@
-"""Which kernels the C++ core's dense products and QR use (see cpp/blas.hpp).
+"""Which kernels the C++ core's dense products use (see cpp/blas.hpp).
 
 At import, archbound hands the core the BLAS that SciPy already ships, as the function
 pointers that ``scipy.linalg.cython_blas`` exports (the route scikit-learn takes): no BLAS
-is linked, bundled or loaded by archbound itself. SciPy's OpenBLAS runs its own threads; the core calls it only outside its OpenMP
-regions, so the two never oversubscribe the cores. Its thread count follows SciPy's
-(``OPENBLAS_NUM_THREADS``, or ``threadpoolctl``).
+is linked, bundled or loaded by archbound itself. SciPy's OpenBLAS runs its own threads;
+the core calls it only outside its OpenMP regions, so the two never oversubscribe the
+cores. Its thread count follows SciPy's (``OPENBLAS_NUM_THREADS``, or ``threadpoolctl``).
 
 The environment variable ``ARCHBOUND_BLAS`` chooses: ``auto`` (default) or ``scipy`` uses
 SciPy's BLAS, ``eigen`` keeps Eigen's own kernels. Results agree to rounding either way.
@@ -25,8 +25,12 @@ def _install_scipy() -> None:
     from scipy.linalg import cython_blas
 
     blas = cython_blas.__pyx_capi__
-    _core.set_blas(blas["dgemm"], blas["sgemm"], blas["dtrsm"],
-                   f"scipy {scipy.__version__} (scipy.linalg.cython_blas)")
+    _core.set_blas(
+        blas["dgemm"],
+        blas["sgemm"],
+        blas["dtrsm"],
+        f"scipy {scipy.__version__} (scipy.linalg.cython_blas)",
+    )
 
 
 def load() -> str:

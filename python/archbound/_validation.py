@@ -44,7 +44,7 @@ def check_array(
         raise DTypeError(f"{name} must be an array of numbers, got {type(value).__name__}")
     try:
         array = np.asarray(value)
-    except Exception as exc:  # ragged lists and the like
+    except Exception as exc:  # noqa: BLE001  (ragged lists and the like: any failure)
         raise DTypeError(f"{name} could not be read as an array: {exc}") from None
     kind = array.dtype.kind
     if kind not in "iuf":
@@ -61,8 +61,7 @@ def check_array(
         raise DTypeError(f"{name} must have a real numeric dtype, got {what} ({array.dtype})")
     if array.ndim != ndim:
         raise ValueError(
-            f"{name} must be {ndim}-dimensional, got {array.ndim} dimensions "
-            f"(shape {array.shape})"
+            f"{name} must be {ndim}-dimensional, got {array.ndim} dimensions (shape {array.shape})"
         )
     if not allow_empty and array.size == 0:
         raise ValueError(f"{name} is empty (shape {array.shape}); it needs at least one element")
@@ -84,8 +83,12 @@ def check_array(
     if finite and array.size:
         with np.errstate(over="ignore", invalid="ignore"):
             total = np.add.reduce(array, axis=None)
-    if (finite and array.size and not np.isfinite(total)
-            and not (np.isfinite(array.min()) and np.isfinite(array.max()))):
+    if (
+        finite
+        and array.size
+        and not np.isfinite(total)
+        and not (np.isfinite(array.min()) and np.isfinite(array.max()))
+    ):
         bad = "NaN" if np.isnan(array).any() else "inf"
         raise ValueError(f"{name} contains {bad}; every value must be finite")
     return array
@@ -154,8 +157,9 @@ def check_scalar(
     """
     integral = target_type is numbers.Integral
     kind = type(value)
-    if kind is bool or not (kind is int or (kind is float and not integral)
-                            or isinstance(value, target_type)):
+    if kind is bool or not (
+        kind is int or (kind is float and not integral) or isinstance(value, target_type)
+    ):
         what = "an int" if integral else "a real number"
         raise DTypeError(f"{name} must be {what}, got {type(value).__name__}")
     try:
@@ -174,8 +178,7 @@ def check_scalar(
             if not left and not right:
                 constraint = f"lie strictly between {low} and {high}"
             else:
-                constraint = (f"lie in {'[' if left else '('}{low}, {high}"
-                              f"{']' if right else ')'}")
+                constraint = f"lie in {'[' if left else '('}{low}, {high}{']' if right else ')'}"
         elif min_val is not None:
             constraint = f"be finite and {'>=' if left else '>'} {low}"
         else:
@@ -200,8 +203,9 @@ def check_threads(threads) -> int:
 
 def check_probability(value, name: str) -> float:
     """A probability strictly inside (0, 1), such as a failure probability delta."""
-    return check_scalar(value, name, numbers.Real, min_val=0.0, max_val=1.0,
-                        include_boundaries="neither")
+    return check_scalar(
+        value, name, numbers.Real, min_val=0.0, max_val=1.0, include_boundaries="neither"
+    )
 
 
 @functools.lru_cache(maxsize=1)

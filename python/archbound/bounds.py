@@ -108,8 +108,9 @@ class BoundReport:
         """``"best"`` only: component name -> number of test samples it attains (else None)."""
         if self.attained_by is None:
             return None
-        counts = np.bincount(np.asarray(self.attained_by, dtype=np.int64),
-                             minlength=len(self.components))
+        counts = np.bincount(
+            np.asarray(self.attained_by, dtype=np.int64), minlength=len(self.components)
+        )
         return {name: int(c) for name, c in zip(self.components, counts)}
 
     def to_dict(self, *, per_sample: bool = False) -> dict:
@@ -244,9 +245,7 @@ def _check_labels(Y, name: str, n_rows: int, q: int) -> np.ndarray:
         array = one_hot(array, q) if array.size else array
     Y = check_array(array, name)
     if Y.shape[0] != n_rows:
-        raise ValueError(
-            f"{name} has {Y.shape[0]} rows, but its inputs have {n_rows} samples"
-        )
+        raise ValueError(f"{name} has {Y.shape[0]} rows, but its inputs have {n_rows} samples")
     if Y.shape[1] != q:
         raise ValueError(f"{name} has {Y.shape[1]} columns, but the network has Q = {q} outputs")
     return Y
@@ -272,8 +271,11 @@ def _is_one_hot(Y: np.ndarray) -> bool:
 def _readout(net: Network, variant: str) -> np.ndarray:
     """The readout A = Y_0 X_0^+ of a readout_first network; any other network is refused."""
     construction = net.construction
-    if (construction is None or construction.method != "readout_first"
-            or construction.readout is None):
+    if (
+        construction is None
+        or construction.method != "readout_first"
+        or construction.readout is None
+    ):
         raise ValueError(
             f"variant={variant!r} needs a network built by "
             "construct_minimizer(method='readout_first'), whose function is "
@@ -313,9 +315,13 @@ def _coordinates_map(X_train: np.ndarray, Y_train: np.ndarray, threads):
     P = info.pinv
     identity_gap = X_train @ P
     identity_gap[np.diag_indices(n)] -= 1.0
-    return (P, opnorm(Y_train, method="exact"), Y_train.T @ P.T,
-            np.linalg.norm(identity_gap, axis=1),
-            np.sqrt(np.einsum("ij,ij->i", X_train, X_train)))
+    return (
+        P,
+        opnorm(Y_train, method="exact"),
+        Y_train.T @ P.T,
+        np.linalg.norm(identity_gap, axis=1),
+        np.sqrt(np.einsum("ij,ij->i", X_train, X_train)),
+    )
 
 
 def _coordinates_parts(A: np.ndarray, X_train: np.ndarray, shared):
@@ -363,8 +369,9 @@ class BoundContext:
         return X if self.transform is None else X @ self.transform
 
 
-def prepare_bounds(net, X_train, Y_train, *, variant="lipschitz", delta=1e-6, seed=None,
-                   threads=None) -> BoundContext:
+def prepare_bounds(
+    net, X_train, Y_train, *, variant="lipschitz", delta=1e-6, seed=None, threads=None
+) -> BoundContext:
     """Validate the network and training set and compute the norms, alpha and features.
 
     Parameters are as in :func:`sample_bounds`.
@@ -384,8 +391,7 @@ def _prepare_bounds(net, X_train, Y_train, residuals, variant, delta, seed, thre
     computed by the first network that needs it and reused by the others, so that contexts
     of one training set share their feature spaces (see :func:`_evaluate_groups`)."""
     if variant != "best":
-        context = _prepare(net, X_train, Y_train, residuals, variant, delta, seed, threads,
-                           shared)
+        context = _prepare(net, X_train, Y_train, residuals, variant, delta, seed, threads, shared)
         if context is None:
             raise ValueError(
                 f"variant='coordinates' needs X_train of full row rank, rank(X_train) = N = "
@@ -398,24 +404,38 @@ def _prepare_bounds(net, X_train, Y_train, residuals, variant, delta, seed, thre
     # probability >= 1 - delta (coordinates' norm is an exact SVD).
     names = ["lipschitz", "projected"] if _is_readout_first(net) else ["lipschitz"]
     share = delta / len(names)
-    components = [_prepare(net, X_train, Y_train, residuals, name, share, seed, threads, shared)
-                  for name in names]
+    components = [
+        _prepare(net, X_train, Y_train, residuals, name, share, seed, threads, shared)
+        for name in names
+    ]
     if _is_readout_first(net):
-        coordinates = _prepare(net, X_train, Y_train, residuals, "coordinates", delta, seed,
-                               threads, shared)
+        coordinates = _prepare(
+            net, X_train, Y_train, residuals, "coordinates", delta, seed, threads, shared
+        )
         if coordinates is not None:  # it applies only where rank(X_0) = N
             components.append(coordinates)
     first = components[0]
-    return BoundContext(net, "best", first.alpha, list(first.norms), None, None, Y_train,
-                        residuals, delta, components=components)
+    return BoundContext(
+        net,
+        "best",
+        first.alpha,
+        list(first.norms),
+        None,
+        None,
+        Y_train,
+        residuals,
+        delta,
+        components=components,
+    )
 
 
 def _prepare(net, X_train, Y_train, residuals, variant, delta, seed, threads, shared):
     """The context of one variant other than "best" (None: coordinates with rank < N)."""
     offsets, test_gap = None, 0.0
     if variant == "lipschitz":
-        norms = _opnorms(net.weights, delta=delta, seed=check_seed(seed),
-                         threads=check_threads(threads))
+        norms = _opnorms(
+            net.weights, delta=delta, seed=check_seed(seed), threads=check_threads(threads)
+        )
         alpha = float(np.prod([n.upper for n in norms]))
         transform = None
     else:
@@ -437,8 +457,19 @@ def _prepare(net, X_train, Y_train, residuals, variant, delta, seed, threads, sh
             offsets = residuals + extra
         else:  # linearized: |f(x) - f(x')| <= |A x - A x'| for any x, x'
             norms, alpha, transform = [], 1.0, np.ascontiguousarray(A.T)
-    context = BoundContext(net, variant, alpha, list(norms), transform, None, Y_train,
-                           residuals, delta, offsets=offsets, test_gap=test_gap)
+    context = BoundContext(
+        net,
+        variant,
+        alpha,
+        list(norms),
+        transform,
+        None,
+        Y_train,
+        residuals,
+        delta,
+        offsets=offsets,
+        test_gap=test_gap,
+    )
     key = ("features", variant if variant != "linearized" else id(net))
     if key not in shared:
         if variant == "coordinates":  # c(x_i) = e_i; rounding of X_0^+ x_i is in the offsets
@@ -456,9 +487,18 @@ def _geometry(contexts: list, X_test: np.ndarray, Y_test: np.ndarray, threads) -
     first = contexts[0]
     F_test = np.ascontiguousarray(first.features(X_test))
     offsets = np.stack([c.residuals if c.offsets is None else c.offsets for c in contexts])
-    result = _nearest(F_test, first.train_features, [c.alpha for c in contexts], Y_test,
-                      first.Y_train, offsets, None, None, min(256, len(F_test)),
-                      check_threads(threads))
+    result = _nearest(
+        F_test,
+        first.train_features,
+        [c.alpha for c in contexts],
+        Y_test,
+        first.Y_train,
+        offsets,
+        None,
+        None,
+        min(256, len(F_test)),
+        check_threads(threads),
+    )
     test_norms = None
     out = []
     for k, context in enumerate(contexts):
@@ -495,8 +535,14 @@ def _evaluate_groups(contexts: list, X_test: np.ndarray, Y_test: np.ndarray, thr
         values = np.stack([p[0] for p in parts])
         which = np.argmin(values, axis=0)  # the first component on ties
         rows = np.arange(values.shape[1])
-        out.append((values[which, rows], np.stack([p[1] for p in parts])[which, rows],
-                    np.stack([p[2] for p in parts])[which, rows], which.astype(np.int8)))
+        out.append(
+            (
+                values[which, rows],
+                np.stack([p[1] for p in parts])[which, rows],
+                np.stack([p[2] for p in parts])[which, rows],
+                which.astype(np.int8),
+            )
+        )
     return out
 
 
@@ -507,16 +553,18 @@ def _truth(net, X_test, Y_test, threads, test_outputs) -> dict:
     else:
         f_test = check_array(test_outputs, "test_outputs")
         if f_test.shape != Y_test.shape:
-            raise ValueError(f"test_outputs must have shape {Y_test.shape} (m, Q), got "
-                             f"{f_test.shape}")
+            raise ValueError(
+                f"test_outputs must have shape {Y_test.shape} (m, Q), got {f_test.shape}"
+            )
     hits = None
     if _is_one_hot(Y_test):
         hits = f_test.argmax(axis=1) == Y_test.argmax(axis=1)
     return {"errors": np.linalg.norm(f_test - Y_test, axis=1), "hits": hits}
 
 
-def evaluate_bounds(context: BoundContext, X_test, Y_test, *, threads=None,
-                    test_outputs=None) -> dict:
+def evaluate_bounds(
+    context: BoundContext, X_test, Y_test, *, threads=None, test_outputs=None
+) -> dict:
     """Per-sample bounds and errors for a batch of test samples.
 
     ``test_outputs`` (m, Q), if given, is f(X_test) computed before; it only serves the
@@ -529,8 +577,7 @@ def evaluate_bounds(context: BoundContext, X_test, Y_test, *, threads=None,
     """
     X_test, Y_test = _check_data(context.net, X_test, Y_test, which="test")
     out = _truth(context.net, X_test, Y_test, threads, test_outputs)
-    values, index, distances, attained_by = _evaluate_groups([context], X_test, Y_test,
-                                                             threads)[0]
+    values, index, distances, attained_by = _evaluate_groups([context], X_test, Y_test, threads)[0]
     out.update(per_sample=values, nearest_index=index, distances=distances)
     if attained_by is not None:
         out["attained_by"] = attained_by
@@ -574,8 +621,17 @@ def component_names(context: BoundContext) -> tuple:
 
 
 def sample_bounds(
-    net, X_train, Y_train, X_test, Y_test, *, variant="lipschitz", delta=1e-6, seed=None,
-    threads=None, test_outputs=None,
+    net,
+    X_train,
+    Y_train,
+    X_test,
+    Y_test,
+    *,
+    variant="lipschitz",
+    delta=1e-6,
+    seed=None,
+    threads=None,
+    test_outputs=None,
 ) -> BoundReport:
     """Per-sample test-error bounds of a ReLU network, with the truth beside them.
 
@@ -658,15 +714,23 @@ def sample_bounds(
     BoundReport
     """
     start = time.perf_counter()
-    context = prepare_bounds(net, X_train, Y_train, variant=variant, delta=delta, seed=seed,
-                             threads=threads)
-    samples = evaluate_bounds(context, X_test, Y_test, threads=threads,
-                              test_outputs=test_outputs)
+    context = prepare_bounds(
+        net, X_train, Y_train, variant=variant, delta=delta, seed=seed, threads=threads
+    )
+    samples = evaluate_bounds(context, X_test, Y_test, threads=threads, test_outputs=test_outputs)
     return report_from_samples(context, samples, time.perf_counter() - start)
 
 
 def sample_bounds_batch(
-    jobs, X_train, Y_train, X_test, Y_test, *, delta=1e-6, seed=None, threads=None,
+    jobs,
+    X_train,
+    Y_train,
+    X_test,
+    Y_test,
+    *,
+    delta=1e-6,
+    seed=None,
+    threads=None,
     test_outputs=None,
 ) -> list[BoundReport]:
     """:func:`sample_bounds` for several (network, variant) pairs on one training and test set.
@@ -710,20 +774,29 @@ def sample_bounds_batch(
     for net, variant in jobs:
         if variant not in VARIANTS:
             raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
-        if not isinstance(net, Network) or net.widths[0] != first.widths[0] or (
-                net.output_dim != first.output_dim):
-            raise ValueError("jobs: every network must be an archbound.Network with the "
-                             f"inputs and outputs of the first, {first.widths[0]} and "
-                             f"{first.output_dim}")
+        if (
+            not isinstance(net, Network)
+            or net.widths[0] != first.widths[0]
+            or (net.output_dim != first.output_dim)
+        ):
+            raise ValueError(
+                "jobs: every network must be an archbound.Network with the "
+                f"inputs and outputs of the first, {first.widths[0]} and "
+                f"{first.output_dim}"
+            )
     shared: dict = {}
     residuals: dict = {}
     contexts = []
     for net, variant in jobs:
         if id(net) not in residuals:
-            residuals[id(net)] = np.linalg.norm(net._forward(X_train, check_threads(threads)) - Y_train,
-                                                axis=1)
-        contexts.append(_prepare_bounds(net, X_train, Y_train, residuals[id(net)], variant,
-                                        delta, seed, threads, shared))
+            residuals[id(net)] = np.linalg.norm(
+                net._forward(X_train, check_threads(threads)) - Y_train, axis=1
+            )
+        contexts.append(
+            _prepare_bounds(
+                net, X_train, Y_train, residuals[id(net)], variant, delta, seed, threads, shared
+            )
+        )
     evaluated = _evaluate_groups(contexts, X_test, Y_test, threads)
     truths: dict = {}
     reports = []
@@ -752,8 +825,17 @@ def output_radius(norms: list[NormEstimate], net: Network, s: np.ndarray) -> np.
 
 
 def cost_discrepancy_bound(
-    net, X_train, Y_train, X_test, Y_test, *, delta=1e-6, seed=None, evaluate_truth=True,
-    threads=None, distance="lipschitz",
+    net,
+    X_train,
+    Y_train,
+    X_test,
+    Y_test,
+    *,
+    delta=1e-6,
+    seed=None,
+    evaluate_truth=True,
+    threads=None,
+    distance="lipschitz",
 ) -> DiscrepancyReport:
     """A-priori bound on |C_test - C_train| that never evaluates f on the test set.
 
@@ -809,12 +891,28 @@ def cost_discrepancy_bound(
     DiscrepancyReport
     """
     return cost_discrepancy_bound_batch(
-        [(net, distance)], X_train, Y_train, X_test, Y_test, delta=delta, seed=seed,
-        evaluate_truth=evaluate_truth, threads=threads)[0]
+        [(net, distance)],
+        X_train,
+        Y_train,
+        X_test,
+        Y_test,
+        delta=delta,
+        seed=seed,
+        evaluate_truth=evaluate_truth,
+        threads=threads,
+    )[0]
 
 
 def cost_discrepancy_bound_batch(
-    jobs, X_train, Y_train, X_test, Y_test, *, delta=1e-6, seed=None, evaluate_truth=True,
+    jobs,
+    X_train,
+    Y_train,
+    X_test,
+    Y_test,
+    *,
+    delta=1e-6,
+    seed=None,
+    evaluate_truth=True,
     threads=None,
 ) -> list[DiscrepancyReport]:
     """:func:`cost_discrepancy_bound` for several (network, distance) pairs on one training
@@ -833,8 +931,7 @@ def cost_discrepancy_bound_batch(
     X_test, Y_test = _check_data(first, X_test, Y_test, which="test")
     for net, distance in jobs:
         if distance not in DISCREPANCY_DISTANCES:
-            raise ValueError(
-                f"distance must be one of {DISCREPANCY_DISTANCES}, got {distance!r}")
+            raise ValueError(f"distance must be one of {DISCREPANCY_DISTANCES}, got {distance!r}")
         if not isinstance(net, Network):
             raise TypeError(f"net must be an archbound.Network, got {type(net).__name__}")
         if net.input_dim != first.input_dim or net.output_dim != first.output_dim:
@@ -845,8 +942,9 @@ def cost_discrepancy_bound_batch(
     contexts = []
     for net, distance in jobs:
         if id(net) not in losses:
-            losses[id(net)] = np.sum((net._forward(X_train, check_threads(threads)) - Y_train) ** 2,
-                                     axis=1)
+            losses[id(net)] = np.sum(
+                (net._forward(X_train, check_threads(threads)) - Y_train) ** 2, axis=1
+            )
         # Offsets 0: the transport term pairs test and training samples by distance alone.
         context = _prepare(net, X_train, Y_train, zeros, distance, delta, seed, threads, shared)
         if context is None:
@@ -861,47 +959,61 @@ def cost_discrepancy_bound_batch(
     test_label_norms = np.linalg.norm(Y_test, axis=1)
     train_label_norms = np.linalg.norm(Y_train, axis=1)
     reports, certified = [], {}
-    for (net, distance), context, (_, pi, feature_distance, _) in zip(jobs, contexts,
-                                                                      evaluated):
+    for (net, distance), context, (_, pi, feature_distance, _) in zip(jobs, contexts, evaluated):
         train_losses = losses[id(net)]
         train_cost = float(train_losses.mean())
         if id(net) not in certified:  # the norms "lipschitz" certifies, for R and Lip
-            certified[id(net)] = (context.norms if distance == "lipschitz"
-                                  else _opnorms(net.weights, delta=delta, seed=check_seed(seed),
-                                                threads=check_threads(threads)))
+            certified[id(net)] = (
+                context.norms
+                if distance == "lipschitz"
+                else _opnorms(
+                    net.weights, delta=delta, seed=check_seed(seed), threads=check_threads(threads)
+                )
+            )
         lipschitz_norms = certified[id(net)]
         lip = float(np.prod([n.upper for n in lipschitz_norms]))
         if distance == "lipschitz":
             x_gap = lip * feature_distance
         else:  # ||Y_0|| |c(x~) - e_i| plus the rounding terms of "coordinates"
-            x_gap = (context.alpha * feature_distance + context.offsets[pi]
-                     + context.test_gap * test_norms)
+            x_gap = (
+                context.alpha * feature_distance
+                + context.offsets[pi]
+                + context.test_gap * test_norms
+            )
         y_gap = np.linalg.norm(Y_test - Y_train[pi], axis=1)
-        spread = (output_radius(lipschitz_norms, net, test_norms)
-                  + output_radius(lipschitz_norms, net, train_norms)[pi]
-                  + test_label_norms + train_label_norms[pi])
+        spread = (
+            output_radius(lipschitz_norms, net, test_norms)
+            + output_radius(lipschitz_norms, net, train_norms)[pi]
+            + test_label_norms
+            + train_label_norms[pi]
+        )
         transport = float(np.mean((x_gap + y_gap) * spread))
         train_term = abs(float(train_losses[pi].mean()) - train_cost)
         discrepancy = test_cost = None
         if evaluate_truth:
-            test_cost = float(np.mean(np.sum((net._forward(X_test, check_threads(threads)) - Y_test)
-                                             ** 2, axis=1)))
+            test_cost = float(
+                np.mean(
+                    np.sum((net._forward(X_test, check_threads(threads)) - Y_test) ** 2, axis=1)
+                )
+            )
             discrepancy = abs(test_cost - train_cost)
-        reports.append(DiscrepancyReport(
-            bound=transport + train_term,
-            transport_term=transport,
-            train_term=train_term,
-            discrepancy=discrepancy,
-            train_cost=train_cost,
-            test_cost=test_cost,
-            lipschitz=lip,
-            norms=list(lipschitz_norms),
-            nearest_index=pi,
-            delta=delta,
-            seconds=0.0,
-            distance=distance,
-            alpha=lip if distance == "lipschitz" else context.alpha,
-        ))
+        reports.append(
+            DiscrepancyReport(
+                bound=transport + train_term,
+                transport_term=transport,
+                train_term=train_term,
+                discrepancy=discrepancy,
+                train_cost=train_cost,
+                test_cost=test_cost,
+                lipschitz=lip,
+                norms=list(lipschitz_norms),
+                nearest_index=pi,
+                delta=delta,
+                seconds=0.0,
+                distance=distance,
+                alpha=lip if distance == "lipschitz" else context.alpha,
+            )
+        )
     seconds = (time.perf_counter() - start) / len(jobs)
     for report in reports:
         report.seconds = seconds

@@ -10,7 +10,6 @@ from archbound import _core
 from archbound._validation import (
     DTypeError,
     check_2d_pair,
-    check_array,
     check_memory,
     check_seed,
     check_threads,
@@ -58,8 +57,12 @@ def one_hot(labels, n_classes=None) -> np.ndarray:
     if labels.size == 0:
         raise ValueError("labels is empty")
     if labels.dtype.kind not in "iu":
-        whole = (labels.dtype.kind == "f" and labels.size and np.all(np.isfinite(labels))
-                 and np.abs(labels).max() < 2**53)
+        whole = (
+            labels.dtype.kind == "f"
+            and labels.size
+            and np.all(np.isfinite(labels))
+            and np.abs(labels).max() < 2**53
+        )
         if whole and np.all(np.mod(labels, 1) == 0):
             labels = labels.astype(np.int64)
         else:
@@ -98,7 +101,14 @@ def _check_widths(widths, *, minimum: int, needed: str) -> list[int]:
 
 
 def construct_minimizer(
-    X, Y, widths, *, method="readout_first", allow_residual=False, seed=None, rcond=None,
+    X,
+    Y,
+    widths,
+    *,
+    method="readout_first",
+    allow_residual=False,
+    seed=None,
+    rcond=None,
     threads=None,
 ) -> Network:
     """Build a zero-training-loss ReLU network in closed form (arXiv:2504.05695).

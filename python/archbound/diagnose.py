@@ -75,8 +75,9 @@ def _row_groups(X: np.ndarray) -> dict:
     return groups
 
 
-def diagnose(X_train, Y_train=None, X_test=None, *, rcond=None, max_queries=10000, seed=0,
-             threads=None) -> dict:
+def diagnose(
+    X_train, Y_train=None, X_test=None, *, rcond=None, max_queries=10000, seed=0, threads=None
+) -> dict:
     """Report whether a training set admits a zero-loss minimizer, and its geometry.
 
     Parameters
@@ -135,18 +136,23 @@ def diagnose(X_train, Y_train=None, X_test=None, *, rcond=None, max_queries=1000
     if rank == n:
         reason = f"rank(X) = N = {n} <= M0 = {m0}: a zero-loss minimizer exists"
     elif n > m0:
-        reason = (f"N = {n} > M0 = {m0}: at most M0 samples can be fitted exactly; use "
-                  f"N <= rank = {rank}")
+        reason = (
+            f"N = {n} > M0 = {m0}: at most M0 samples can be fitted exactly; use "
+            f"N <= rank = {rank}"
+        )
     else:
-        reason = (f"rank(X) = {rank} < N = {n}: the samples are linearly dependent "
-                  "(duplicates count); use N <= rank")
+        reason = (
+            f"rank(X) = {rank} < N = {n}: the samples are linearly dependent "
+            "(duplicates count); use N <= rank"
+        )
 
     groups = _row_groups(X)
     duplicate_groups = [idx for idx in groups.values() if len(idx) > 1]
     conflicting = []
     if Y is not None:
-        conflicting = [idx for idx in duplicate_groups
-                       if np.any(np.abs(Y[idx] - Y[idx[0]]).max(axis=1) > 0)]
+        conflicting = [
+            idx for idx in duplicate_groups if np.any(np.abs(Y[idx] - Y[idx[0]]).max(axis=1) > 0)
+        ]
     duplicates = {
         "groups": len(duplicate_groups),
         "redundant_samples": int(sum(len(g) - 1 for g in duplicate_groups)),
@@ -156,8 +162,9 @@ def diagnose(X_train, Y_train=None, X_test=None, *, rcond=None, max_queries=1000
     }
 
     rng = np.random.default_rng(seed)
-    queries = np.arange(n) if n <= max_queries else np.sort(rng.choice(n, max_queries,
-                                                                       replace=False))
+    queries = (
+        np.arange(n) if n <= max_queries else np.sort(rng.choice(n, max_queries, replace=False))
+    )
     train_train = _stats(nearest_other(X, queries)[0]) if n > 1 else _stats(np.empty(0))
     train_train["sampled"] = bool(n > max_queries)
 

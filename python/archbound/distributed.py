@@ -148,8 +148,12 @@ def _task(context, x_source, y_source, chunk, start, stop, out_paths, threads):
 
 def _create_outputs(per_sample_out, m: int, best: bool = False) -> dict:
     os.makedirs(per_sample_out, exist_ok=True)
-    kinds = {"per_sample": np.float64, "errors": np.float64, "nearest_index": np.int64,
-             "distances": np.float64}
+    kinds = {
+        "per_sample": np.float64,
+        "errors": np.float64,
+        "nearest_index": np.int64,
+        "distances": np.float64,
+    }
     if best:  # which component attains each sample
         kinds["attained_by"] = np.int8
     paths = {}
@@ -176,8 +180,10 @@ def _reduce(context, partials, chunks, m, out_paths, seconds) -> BoundReport:
         keys += ["attained_by"] if context.components is not None else []
         arrays = {key: np.concatenate([p.samples[key] for p in partials]) for key in keys}
     else:
-        arrays = {key: np.load(path, mmap_mode="r", allow_pickle=False)
-                  for key, path in out_paths.items()}
+        arrays = {
+            key: np.load(path, mmap_mode="r", allow_pickle=False)
+            for key, path in out_paths.items()
+        }
     test_cost = math.fsum(p.sum_error_sq for p in partials) / m
     bound = math.fsum(p.sum_bound_sq for p in partials) / m
     mean_bound = math.fsum(p.sum_bound for p in partials) / m
@@ -247,8 +253,13 @@ def client_for(scheduler=None, workers=None, *, timeout="20s"):
             "a Dask cluster needs Dask: pip install 'archbound[distributed]'"
         ) from None
     if local:
-        cluster = LocalCluster(n_workers=workers or os.cpu_count(), threads_per_worker=1,
-                               processes=True, dashboard_address=":0", silence_logs=40)
+        cluster = LocalCluster(
+            n_workers=workers or os.cpu_count(),
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=":0",
+            silence_logs=40,
+        )
     else:
         cluster = None
     try:
@@ -264,8 +275,19 @@ def client_for(scheduler=None, workers=None, *, timeout="20s"):
 
 
 def sample_bounds(
-    net, X_train, Y_train, X_test, Y_test, *, client=None, chunk_rows="auto",
-    variant="lipschitz", delta=1e-6, seed=None, per_sample_out=None, threads=None,
+    net,
+    X_train,
+    Y_train,
+    X_test,
+    Y_test,
+    *,
+    client=None,
+    chunk_rows="auto",
+    variant="lipschitz",
+    delta=1e-6,
+    seed=None,
+    per_sample_out=None,
+    threads=None,
     progress=False,
 ) -> BoundReport:
     """:func:`archbound.sample_bounds` over a test set cut into row chunks.
@@ -309,8 +331,9 @@ def sample_bounds(
         workers keep dying); it names the chunks.
     """
     start_time = time.perf_counter()
-    context = prepare_bounds(net, X_train, Y_train, variant=variant, delta=delta, seed=seed,
-                             threads=threads)
+    context = prepare_bounds(
+        net, X_train, Y_train, variant=variant, delta=delta, seed=seed, threads=threads
+    )
     X_view, Y_view = _open(X_test, "X_test"), _open(Y_test, "Y_test")
     for name, view in (("X_test", X_view), ("Y_test", Y_view)):
         if not hasattr(view, "shape") or len(view.shape) not in (1, 2):
@@ -321,34 +344,46 @@ def sample_bounds(
     if m == 0:
         raise ValueError("X_test is empty; it needs at least one sample")
     if int(Y_view.shape[0]) != m:
-        raise ValueError(f"X_test and Y_test must have the same number of rows, got {m} and "
-                         f"{Y_view.shape[0]}")
+        raise ValueError(
+            f"X_test and Y_test must have the same number of rows, got {m} and {Y_view.shape[0]}"
+        )
     if chunk_rows == "auto":
         itemsize = np.dtype(getattr(X_view, "dtype", np.float64)).itemsize
         chunk_rows = _auto_chunk_rows(m, int(X_view.shape[1]) * itemsize)
-    elif (not isinstance(chunk_rows, (int, np.integer)) or isinstance(chunk_rows, bool)
-          or chunk_rows < 1):
+    elif (
+        not isinstance(chunk_rows, (int, np.integer))
+        or isinstance(chunk_rows, bool)
+        or chunk_rows < 1
+    ):
         raise ValueError(f"chunk_rows must be a positive int or 'auto', got {chunk_rows!r}")
     chunk_rows = min(int(chunk_rows), m)
     # A chunk is read into memory, converted to float64 and mapped to features.
-    check_memory(3.0 * 8 * chunk_rows * max(1, int(X_view.shape[1])),
-                 f"chunk_rows = {chunk_rows}: one chunk of X_test")
-    chunks = [(i, s, min(s + int(chunk_rows), m))
-              for i, s in enumerate(range(0, m, int(chunk_rows)))]
-    out_paths = (None if per_sample_out is None
-                 else _create_outputs(per_sample_out, m, context.components is not None))
+    check_memory(
+        3.0 * 8 * chunk_rows * max(1, int(X_view.shape[1])),
+        f"chunk_rows = {chunk_rows}: one chunk of X_test",
+    )
+    chunks = [
+        (i, s, min(s + int(chunk_rows), m)) for i, s in enumerate(range(0, m, int(chunk_rows)))
+    ]
+    out_paths = (
+        None
+        if per_sample_out is None
+        else _create_outputs(per_sample_out, m, context.components is not None)
+    )
 
     if client is None:
         from tqdm.auto import tqdm
 
         partials = [
-            _evaluate_chunk(context, _rows(X_view, s, e), _rows(Y_view, s, e), i, s,
-                            out_paths, threads)
+            _evaluate_chunk(
+                context, _rows(X_view, s, e), _rows(Y_view, s, e), i, s, out_paths, threads
+            )
             for i, s, e in tqdm(chunks, disable=not progress, unit="chunk")
         ]
     else:
-        partials = _run_on_cluster(client, context, X_test, Y_test, X_view, Y_view, chunks,
-                                   out_paths, threads, progress)
+        partials = _run_on_cluster(
+            client, context, X_test, Y_test, X_view, Y_view, chunks, out_paths, threads, progress
+        )
     return _reduce(context, partials, chunks, m, out_paths, time.perf_counter() - start_time)
 
 
@@ -359,8 +394,7 @@ def _with_retries(action, attempts=3):
             return action()
         except (OSError, RuntimeError) as exc:  # CommClosedError is an OSError
             if attempt == attempts - 1:
-                raise MissingChunksError(f"could not send data to the workers: {exc}", []) \
-                    from exc
+                raise MissingChunksError(f"could not send data to the workers: {exc}", []) from exc
             time.sleep(0.5)
 
 
@@ -381,8 +415,19 @@ def _chunk_source(client, original, view, start, stop):
     return ("rows", _with_retries(lambda: client.scatter(rows, hash=False)))
 
 
-def _run_on_cluster(client, context, X_test, Y_test, X_view, Y_view, chunks, out_paths,
-                    threads, progress, max_attempts=4):
+def _run_on_cluster(
+    client,
+    context,
+    X_test,
+    Y_test,
+    X_view,
+    Y_view,
+    chunks,
+    out_paths,
+    threads,
+    progress,
+    max_attempts=4,
+):
     from distributed import as_completed
 
     [context_future] = _with_retries(lambda: client.scatter([context], broadcast=True, hash=False))
@@ -390,9 +435,17 @@ def _run_on_cluster(client, context, X_test, Y_test, X_view, Y_view, chunks, out
     def submit(chunk):
         i, s, e = chunk
         return client.submit(
-            _task, context_future, _chunk_source(client, X_test, X_view, s, e),
-            _chunk_source(client, Y_test, Y_view, s, e), i, s, e, out_paths, threads,
-            pure=False, retries=2,
+            _task,
+            context_future,
+            _chunk_source(client, X_test, X_view, s, e),
+            _chunk_source(client, Y_test, Y_view, s, e),
+            i,
+            s,
+            e,
+            out_paths,
+            threads,
+            pure=False,
+            retries=2,
         )
 
     pending = {submit(chunk): chunk for chunk in chunks}

@@ -194,8 +194,9 @@ def nearest(
     block = min(block, m)
     q = 0 if y_train is None else y_train.shape[1]
     check_memory(
-        _core.nearest_workspace_bytes(m, n, F_train.shape[1], q, 1, block, threads,
-                                      F_train.itemsize),
+        _core.nearest_workspace_bytes(
+            m, n, F_train.shape[1], q, 1, block, threads, F_train.itemsize
+        ),
         f"nearest with block_size = {block_size} and threads = {threads or 'default'}",
     )
     result = _nearest(

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numbers
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -74,8 +73,13 @@ def pinv_info(a, *, rcond=None, threads=None) -> PinvInfo:
     a = check_array(a, "a")
     rcond = _check_rcond(rcond)
     result = _core.pinv(a, rcond, check_threads(threads))
-    return PinvInfo(np.ascontiguousarray(result.pinv.T), int(result.rank), result.sigma_max,
-                    result.sigma_min, result.fast_path)
+    return PinvInfo(
+        np.ascontiguousarray(result.pinv.T),
+        int(result.rank),
+        result.sigma_max,
+        result.sigma_min,
+        result.fast_path,
+    )
 
 
 def pinv(a, *, rcond=None, threads=None) -> np.ndarray:

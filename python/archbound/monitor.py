@@ -108,9 +108,20 @@ class BoundSnapshot:
     violations: int
 
     def to_dict(self) -> dict:
-        out = {k: finite_or_none(getattr(self, k)) for k in (
-            "test_cost_bound", "test_cost", "mean_bound", "mean_error", "uniform_bound",
-            "max_error", "ratio", "mean_ratio", "accuracy")}
+        out = {
+            k: finite_or_none(getattr(self, k))
+            for k in (
+                "test_cost_bound",
+                "test_cost",
+                "mean_bound",
+                "mean_error",
+                "uniform_bound",
+                "max_error",
+                "ratio",
+                "mean_ratio",
+                "accuracy",
+            )
+        }
         out["violations"] = int(self.violations)
         return out
 
@@ -171,9 +182,14 @@ class MonitorRecord:
             "step": int(self.step),
             "widths": [int(w) for w in self.widths],
             "norms": [
-                {"estimate": finite_or_none(n.estimate), "upper": finite_or_none(n.upper),
-                 "method": n.method, "iterations": int(n.iterations),
-                 "converged": bool(n.converged), "delta": float(n.delta)}
+                {
+                    "estimate": finite_or_none(n.estimate),
+                    "upper": finite_or_none(n.upper),
+                    "method": n.method,
+                    "iterations": int(n.iterations),
+                    "converged": bool(n.converged),
+                    "delta": float(n.delta),
+                }
                 for n in self.norms
             ],
             "bias_norms": [finite_or_none(b) for b in self.bias_norms],
@@ -247,11 +263,11 @@ class NormMonitor:
     Examples
     --------
     >>> monitor = NormMonitor(X, Y, X_test, Y_test, bound_every=5, seed=0)  # doctest: +SKIP
-    >>> for epoch in range(100):                                            # doctest: +SKIP
+    >>> for epoch in range(100):  # doctest: +SKIP
     ...     model.partial_fit(X, Y)
     ...     if epoch % 10 == 0:
     ...         monitor.record(epoch, model)
-    >>> monitor.plot("norms.png")                                           # doctest: +SKIP
+    >>> monitor.plot("norms.png")  # doctest: +SKIP
 
     Notes
     -----
@@ -261,8 +277,17 @@ class NormMonitor:
     training set (:func:`archbound.nearest`) plus a forward pass of the test set.
     """
 
-    def __init__(self, X_train, Y_train, X_test=None, Y_test=None, *, bound_every=None,
-                 delta=1e-6, seed=None):
+    def __init__(
+        self,
+        X_train,
+        Y_train,
+        X_test=None,
+        Y_test=None,
+        *,
+        bound_every=None,
+        delta=1e-6,
+        seed=None,
+    ):
         self.X_train = check_array(X_train, "X_train", copy=True)
         self._Y_train = _check_targets(Y_train, "Y_train", self.X_train.shape[0])
         if (X_test is None) != (Y_test is None):
@@ -276,20 +301,27 @@ class NormMonitor:
                     f"{self.X_train.shape[1]}"
                 )
             self._Y_test = _check_targets(Y_test, "Y_test", self.X_test.shape[0])
-            if (self._Y_test.ndim == 2 and self._Y_train.ndim == 2
-                    and self._Y_test.shape[1] != self._Y_train.shape[1]):
+            if (
+                self._Y_test.ndim == 2
+                and self._Y_train.ndim == 2
+                and self._Y_test.shape[1] != self._Y_train.shape[1]
+            ):
                 raise ValueError(
                     f"Y_test has {self._Y_test.shape[1]} columns, but Y_train has "
                     f"{self._Y_train.shape[1]}"
                 )
         if bound_every is not None:
-            if (not isinstance(bound_every, numbers.Integral) or isinstance(bound_every, bool)
-                    or bound_every < 1):
+            if (
+                not isinstance(bound_every, numbers.Integral)
+                or isinstance(bound_every, bool)
+                or bound_every < 1
+            ):
                 raise ValueError(f"bound_every must be an int >= 1 or None, got {bound_every!r}")
             if X_test is None:
                 raise ValueError("bound_every needs a test set: pass X_test and Y_test")
-        self.bound_every = (int(bound_every) if bound_every is not None
-                            else (1 if X_test is not None else None))
+        self.bound_every = (
+            int(bound_every) if bound_every is not None else (1 if X_test is not None else None)
+        )
         self.delta = check_probability(delta, "delta")
         self._seeds = np.random.SeedSequence(check_seed(seed))
         self._targets = {}
@@ -362,8 +394,15 @@ class NormMonitor:
         if with_bound:
             # prepare_bounds certifies the norms with opnorms(weights, delta_t, seed): the
             # same call as below, so the bound spends no failure probability of its own.
-            context = prepare_bounds(net, self.X_train, Y_train, variant="lipschitz",
-                                     delta=delta_t, seed=seed, threads=threads)
+            context = prepare_bounds(
+                net,
+                self.X_train,
+                Y_train,
+                variant="lipschitz",
+                delta=delta_t,
+                seed=seed,
+                threads=threads,
+            )
             norms, residuals = list(context.norms), context.residuals
             samples = evaluate_bounds(context, self.X_test, Y_test, threads=threads)
             report = report_from_samples(context, samples, 0.0)
@@ -383,8 +422,9 @@ class NormMonitor:
             )
         else:
             norms = opnorms(list(net.weights), delta=delta_t, seed=seed, threads=threads)
-            residuals = np.linalg.norm(net.forward(self.X_train, threads=threads) - Y_train,
-                                       axis=1)
+            residuals = np.linalg.norm(
+                net.forward(self.X_train, threads=threads) - Y_train, axis=1
+            )
         item = MonitorRecord(
             record=t,
             step=int(step),
@@ -417,8 +457,17 @@ class NormMonitor:
 
     def csv_columns(self) -> list[str]:
         layers = max([len(r.norms) for r in self.history] + [0])
-        columns = ["record", "step", "lipschitz", "lipschitz_estimate", "train_cost",
-                   "max_train_residual", "delta", "seed", "seconds"]
+        columns = [
+            "record",
+            "step",
+            "lipschitz",
+            "lipschitz_estimate",
+            "train_cost",
+            "max_train_residual",
+            "delta",
+            "seed",
+            "seconds",
+        ]
         for index in range(1, layers + 1):
             columns += [f"norm_{index}_estimate", f"norm_{index}_upper", f"bias_norm_{index}"]
         return columns + list(BOUND_COLUMNS)
@@ -435,10 +484,17 @@ class NormMonitor:
             writer = csv.DictWriter(stream, fieldnames=self.csv_columns())
             writer.writeheader()
             for r in self.history:
-                row = {"record": r.record, "step": r.step, "lipschitz": r.lipschitz,
-                       "lipschitz_estimate": r.lipschitz_estimate, "train_cost": r.train_cost,
-                       "max_train_residual": r.max_train_residual, "delta": r.delta,
-                       "seed": r.seed, "seconds": r.seconds}
+                row = {
+                    "record": r.record,
+                    "step": r.step,
+                    "lipschitz": r.lipschitz,
+                    "lipschitz_estimate": r.lipschitz_estimate,
+                    "train_cost": r.train_cost,
+                    "max_train_residual": r.max_train_residual,
+                    "delta": r.delta,
+                    "seed": r.seed,
+                    "seconds": r.seconds,
+                }
                 for index, (n, b) in enumerate(zip(r.norms, r.bias_norms), start=1):
                     row[f"norm_{index}_estimate"] = n.estimate
                     row[f"norm_{index}_upper"] = n.upper
@@ -464,8 +520,18 @@ class NormMonitor:
         return plots.monitor_history([history_series(self.history)], path, title=title)
 
 
-BOUND_COLUMNS = ("test_cost_bound", "test_cost", "mean_bound", "mean_error", "uniform_bound",
-                 "max_error", "ratio", "mean_ratio", "accuracy", "violations")
+BOUND_COLUMNS = (
+    "test_cost_bound",
+    "test_cost",
+    "mean_bound",
+    "mean_error",
+    "uniform_bound",
+    "max_error",
+    "ratio",
+    "mean_ratio",
+    "accuracy",
+    "violations",
+)
 
 
 def history_series(history, label: str = "") -> dict:
@@ -482,8 +548,10 @@ def history_series(history, label: str = "") -> dict:
     return {
         "label": label,
         "steps": [r["step"] for r in rows],
-        "norms": [[r["norms"][k]["upper"] if k < len(r["norms"]) else None for r in rows]
-                  for k in range(layers)],
+        "norms": [
+            [r["norms"][k]["upper"] if k < len(r["norms"]) else None for r in rows]
+            for k in range(layers)
+        ],
         "lipschitz": [r["lipschitz"] for r in rows],
         "train_cost": [r["train_cost"] for r in rows],
         "test_cost": [bound(r, "test_cost") for r in rows],

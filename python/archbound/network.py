@@ -7,9 +7,8 @@ import os
 import re
 import zipfile
 import zlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
@@ -120,7 +119,7 @@ class Network:
         self.construction = construction
 
     @classmethod
-    def _trusted(cls, weights, biases, *, construction=None) -> "Network":
+    def _trusted(cls, weights, biases, *, construction=None) -> Network:
         """A network from arrays the core just made (float64, C-contiguous, shapes that
         chain, owned by nobody else): stored read-only as they are, without validation or
         copies. Internal: the public constructor validates and copies."""
@@ -267,8 +266,13 @@ class Network:
         if c is not None:
             arrays["construction_method"] = np.array(c.method)
             arrays["construction_numbers"] = np.array(
-                [c.rank, c.n_samples, c.train_loss, c.max_train_error,
-                 np.nan if c.beta is None else c.beta]
+                [
+                    c.rank,
+                    c.n_samples,
+                    c.train_loss,
+                    c.max_train_error,
+                    np.nan if c.beta is None else c.beta,
+                ]
             )
             if c.seed is not None:
                 arrays["construction_seed"] = np.array(c.seed, dtype=np.int64)
@@ -277,7 +281,7 @@ class Network:
         np.savez(path, **arrays)
 
     @classmethod
-    def load(cls, path) -> "Network":
+    def load(cls, path) -> Network:
         """Read a network written by :meth:`save`; pickled content is refused."""
         path = os.fspath(path)
         try:
@@ -296,9 +300,7 @@ class Network:
                         n_samples=int(n),
                         train_loss=float(loss),
                         max_train_error=float(max_err),
-                        readout=data["construction_readout"]
-                        if "construction_readout" in data
-                        else None,
+                        readout=data.get("construction_readout"),
                         beta=None if np.isnan(beta) else float(beta),
                         seed=int(data["construction_seed"])
                         if "construction_seed" in data
@@ -513,10 +515,14 @@ def _module_layers(module):
         if isinstance(layer, torch.nn.Linear):
             if previous != "ReLU":
                 raise ValueError(
-                    f"module: layer {index}: two Linear layers without a ReLU between")
+                    f"module: layer {index}: two Linear layers without a ReLU between"
+                )
             weights.append(_float64(layer.weight, f"{index}.weight"))
-            biases.append(np.zeros(layer.out_features) if layer.bias is None
-                          else _float64(layer.bias, f"{index}.bias"))
+            biases.append(
+                np.zeros(layer.out_features)
+                if layer.bias is None
+                else _float64(layer.bias, f"{index}.bias")
+            )
             previous = "Linear"
         elif type(layer) is torch.nn.ReLU:
             if previous != "Linear":
@@ -528,6 +534,5 @@ def _module_layers(module):
                 "supported (no other activation, dropout or batch norm)"
             )
     if previous != "Linear":
-        raise ValueError(
-            "module: the last layer must be Linear (the output layer is linear)")
+        raise ValueError("module: the last layer must be Linear (the output layer is linear)")
     return weights, biases

@@ -29,8 +29,12 @@ def _bound_style(index: int) -> dict:
     """Distinct markers and dashes, so that bounds that coincide stay visible."""
     markers = ("o", "^", "s", "D", "v", "P")
     dashes = ("-", "--", "-.", ":")
-    return {"marker": markers[index % len(markers)], "markersize": 4.5,
-            "linestyle": dashes[index % len(dashes)], "markerfacecolor": "none"}
+    return {
+        "marker": markers[index % len(markers)],
+        "markersize": 4.5,
+        "linestyle": dashes[index % len(dashes)],
+        "markerfacecolor": "none",
+    }
 
 
 def _positive(values):
@@ -68,8 +72,14 @@ def bound_vs_n(n_train, panels, path, *, title=None) -> Path:
     for ax, panel in zip(axes, panels):
         for k, (label, values) in enumerate(panel.get("truth", {}).items()):
             color, style = truth_styles[k % len(truth_styles)]
-            ax.plot(n_train, _positive(values), color=color, linestyle=style, linewidth=2.2,
-                    label=label)
+            ax.plot(
+                n_train,
+                _positive(values),
+                color=color,
+                linestyle=style,
+                linewidth=2.2,
+                label=label,
+            )
         for k, (label, values) in enumerate(panel.get("bounds", {}).items()):
             ax.plot(n_train, _positive(values), label=label, **_bound_style(k))
         ax.set_xscale("log")
@@ -111,14 +121,20 @@ def architectures(groups, path, *, ylabel="test cost", title=None) -> Path:
     groups = [g for g in groups if g.get("labels")]
     n_panels = max(1, len(groups))
     widest = max([len(g["labels"]) for g in groups] + [1])
-    figure = Figure(figsize=(max(5.0, 0.38 * widest + 2.5) * n_panels, 4.6),
-                    layout="constrained")
+    figure = Figure(figsize=(max(5.0, 0.38 * widest + 2.5) * n_panels, 4.6), layout="constrained")
     axes = figure.subplots(1, n_panels, squeeze=False, sharey=True)[0]
     for ax, group in zip(axes, groups):
         x = list(range(len(group["labels"])))
         for label, values in group.get("truth", {}).items():
-            ax.plot(x, _positive(values), color="black", linewidth=2.2, marker="s",
-                    markersize=4, label=label)
+            ax.plot(
+                x,
+                _positive(values),
+                color="black",
+                linewidth=2.2,
+                marker="s",
+                markersize=4,
+                label=label,
+            )
         for k, (label, values) in enumerate(group.get("bounds", {}).items()):
             ax.plot(x, _positive(values), label=label, **_bound_style(k))
         ax.set_yscale("log")
@@ -129,8 +145,9 @@ def architectures(groups, path, *, ylabel="test cost", title=None) -> Path:
         ax.legend(fontsize=8)
     axes[0].set_ylabel(ylabel)
     if not groups:
-        axes[0].text(0.5, 0.5, "no architecture could be built", ha="center",
-                     transform=axes[0].transAxes)
+        axes[0].text(
+            0.5, 0.5, "no architecture could be built", ha="center", transform=axes[0].transAxes
+        )
     if title:
         figure.suptitle(title, fontsize=11)
     return _save(figure, path)
@@ -160,14 +177,26 @@ def spectrum(singular_values, path, *, tolerance=None, rank=None, title=None) ->
     values = [float(v) for v in singular_values]
     floor = min([v for v in values if v > 0] + [1.0]) / 10.0
     shown = [v if v > 0 else floor for v in values]
-    ax.semilogy(range(1, len(values) + 1), shown, marker=".", markersize=4, color="tab:blue",
-                label="singular values of X")
+    ax.semilogy(
+        range(1, len(values) + 1),
+        shown,
+        marker=".",
+        markersize=4,
+        color="tab:blue",
+        label="singular values of X",
+    )
     if tolerance is not None and tolerance > 0:
-        ax.axhline(tolerance, color="tab:red", linestyle="--", linewidth=1,
-                   label=f"rank tolerance {tolerance:.2e}")
+        ax.axhline(
+            tolerance,
+            color="tab:red",
+            linestyle="--",
+            linewidth=1,
+            label=f"rank tolerance {tolerance:.2e}",
+        )
     if rank is not None:
-        ax.axvline(rank + 0.5, color="tab:gray", linestyle=":", linewidth=1,
-                   label=f"rank = {rank}")
+        ax.axvline(
+            rank + 0.5, color="tab:gray", linestyle=":", linewidth=1, label=f"rank = {rank}"
+        )
     ax.set_xlabel("index i")
     ax.set_ylabel("sigma_i")
     ax.grid(True, which="both", alpha=0.3)
@@ -203,19 +232,39 @@ def monitor_history(series, path, *, title=None) -> Path:
         steps = run["steps"]
         for k, values in enumerate(run["norms"]):
             left.plot(steps, _positive(values), linewidth=1.2, label=f"||W_{k + 1}||")
-        left.plot(steps, _positive(run["lipschitz"]), color="black", linewidth=2.2,
-                  label="Lip <= prod ||W_l||")
+        left.plot(
+            steps,
+            _positive(run["lipschitz"]),
+            color="black",
+            linewidth=2.2,
+            label="Lip <= prod ||W_l||",
+        )
         left.set_yscale("log")
         left.set_ylabel("certified upper norm")
-        right.plot(steps, _positive(run["train_cost"]), color="tab:gray", linestyle=":",
-                   linewidth=1.6, label="training cost")
+        right.plot(
+            steps,
+            _positive(run["train_cost"]),
+            color="tab:gray",
+            linestyle=":",
+            linewidth=1.6,
+            label="training cost",
+        )
         bounded = [i for i, v in enumerate(run["test_cost_bound"]) if v is not None]
         if bounded:
             at = [steps[i] for i in bounded]
-            right.plot(at, _positive([run["test_cost"][i] for i in bounded]), color="black",
-                       linewidth=2.2, label="true test cost")
-            right.plot(at, _positive([run["test_cost_bound"][i] for i in bounded]),
-                       label="lipschitz bound mean B_j^2", **_bound_style(0))
+            right.plot(
+                at,
+                _positive([run["test_cost"][i] for i in bounded]),
+                color="black",
+                linewidth=2.2,
+                label="true test cost",
+            )
+            right.plot(
+                at,
+                _positive([run["test_cost_bound"][i] for i in bounded]),
+                label="lipschitz bound mean B_j^2",
+                **_bound_style(0),
+            )
         right.set_yscale("log")
         right.set_ylabel("mean squared error")
         for ax, what in ((left, "norms"), (right, "errors")):
@@ -254,13 +303,33 @@ def trained_vs_constructed(n_train, series, path, *, title=None) -> Path:
     colors = ("black", "tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple")
     for k, run in enumerate(series):
         color = colors[k % len(colors)]
-        costs.plot(n_train, _positive(run["test_cost"]), color=color, marker="o",
-                   markersize=4, linewidth=1.8, label=f"{run['label']}: true test cost")
-        costs.plot(n_train, _positive(run["test_cost_bound"]), color=color, marker="^",
-                   markersize=4, linestyle="--", markerfacecolor="none",
-                   label=f"{run['label']}: lipschitz bound")
-        lips.plot(n_train, _positive(run["lipschitz"]), color=color, marker="o",
-                  markersize=4, label=run["label"])
+        costs.plot(
+            n_train,
+            _positive(run["test_cost"]),
+            color=color,
+            marker="o",
+            markersize=4,
+            linewidth=1.8,
+            label=f"{run['label']}: true test cost",
+        )
+        costs.plot(
+            n_train,
+            _positive(run["test_cost_bound"]),
+            color=color,
+            marker="^",
+            markersize=4,
+            linestyle="--",
+            markerfacecolor="none",
+            label=f"{run['label']}: lipschitz bound",
+        )
+        lips.plot(
+            n_train,
+            _positive(run["lipschitz"]),
+            color=color,
+            marker="o",
+            markersize=4,
+            label=run["label"],
+        )
     for ax, ylabel in ((costs, "mean squared test error"), (lips, "Lip <= prod ||W_l||")):
         ax.set_xscale("log")
         ax.set_yscale("log")
@@ -276,5 +345,4 @@ def trained_vs_constructed(n_train, series, path, *, title=None) -> Path:
     return _save(figure, path)
 
 
-__all__ = ["architectures", "bound_vs_n", "monitor_history", "spectrum",
-           "trained_vs_constructed"]
+__all__ = ["architectures", "bound_vs_n", "monitor_history", "spectrum", "trained_vs_constructed"]

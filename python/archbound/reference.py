@@ -82,7 +82,7 @@ def readout_last(X, Y, hidden_weights):
 
 
 def construct_minimizer(X, Y, widths, method="readout_first", hidden_weights=None):
-    """Weights and biases of either construction (see :func:`readout_first`, :func:`readout_last`)."""
+    """Weights and biases of either construction (:func:`readout_first`, :func:`readout_last`)."""
     if method == "readout_first":
         weights, biases, _, _ = readout_first(X, Y, widths)
         return weights, biases
@@ -113,6 +113,7 @@ def sample_bounds(weights, biases, X_train, Y_train, X_test, Y_test, *, lipschit
         "errors": errors,
         "lipschitz": lipschitz,
     }
+
 
 def coordinates_bounds(X_train, Y_train, X_test, Y_test, residuals=None):
     """Brute-force ``"coordinates"`` bounds of a readout_first network (docs/design.md §2.5.3).

@@ -24,20 +24,26 @@ def _bound_table(report, net, sizes: tuple[int, int]) -> str:
         ("Lipschitz constant", _format(report.lipschitz)),
     ]
     for index, norm in enumerate(report.norms[:12]):
-        detail = (f"{norm.estimate:.6g} (certified <= {norm.upper:.6g}, {norm.method}, "
-                  f"{norm.iterations} iterations)")
+        detail = (
+            f"{norm.estimate:.6g} (certified <= {norm.upper:.6g}, {norm.method}, "
+            f"{norm.iterations} iterations)"
+        )
         rows.append((f"  ||W_{index + 1}||", detail))
     if len(report.norms) > 12:
         rows.append(("", f"... {len(report.norms) - 12} more layers"))
     per_sample = np.asarray(report.per_sample)
     errors = np.asarray(report.errors)
-    mean_bound = (f"{_format(float(per_sample.mean()) if per_sample.size else None)}  "
-                  f"(ratio {_format(report.mean_ratio, 'ratio')})")
+    mean_bound = (
+        f"{_format(float(per_sample.mean()) if per_sample.size else None)}  "
+        f"(ratio {_format(report.mean_ratio, 'ratio')})"
+    )
     rows += [
         ("train cost C_train", _format(report.train_cost)),
         ("test cost C_test (true)", _format(report.test_cost)),
-        ("test cost bound mean B^2",
-         f"{_format(report.test_cost_bound)}  (ratio {_format(report.ratio, 'ratio')})"),
+        (
+            "test cost bound mean B^2",
+            f"{_format(report.test_cost_bound)}  (ratio {_format(report.ratio, 'ratio')})",
+        ),
         ("mean |f - y| (true)", _format(float(errors.mean()) if errors.size else None)),
         ("mean bound B", mean_bound),
         ("max |f - y| (true)", _format(report.max_error)),
@@ -47,8 +53,9 @@ def _bound_table(report, net, sizes: tuple[int, int]) -> str:
     ]
     if report.attained_by is not None:
         counts = report.attained_counts()
-        rows.insert(-2, ("attained by", ", ".join(f"{k} {v}" for k, v in counts.items())
-                         + " test samples"))
+        rows.insert(
+            -2, ("attained by", ", ".join(f"{k} {v}" for k, v in counts.items()) + " test samples")
+        )
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"{k.ljust(width)}  {v}" for k, v in rows)
 
@@ -67,33 +74,80 @@ def _matching(data, net, which: str):
 
 
 @click.command()
-@click.option("--model", required=True, type=click.Path(path_type=Path),
-              help="Network.save .npz, or a torch nn.Sequential / state_dict (.pt).")
-@click.option("--train", "train_path", required=True, type=click.Path(path_type=Path),
-              help=".npz with X and y (labels) or Y (targets): the training set.")
-@click.option("--test", "test_path", required=True, type=click.Path(path_type=Path),
-              help=".npz with X and y or Y: the test set.")
-@click.option("--variant", type=click.Choice(list(VARIANTS)),
-              default="lipschitz", show_default=True,
-              help="projected, coordinates and linearized need a readout_first network; best "
-                   "is the per-sample minimum of lipschitz, projected and coordinates "
-                   "(those that apply).")
-@click.option("--delta", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=1e-6,
-              show_default=True, help="Failure probability of the certified norms.")
+@click.option(
+    "--model",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Network.save .npz, or a torch nn.Sequential / state_dict (.pt).",
+)
+@click.option(
+    "--train",
+    "train_path",
+    required=True,
+    type=click.Path(path_type=Path),
+    help=".npz with X and y (labels) or Y (targets): the training set.",
+)
+@click.option(
+    "--test",
+    "test_path",
+    required=True,
+    type=click.Path(path_type=Path),
+    help=".npz with X and y or Y: the test set.",
+)
+@click.option(
+    "--variant",
+    type=click.Choice(list(VARIANTS)),
+    default="lipschitz",
+    show_default=True,
+    help="projected, coordinates and linearized need a readout_first network; best "
+    "is the per-sample minimum of lipschitz, projected and coordinates "
+    "(those that apply).",
+)
+@click.option(
+    "--delta",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    default=1e-6,
+    show_default=True,
+    help="Failure probability of the certified norms.",
+)
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--per-sample", is_flag=True, help="With --json: include the per-sample bounds.")
 @click.option("--threads", type=click.IntRange(min=1), default=None, help="OpenMP threads.")
-@click.option("--scheduler", default=None, metavar="local|ADDRESS",
-              help="Compute on Dask: 'local' starts a LocalCluster, an address (tcp://host:port) "
-                   "connects to a running scheduler. Needs archbound[distributed].")
-@click.option("--workers", type=click.IntRange(min=1), default=None,
-              help="With --scheduler local: worker processes (default: one per core).")
-@click.option("--chunk-rows", type=click.IntRange(min=1), default=None,
-              help="With --scheduler: test rows per task (default: about 64 MiB of inputs).")
+@click.option(
+    "--scheduler",
+    default=None,
+    metavar="local|ADDRESS",
+    help="Compute on Dask: 'local' starts a LocalCluster, an address (tcp://host:port) "
+    "connects to a running scheduler. Needs archbound[distributed].",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="With --scheduler local: worker processes (default: one per core).",
+)
+@click.option(
+    "--chunk-rows",
+    type=click.IntRange(min=1),
+    default=None,
+    help="With --scheduler: test rows per task (default: about 64 MiB of inputs).",
+)
 @debug_option
-def bound(model, train_path, test_path, variant, delta, seed, as_json, per_sample, threads,
-          scheduler, workers, chunk_rows):
+def bound(
+    model,
+    train_path,
+    test_path,
+    variant,
+    delta,
+    seed,
+    as_json,
+    per_sample,
+    threads,
+    scheduler,
+    workers,
+    chunk_rows,
+):
     """Certified per-sample bounds on a network's test error, with the true error beside
     them: |f(x~_j) - y~_j| <= B_j = min_i (Lip |x~_j - x_i| + |y~_j - y_i| + r_i)."""
     from archbound.bounds import sample_bounds
@@ -107,24 +161,47 @@ def bound(model, train_path, test_path, variant, delta, seed, as_json, per_sampl
     if scheduler is None:
         if workers is not None or chunk_rows is not None:
             raise click.UsageError("--workers and --chunk-rows need --scheduler")
-        report = sample_bounds(net, train.X, Y_train, test.X, Y_test, variant=variant,
-                               delta=delta, seed=seed, threads=threads)
+        report = sample_bounds(
+            net,
+            train.X,
+            Y_train,
+            test.X,
+            Y_test,
+            variant=variant,
+            delta=delta,
+            seed=seed,
+            threads=threads,
+        )
     else:
-        report = _distributed_bounds(net, train.X, Y_train, test.X, Y_test, variant=variant,
-                                     delta=delta, seed=seed, threads=threads,
-                                     scheduler=scheduler, workers=workers,
-                                     chunk_rows=chunk_rows or "auto")
+        report = _distributed_bounds(
+            net,
+            train.X,
+            Y_train,
+            test.X,
+            Y_test,
+            variant=variant,
+            delta=delta,
+            seed=seed,
+            threads=threads,
+            scheduler=scheduler,
+            workers=workers,
+            chunk_rows=chunk_rows or "auto",
+        )
     if as_json:
-        out = {"model": str(model), "train": str(train_path), "test": str(test_path),
-               "widths": net.widths, "n_train": int(train.X.shape[0]),
-               **report.to_dict(per_sample=per_sample)}
+        out = {
+            "model": str(model),
+            "train": str(train_path),
+            "test": str(test_path),
+            "widths": net.widths,
+            "n_train": int(train.X.shape[0]),
+            **report.to_dict(per_sample=per_sample),
+        }
         click.echo(json.dumps(json_safe(out), indent=1))
     else:
         click.echo(_bound_table(report, net, (train.X.shape[0], test.X.shape[0])))
 
 
-def _distributed_bounds(net, X_train, Y_train, X_test, Y_test, *, scheduler, workers,
-                        **kwargs):
+def _distributed_bounds(net, X_train, Y_train, X_test, Y_test, *, scheduler, workers, **kwargs):
     """sample_bounds on a Dask cluster: a LocalCluster, or a running scheduler's address."""
     if scheduler != "local" and workers is not None:
         raise click.UsageError("--workers applies to --scheduler local only")
@@ -135,10 +212,12 @@ def _distributed_bounds(net, X_train, Y_train, X_test, Y_test, *, scheduler, wor
         try:
             client = stack.enter_context(distributed.client_for(scheduler, workers))
         except ImportError:
-            raise DataError("--scheduler needs Dask: pip install 'archbound[distributed]'") \
-                from None
-        return distributed.sample_bounds(net, X_train, Y_train, X_test, Y_test,
-                                         client=client, progress=True, **kwargs)
+            raise DataError(
+                "--scheduler needs Dask: pip install 'archbound[distributed]'"
+            ) from None
+        return distributed.sample_bounds(
+            net, X_train, Y_train, X_test, Y_test, client=client, progress=True, **kwargs
+        )
 
 
 __all__ = ["bound"]

@@ -20,16 +20,26 @@ def _summary_table(results: dict) -> str:
 
     variants = results["config"]["variants"]
     runs = {run["n_train"]: run for run in results["runs"]}
-    headers = (["N", "rank", "cond", "construction", "nets", "test cost", "mean|f-y|", "acc",
-                "spread"] + [f"{v} B/err" for v in variants]
-               + [f"a-priori {d} /true" for d in DISCREPANCY_DISTANCES])
+    headers = (
+        ["N", "rank", "cond", "construction", "nets", "test cost", "mean|f-y|", "acc", "spread"]
+        + [f"{v} B/err" for v in variants]
+        + [f"a-priori {d} /true" for d in DISCREPANCY_DISTANCES]
+    )
     rows = []
     for row in results["summary"]["by_n"]:
         run = runs[row["n_train"]]
         rows.append(
-            [row["n_train"], run["rank"], _format(run["condition_number"]), row["construction"],
-             row["n_networks"], _format(row["test_cost"]), _format(row["mean_error"]),
-             _format(row["accuracy"], "percent"), _format(row["test_cost_spread"])]
+            [
+                row["n_train"],
+                run["rank"],
+                _format(run["condition_number"]),
+                row["construction"],
+                row["n_networks"],
+                _format(row["test_cost"]),
+                _format(row["mean_error"]),
+                _format(row["accuracy"], "percent"),
+                _format(row["test_cost_spread"]),
+            ]
             + [_format(row["bounds"].get(v, {}).get("mean_ratio"), "ratio") for v in variants]
             + [_format(_discrepancy_ratio(row, d)) for d in DISCREPANCY_DISTANCES]
         )
@@ -53,8 +63,17 @@ def _summary_table(results: dict) -> str:
 
 def _trained_table(results: dict) -> str:
     """Trained networks (t) beside the readout_first minimizer (c) of the same N and widths."""
-    headers = ["N", "hidden", "epochs", "train cost t", "test cost t/c", "acc t/c",
-               "Lip t/c", "lip bound t/c", "B/err t/c"]
+    headers = [
+        "N",
+        "hidden",
+        "epochs",
+        "train cost t",
+        "test cost t/c",
+        "acc t/c",
+        "Lip t/c",
+        "lip bound t/c",
+        "B/err t/c",
+    ]
     rows = []
     for run in results["trained"]["runs"]:
         for net in run["networks"]:
@@ -63,22 +82,32 @@ def _trained_table(results: dict) -> str:
             def pair(get, kind="g", t=t, c=c):
                 return f"{_format(get(t), kind)} / {_format(get(c) if c else None, kind)}"
 
-            rows.append([
-                run["n_train"], "-".join(map(str, net["hidden"])), net["epochs"],
-                _format(t["train_loss"]),
-                pair(lambda d: d["test"]["test_cost"]),
-                pair(lambda d: d["test"]["accuracy"], "percent"),
-                pair(lambda d: d["lipschitz"]),
-                pair(lambda d: d["bound"]["test_cost_bound"]),
-                pair(lambda d: d["bound"]["mean_ratio"], "ratio"),
-            ])
-    return "\n".join([
-        ("trained (t: MLPRegressor, Adam, squared loss) beside constructed (c: readout_first, "
-         "same N and hidden widths):"),
-        format_table(headers, rows),
-        ("Lip = product of the certified layer norms; lip bound = mean_j B_j^2 of the "
-         "lipschitz variant (training residuals as offsets); B/err = mean B / mean |f - y|."),
-    ])
+            rows.append(
+                [
+                    run["n_train"],
+                    "-".join(map(str, net["hidden"])),
+                    net["epochs"],
+                    _format(t["train_loss"]),
+                    pair(lambda d: d["test"]["test_cost"]),
+                    pair(lambda d: d["test"]["accuracy"], "percent"),
+                    pair(lambda d: d["lipschitz"]),
+                    pair(lambda d: d["bound"]["test_cost_bound"]),
+                    pair(lambda d: d["bound"]["mean_ratio"], "ratio"),
+                ]
+            )
+    return "\n".join(
+        [
+            (
+                "trained (t: MLPRegressor, Adam, squared loss) beside constructed "
+                "(c: readout_first, same N and hidden widths):"
+            ),
+            format_table(headers, rows),
+            (
+                "Lip = product of the certified layer norms; lip bound = mean_j B_j^2 of the "
+                "lipschitz variant (training residuals as offsets); B/err = mean B / mean |f - y|."
+            ),
+        ]
+    )
 
 
 def _reading(results: dict) -> list[str]:
@@ -97,16 +126,26 @@ def _reading(results: dict) -> list[str]:
     out = ["Reading (readout_first):"]
     geometric = [v for v in variants if v in GEOMETRIC_VARIANTS + ("best",)]
     if geometric:
-        out.append("- geometry-only (never apply the network's weights to the test inputs): "
-                   + "; ".join(f"{v} B/err {ratios(v)}" for v in geometric) + " over N.")
+        out.append(
+            "- geometry-only (never apply the network's weights to the test inputs): "
+            + "; ".join(f"{v} B/err {ratios(v)}" for v in geometric)
+            + " over N."
+        )
     if "linearized" in variants:
-        out.append(f"- linearized (B/err {ratios('linearized')}) applies the first layer A to "
-                   "the test inputs: for one-hot labels it equals |A x - y|, the error of the "
-                   "unclipped linear predictor, so its ratio only measures how much the ReLU "
-                   "clip helps; it is not a geometric bound.")
-    out.append("- a-priori cost-discrepancy bound / true |C_test - C_train|: "
-               + "; ".join(f"{d} distance {_span([_discrepancy_ratio(r, d) for r in rows])}"
-                           for d in ("lipschitz", "coordinates")) + ".")
+        out.append(
+            f"- linearized (B/err {ratios('linearized')}) applies the first layer A to "
+            "the test inputs: for one-hot labels it equals |A x - y|, the error of the "
+            "unclipped linear predictor, so its ratio only measures how much the ReLU "
+            "clip helps; it is not a geometric bound."
+        )
+    out.append(
+        "- a-priori cost-discrepancy bound / true |C_test - C_train|: "
+        + "; ".join(
+            f"{d} distance {_span([_discrepancy_ratio(r, d) for r in rows])}"
+            for d in ("lipschitz", "coordinates")
+        )
+        + "."
+    )
     if ok:
         first, last = ok[0], ok[-1]
         out.append(
@@ -116,15 +155,20 @@ def _reading(results: dict) -> list[str]:
             f"and ||Y X^+|| from {_format(first['readout_norm'])} to "
             f"{_format(last['readout_norm'])}; the minimum-norm interpolant bends to fit "
             "every label, its test cost rises, and the bounds that multiply input distances "
-            "by ||Y X^+|| (lipschitz, projected) rise much faster.")
+            "by ||Y X^+|| (lipschitz, projected) rise much faster."
+        )
     spread = max((r["test_cost_spread"] or 0.0) for r in rows)
-    out.append(f"- architecture independence holds exactly for readout_first, whose function "
-               f"is relu(A x + beta) - beta for every depth and width (largest spread of its "
-               f"test cost across architectures: {_format(spread)}); readout_last's error and "
-               "bound move with the architecture.")
-    out.append("- these ratios are our measurements on this data set; the paper's reported "
-               "agreement is its own MNIST result, from its own bound and set-up, and is not "
-               "the same measurement.")
+    out.append(
+        f"- architecture independence holds exactly for readout_first, whose function "
+        f"is relu(A x + beta) - beta for every depth and width (largest spread of its "
+        f"test cost across architectures: {_format(spread)}); readout_last's error and "
+        "bound move with the architecture."
+    )
+    out.append(
+        "- these ratios are our measurements on this data set; the paper's reported "
+        "agreement is its own MNIST result, from its own bound and set-up, and is not "
+        "the same measurement."
+    )
     return out
 
 
@@ -132,64 +176,133 @@ def _warnings(results: dict) -> list[str]:
     out = []
     for run in results["runs"]:
         for net in run["networks"]:
-            where = (f"N = {run['n_train']}, {net['construction']}, L = {net['depth']}, "
-                     f"M = {net['width']}")
+            where = (
+                f"N = {run['n_train']}, {net['construction']}, L = {net['depth']}, "
+                f"M = {net['width']}"
+            )
             if not net["zero_loss"]:
-                out.append(f"warning: training loss is not zero ({net['max_train_error']:.3g}) "
-                           f"for {where}")
+                out.append(
+                    f"warning: training loss is not zero ({net['max_train_error']:.3g}) "
+                    f"for {where}"
+                )
             for variant, bound in net["bounds"].items():
                 if bound["violations"]:
-                    out.append(f"warning: the {variant} bound is below the true error on "
-                               f"{bound['violations']} test samples for {where}")
+                    out.append(
+                        f"warning: the {variant} bound is below the true error on "
+                        f"{bound['violations']} test samples for {where}"
+                    )
     for run in results.get("trained", {}).get("runs", []):
         for net in run["networks"]:
             violations = net["trained"]["bound"]["violations"]
             if violations:
-                out.append(f"warning: the lipschitz bound is below the true error on "
-                           f"{violations} test samples for N = {run['n_train']}, trained "
-                           f"{net['hidden']}")
+                out.append(
+                    f"warning: the lipschitz bound is below the true error on "
+                    f"{violations} test samples for N = {run['n_train']}, trained "
+                    f"{net['hidden']}"
+                )
     return out
 
 
 @click.command()
-@click.option("--dataset", default="digits", show_default=True, metavar="digits|fashion-mnist|DIR",
-              help="scikit-learn's digits (embedded), Fashion-MNIST from the Debian package "
-                   "dataset-fashion-mnist, or a directory of MNIST-format IDX files.")
-@click.option("--n-train", type=IntList(), default=None,
-              help="Training-set sizes N, each <= rank(X) [digits: 10,20,30,40,50; "
-                   "fashion-mnist: 25,50,100,200,400,600,760].")
-@click.option("--depths", type=IntList(), default=None,
-              help="Numbers of hidden layers L [1,2,4,8].")
-@click.option("--widths", type=IntList(), default=None,
-              help="Hidden widths M, each >= Q; readout_last is built where M >= N "
-                   "[digits: 16,64,256; otherwise 64,256,1024].")
-@click.option("--n-test", type=click.IntRange(min=1), default=None,
-              help="Test samples, a seeded random subset [all].")
-@click.option("--variants", type=Variants(),
-              default=",".join(VARIANTS), show_default=True,
-              help="Bound variants (readout_last gets only lipschitz and best).")
+@click.option(
+    "--dataset",
+    default="digits",
+    show_default=True,
+    metavar="digits|fashion-mnist|DIR",
+    help="scikit-learn's digits (embedded), Fashion-MNIST from the Debian package "
+    "dataset-fashion-mnist, or a directory of MNIST-format IDX files.",
+)
+@click.option(
+    "--n-train",
+    type=IntList(),
+    default=None,
+    help="Training-set sizes N, each <= rank(X) [digits: 10,20,30,40,50; "
+    "fashion-mnist: 25,50,100,200,400,600,760].",
+)
+@click.option(
+    "--depths", type=IntList(), default=None, help="Numbers of hidden layers L [1,2,4,8]."
+)
+@click.option(
+    "--widths",
+    type=IntList(),
+    default=None,
+    help="Hidden widths M, each >= Q; readout_last is built where M >= N "
+    "[digits: 16,64,256; otherwise 64,256,1024].",
+)
+@click.option(
+    "--n-test",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Test samples, a seeded random subset [all].",
+)
+@click.option(
+    "--variants",
+    type=Variants(),
+    default=",".join(VARIANTS),
+    show_default=True,
+    help="Bound variants (readout_last gets only lipschitz and best).",
+)
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
-@click.option("--delta", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=1e-6,
-              show_default=True, help="Failure probability of the certified norms.")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
-              default=Path("archbound-results"), show_default=True,
-              help="Directory for results.json, results.csv and the PNGs.")
-@click.option("--quick", is_flag=True,
-              help="A small smoke-test sweep: every other default N, L 1,2, M 16,64, at most "
-                   "200 test samples (explicit options win).")
+@click.option(
+    "--delta",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    default=1e-6,
+    show_default=True,
+    help="Failure probability of the certified norms.",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("archbound-results"),
+    show_default=True,
+    help="Directory for results.json, results.csv and the PNGs.",
+)
+@click.option(
+    "--quick",
+    is_flag=True,
+    help="A small smoke-test sweep: every other default N, L 1,2, M 16,64, at most "
+    "200 test samples (explicit options win).",
+)
 @click.option("--threads", type=click.IntRange(min=1), default=None, help="OpenMP threads.")
-@click.option("--trained", is_flag=True,
-              help="Also train ReLU networks by gradient descent (scikit-learn MLPRegressor) "
-                   "on every N, monitor their certified norms, and report them beside the "
-                   "constructed readout_first minimizer.")
-@click.option("--trained-hidden", default="64,64x64,256", show_default=True,
-              metavar="ARCH,...", help="With --trained: the architectures trained; x joins "
-                                       "the hidden layers of one network (64x64: two of 64).")
-@click.option("--trained-epochs", type=click.IntRange(min=1), default=400, show_default=True,
-              help="With --trained: the epoch budget of each network.")
+@click.option(
+    "--trained",
+    is_flag=True,
+    help="Also train ReLU networks by gradient descent (scikit-learn MLPRegressor) "
+    "on every N, monitor their certified norms, and report them beside the "
+    "constructed readout_first minimizer.",
+)
+@click.option(
+    "--trained-hidden",
+    default="64,64x64,256",
+    show_default=True,
+    metavar="ARCH,...",
+    help="With --trained: the architectures trained; x joins "
+    "the hidden layers of one network (64x64: two of 64).",
+)
+@click.option(
+    "--trained-epochs",
+    type=click.IntRange(min=1),
+    default=400,
+    show_default=True,
+    help="With --trained: the epoch budget of each network.",
+)
 @debug_option
-def experiment(dataset, n_train, depths, widths, n_test, variants, seed, delta, out, quick,
-               threads, trained, trained_hidden, trained_epochs):
+def experiment(
+    dataset,
+    n_train,
+    depths,
+    widths,
+    n_test,
+    variants,
+    seed,
+    delta,
+    out,
+    quick,
+    threads,
+    trained,
+    trained_hidden,
+    trained_epochs,
+):
     """Reproduce the paper's experiment: zero-loss minimizers built in closed form over a
     sweep of training-set sizes N, depths L and widths M, with every bound beside the true
     test error (arXiv:2504.05695).
@@ -200,11 +313,21 @@ def experiment(dataset, n_train, depths, widths, n_test, variants, seed, delta, 
     from archbound.experiment import ExperimentConfig, run_experiment, write_results
     from archbound.experiment.trained import parse_hidden
 
-    config = ExperimentConfig(dataset=dataset, n_train=n_train, depths=depths, widths=widths,
-                              n_test=n_test, variants=variants, seed=seed, delta=delta,
-                              quick=quick, threads=threads, trained=trained,
-                              trained_hidden=parse_hidden(trained_hidden),
-                              trained_epochs=trained_epochs)
+    config = ExperimentConfig(
+        dataset=dataset,
+        n_train=n_train,
+        depths=depths,
+        widths=widths,
+        n_test=n_test,
+        variants=variants,
+        seed=seed,
+        delta=delta,
+        quick=quick,
+        threads=threads,
+        trained=trained,
+        trained_hidden=parse_hidden(trained_hidden),
+        trained_epochs=trained_epochs,
+    )
     progress = _Progress()
     try:
         results = run_experiment(config, progress=progress)

@@ -13,7 +13,11 @@ def _set_debug(ctx, _param, value):
 
 
 debug_option = click.option(
-    "--debug", is_flag=True, expose_value=False, is_eager=True, callback=_set_debug,
+    "--debug",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_set_debug,
     help="Show the traceback of an error.",
 )
 
@@ -44,8 +48,11 @@ class Variants(click.ParamType):
         values = [part for part in str(value).replace(" ", "").split(",") if part]
         unknown = [v for v in values if v not in VARIANTS]
         if unknown:
-            self.fail(f"unknown variant(s) {', '.join(unknown)}: choose from "
-                      f"{', '.join(VARIANTS)}", param, ctx)
+            self.fail(
+                f"unknown variant(s) {', '.join(unknown)}: choose from {', '.join(VARIANTS)}",
+                param,
+                ctx,
+            )
         return values
 
 

@@ -22,8 +22,10 @@ def _format(value, kind: str = "g") -> str:
 
 def format_table(headers: list[str], rows: list[list[str]]) -> str:
     """A plain-text table with right-aligned columns."""
-    widths = [max(len(str(h)), *(len(str(r[i])) for r in rows)) if rows else len(str(h))
-              for i, h in enumerate(headers)]
+    widths = [
+        max(len(str(h)), *(len(str(r[i])) for r in rows)) if rows else len(str(h))
+        for i, h in enumerate(headers)
+    ]
     line = "  ".join(str(h).rjust(w) for h, w in zip(headers, widths))
     out = [line, "  ".join("-" * w for w in widths)]
     out += ["  ".join(str(c).rjust(w) for c, w in zip(row, widths)) for row in rows]
@@ -48,8 +50,14 @@ class _Progress:
         from tqdm import tqdm
 
         if total is not None:
-            self.bar = tqdm(total=total, unit="net", file=sys.stderr, disable=None,
-                            dynamic_ncols=True, leave=False)
+            self.bar = tqdm(
+                total=total,
+                unit="net",
+                file=sys.stderr,
+                disable=None,
+                dynamic_ncols=True,
+                leave=False,
+            )
             return
         if description:
             self.bar.set_postfix_str(description, refresh=False)

@@ -59,7 +59,7 @@ class ArrayData:
 
 
 def _numpy_kind(path: Path) -> str | None:
-    """"npz", "npy", or None for anything else (a raw pickle included), from the magic bytes."""
+    """ "npz", "npy", or None for anything else (a raw pickle included), from the magic bytes."""
     with open(path, "rb") as stream:
         magic = stream.read(6)
     if magic.startswith((b"PK\x03\x04", b"PK\x05\x06")):

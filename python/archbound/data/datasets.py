@@ -65,8 +65,9 @@ def dataset_input_dim(name_or_path) -> int:
     return int(np.prod(idx_shape(_find_idx(directory, "train_images"))[1:], dtype=np.int64))
 
 
-def load_dataset(name_or_path, *, max_train=None, max_test=None, seed=0, test_size=0.25,
-                 clip=False):
+def load_dataset(
+    name_or_path, *, max_train=None, max_test=None, seed=0, test_size=0.25, clip=False
+):
     """Load a classification dataset scaled to [0, 1], with integer labels.
 
     Parameters
@@ -118,8 +119,12 @@ def load_dataset(name_or_path, *, max_train=None, max_test=None, seed=0, test_si
         X_train, y_train, X_test, y_test = X[train], y[train], X[test], y[test]
         keep_train = _subset(len(y_train), max_train, train_rng, "digits training set", clip)
         keep_test = _subset(len(y_test), max_test, test_rng, "digits test set", clip)
-        return (X_train[keep_train] / 16.0, y_train[keep_train],
-                X_test[keep_test] / 16.0, y_test[keep_test])
+        return (
+            X_train[keep_train] / 16.0,
+            y_train[keep_train],
+            X_test[keep_test] / 16.0,
+            y_test[keep_test],
+        )
     directory = _dataset_directory(name_or_path)
     X_train, y_train, X_test, y_test = read_idx_directory(directory)
     keep_train = _subset(len(y_train), max_train, train_rng, f"{directory} training set", clip)

@@ -168,11 +168,13 @@ def read_idx_directory(directory):
     for split in ("train", "test"):
         images, labels = arrays[f"{split}_images"], arrays[f"{split}_labels"]
         if images.ndim < 2:
-            raise DataError(f"{directory}: {split} images must have >= 2 dimensions, got "
-                            f"shape {images.shape}")
+            raise DataError(
+                f"{directory}: {split} images must have >= 2 dimensions, got shape {images.shape}"
+            )
         if labels.ndim != 1:
-            raise DataError(f"{directory}: {split} labels must be 1-dimensional, got shape "
-                            f"{labels.shape}")
+            raise DataError(
+                f"{directory}: {split} labels must be 1-dimensional, got shape {labels.shape}"
+            )
         if labels.dtype.kind not in "iu":
             raise DataError(f"{directory}: {split} labels must be integers, got {labels.dtype}")
         if images.shape[0] != labels.shape[0]:

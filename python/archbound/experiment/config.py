@@ -149,8 +149,11 @@ def _resolve_trained(config: ExperimentConfig) -> dict:
     epochs = config.trained_epochs
     if int(epochs) != epochs or epochs < 1:
         raise ValueError(f"trained_epochs must be an integer >= 1, got {epochs}")
-    return {"trained": bool(config.trained), "trained_hidden": hidden,
-            "trained_epochs": int(epochs)}
+    return {
+        "trained": bool(config.trained),
+        "trained_hidden": hidden,
+        "trained_epochs": int(epochs),
+    }
 
 
 def plan(config: ExperimentConfig) -> list[tuple[int, int, int, str]]:

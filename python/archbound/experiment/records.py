@@ -51,8 +51,12 @@ class TestRecord:
         )
 
     def to_dict(self) -> dict:
-        return {"test_cost": self.test_cost, "mean_error": self.mean_error,
-                "max_error": self.max_error, "accuracy": self.accuracy}
+        return {
+            "test_cost": self.test_cost,
+            "mean_error": self.mean_error,
+            "max_error": self.max_error,
+            "accuracy": self.accuracy,
+        }
 
 
 @dataclass
@@ -155,8 +159,13 @@ class DiscrepancyBoundRecord:
         )
 
     def to_dict(self) -> dict:
-        return {"bound": self.bound, "ratio": self.ratio, "transport_term": self.transport_term,
-                "train_term": self.train_term, "seconds": self.seconds}
+        return {
+            "bound": self.bound,
+            "ratio": self.ratio,
+            "transport_term": self.transport_term,
+            "train_term": self.train_term,
+            "seconds": self.seconds,
+        }
 
 
 @dataclass
@@ -176,8 +185,7 @@ class DiscrepancyRecord:
     bounds: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
-        return {"true": self.true,
-                "bounds": {k: v.to_dict() for k, v in self.bounds.items()}}
+        return {"true": self.true, "bounds": {k: v.to_dict() for k, v in self.bounds.items()}}
 
 
 @dataclass
@@ -221,8 +229,9 @@ class NetworkRecord:
     discrepancy: DiscrepancyRecord | None = None
 
     @classmethod
-    def from_network(cls, net, construction, depth, width, output, Y_test,
-                     y_test) -> NetworkRecord:
+    def from_network(
+        cls, net, construction, depth, width, output, Y_test, y_test
+    ) -> NetworkRecord:
         """The truth of a constructed network, from its test outputs.
 
         Parameters

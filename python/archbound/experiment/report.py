@@ -47,44 +47,73 @@ def summarize(runs: list[dict]) -> dict:
                     "mean_ratio_min": min(ratios) if ratios else None,
                     "mean_ratio_max": max(ratios) if ratios else None,
                 }
-            discrepancy = {"true": _mean([r["discrepancy"]["true"] for r in nets]),
-                           "bounds": {}}
+            discrepancy = {"true": _mean([r["discrepancy"]["true"] for r in nets]), "bounds": {}}
             for distance in DISCREPANCY_DISTANCES:
-                values = [r["discrepancy"]["bounds"][distance] for r in nets
-                          if distance in r["discrepancy"]["bounds"]]
+                values = [
+                    r["discrepancy"]["bounds"][distance]
+                    for r in nets
+                    if distance in r["discrepancy"]["bounds"]
+                ]
                 if values:
                     discrepancy["bounds"][distance] = {
                         "bound": _mean([v["bound"] for v in values]),
                         "ratio": _mean([v["ratio"] for v in values]),
                     }
-            by_n.append({
-                "n_train": run["n_train"],
-                "construction": construction,
-                "n_networks": len(nets),
-                "test_cost": mean_cost,
-                "mean_error": _mean([r["test"]["mean_error"] for r in nets]),
-                "accuracy": _mean([r["test"]["accuracy"] for r in nets]),
-                "test_cost_spread": finite_or_none(spread),
-                "bounds": bounds,
-                "discrepancy": discrepancy,
-            })
+            by_n.append(
+                {
+                    "n_train": run["n_train"],
+                    "construction": construction,
+                    "n_networks": len(nets),
+                    "test_cost": mean_cost,
+                    "mean_error": _mean([r["test"]["mean_error"] for r in nets]),
+                    "accuracy": _mean([r["test"]["accuracy"] for r in nets]),
+                    "test_cost_spread": finite_or_none(spread),
+                    "bounds": bounds,
+                    "discrepancy": discrepancy,
+                }
+            )
     average = {}
     for row in by_n:
         for variant, values in row["bounds"].items():
             if values["mean_ratio"] is not None:
                 average.setdefault(row["construction"], {}).setdefault(variant, []).append(
-                    values["mean_ratio"])
+                    values["mean_ratio"]
+                )
     average = {c: {v: float(np.mean(r)) for v, r in d.items()} for c, d in average.items()}
     return {"by_n": by_n, "average_mean_ratio": average}
 
 
 CSV_COLUMNS = [
-    "n_train", "rank", "condition_number", "readout_norm", "status", "construction", "depth",
-    "width", "train_loss", "max_train_error", "zero_loss", "test_cost", "mean_error",
-    "max_error", "accuracy", "variant", "test_cost_bound", "ratio", "mean_bound",
-    "mean_ratio", "uniform_bound", "lipschitz", "violations", "bound_seconds", "attained_by",
-    "true_discrepancy", "discrepancy_bound", "discrepancy_ratio",
-    "discrepancy_coordinates_bound", "discrepancy_coordinates_ratio",
+    "n_train",
+    "rank",
+    "condition_number",
+    "readout_norm",
+    "status",
+    "construction",
+    "depth",
+    "width",
+    "train_loss",
+    "max_train_error",
+    "zero_loss",
+    "test_cost",
+    "mean_error",
+    "max_error",
+    "accuracy",
+    "variant",
+    "test_cost_bound",
+    "ratio",
+    "mean_bound",
+    "mean_ratio",
+    "uniform_bound",
+    "lipschitz",
+    "violations",
+    "bound_seconds",
+    "attained_by",
+    "true_discrepancy",
+    "discrepancy_bound",
+    "discrepancy_ratio",
+    "discrepancy_coordinates_bound",
+    "discrepancy_coordinates_ratio",
 ]
 
 
@@ -92,15 +121,27 @@ def csv_rows(results: dict) -> list[dict]:
     """The rows of results.csv: one per (N, network, variant)."""
     rows = []
     for run in results["runs"]:
-        base = {k: run[k] for k in ("n_train", "rank", "condition_number", "readout_norm",
-                                    "status")}
+        base = {
+            k: run[k] for k in ("n_train", "rank", "condition_number", "readout_norm", "status")
+        }
         if not run["networks"]:
             rows.append(dict(base))
             continue
         for net in run["networks"]:
             row = dict(base)
-            row.update({k: net[k] for k in ("construction", "depth", "width", "train_loss",
-                                            "max_train_error", "zero_loss")})
+            row.update(
+                {
+                    k: net[k]
+                    for k in (
+                        "construction",
+                        "depth",
+                        "width",
+                        "train_loss",
+                        "max_train_error",
+                        "zero_loss",
+                    )
+                }
+            )
             row.update(net["test"])
             discrepancy = net.get("discrepancy") or {"true": None, "bounds": {}}
             row["true_discrepancy"] = discrepancy["true"]
@@ -112,11 +153,13 @@ def csv_rows(results: dict) -> list[dict]:
                 rows.append(row)
             for variant, values in net["bounds"].items():
                 full = dict(row, variant=variant, bound_seconds=values["seconds"])
-                full.update({k: v for k, v in values.items()
-                             if k not in ("seconds", "attained_by")})
+                full.update(
+                    {k: v for k, v in values.items() if k not in ("seconds", "attained_by")}
+                )
                 if "attained_by" in values:  # "lipschitz:0;projected:12;coordinates:437"
-                    full["attained_by"] = ";".join(f"{k}:{v}"
-                                                   for k, v in values["attained_by"].items())
+                    full["attained_by"] = ";".join(
+                        f"{k}:{v}" for k, v in values["attained_by"].items()
+                    )
                 rows.append(full)
     return rows
 
@@ -139,15 +182,19 @@ def _series(results: dict, construction: str, key: str, variant=None) -> list:
 def _discrepancy_series(results: dict, construction: str) -> list:
     """The summary's ``discrepancy`` entry per N (None where missing)."""
     table = {(row["n_train"], row["construction"]): row for row in results["summary"]["by_n"]}
-    return [table.get((run["n_train"], construction), {}).get("discrepancy")
-            for run in results["runs"]]
+    return [
+        table.get((run["n_train"], construction), {}).get("discrepancy") for run in results["runs"]
+    ]
 
 
 def _mean_bounds(results: dict, construction: str, variant: str) -> list:
     out = []
     for run in results["runs"]:
-        values = [net["bounds"][variant]["mean_bound"] for net in run["networks"]
-                  if net["construction"] == construction and variant in net["bounds"]]
+        values = [
+            net["bounds"][variant]["mean_bound"]
+            for net in run["networks"]
+            if net["construction"] == construction and variant in net["bounds"]
+        ]
         out.append(_mean(values))
     return out
 
@@ -163,17 +210,19 @@ def figures(results: dict, out_dir) -> dict:
     for construction in CONSTRUCTIONS:
         if not any(row["construction"] == construction for row in results["summary"]["by_n"]):
             continue
-        cost_truth[f"{construction}: true test cost"] = _series(results, construction,
-                                                                 "test_cost")
-        error_truth[f"{construction}: true mean |f - y|"] = _series(results, construction,
-                                                                     "mean_error")
+        cost_truth[f"{construction}: true test cost"] = _series(results, construction, "test_cost")
+        error_truth[f"{construction}: true mean |f - y|"] = _series(
+            results, construction, "mean_error"
+        )
         rows = _discrepancy_series(results, construction)
         if any(r is not None for r in rows):
             gap_truth[f"{construction}: true |C_test - C_train|"] = [
-                None if r is None else r["true"] for r in rows]
+                None if r is None else r["true"] for r in rows
+            ]
             for distance in DISCREPANCY_DISTANCES:
-                values = [None if r is None else r["bounds"].get(distance, {}).get("bound")
-                          for r in rows]
+                values = [
+                    None if r is None else r["bounds"].get(distance, {}).get("bound") for r in rows
+                ]
                 if any(v is not None for v in values):
                     gap_bounds[f"{construction}: a-priori bound, {distance} distance"] = values
         for variant in results["config"]["variants"]:
@@ -183,19 +232,31 @@ def figures(results: dict, out_dir) -> dict:
             if any(v is not None for v in values):
                 cost_bounds[f"{construction}: {variant} bound"] = values
                 error_bounds[f"{construction}: {variant} mean B"] = _mean_bounds(
-                    results, construction, variant)
+                    results, construction, variant
+                )
     name = results["dataset"]["name"]
     paths = {
         "bound_vs_n": plots.bound_vs_n(
             n_values,
             [
-                {"ylabel": "mean squared test error", "title": "C_test and mean B_j^2",
-                 "truth": cost_truth, "bounds": cost_bounds},
-                {"ylabel": "mean test error", "title": "mean |f(x) - y| and mean B_j",
-                 "truth": error_truth, "bounds": error_bounds},
-                {"ylabel": "|C_test - C_train|",
-                 "title": "cost discrepancy and its a-priori bound (f not evaluated on test)",
-                 "truth": gap_truth, "bounds": gap_bounds},
+                {
+                    "ylabel": "mean squared test error",
+                    "title": "C_test and mean B_j^2",
+                    "truth": cost_truth,
+                    "bounds": cost_bounds,
+                },
+                {
+                    "ylabel": "mean test error",
+                    "title": "mean |f(x) - y| and mean B_j",
+                    "truth": error_truth,
+                    "bounds": error_bounds,
+                },
+                {
+                    "ylabel": "|C_test - C_train|",
+                    "title": "cost discrepancy and its a-priori bound (f not evaluated on test)",
+                    "truth": gap_truth,
+                    "bounds": gap_bounds,
+                },
             ],
             out_dir / "bound_vs_n.png",
             title=f"{name}: bounds against the true test error (means over architectures)",
@@ -212,16 +273,21 @@ def figures(results: dict, out_dir) -> dict:
             bounds = {}
             for variant in results["config"]["variants"]:
                 if all(variant in r["bounds"] for r in nets):
-                    bounds[f"{variant} bound"] = [r["bounds"][variant]["test_cost_bound"]
-                                                  for r in nets]
-            groups.append({
-                "title": f"{construction}, N = {run['n_train']}",
-                "labels": [f"L={r['depth']}, M={r['width']}" for r in nets],
-                "truth": {"true test cost": [r["test"]["test_cost"] for r in nets]},
-                "bounds": bounds,
-            })
+                    bounds[f"{variant} bound"] = [
+                        r["bounds"][variant]["test_cost_bound"] for r in nets
+                    ]
+            groups.append(
+                {
+                    "title": f"{construction}, N = {run['n_train']}",
+                    "labels": [f"L={r['depth']}, M={r['width']}" for r in nets],
+                    "truth": {"true test cost": [r["test"]["test_cost"] for r in nets]},
+                    "bounds": bounds,
+                }
+            )
     paths["architectures"] = plots.architectures(
-        groups, out_dir / "architectures.png", ylabel="mean squared test error",
+        groups,
+        out_dir / "architectures.png",
+        ylabel="mean squared test error",
         title=f"{name}: error and bound across depth L and width M",
     )
     return paths

@@ -48,17 +48,25 @@ def _discrepancy_records(built, X, Y, X_test, Y_test, config) -> None:
     for net, record, _, _ in built:
         true = abs(record.test.test_cost - net.construction.train_loss)
         record.discrepancy = DiscrepancyRecord(true=finite_or_none(true))
-        distances = (DISCREPANCY_DISTANCES if record.construction == "readout_first"
-                     else ("lipschitz",))
+        distances = (
+            DISCREPANCY_DISTANCES if record.construction == "readout_first" else ("lipschitz",)
+        )
         jobs += [(net, distance) for distance in distances]
     reports = cost_discrepancy_bound_batch(
-        jobs, X, Y, X_test, Y_test, delta=config.delta, seed=config.seed,
-        evaluate_truth=False, threads=config.threads)
+        jobs,
+        X,
+        Y,
+        X_test,
+        Y_test,
+        delta=config.delta,
+        seed=config.seed,
+        evaluate_truth=False,
+        threads=config.threads,
+    )
     records = {id(net): record for net, record, _, _ in built}
     for (net, distance), report in zip(jobs, reports):
         discrepancy = records[id(net)].discrepancy
-        discrepancy.bounds[distance] = DiscrepancyBoundRecord.from_report(report,
-                                                                          discrepancy.true)
+        discrepancy.bounds[distance] = DiscrepancyBoundRecord.from_report(report, discrepancy.true)
 
 
 def run_experiment(config: ExperimentConfig, *, progress=None) -> dict:
@@ -87,7 +95,10 @@ def run_experiment(config: ExperimentConfig, *, progress=None) -> dict:
     if config.n_train is None:
         config = resolve(config, input_dim=dataset_input_dim(config.dataset))
     X_pool, y_pool, X_test, y_test = load_dataset(
-        config.dataset, max_train=max(config.n_train), max_test=config.n_test, seed=config.seed,
+        config.dataset,
+        max_train=max(config.n_train),
+        max_test=config.n_test,
+        seed=config.seed,
         clip=test_cap_only,
     )
     if X_pool.shape[0] < max(config.n_train):
@@ -124,11 +135,13 @@ def run_experiment(config: ExperimentConfig, *, progress=None) -> dict:
         runs.append(run)
         todo = [p for p in networks_planned if p[0] == n]
         if info.rank < n:
-            why = (f"N = {n} > M0 = {X.shape[1]}" if n > X.shape[1]
-                   else "linearly dependent samples")
+            why = (
+                f"N = {n} > M0 = {X.shape[1]}" if n > X.shape[1] else "linearly dependent samples"
+            )
             run.status = "skipped"
-            run.reason = (f"rank(X) = {info.rank} < N = {n} ({why}): zero training loss is "
-                          "unattainable")
+            run.reason = (
+                f"rank(X) = {info.rank} < N = {n} ({why}): zero training loss is unattainable"
+            )
             if progress:
                 progress(advance=len(todo), description=f"N={n} skipped")
             continue
@@ -138,16 +151,23 @@ def run_experiment(config: ExperimentConfig, *, progress=None) -> dict:
                 progress(advance=0, description=f"N={n} L={depth} M={width} {construction}")
             began = time.perf_counter()
             try:
-                net = construct_minimizer(X, Y, [width] * depth, method=construction,
-                                          seed=config.seed, threads=config.threads)
+                net = construct_minimizer(
+                    X,
+                    Y,
+                    [width] * depth,
+                    method=construction,
+                    seed=config.seed,
+                    threads=config.threads,
+                )
             except ZeroLossUnattainable as exc:  # rank tolerance disagreed with pinv_info
                 run.status, run.reason = "skipped", str(exc)
                 break
             if construction == "readout_first" and run.readout_norm is None:
                 run.readout_norm = finite_or_none(np.linalg.norm(net.construction.readout, 2))
             output = net.forward(X_test, threads=config.threads)  # once, for every variant
-            record = NetworkRecord.from_network(net, construction, depth, width, output,
-                                                Y_test, y_test)
+            record = NetworkRecord.from_network(
+                net, construction, depth, width, output, Y_test, y_test
+            )
             built.append((net, record, output, time.perf_counter() - began))
             if progress:
                 progress(advance=1, description=f"N={n} L={depth} M={width} {construction}")
@@ -157,15 +177,26 @@ def run_experiment(config: ExperimentConfig, *, progress=None) -> dict:
         # is computed once per feature space, each network and variant one objective of it.
         jobs, outputs = [], []
         for net, record, output, _ in built:
-            variants = config.variants if record.construction == "readout_first" else [
-                v for v in config.variants if v in ANY_NETWORK_VARIANTS]
+            variants = (
+                config.variants
+                if record.construction == "readout_first"
+                else [v for v in config.variants if v in ANY_NETWORK_VARIANTS]
+            )
             jobs += [(net, variant) for variant in variants]
             outputs += [output] * len(variants)
         if progress:
             progress(advance=0, description=f"N={n}: bounds of {len(built)} networks")
-        reports = sample_bounds_batch(jobs, X, Y, X_test, Y_test, delta=config.delta,
-                                      seed=config.seed, threads=config.threads,
-                                      test_outputs=outputs)
+        reports = sample_bounds_batch(
+            jobs,
+            X,
+            Y,
+            X_test,
+            Y_test,
+            delta=config.delta,
+            seed=config.seed,
+            threads=config.threads,
+            test_outputs=outputs,
+        )
         records = {id(net): record for net, record, _, _ in built}
         for (net, variant), report in zip(jobs, reports):
             records[id(net)].bounds[variant] = BoundRecord.from_report(report)
@@ -203,8 +234,9 @@ def run_experiment(config: ExperimentConfig, *, progress=None) -> dict:
     if config.trained:  # only then: without --trained, results.json is unchanged
         from archbound.experiment.trained import run_trained
 
-        results["trained"] = run_trained(config, X_pool, Y_pool, X_test, Y_test, y_test, runs,
-                                         progress=progress)
+        results["trained"] = run_trained(
+            config, X_pool, Y_pool, X_test, Y_test, y_test, runs, progress=progress
+        )
     results["summary"] = summarize(runs)
     results["seconds"] = finite_or_none(time.perf_counter() - start)
     return results

@@ -45,20 +45,29 @@ DEFAULT_EPOCHS = 400
 DEFAULT_RECORD_EVERY = 20
 LEARNING_RATE = 1e-2
 #: Plain-number columns appended to results.csv (rows with construction = "trained").
-CSV_COLUMNS = ["hidden", "epochs", "lipschitz_estimate", "constructed_test_cost",
-               "constructed_accuracy", "constructed_lipschitz", "constructed_test_cost_bound",
-               "constructed_mean_ratio"]
+CSV_COLUMNS = [
+    "hidden",
+    "epochs",
+    "lipschitz_estimate",
+    "constructed_test_cost",
+    "constructed_accuracy",
+    "constructed_lipschitz",
+    "constructed_test_cost_bound",
+    "constructed_mean_ratio",
+]
 
 
 def _evaluate(net: Network, X, Y, X_test, Y_test, y_test, *, delta, seed, threads) -> dict:
     """Truth and lipschitz bound of a network (used for the constructed minimizer)."""
-    report = sample_bounds(net, X, Y, X_test, Y_test, variant="lipschitz", delta=delta,
-                           seed=seed, threads=threads)
+    report = sample_bounds(
+        net, X, Y, X_test, Y_test, variant="lipschitz", delta=delta, seed=seed, threads=threads
+    )
     slack = 1e-9 * (1.0 + np.abs(report.errors))
     return {
         "train_loss": finite_or_none(report.train_cost),
-        "max_train_error": finite_or_none(np.max(np.linalg.norm(
-            net.forward(X, threads=threads) - Y, axis=1))),
+        "max_train_error": finite_or_none(
+            np.max(np.linalg.norm(net.forward(X, threads=threads) - Y, axis=1))
+        ),
         "test": _test_record(report.errors, report.accuracy),
         "lipschitz": finite_or_none(report.lipschitz),
         "lipschitz_estimate": finite_or_none(np.prod([n.estimate for n in report.norms])),
@@ -77,8 +86,9 @@ def _test_record(errors, accuracy) -> dict:
     return TestRecord.from_errors(errors, accuracy).to_dict()
 
 
-def train_one(X, Y, X_test, Y_test, hidden, *, epochs, record_every, learning_rate, seed,
-              delta, threads=None):
+def train_one(
+    X, Y, X_test, Y_test, hidden, *, epochs, record_every, learning_rate, seed, delta, threads=None
+):
     """Train one MLPRegressor with partial_fit, recording a NormMonitor along the way.
 
     Parameters
@@ -110,8 +120,14 @@ def train_one(X, Y, X_test, Y_test, hidden, *, epochs, record_every, learning_ra
     """
     from sklearn.neural_network import MLPRegressor
 
-    model = MLPRegressor(hidden_layer_sizes=tuple(hidden), activation="relu", solver="adam",
-                         alpha=0.0, learning_rate_init=learning_rate, random_state=seed)
+    model = MLPRegressor(
+        hidden_layer_sizes=tuple(hidden),
+        activation="relu",
+        solver="adam",
+        alpha=0.0,
+        learning_rate_init=learning_rate,
+        random_state=seed,
+    )
     monitor = NormMonitor(X, Y, X_test, Y_test, bound_every=1, delta=delta, seed=seed)
     for epoch in range(1, epochs + 1):
         model.partial_fit(X, Y)
@@ -140,10 +156,19 @@ def run_trained(config, X_pool, Y_pool, X_test, Y_test, y_test, runs, *, progres
             if progress:
                 progress(advance=0, description=f"N={n} trained {label}")
             began = time.perf_counter()
-            model, monitor = train_one(X, Y, X_test, Y_test, hidden, epochs=epochs,
-                                       record_every=record_every,
-                                       learning_rate=LEARNING_RATE, seed=config.seed,
-                                       delta=config.delta, threads=config.threads)
+            model, monitor = train_one(
+                X,
+                Y,
+                X_test,
+                Y_test,
+                hidden,
+                epochs=epochs,
+                record_every=record_every,
+                learning_rate=LEARNING_RATE,
+                seed=config.seed,
+                delta=config.delta,
+                threads=config.threads,
+            )
             last = monitor.history[-1]
             net = Network.from_sklearn(model)
             output = net.forward(X_test, threads=config.threads)
@@ -154,32 +179,61 @@ def run_trained(config, X_pool, Y_pool, X_test, Y_test, y_test, runs, *, progres
                 "test": _test_record(errors, np.mean(output.argmax(axis=1) == y_test)),
                 "lipschitz": finite_or_none(last.lipschitz),
                 "lipschitz_estimate": finite_or_none(last.lipschitz_estimate),
-                "bound": {k: last.bound.to_dict()[k] for k in (
-                    "test_cost_bound", "ratio", "mean_bound", "mean_ratio", "uniform_bound",
-                    "violations")},
+                "bound": {
+                    k: last.bound.to_dict()[k]
+                    for k in (
+                        "test_cost_bound",
+                        "ratio",
+                        "mean_bound",
+                        "mean_ratio",
+                        "uniform_bound",
+                        "violations",
+                    )
+                },
                 "history": monitor.to_dict(),
             }
             constructed = None
             if entry["status"] == "ok":
-                minimizer = construct_minimizer(X, Y, list(hidden), method="readout_first",
-                                                seed=config.seed, threads=config.threads)
-                constructed = _evaluate(minimizer, X, Y, X_test, Y_test, y_test,
-                                        delta=config.delta, seed=config.seed,
-                                        threads=config.threads)
-            entry["networks"].append({
-                "hidden": [int(w) for w in hidden],
-                "widths": net.widths,
-                "epochs": int(epochs),
-                "trained": trained,
-                "constructed": constructed,
-                "seconds": finite_or_none(time.perf_counter() - began),
-            })
+                minimizer = construct_minimizer(
+                    X,
+                    Y,
+                    list(hidden),
+                    method="readout_first",
+                    seed=config.seed,
+                    threads=config.threads,
+                )
+                constructed = _evaluate(
+                    minimizer,
+                    X,
+                    Y,
+                    X_test,
+                    Y_test,
+                    y_test,
+                    delta=config.delta,
+                    seed=config.seed,
+                    threads=config.threads,
+                )
+            entry["networks"].append(
+                {
+                    "hidden": [int(w) for w in hidden],
+                    "widths": net.widths,
+                    "epochs": int(epochs),
+                    "trained": trained,
+                    "constructed": constructed,
+                    "seconds": finite_or_none(time.perf_counter() - began),
+                }
+            )
             if progress:
                 progress(advance=1, description=f"N={n} trained {label}")
     return {
-        "config": {"hidden": [[int(w) for w in h] for h in hidden_list], "epochs": int(epochs),
-                   "record_every": int(record_every), "learning_rate": LEARNING_RATE,
-                   "solver": "adam", "alpha": 0.0},
+        "config": {
+            "hidden": [[int(w) for w in h] for h in hidden_list],
+            "epochs": int(epochs),
+            "record_every": int(record_every),
+            "learning_rate": LEARNING_RATE,
+            "solver": "adam",
+            "alpha": 0.0,
+        },
         "runs": out_runs,
     }
 
@@ -189,27 +243,40 @@ def csv_rows(results: dict) -> list[dict]:
     rows = []
     sweep = {run["n_train"]: run for run in results["runs"]}
     for run in results.get("trained", {}).get("runs", []):
-        base = {k: sweep[run["n_train"]][k] for k in (
-            "n_train", "rank", "condition_number", "readout_norm", "status")}
+        base = {
+            k: sweep[run["n_train"]][k]
+            for k in ("n_train", "rank", "condition_number", "readout_norm", "status")
+        }
         for net in run["networks"]:
             trained, constructed = net["trained"], net["constructed"] or {}
-            row = dict(base, construction="trained", depth=len(net["hidden"]),
-                       width=max(net["hidden"]), hidden="-".join(map(str, net["hidden"])),
-                       epochs=net["epochs"], train_loss=trained["train_loss"],
-                       max_train_error=trained["max_train_error"], zero_loss=False,
-                       variant="lipschitz", lipschitz=trained["lipschitz"],
-                       lipschitz_estimate=trained["lipschitz_estimate"],
-                       bound_seconds=None)
+            row = dict(
+                base,
+                construction="trained",
+                depth=len(net["hidden"]),
+                width=max(net["hidden"]),
+                hidden="-".join(map(str, net["hidden"])),
+                epochs=net["epochs"],
+                train_loss=trained["train_loss"],
+                max_train_error=trained["max_train_error"],
+                zero_loss=False,
+                variant="lipschitz",
+                lipschitz=trained["lipschitz"],
+                lipschitz_estimate=trained["lipschitz_estimate"],
+                bound_seconds=None,
+            )
             row.update(trained["test"])
             row.update(trained["bound"])
-            row.update({
-                "constructed_test_cost": constructed.get("test", {}).get("test_cost"),
-                "constructed_accuracy": constructed.get("test", {}).get("accuracy"),
-                "constructed_lipschitz": constructed.get("lipschitz"),
-                "constructed_test_cost_bound": constructed.get("bound", {}).get(
-                    "test_cost_bound"),
-                "constructed_mean_ratio": constructed.get("bound", {}).get("mean_ratio"),
-            })
+            row.update(
+                {
+                    "constructed_test_cost": constructed.get("test", {}).get("test_cost"),
+                    "constructed_accuracy": constructed.get("test", {}).get("accuracy"),
+                    "constructed_lipschitz": constructed.get("lipschitz"),
+                    "constructed_test_cost_bound": constructed.get("bound", {}).get(
+                        "test_cost_bound"
+                    ),
+                    "constructed_mean_ratio": constructed.get("bound", {}).get("mean_ratio"),
+                }
+            )
             rows.append(row)
     return rows
 
@@ -229,13 +296,19 @@ def figures(results: dict, out_dir) -> dict:
         return paths
     shown = [r for r in runs if r["status"] == "ok"] or runs
     run = shown[-1]
-    series = [history_series(net["trained"]["history"]["records"],
-                             label=f"hidden {'-'.join(map(str, net['hidden']))}")
-              for net in run["networks"]]
+    series = [
+        history_series(
+            net["trained"]["history"]["records"],
+            label=f"hidden {'-'.join(map(str, net['hidden']))}",
+        )
+        for net in run["networks"]
+    ]
     paths["trained_history"] = plots.monitor_history(
-        series, out_dir / "trained_history.png",
+        series,
+        out_dir / "trained_history.png",
         title=f"{name}, N = {run['n_train']}: certified norms and lipschitz bound while "
-              "training (MLPRegressor, Adam)")
+        "training (MLPRegressor, Adam)",
+    )
     n_values = [r["n_train"] for r in runs]
 
     def pick(part, index, *keys):
@@ -247,18 +320,29 @@ def figures(results: dict, out_dir) -> dict:
             values.append(value)
         return values
 
-    lines = [{"label": "constructed readout_first",
-              "test_cost": pick("constructed", 0, "test", "test_cost"),
-              "test_cost_bound": pick("constructed", 0, "bound", "test_cost_bound"),
-              "lipschitz": pick("constructed", 0, "lipschitz")}]
+    lines = [
+        {
+            "label": "constructed readout_first",
+            "test_cost": pick("constructed", 0, "test", "test_cost"),
+            "test_cost_bound": pick("constructed", 0, "bound", "test_cost_bound"),
+            "lipschitz": pick("constructed", 0, "lipschitz"),
+        }
+    ]
     for index, net in enumerate(runs[0]["networks"]):
-        lines.append({"label": f"trained {'-'.join(map(str, net['hidden']))}",
-                      "test_cost": pick("trained", index, "test", "test_cost"),
-                      "test_cost_bound": pick("trained", index, "bound", "test_cost_bound"),
-                      "lipschitz": pick("trained", index, "lipschitz")})
+        lines.append(
+            {
+                "label": f"trained {'-'.join(map(str, net['hidden']))}",
+                "test_cost": pick("trained", index, "test", "test_cost"),
+                "test_cost_bound": pick("trained", index, "bound", "test_cost_bound"),
+                "lipschitz": pick("trained", index, "lipschitz"),
+            }
+        )
     paths["trained_vs_constructed"] = plots.trained_vs_constructed(
-        n_values, lines, out_dir / "trained_vs_constructed.png",
-        title=f"{name}: trained networks beside the constructed minimizer")
+        n_values,
+        lines,
+        out_dir / "trained_vs_constructed.png",
+        title=f"{name}: trained networks beside the constructed minimizer",
+    )
     return paths
 
 
@@ -283,5 +367,12 @@ def parse_hidden(text: str) -> list[list[int]]:
     return out
 
 
-__all__ = ["CSV_COLUMNS", "DEFAULT_HIDDEN", "csv_rows", "figures", "parse_hidden", "run_trained",
-           "train_one"]
+__all__ = [
+    "CSV_COLUMNS",
+    "DEFAULT_HIDDEN",
+    "csv_rows",
+    "figures",
+    "parse_hidden",
+    "run_trained",
+    "train_one",
+]
