@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
-from archbound._validation import check_array
+from archbound._validation import check_array, check_probability, check_threads
 from archbound.network import Network
 
 
@@ -39,3 +41,25 @@ def _check_data(net, X, Y, which: str = "train"):
             f"M0 = {net.input_dim} inputs"
         )
     return X, _check_labels(Y, f"Y_{which}", X.shape[0], net.output_dim)
+
+
+def _check_batch(jobs, X_train, Y_train, X_test, Y_test, delta, threads, check_job):
+    """The validation the batch entry points share: ``delta``, ``threads``, both data sets
+    against the first job's network, then ``check_job(net, name, first)`` for each
+    (network, name) job. Returns (delta, X_train, Y_train, X_test, Y_test)."""
+    delta = check_probability(delta, "delta")
+    check_threads(threads)
+    first = jobs[0][0]
+    X_train, Y_train = _check_data(first, X_train, Y_train)
+    X_test, Y_test = _check_data(first, X_test, Y_test, which="test")
+    for net, name in jobs:
+        check_job(net, name, first)
+    return delta, X_train, Y_train, X_test, Y_test
+
+
+def _share_seconds(reports: list, start: float) -> list:
+    """Set each report's ``seconds`` to the batch's wall time since ``start`` shared equally."""
+    seconds = (time.perf_counter() - start) / len(reports)
+    for report in reports:
+        report.seconds = seconds
+    return reports

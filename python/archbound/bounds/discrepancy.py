@@ -6,8 +6,8 @@ import time
 
 import numpy as np
 
-from archbound._validation import check_probability, check_seed, check_threads
-from archbound.bounds._checks import _check_data
+from archbound._validation import check_seed, check_threads
+from archbound.bounds._checks import _check_batch, _share_seconds
 from archbound.bounds.evaluate import _evaluate_groups
 from archbound.bounds.reports import DiscrepancyReport
 from archbound.bounds.variants import DISCREPANCY_DISTANCES, _prepare
@@ -102,6 +102,16 @@ def cost_discrepancy_bound(
     )[0]
 
 
+def _check_job(net, distance, first) -> None:
+    """One (network, distance) job of :func:`cost_discrepancy_bound_batch`."""
+    if distance not in DISCREPANCY_DISTANCES:
+        raise ValueError(f"distance must be one of {DISCREPANCY_DISTANCES}, got {distance!r}")
+    if not isinstance(net, Network):
+        raise TypeError(f"net must be an archbound.Network, got {type(net).__name__}")
+    if net.input_dim != first.input_dim or net.output_dim != first.output_dim:
+        raise ValueError("jobs: every network must have the inputs and outputs of the first")
+
+
 def cost_discrepancy_bound_batch(
     jobs,
     X_train,
@@ -123,18 +133,9 @@ def cost_discrepancy_bound_batch(
     jobs = list(jobs)
     if not jobs:
         return []
-    delta = check_probability(delta, "delta")
-    check_threads(threads)
-    first = jobs[0][0]
-    X_train, Y_train = _check_data(first, X_train, Y_train)
-    X_test, Y_test = _check_data(first, X_test, Y_test, which="test")
-    for net, distance in jobs:
-        if distance not in DISCREPANCY_DISTANCES:
-            raise ValueError(f"distance must be one of {DISCREPANCY_DISTANCES}, got {distance!r}")
-        if not isinstance(net, Network):
-            raise TypeError(f"net must be an archbound.Network, got {type(net).__name__}")
-        if net.input_dim != first.input_dim or net.output_dim != first.output_dim:
-            raise ValueError("jobs: every network must have the inputs and outputs of the first")
+    delta, X_train, Y_train, X_test, Y_test = _check_batch(
+        jobs, X_train, Y_train, X_test, Y_test, delta, threads, _check_job
+    )
     shared: dict = {}
     losses: dict = {}
     zeros = np.zeros(X_train.shape[0])
@@ -213,7 +214,4 @@ def cost_discrepancy_bound_batch(
                 alpha=lip if distance == "lipschitz" else context.alpha,
             )
         )
-    seconds = (time.perf_counter() - start) / len(jobs)
-    for report in reports:
-        report.seconds = seconds
-    return reports
+    return _share_seconds(reports, start)

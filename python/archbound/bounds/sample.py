@@ -6,8 +6,8 @@ import time
 
 import numpy as np
 
-from archbound._validation import check_probability, check_threads
-from archbound.bounds._checks import _check_data
+from archbound._validation import check_threads
+from archbound.bounds._checks import _check_batch, _share_seconds
 from archbound.bounds.evaluate import (
     _evaluate_groups,
     _truth,
@@ -120,6 +120,22 @@ def sample_bounds(
     return report_from_samples(context, samples, time.perf_counter() - start)
 
 
+def _check_job(net, variant, first) -> None:
+    """One (network, variant) job of :func:`sample_bounds_batch`, against the first network."""
+    if variant not in VARIANTS:
+        raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
+    if (
+        not isinstance(net, Network)
+        or net.widths[0] != first.widths[0]
+        or (net.output_dim != first.output_dim)
+    ):
+        raise ValueError(
+            "jobs: every network must be an archbound.Network with the "
+            f"inputs and outputs of the first, {first.widths[0]} and "
+            f"{first.output_dim}"
+        )
+
+
 def sample_bounds_batch(
     jobs,
     X_train,
@@ -165,24 +181,9 @@ def sample_bounds_batch(
     test_outputs = list(test_outputs)
     if len(test_outputs) != len(jobs):
         raise ValueError(f"test_outputs has {len(test_outputs)} entries for {len(jobs)} jobs")
-    delta = check_probability(delta, "delta")
-    check_threads(threads)
-    first = jobs[0][0]
-    X_train, Y_train = _check_data(first, X_train, Y_train)
-    X_test, Y_test = _check_data(first, X_test, Y_test, which="test")
-    for net, variant in jobs:
-        if variant not in VARIANTS:
-            raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
-        if (
-            not isinstance(net, Network)
-            or net.widths[0] != first.widths[0]
-            or (net.output_dim != first.output_dim)
-        ):
-            raise ValueError(
-                "jobs: every network must be an archbound.Network with the "
-                f"inputs and outputs of the first, {first.widths[0]} and "
-                f"{first.output_dim}"
-            )
+    delta, X_train, Y_train, X_test, Y_test = _check_batch(
+        jobs, X_train, Y_train, X_test, Y_test, delta, threads, _check_job
+    )
     shared: dict = {}
     residuals: dict = {}
     contexts = []
@@ -209,7 +210,4 @@ def sample_bounds_batch(
         if attained_by is not None:
             samples["attained_by"] = attained_by
         reports.append(report_from_samples(context, samples, 0.0))
-    seconds = (time.perf_counter() - start) / len(jobs)
-    for report in reports:
-        report.seconds = seconds
-    return reports
+    return _share_seconds(reports, start)
