@@ -150,31 +150,16 @@ def bound(
     test = load_arrays(test_path)
     Y_train = _matching(train, net, "training")
     Y_test = _matching(test, net, "test")
+    data = (net, train.X, Y_train, test.X, Y_test)
+    options = {"variant": variant, "delta": delta, "seed": seed, "threads": threads}
     if scheduler is None:
         if workers is not None or chunk_rows is not None:
             raise click.UsageError("--workers and --chunk-rows need --scheduler")
-        report = sample_bounds(
-            net,
-            train.X,
-            Y_train,
-            test.X,
-            Y_test,
-            variant=variant,
-            delta=delta,
-            seed=seed,
-            threads=threads,
-        )
+        report = sample_bounds(*data, **options)
     else:
         report = _distributed_bounds(
-            net,
-            train.X,
-            Y_train,
-            test.X,
-            Y_test,
-            variant=variant,
-            delta=delta,
-            seed=seed,
-            threads=threads,
+            *data,
+            **options,
             scheduler=scheduler,
             workers=workers,
             chunk_rows=chunk_rows or "auto",
