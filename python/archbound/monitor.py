@@ -68,6 +68,22 @@ def record_delta(delta: float, t: int) -> float:
     return delta * SERIES / (float(t) * float(t))
 
 
+#: The fields of a :class:`BoundSnapshot`, in the order of its ``to_dict`` and of the
+#: history's table columns (``violations``, the one integer, last).
+BOUND_COLUMNS = (
+    "test_cost_bound",
+    "test_cost",
+    "mean_bound",
+    "mean_error",
+    "uniform_bound",
+    "max_error",
+    "ratio",
+    "mean_ratio",
+    "accuracy",
+    "violations",
+)
+
+
 @dataclass(frozen=True)
 class BoundSnapshot:
     """The lipschitz sample bound of one record, beside the truth.
@@ -108,20 +124,7 @@ class BoundSnapshot:
     violations: int
 
     def to_dict(self) -> dict:
-        out = {
-            k: finite_or_none(getattr(self, k))
-            for k in (
-                "test_cost_bound",
-                "test_cost",
-                "mean_bound",
-                "mean_error",
-                "uniform_bound",
-                "max_error",
-                "ratio",
-                "mean_ratio",
-                "accuracy",
-            )
-        }
+        out = {k: finite_or_none(getattr(self, k)) for k in BOUND_COLUMNS if k != "violations"}
         out["violations"] = int(self.violations)
         return out
 
@@ -518,20 +521,6 @@ class NormMonitor:
         from archbound import plots
 
         return plots.monitor_history([history_series(self.history)], path, title=title)
-
-
-BOUND_COLUMNS = (
-    "test_cost_bound",
-    "test_cost",
-    "mean_bound",
-    "mean_error",
-    "uniform_bound",
-    "max_error",
-    "ratio",
-    "mean_ratio",
-    "accuracy",
-    "violations",
-)
 
 
 def history_series(history, label: str = "") -> dict:

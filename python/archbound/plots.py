@@ -46,6 +46,16 @@ def _positive(values):
     return out
 
 
+def _log_n_axes(ax, n_train) -> None:
+    """Log-log axes against the training-set size N, with a labelled tick at every N."""
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.xaxis.set_major_locator(FixedLocator([float(n) for n in n_train]))
+    ax.xaxis.set_major_formatter(FixedFormatter([str(n) for n in n_train]))
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.set_xlabel("training samples N")
+
+
 def bound_vs_n(n_train, panels, path, *, title=None) -> Path:
     """Lines against the training-set size N, on log-log axes, one panel per quantity.
 
@@ -82,15 +92,10 @@ def bound_vs_n(n_train, panels, path, *, title=None) -> Path:
             )
         for k, (label, values) in enumerate(panel.get("bounds", {}).items()):
             ax.plot(n_train, _positive(values), label=label, **_bound_style(k))
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.xaxis.set_major_locator(FixedLocator([float(n) for n in n_train]))
-        ax.xaxis.set_major_formatter(FixedFormatter([str(n) for n in n_train]))
-        ax.xaxis.set_minor_locator(NullLocator())
+        _log_n_axes(ax, n_train)
         gaps = [math.log10(b / a) for a, b in zip(n_train[:-1], n_train[1:]) if a > 0 and b > 0]
         if gaps and min(gaps) < 0.15:  # close ticks on a log axis: tilt the labels apart
             ax.tick_params(axis="x", labelrotation=45)
-        ax.set_xlabel("training samples N")
         ax.set_ylabel(panel.get("ylabel", ""))
         if panel.get("title"):
             ax.set_title(panel["title"], fontsize=10)
@@ -331,12 +336,7 @@ def trained_vs_constructed(n_train, series, path, *, title=None) -> Path:
             label=run["label"],
         )
     for ax, ylabel in ((costs, "mean squared test error"), (lips, "Lip <= prod ||W_l||")):
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.xaxis.set_major_locator(FixedLocator([float(n) for n in n_train]))
-        ax.xaxis.set_major_formatter(FixedFormatter([str(n) for n in n_train]))
-        ax.xaxis.set_minor_locator(NullLocator())
-        ax.set_xlabel("training samples N")
+        _log_n_axes(ax, n_train)
         ax.set_ylabel(ylabel)
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)

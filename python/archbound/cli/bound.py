@@ -12,8 +12,14 @@ import numpy as np
 
 from archbound._json import json_safe
 from archbound.bounds import VARIANTS
-from archbound.cli.options import debug_option
-from archbound.cli.output import _format
+from archbound.cli.options import (
+    data_file_option,
+    debug_option,
+    delta_option,
+    seed_option,
+    threads_option,
+)
+from archbound.cli.output import _format, _key_value_text
 
 
 def _bound_table(report, net, sizes: tuple[int, int]) -> str:
@@ -56,8 +62,7 @@ def _bound_table(report, net, sizes: tuple[int, int]) -> str:
         rows.insert(
             -2, ("attained by", ", ".join(f"{k} {v}" for k, v in counts.items()) + " test samples")
         )
-    width = max(len(k) for k, _ in rows)
-    return "\n".join(f"{k.ljust(width)}  {v}" for k, v in rows)
+    return _key_value_text(rows)
 
 
 def _matching(data, net, which: str):
@@ -80,20 +85,13 @@ def _matching(data, net, which: str):
     type=click.Path(path_type=Path),
     help="Network.save .npz, or a torch nn.Sequential / state_dict (.pt).",
 )
-@click.option(
+@data_file_option(
     "--train",
     "train_path",
+    ".npz with X and y (labels) or Y (targets): the training set.",
     required=True,
-    type=click.Path(path_type=Path),
-    help=".npz with X and y (labels) or Y (targets): the training set.",
 )
-@click.option(
-    "--test",
-    "test_path",
-    required=True,
-    type=click.Path(path_type=Path),
-    help=".npz with X and y or Y: the test set.",
-)
+@data_file_option("--test", "test_path", ".npz with X and y or Y: the test set.", required=True)
 @click.option(
     "--variant",
     type=click.Choice(list(VARIANTS)),
@@ -103,17 +101,11 @@ def _matching(data, net, which: str):
     "is the per-sample minimum of lipschitz, projected and coordinates "
     "(those that apply).",
 )
-@click.option(
-    "--delta",
-    type=click.FloatRange(0, 1, min_open=True, max_open=True),
-    default=1e-6,
-    show_default=True,
-    help="Failure probability of the certified norms.",
-)
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+@delta_option
+@seed_option
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--per-sample", is_flag=True, help="With --json: include the per-sample bounds.")
-@click.option("--threads", type=click.IntRange(min=1), default=None, help="OpenMP threads.")
+@threads_option
 @click.option(
     "--scheduler",
     default=None,
@@ -158,31 +150,16 @@ def bound(
     test = load_arrays(test_path)
     Y_train = _matching(train, net, "training")
     Y_test = _matching(test, net, "test")
+    data = (net, train.X, Y_train, test.X, Y_test)
+    options = {"variant": variant, "delta": delta, "seed": seed, "threads": threads}
     if scheduler is None:
         if workers is not None or chunk_rows is not None:
             raise click.UsageError("--workers and --chunk-rows need --scheduler")
-        report = sample_bounds(
-            net,
-            train.X,
-            Y_train,
-            test.X,
-            Y_test,
-            variant=variant,
-            delta=delta,
-            seed=seed,
-            threads=threads,
-        )
+        report = sample_bounds(*data, **options)
     else:
         report = _distributed_bounds(
-            net,
-            train.X,
-            Y_train,
-            test.X,
-            Y_test,
-            variant=variant,
-            delta=delta,
-            seed=seed,
-            threads=threads,
+            *data,
+            **options,
             scheduler=scheduler,
             workers=workers,
             chunk_rows=chunk_rows or "auto",

@@ -8,8 +8,8 @@ from pathlib import Path
 import click
 
 from archbound._json import json_safe
-from archbound.cli.options import debug_option
-from archbound.cli.output import _format
+from archbound.cli.options import data_file_option, debug_option, seed_option, threads_option
+from archbound.cli.output import _format, _key_value_text
 
 
 def _diagnosis_text(d: dict, spectrum_path) -> str:
@@ -81,24 +81,18 @@ def _diagnosis_text(d: dict, spectrum_path) -> str:
         rows.append(("", copies))
     if spectrum_path is not None:
         rows.append(("spectrum", str(spectrum_path)))
-    width = max(len(k) for k, _ in rows)
-    return "\n".join(f"{k.ljust(width)}  {v}" for k, v in rows)
+    return _key_value_text(rows)
 
 
 @click.command()
-@click.option(
+@data_file_option(
     "--train",
     "train_path",
+    ".npz with X and optionally y (labels) or Y (targets), or a .npy of X.",
     required=True,
-    type=click.Path(path_type=Path),
-    help=".npz with X and optionally y (labels) or Y (targets), or a .npy of X.",
 )
-@click.option(
-    "--test",
-    "test_path",
-    default=None,
-    type=click.Path(path_type=Path),
-    help="Optional test set (.npz or .npy): distances to the training set.",
+@data_file_option(
+    "--test", "test_path", "Optional test set (.npz or .npy): distances to the training set."
 )
 @click.option(
     "--out",
@@ -114,8 +108,8 @@ def _diagnosis_text(d: dict, spectrum_path) -> str:
     show_default=True,
     help="Nearest-neighbour statistics over at most this many (random) samples.",
 )
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
-@click.option("--threads", type=click.IntRange(min=1), default=None, help="OpenMP threads.")
+@seed_option
+@threads_option
 @debug_option
 def diagnose(train_path, test_path, out, as_json, max_queries, seed, threads):
     """Data health check: N, M0, rank, conditioning and singular values, whether zero loss

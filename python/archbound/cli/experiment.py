@@ -7,7 +7,14 @@ from pathlib import Path
 import click
 
 from archbound.bounds import VARIANTS
-from archbound.cli.options import IntList, Variants, debug_option
+from archbound.cli.options import (
+    IntList,
+    Variants,
+    debug_option,
+    delta_option,
+    seed_option,
+    threads_option,
+)
 from archbound.cli.output import _format, _Progress, _span, format_table
 
 
@@ -242,14 +249,8 @@ def _warnings(results: dict) -> list[str]:
     show_default=True,
     help="Bound variants (readout_last gets only lipschitz and best).",
 )
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
-@click.option(
-    "--delta",
-    type=click.FloatRange(0, 1, min_open=True, max_open=True),
-    default=1e-6,
-    show_default=True,
-    help="Failure probability of the certified norms.",
-)
+@seed_option
+@delta_option
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
@@ -263,7 +264,7 @@ def _warnings(results: dict) -> list[str]:
     help="A small smoke-test sweep: every other default N, L 1,2, M 16,64, at most "
     "200 test samples (explicit options win).",
 )
-@click.option("--threads", type=click.IntRange(min=1), default=None, help="OpenMP threads.")
+@threads_option
 @click.option(
     "--trained",
     is_flag=True,

@@ -1,6 +1,9 @@
-"""Option types shared by the commands: ``--debug`` and comma-separated lists."""
+"""Options shared by the commands (``--debug``, ``--seed``, ``--threads``, ``--delta``, the data
+files) and the comma-separated list types."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import click
 
@@ -20,6 +23,25 @@ debug_option = click.option(
     callback=_set_debug,
     help="Show the traceback of an error.",
 )
+
+seed_option = click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+threads_option = click.option(
+    "--threads", type=click.IntRange(min=1), default=None, help="OpenMP threads."
+)
+delta_option = click.option(
+    "--delta",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    default=1e-6,
+    show_default=True,
+    help="Failure probability of the certified norms.",
+)
+
+
+def data_file_option(flag: str, name: str, help: str, *, required: bool = False):
+    """An option naming a data file (``--train``, ``--test``), passed as a Path."""
+    return click.option(
+        flag, name, required=required, default=None, type=click.Path(path_type=Path), help=help
+    )
 
 
 class IntList(click.ParamType):
@@ -56,4 +78,12 @@ class Variants(click.ParamType):
         return values
 
 
-__all__ = ["IntList", "Variants", "debug_option"]
+__all__ = [
+    "IntList",
+    "Variants",
+    "data_file_option",
+    "debug_option",
+    "delta_option",
+    "seed_option",
+    "threads_option",
+]

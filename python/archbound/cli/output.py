@@ -32,6 +32,12 @@ def format_table(headers: list[str], rows: list[list[str]]) -> str:
     return "\n".join(out)
 
 
+def _key_value_text(rows: list[tuple[str, str]]) -> str:
+    """(label, value) rows as text, the labels left-aligned in one column."""
+    width = max(len(k) for k, _ in rows)
+    return "\n".join(f"{k.ljust(width)}  {v}" for k, v in rows)
+
+
 def _span(values, kind="g") -> str:
     values = [v for v in values if v is not None]
     if not values:

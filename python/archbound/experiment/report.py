@@ -83,18 +83,19 @@ def summarize(runs: list[dict]) -> dict:
     return {"by_n": by_n, "average_mean_ratio": average}
 
 
-CSV_COLUMNS = [
-    "n_train",
-    "rank",
-    "condition_number",
-    "readout_norm",
-    "status",
+#: The columns of results.csv taken from each run, and from each of its networks.
+_RUN_COLUMNS = ("n_train", "rank", "condition_number", "readout_norm", "status")
+_NETWORK_COLUMNS = (
     "construction",
     "depth",
     "width",
     "train_loss",
     "max_train_error",
     "zero_loss",
+)
+CSV_COLUMNS = [
+    *_RUN_COLUMNS,
+    *_NETWORK_COLUMNS,
     "test_cost",
     "mean_error",
     "max_error",
@@ -121,27 +122,13 @@ def csv_rows(results: dict) -> list[dict]:
     """The rows of results.csv: one per (N, network, variant)."""
     rows = []
     for run in results["runs"]:
-        base = {
-            k: run[k] for k in ("n_train", "rank", "condition_number", "readout_norm", "status")
-        }
+        base = {k: run[k] for k in _RUN_COLUMNS}
         if not run["networks"]:
             rows.append(dict(base))
             continue
         for net in run["networks"]:
             row = dict(base)
-            row.update(
-                {
-                    k: net[k]
-                    for k in (
-                        "construction",
-                        "depth",
-                        "width",
-                        "train_loss",
-                        "max_train_error",
-                        "zero_loss",
-                    )
-                }
-            )
+            row.update({k: net[k] for k in _NETWORK_COLUMNS})
             row.update(net["test"])
             discrepancy = net.get("discrepancy") or {"true": None, "bounds": {}}
             row["true_discrepancy"] = discrepancy["true"]

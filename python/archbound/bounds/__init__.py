@@ -1,0 +1,48 @@
+"""Generalization bounds that do not depend on depth or width (docs/design.md §2.5).
+
+Every bound is computed from the data by one geometry kernel (:func:`archbound.nearest`)
+and the certified operator norms (:func:`archbound.opnorms`), and reported beside the
+true error it bounds.
+
+The subpackage by job: :mod:`.reports` (the result types), :mod:`.variants` (the variants and
+their preparation from the network and training set), :mod:`.evaluate` (the kernel on test
+samples and the aggregates), :mod:`.sample` (:func:`sample_bounds`) and :mod:`.discrepancy`
+(:func:`cost_discrepancy_bound`).
+"""
+
+from archbound.bounds._checks import _check_labels as _check_labels  # used by monitor
+from archbound.bounds.discrepancy import (
+    cost_discrepancy_bound,
+    cost_discrepancy_bound_batch,
+    output_radius,
+)
+from archbound.bounds.evaluate import component_names, evaluate_bounds, report_from_samples
+from archbound.bounds.reports import BoundReport, DiscrepancyReport
+from archbound.bounds.sample import sample_bounds, sample_bounds_batch
+from archbound.bounds.variants import (
+    DISCREPANCY_DISTANCES,
+    GEOMETRIC_VARIANTS,
+    READOUT_FIRST_VARIANTS,
+    VARIANTS,
+    BoundContext,
+    prepare_bounds,
+)
+
+__all__ = [
+    "DISCREPANCY_DISTANCES",
+    "GEOMETRIC_VARIANTS",
+    "READOUT_FIRST_VARIANTS",
+    "VARIANTS",
+    "BoundContext",
+    "BoundReport",
+    "DiscrepancyReport",
+    "component_names",
+    "cost_discrepancy_bound",
+    "cost_discrepancy_bound_batch",
+    "evaluate_bounds",
+    "output_radius",
+    "prepare_bounds",
+    "report_from_samples",
+    "sample_bounds",
+    "sample_bounds_batch",
+]

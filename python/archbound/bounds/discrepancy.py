@@ -1,0 +1,217 @@
+"""The a-priori bound on the cost discrepancy |C_test - C_train|."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from archbound._validation import check_seed, check_threads
+from archbound.bounds._checks import _check_batch, _share_seconds
+from archbound.bounds.evaluate import _evaluate_groups
+from archbound.bounds.reports import DiscrepancyReport
+from archbound.bounds.variants import DISCREPANCY_DISTANCES, _prepare
+from archbound.network import Network
+from archbound.opnorm import NormEstimate, _opnorms
+
+
+def output_radius(norms: list[NormEstimate], net: Network, s: np.ndarray) -> np.ndarray:
+    """R(s) >= |f(x)| for |x| = s: s_0 = s, s_l = ||W_l|| s_{l-1} + |b_l|."""
+    radius = np.asarray(s, dtype=np.float64)
+    for norm, bias in zip(norms, net.biases):
+        radius = norm.upper * radius + np.linalg.norm(bias)
+    return radius
+
+
+def cost_discrepancy_bound(
+    net,
+    X_train,
+    Y_train,
+    X_test,
+    Y_test,
+    *,
+    delta=1e-6,
+    seed=None,
+    evaluate_truth=True,
+    threads=None,
+    distance="lipschitz",
+) -> DiscrepancyReport:
+    """A-priori bound on |C_test - C_train| that never evaluates f on the test set.
+
+    With l(z) = |f(x) - y|^2, Lip = prod_l ||W_l|| (certified) and the output radius
+    R(s) (s_0 = s, s_l = ||W_l|| s_{l-1} + |b_l|), for pi(j) the training sample nearest
+    to test sample j in the metric d(x~, x_i) + |y~ - y_i|:
+
+        |C_test - C_train| <= mean_j (d(x~_j, x_pi(j)) + |y~_j - y_pi(j)|)
+                                  (R(|x~_j|) + R(|x_pi(j)|) + |y~_j| + |y_pi(j)|)
+                              + |mean_j l(z_pi(j)) - C_train|
+
+    where d is either distance below (docs/design.md §2.5.6, arXiv:2504.05695). This is the
+    a-priori form of the paper's abstract: the norms, the biases (through R) and the
+    geometry, with f evaluated on the training set only.
+
+    Proof. For any assignment pi, C_test - C_train = mean_j (l(z~_j) - l(z_pi(j))) +
+    (mean_j l(z_pi(j)) - C_train). With a = f(x~) - y~ and b = f(x) - y,
+    |l(z~) - l(z)| = | |a| - |b| | (|a| + |b|) <= |a - b| (|a| + |b|), where
+    |a - b| <= |f(x~) - f(x)| + |y~ - y|, |a| <= R(|x~|) + |y~| and |b| <= R(|x|) + |y|
+    (R bounds |f(x)| layer by layer: |relu(W h + b)| <= ||W|| |h| + |b|). It remains to
+    bound |f(x~) - f(x_i)| <= d(x~, x_i):
+
+    - ``distance="lipschitz"`` (any network; the paper's form): d = Lip |x~ - x_i|,
+      since ReLU is 1-Lipschitz.
+    - ``distance="coordinates"`` (readout_first, rank(X_train) = N): f(x) =
+      relu(A x + beta) - beta is 1-Lipschitz in A x, and A = Y_0 X_0^+ vanishes outside
+      the row space of X, so |f(x~) - f(x_i)| <= |A (x~ - x_i)| = |Y_0 (c(x~) - e_i)|
+      <= ||Y_0|| |c(x~) - e_i|, with c(x~) = X_0^+ x~ the coordinates of
+      :func:`sample_bounds`' ``"coordinates"`` variant. Writing the network's stored A as
+      Y_0 X_0^+ + E adds the rounding terms ||Y_0|| |X_0^+ x_i - e_i| +
+      ||E||_F (|x_i| + |x~|) to d, as there. Nothing else changes, so the bound holds for
+      this d too; it is tighter whenever ||Y_0|| |c(x~) - e_i| < Lip |x~ - x_i|, which is
+      typical since ||Y_0|| |c - e_i| does not grow with the condition number of X as
+      Lip = ||Y_0 X_0^+|| does.
+
+    Parameters
+    ----------
+    net : Network
+    X_train, Y_train, X_test, Y_test : array_like
+        As in :func:`sample_bounds`.
+    delta : float in (0, 1)
+        Failure probability of the norm certificates.
+    seed : int or numpy.random.Generator, optional
+    evaluate_truth : bool
+        Also evaluate f on the test set, only to report the true discrepancy beside the
+        bound (the bound itself does not use it).
+    threads : int, optional
+    distance : {"lipschitz", "coordinates"}
+        The distance d in the transport term (see the proof).
+
+    Returns
+    -------
+    DiscrepancyReport
+    """
+    return cost_discrepancy_bound_batch(
+        [(net, distance)],
+        X_train,
+        Y_train,
+        X_test,
+        Y_test,
+        delta=delta,
+        seed=seed,
+        evaluate_truth=evaluate_truth,
+        threads=threads,
+    )[0]
+
+
+def _check_job(net, distance, first) -> None:
+    """One (network, distance) job of :func:`cost_discrepancy_bound_batch`."""
+    if distance not in DISCREPANCY_DISTANCES:
+        raise ValueError(f"distance must be one of {DISCREPANCY_DISTANCES}, got {distance!r}")
+    if not isinstance(net, Network):
+        raise TypeError(f"net must be an archbound.Network, got {type(net).__name__}")
+    if net.input_dim != first.input_dim or net.output_dim != first.output_dim:
+        raise ValueError("jobs: every network must have the inputs and outputs of the first")
+
+
+def cost_discrepancy_bound_batch(
+    jobs,
+    X_train,
+    Y_train,
+    X_test,
+    Y_test,
+    *,
+    delta=1e-6,
+    seed=None,
+    evaluate_truth=True,
+    threads=None,
+) -> list[DiscrepancyReport]:
+    """:func:`cost_discrepancy_bound` for several (network, distance) pairs on one training
+    and test set, as :func:`sample_bounds_batch` does for the sample bounds: one pass of the
+    geometry kernel per feature space, one objective per job. Each report equals the
+    single call's; its ``seconds`` is the batch's wall time shared equally.
+    """
+    start = time.perf_counter()
+    jobs = list(jobs)
+    if not jobs:
+        return []
+    delta, X_train, Y_train, X_test, Y_test = _check_batch(
+        jobs, X_train, Y_train, X_test, Y_test, delta, threads, _check_job
+    )
+    shared: dict = {}
+    losses: dict = {}
+    zeros = np.zeros(X_train.shape[0])
+    contexts = []
+    for net, distance in jobs:
+        if id(net) not in losses:
+            losses[id(net)] = np.sum(
+                (net._forward(X_train, check_threads(threads)) - Y_train) ** 2, axis=1
+            )
+        # Offsets 0: the transport term pairs test and training samples by distance alone.
+        context = _prepare(net, X_train, Y_train, zeros, distance, delta, seed, threads, shared)
+        if context is None:
+            raise ValueError(
+                "distance='coordinates' needs X_train of full row rank, rank(X_train) = N = "
+                f"{X_train.shape[0]}; use distance='lipschitz' for this training set"
+            )
+        contexts.append(context)
+    evaluated = _evaluate_groups(contexts, X_test, Y_test, threads)
+    test_norms = np.linalg.norm(X_test, axis=1)
+    train_norms = np.linalg.norm(X_train, axis=1)
+    test_label_norms = np.linalg.norm(Y_test, axis=1)
+    train_label_norms = np.linalg.norm(Y_train, axis=1)
+    reports, certified = [], {}
+    for (net, distance), context, (_, pi, feature_distance, _) in zip(jobs, contexts, evaluated):
+        train_losses = losses[id(net)]
+        train_cost = float(train_losses.mean())
+        if id(net) not in certified:  # the norms "lipschitz" certifies, for R and Lip
+            certified[id(net)] = (
+                context.norms
+                if distance == "lipschitz"
+                else _opnorms(
+                    net.weights, delta=delta, seed=check_seed(seed), threads=check_threads(threads)
+                )
+            )
+        lipschitz_norms = certified[id(net)]
+        lip = float(np.prod([n.upper for n in lipschitz_norms]))
+        if distance == "lipschitz":
+            x_gap = lip * feature_distance
+        else:  # ||Y_0|| |c(x~) - e_i| plus the rounding terms of "coordinates"
+            x_gap = (
+                context.alpha * feature_distance
+                + context.offsets[pi]
+                + context.test_gap * test_norms
+            )
+        y_gap = np.linalg.norm(Y_test - Y_train[pi], axis=1)
+        spread = (
+            output_radius(lipschitz_norms, net, test_norms)
+            + output_radius(lipschitz_norms, net, train_norms)[pi]
+            + test_label_norms
+            + train_label_norms[pi]
+        )
+        transport = float(np.mean((x_gap + y_gap) * spread))
+        train_term = abs(float(train_losses[pi].mean()) - train_cost)
+        discrepancy = test_cost = None
+        if evaluate_truth:
+            test_cost = float(
+                np.mean(
+                    np.sum((net._forward(X_test, check_threads(threads)) - Y_test) ** 2, axis=1)
+                )
+            )
+            discrepancy = abs(test_cost - train_cost)
+        reports.append(
+            DiscrepancyReport(
+                bound=transport + train_term,
+                transport_term=transport,
+                train_term=train_term,
+                discrepancy=discrepancy,
+                train_cost=train_cost,
+                test_cost=test_cost,
+                lipschitz=lip,
+                norms=list(lipschitz_norms),
+                nearest_index=pi,
+                delta=delta,
+                seconds=0.0,
+                distance=distance,
+                alpha=lip if distance == "lipschitz" else context.alpha,
+            )
+        )
+    return _share_seconds(reports, start)
