@@ -22,7 +22,7 @@ using DTrsm = void (*)(const char*, const char*, const char*, const char*, const
 /// Products smaller than this (multiply-adds) go to Eigen's serial kernel: SciPy's OpenBLAS
 /// wakes its threads for them, which costs more than it saves (measured: a 50 x 360 x 64
 /// product took 40 us on one thread, far longer with the threads woken).
-constexpr double kBlasMinWork = double(1 << 23);
+constexpr double kBlasMinWork = double(1 << 21);
 
 std::mutex install_mutex;
 const BlasFunctions* installed = nullptr;  // never freed: installed once for the process

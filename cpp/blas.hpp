@@ -41,7 +41,7 @@ bool have_blas();
 
 /// C <- alpha op(A) op(B) + beta C on column-major storage. op(A) is m x k, op(B) is k x n,
 /// C is m x n; `transpose_a` means op(A) = A^T. With beta == 0, C need not be initialised.
-/// Outside a parallel region, and from 2^23 multiply-adds up, it goes to the installed BLAS
+/// Outside a parallel region, and from 2^21 multiply-adds up, it goes to the installed BLAS
 /// (which may use its own threads); otherwise to Eigen's serial kernel.
 template <class S>
 void gemm(bool transpose_a, bool transpose_b, Index m, Index n, Index k, S alpha, const S* a,

@@ -17,6 +17,8 @@ constexpr double kEps = std::numeric_limits<double>::epsilon();
 using MatrixRef = Eigen::Ref<Matrix<double>>;
 using VectorRef = Eigen::Ref<Vector<double>>;
 
+/// Up to this size the extreme singular values of R come from the eigenvalues of R^T R.
+constexpr Index kSmallGram = 64;
 /// Seed of the Lanczos start vector of the condition estimates (fixed: pinv is deterministic).
 constexpr std::uint64_t kStartSeed = 20250405;
 /// Multiply-adds of one BLAS triangular solve between interrupt polls: about 0.05 s.
@@ -116,8 +118,20 @@ bool pinv_thin_qr(Matrix<double>& work, double rcond, int threads, PinvResult& o
     Matrix<double> r = work.topRows(n).triangularView<Eigen::Upper>();
     for (Index i = 0; i < n; ++i)
         if (r(i, i) == 0 || !std::isfinite(r(i, i))) return false;
-    const double smax = estimate_sigma_max(r);
-    const double smin = estimate_sigma_min(r);
+    double smax, smin;
+    if (n <= kSmallGram) {
+        // Small R: the eigenvalues of R^T R (a dense symmetric solve, cheaper here than two
+        // Lanczos runs). sigma_min is then accurate to about sqrt(eps) sigma_max, enough
+        // for the test below, whose threshold is 10 sqrt(eps) at least.
+        const Matrix<double> gram = r.transpose() * r;
+        const Eigen::Tridiagonalization<Matrix<double>> tridiagonal(gram);
+        const Vector<double> d = tridiagonal.diagonal(), e = tridiagonal.subDiagonal();
+        smax = std::sqrt(std::max(0.0, tridiagonal_eigenvalue(d.data(), e.data(), n, n - 1)));
+        smin = std::sqrt(std::max(0.0, tridiagonal_eigenvalue(d.data(), e.data(), n, 0)));
+    } else {
+        smax = estimate_sigma_max(r);
+        smin = estimate_sigma_min(r);
+    }
     const double threshold = 10.0 * std::max(rcond, std::sqrt(kEps));
     if (!(smax > 0) || !(smin > threshold * smax)) return false;
 
