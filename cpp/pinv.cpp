@@ -17,8 +17,10 @@ constexpr double kEps = std::numeric_limits<double>::epsilon();
 using MatrixRef = Eigen::Ref<Matrix<double>>;
 using VectorRef = Eigen::Ref<Vector<double>>;
 
-/// Up to this size the extreme singular values of R come from the eigenvalues of R^T R.
+/// Up to this size the extreme singular values of R come from the eigenvalues of R^T R ...
 constexpr Index kSmallGram = 64;
+/// ... when they show sigma_min > kGramResolved sigma_max, far above their resolution.
+constexpr double kGramResolved = 1e-5;
 /// Seed of the Lanczos start vector of the condition estimates (fixed: pinv is deterministic).
 constexpr std::uint64_t kStartSeed = 20250405;
 /// Multiply-adds of one BLAS triangular solve between interrupt polls: about 0.05 s.
@@ -78,17 +80,20 @@ struct InverseNormalOperator {
 /// largest Ritz value of at most 64 Lanczos steps from a fixed start (a Ritz value never
 /// exceeds the eigenvalue, and Lanczos reaches it even when the top of the spectrum is
 /// clustered, where the power method stalls). Convergence is checked every 4 steps.
-template <class Operator> double largest_eigenvalue(const Operator& op) {
+template <class Operator>
+double largest_eigenvalue(const Operator& op, const InterruptCheck& check) {
     double previous = -1.0;
     Operator copy = op;
-    const LanczosState state =
-        lanczos(copy, random_unit_vector(op.size(), kStartSeed), 64, [&](const LanczosState& s) {
+    const LanczosState state = lanczos(
+        copy, random_unit_vector(op.size(), kStartSeed), 64,
+        [&](const LanczosState& s) {
             if (s.steps < 8 || s.steps % 4 != 0) return false;
             const double largest = s.largest_ritz_value();
             const bool converged = std::abs(largest - previous) <= 1e-13 * largest;
             previous = largest;
             return converged;
-        });
+        },
+        check);
     // An operator that overflowed (R^-1 of a numerically singular R) has no usable estimate:
     // +inf, which sends the matrix to the SVD path.
     if (!state.finite) return std::numeric_limits<double>::infinity();
@@ -96,14 +101,14 @@ template <class Operator> double largest_eigenvalue(const Operator& op) {
 }
 
 /// Largest singular value of the upper-triangular R: sqrt of lambda_max(R^T R).
-double estimate_sigma_max(const Matrix<double>& r) {
-    return std::sqrt(std::max(0.0, largest_eigenvalue(NormalOperator{r})));
+double estimate_sigma_max(const Matrix<double>& r, const InterruptCheck& check) {
+    return std::sqrt(std::max(0.0, largest_eigenvalue(NormalOperator{r}, check)));
 }
 
 /// Smallest singular value of a nonsingular upper-triangular R: 1 / sqrt(lambda_max of
 /// R^-1 R^-T), which never underestimates sigma_min.
-double estimate_sigma_min(const Matrix<double>& r) {
-    const double largest = largest_eigenvalue(InverseNormalOperator{r});
+double estimate_sigma_min(const Matrix<double>& r, const InterruptCheck& check) {
+    const double largest = largest_eigenvalue(InverseNormalOperator{r}, check);
     return std::isfinite(largest) && largest > 0 ? 1.0 / std::sqrt(largest) : 0.0;
 }
 
@@ -118,19 +123,28 @@ bool pinv_thin_qr(Matrix<double>& work, double rcond, int threads, PinvResult& o
     Matrix<double> r = work.topRows(n).triangularView<Eigen::Upper>();
     for (Index i = 0; i < n; ++i)
         if (r(i, i) == 0 || !std::isfinite(r(i, i))) return false;
-    double smax, smin;
+    double smax = 0, smin = 0;
+    bool estimated = false;
     if (n <= kSmallGram) {
-        // Small R: the eigenvalues of R^T R (a dense symmetric solve, cheaper here than two
-        // Lanczos runs). sigma_min is then accurate to about sqrt(eps) sigma_max, enough
-        // for the test below, whose threshold is 10 sqrt(eps) at least.
-        const Matrix<double> gram = r.transpose() * r;
+        // Small R: the extreme eigenvalues of the Gram matrix of R scaled by a power of two
+        // (no overflow or underflow), cheaper here than two Lanczos runs. Its sigma_min is
+        // accurate to about sqrt(n eps) sigma_max only, so it decides alone just when R is
+        // clearly well conditioned; otherwise Lanczos on R^-1 R^-T estimates sigma_min.
+        int exponent = 0;
+        std::frexp(r.cwiseAbs().maxCoeff(), &exponent);
+        const double scale = std::ldexp(1.0, -exponent);
+        const Matrix<double> scaled = scale * r;
+        const Matrix<double> gram = scaled.transpose() * scaled;
         const Eigen::Tridiagonalization<Matrix<double>> tridiagonal(gram);
         const Vector<double> d = tridiagonal.diagonal(), e = tridiagonal.subDiagonal();
         smax = std::sqrt(std::max(0.0, tridiagonal_eigenvalue(d.data(), e.data(), n, n - 1)));
         smin = std::sqrt(std::max(0.0, tridiagonal_eigenvalue(d.data(), e.data(), n, 0)));
-    } else {
-        smax = estimate_sigma_max(r);
-        smin = estimate_sigma_min(r);
+        smax /= scale, smin /= scale;
+        estimated = smin > kGramResolved * smax;
+    }
+    if (!estimated) {
+        smax = estimate_sigma_max(r, check);
+        smin = estimate_sigma_min(r, check);
     }
     const double threshold = 10.0 * std::max(rcond, std::sqrt(kEps));
     if (!(smax > 0) || !(smin > threshold * smax)) return false;
