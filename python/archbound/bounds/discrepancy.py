@@ -6,13 +6,18 @@ import time
 
 import numpy as np
 
-from archbound._validation import check_seed, check_threads
+from archbound._validation import check_threads
 from archbound.bounds._checks import _check_batch, _share_seconds
 from archbound.bounds.evaluate import _evaluate_groups
 from archbound.bounds.reports import DiscrepancyReport
-from archbound.bounds.variants import DISCREPANCY_DISTANCES, _prepare
+from archbound.bounds.variants import (
+    DISCREPANCY_DISTANCES,
+    _certified_norms,
+    _prepare,
+    _train_outputs,
+)
 from archbound.network import Network
-from archbound.opnorm import NormEstimate, _opnorms
+from archbound.opnorm import NormEstimate
 
 
 def output_radius(norms: list[NormEstimate], net: Network, s: np.ndarray) -> np.ndarray:
@@ -123,11 +128,13 @@ def cost_discrepancy_bound_batch(
     seed=None,
     evaluate_truth=True,
     threads=None,
+    _shared=None,
 ) -> list[DiscrepancyReport]:
     """:func:`cost_discrepancy_bound` for several (network, distance) pairs on one training
     and test set, as :func:`sample_bounds_batch` does for the sample bounds: one pass of the
     geometry kernel per feature space, one objective per job. Each report equals the
-    single call's; its ``seconds`` is the batch's wall time shared equally.
+    single call's; its ``seconds`` is the batch's wall time shared equally. ``_shared`` is as
+    in :func:`sample_bounds_batch`.
     """
     start = time.perf_counter()
     jobs = list(jobs)
@@ -136,15 +143,14 @@ def cost_discrepancy_bound_batch(
     delta, X_train, Y_train, X_test, Y_test = _check_batch(
         jobs, X_train, Y_train, X_test, Y_test, delta, threads, _check_job
     )
-    shared: dict = {}
+    shared: dict = {} if _shared is None else _shared
     losses: dict = {}
     zeros = np.zeros(X_train.shape[0])
     contexts = []
     for net, distance in jobs:
         if id(net) not in losses:
-            losses[id(net)] = np.sum(
-                (net._forward(X_train, check_threads(threads)) - Y_train) ** 2, axis=1
-            )
+            outputs = _train_outputs(net, X_train, threads, shared)
+            losses[id(net)] = np.sum((outputs - Y_train) ** 2, axis=1)
         # Offsets 0: the transport term pairs test and training samples by distance alone.
         context = _prepare(net, X_train, Y_train, zeros, distance, delta, seed, threads, shared)
         if context is None:
@@ -158,19 +164,16 @@ def cost_discrepancy_bound_batch(
     train_norms = np.linalg.norm(X_train, axis=1)
     test_label_norms = np.linalg.norm(Y_test, axis=1)
     train_label_norms = np.linalg.norm(Y_train, axis=1)
-    reports, certified = [], {}
+    reports = []
     for (net, distance), context, (_, pi, feature_distance, _) in zip(jobs, contexts, evaluated):
         train_losses = losses[id(net)]
         train_cost = float(train_losses.mean())
-        if id(net) not in certified:  # the norms "lipschitz" certifies, for R and Lip
-            certified[id(net)] = (
-                context.norms
-                if distance == "lipschitz"
-                else _opnorms(
-                    net.weights, delta=delta, seed=check_seed(seed), threads=check_threads(threads)
-                )
-            )
-        lipschitz_norms = certified[id(net)]
+        # The norms "lipschitz" certifies, for R and Lip (computed once per network).
+        lipschitz_norms = (
+            context.norms
+            if distance == "lipschitz"
+            else _certified_norms(net, delta, seed, threads, shared)
+        )
         lip = float(np.prod([n.upper for n in lipschitz_norms]))
         if distance == "lipschitz":
             x_gap = lip * feature_distance

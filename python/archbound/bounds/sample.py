@@ -6,7 +6,6 @@ import time
 
 import numpy as np
 
-from archbound._validation import check_threads
 from archbound.bounds._checks import _check_batch, _share_seconds
 from archbound.bounds.evaluate import (
     _evaluate_groups,
@@ -15,7 +14,7 @@ from archbound.bounds.evaluate import (
     report_from_samples,
 )
 from archbound.bounds.reports import BoundReport
-from archbound.bounds.variants import VARIANTS, _prepare_bounds, prepare_bounds
+from archbound.bounds.variants import VARIANTS, _prepare_bounds, _train_outputs, prepare_bounds
 from archbound.network import Network
 
 
@@ -147,6 +146,7 @@ def sample_bounds_batch(
     seed=None,
     threads=None,
     test_outputs=None,
+    _shared=None,
 ) -> list[BoundReport]:
     """:func:`sample_bounds` for several (network, variant) pairs on one training and test set.
 
@@ -165,6 +165,10 @@ def sample_bounds_batch(
         As in :func:`sample_bounds`.
     test_outputs : sequence of array_like of shape (m, Q) or None, optional
         f(X_test) for each job, where already computed.
+    _shared : dict, optional
+        Internal: what depends on this training set and its networks (bases, training
+        outputs, certified norms), shared with :func:`cost_discrepancy_bound_batch` calls on
+        the same arrays and networks, which must stay alive while the dict is used.
 
     Returns
     -------
@@ -184,14 +188,13 @@ def sample_bounds_batch(
     delta, X_train, Y_train, X_test, Y_test = _check_batch(
         jobs, X_train, Y_train, X_test, Y_test, delta, threads, _check_job
     )
-    shared: dict = {}
+    shared: dict = {} if _shared is None else _shared
     residuals: dict = {}
     contexts = []
     for net, variant in jobs:
         if id(net) not in residuals:
-            residuals[id(net)] = np.linalg.norm(
-                net._forward(X_train, check_threads(threads)) - Y_train, axis=1
-            )
+            outputs = _train_outputs(net, X_train, threads, shared)
+            residuals[id(net)] = np.linalg.norm(outputs - Y_train, axis=1)
         contexts.append(
             _prepare_bounds(
                 net, X_train, Y_train, residuals[id(net)], variant, delta, seed, threads, shared

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
@@ -191,13 +192,34 @@ def _prepare_bounds(net, X_train, Y_train, residuals, variant, delta, seed, thre
     )
 
 
+def _certified_norms(net, delta, seed, threads, shared):
+    """opnorms of the network's layers with this delta and seed, computed once per network
+    when the seed is an int (a Generator or None draws anew on every call, as before)."""
+    if not isinstance(seed, numbers.Integral):
+        return _opnorms(
+            net.weights, delta=delta, seed=check_seed(seed), threads=check_threads(threads)
+        )
+    key = ("norms", id(net), delta, seed)
+    if key not in shared:
+        shared[key] = _opnorms(
+            net.weights, delta=delta, seed=check_seed(seed), threads=check_threads(threads)
+        )
+    return shared[key]
+
+
+def _train_outputs(net, X_train, threads, shared):
+    """f(X_train), computed once per network of the training set that ``shared`` serves."""
+    key = ("outputs", id(net))
+    if key not in shared:
+        shared[key] = net._forward(X_train, check_threads(threads))
+    return shared[key]
+
+
 def _prepare(net, X_train, Y_train, residuals, variant, delta, seed, threads, shared):
     """The context of one variant other than "best" (None: coordinates with rank < N)."""
     offsets, test_gap = None, 0.0
     if variant == "lipschitz":
-        norms = _opnorms(
-            net.weights, delta=delta, seed=check_seed(seed), threads=check_threads(threads)
-        )
+        norms = _certified_norms(net, delta, seed, threads, shared)
         alpha = float(np.prod([n.upper for n in norms]))
         transform = None
     else:

@@ -37,7 +37,7 @@ from archbound.experiment.schema import RESULTS_VERSION
 from archbound.linalg import pinv_info
 
 
-def _discrepancy_records(built, X, Y, X_test, Y_test, config) -> None:
+def _discrepancy_records(built, X, Y, X_test, Y_test, config, shared) -> None:
     """The a-priori bound on |C_test - C_train| in each applicable form, beside the truth,
     for every network of one N (one batch: one kernel pass per distance).
 
@@ -62,6 +62,7 @@ def _discrepancy_records(built, X, Y, X_test, Y_test, config) -> None:
         seed=config.seed,
         evaluate_truth=False,
         threads=config.threads,
+        _shared=shared,
     )
     records = {id(net): record for net, record, _, _ in built}
     for (net, distance), report in zip(jobs, reports):
@@ -186,6 +187,9 @@ def run_experiment(config: ExperimentConfig, *, progress=None) -> dict:
             outputs += [output] * len(variants)
         if progress:
             progress(advance=0, description=f"N={n}: bounds of {len(built)} networks")
+        # One cache for both batches of this N: training outputs and certified norms are
+        # computed once per network, the bases and features once per training set.
+        shared: dict = {}
         reports = sample_bounds_batch(
             jobs,
             X,
@@ -196,11 +200,12 @@ def run_experiment(config: ExperimentConfig, *, progress=None) -> dict:
             seed=config.seed,
             threads=config.threads,
             test_outputs=outputs,
+            _shared=shared,
         )
         records = {id(net): record for net, record, _, _ in built}
         for (net, variant), report in zip(jobs, reports):
             records[id(net)].bounds[variant] = BoundRecord.from_report(report)
-        _discrepancy_records(built, X, Y, X_test, Y_test, config)
+        _discrepancy_records(built, X, Y, X_test, Y_test, config, shared)
         for _, record, _, seconds in built:
             shares = list(record.bounds.values()) + list(record.discrepancy.bounds.values())
             record.seconds = finite_or_none(seconds + sum(b.seconds or 0.0 for b in shares))
