@@ -109,7 +109,7 @@ class GramOperator {
         block_ = std::min(block_, lines);
         const Index blocks = (lines + block_ - 1) / block_;
         split_ = Split{blocks, chunk_count(rows, cols, blocks)};
-        threads_ = int(std::min<Index>(resolve_threads(threads), split_.parts));
+        threads_ = StepThreads(int(std::min<Index>(resolve_threads(threads), split_.parts)));
         partial_.resize(size_, split_.parts);
         // Padded to whole cache lines, so that chunks never write to a shared line.
         scratch_.resize((block_ + 7) / 8 * 8 + 8, split_.parts);
@@ -119,11 +119,13 @@ class GramOperator {
     Index size() const { return size_; }
     double allowance() const { return rounding_allowance(w_.rows(), w_.cols()); }
 
-    /// y = A x. Chunks are scheduled dynamically (a busy core slows nobody down) but each
-    /// has its own accumulator, so the sum does not depend on the schedule.
+    /// y = A x. Chunks are scheduled dynamically, on as many threads as pay (StepThreads),
+    /// but each has its own accumulator, so the sum depends on neither.
     void apply(const Eigen::Ref<const Vector<double>>& x, Vector<double>& y) {
         scaled_ = scale_ * x;
-        parallel_for(0, split_.parts, threads_, [this](Index c) { chunk(c); });
+        threads_.run([this](int threads) {
+            parallel_for(0, split_.parts, threads, [this](Index c) { chunk(c); });
+        });
         y = partial_.col(0);
         for (Index c = 1; c < split_.parts; ++c) y += partial_.col(c);
         y *= scale_;
@@ -156,7 +158,7 @@ class GramOperator {
     bool tall_;
     Index size_ = 0, block_ = 1;
     Split split_;
-    int threads_ = 1;
+    StepThreads threads_{1};
     Matrix<double> partial_, scratch_;
     Vector<double> scaled_;
 };
