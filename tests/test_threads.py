@@ -224,3 +224,49 @@ def test_exception_in_one_thread_does_not_disturb_another():
         t.join()
     assert outcomes["good"] == expected
     assert isinstance(outcomes["bad"], ValueError) and "NaN" in str(outcomes["bad"])
+
+
+def test_spin_variables_are_set_only_while_their_library_loads():
+    # archbound._threads sets GOMP_SPINCOUNT and OPENBLAS_THREAD_TIMEOUT while the core and
+    # SciPy's BLAS load, and removes them again; a user's own values are left as they are.
+    import os
+    import subprocess
+    import sys
+
+    show = (
+        "import os, archbound; "
+        "print(os.environ.get('GOMP_SPINCOUNT'), os.environ.get('OPENBLAS_THREAD_TIMEOUT'))"
+    )
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY", "OPENBLAS_THREAD_TIMEOUT")
+    }
+    clean = subprocess.run([sys.executable, "-c", show], env=env, capture_output=True, text=True)
+    assert clean.returncode == 0, clean.stderr
+    assert clean.stdout.split() == ["None", "None"]
+    env.update(GOMP_SPINCOUNT="5", OPENBLAS_THREAD_TIMEOUT="20")
+    user = subprocess.run([sys.executable, "-c", show], env=env, capture_output=True, text=True)
+    assert user.returncode == 0, user.stderr
+    assert user.stdout.split() == ["5", "20"]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("orders", ["CC", "CF", "FC", "FF"])
+def test_products_on_the_cores_blas_equal_numpys(dtype, orders):
+    from archbound._backend import matmul
+
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((70, 90)).astype(dtype)
+    b = rng.standard_normal((90, 40)).astype(dtype)
+    a = np.asfortranarray(a) if orders[0] == "F" else a
+    b = np.asfortranarray(b) if orders[1] == "F" else b
+    product = matmul(a, b)
+    assert product.dtype == dtype and product.shape == (70, 40)
+    assert product.flags.c_contiguous
+    tol = 1e-4 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(product, a @ b, rtol=tol, atol=tol * 10)
+    # Strided operands, other dtypes and empty operands are left to NumPy.
+    np.testing.assert_allclose(matmul(a[::2], b), a[::2] @ b, rtol=tol, atol=tol * 10)
+    assert matmul(a[:, :0], b[:0]).shape == (70, 40)
+    assert matmul(a.astype(np.int64), b.astype(np.int64)).dtype == np.int64

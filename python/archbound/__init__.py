@@ -6,10 +6,11 @@ for overparametrized deep ReLU networks" (arXiv:2504.05695) on a C++ core (Eigen
 
 __version__ = "0.1.0"
 
-from archbound import (
-    _backend,
-    _openmp,  # noqa: F401  (loads the core with its spin policy)  # noqa: I001  (before anything loads the compiled core)
-)
+# First: loads the core and SciPy's BLAS with short idle spins, before anything else does.
+from archbound import _threads  # noqa: F401
+
+# isort: split
+from archbound import _backend
 from archbound._validation import DTypeError, MemoryLimitError
 from archbound.bounds import (
     BoundReport,

@@ -10,7 +10,9 @@ import numbers
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.linalg
 
+from archbound._backend import matmul
 from archbound._validation import check_probability, check_seed, check_threads
 from archbound.bounds._checks import _check_data
 from archbound.linalg import pinv_info
@@ -57,7 +59,7 @@ def _projected_basis(A: np.ndarray, X_train: np.ndarray, U: np.ndarray) -> np.nd
     # The rows of A = Y_0 X_0^+ lie in span(X_0), so A = A U U^T for any orthonormal U whose
     # span contains it: the thin QR factor of X_0 (of any rank). Checked, since it fails
     # for a training set other than the one the network was built on.
-    leak = np.linalg.norm(A - (A @ U) @ U.T)
+    leak = np.linalg.norm(A - matmul(matmul(A, U), U.T))
     if leak > 1e-8 * max(1.0, np.linalg.norm(A)):
         raise ValueError(
             "X_train is not the training set this network was built on: its readout A does "
@@ -76,12 +78,12 @@ def _coordinates_map(X_train: np.ndarray, Y_train: np.ndarray, threads):
     if info.rank < n:
         return None
     P = info.pinv
-    identity_gap = X_train @ P
+    identity_gap = matmul(X_train, P)
     identity_gap[np.diag_indices(n)] -= 1.0
     return (
         P,
         opnorm(Y_train, method="exact"),
-        Y_train.T @ P.T,
+        matmul(Y_train.T, P.T),
         np.linalg.norm(identity_gap, axis=1),
         np.sqrt(np.einsum("ij,ij->i", X_train, X_train)),
     )
@@ -129,7 +131,7 @@ class BoundContext:
     components: list | None = None  # "best": the contexts it takes the minimum over
 
     def features(self, X: np.ndarray) -> np.ndarray:
-        return X if self.transform is None else X @ self.transform
+        return X if self.transform is None else matmul(X, self.transform)
 
 
 def prepare_bounds(
@@ -226,7 +228,9 @@ def _prepare(net, X_train, Y_train, residuals, variant, delta, seed, threads, sh
         A = _readout(net, variant)
         if variant == "projected":
             if "basis" not in shared:
-                shared["basis"] = np.linalg.qr(X_train.T, mode="reduced")[0]
+                # SciPy's LAPACK runs on the BLAS the core uses (one thread pool, not two).
+                Q, _ = scipy.linalg.qr(X_train.T, mode="economic", check_finite=False)
+                shared["basis"] = Q
             transform = _projected_basis(A, X_train, shared["basis"])
             norms = [opnorm(A, delta=delta, seed=seed)]
             alpha = float(norms[0].upper)
