@@ -24,6 +24,10 @@ class DTypeError(TypeError, ValueError):
     """
 
 
+# Arrays up to this many elements are checked for NaN and inf by min and max (check_array).
+_ONE_PASS_SIZE = 1 << 16
+
+
 def check_array(
     value,
     name: str,
@@ -77,17 +81,19 @@ def check_array(
     else:
         array = np.ascontiguousarray(array, dtype=dtype)
     # min and max propagate NaN and expose inf without an array-sized temporary (an
-    # isfinite mask would add a quarter of a float32 input to the peak memory).
-    # One pass in the common case: a finite sum means finite entries. Only a sum that is not
-    # finite (NaN, inf, or an overflow of finite entries) is looked at more closely.
-    if finite and array.size:
+    # isfinite mask would add a quarter of a float32 input to the peak memory). A large
+    # array takes one pass in the common case: a finite sum means finite entries, and only a
+    # sum that is not finite (NaN, inf, or an overflow of finite entries) is looked at more
+    # closely. A small one takes min and max directly, which costs less than the
+    # floating-point state that the sum needs (a few microseconds a call).
+    if finite and array.size > _ONE_PASS_SIZE:
         with np.errstate(over="ignore", invalid="ignore"):
             total = np.add.reduce(array, axis=None)
     if (
         finite
         and array.size
-        and not np.isfinite(total)
-        and not (np.isfinite(array.min()) and np.isfinite(array.max()))
+        and (array.size <= _ONE_PASS_SIZE or not math.isfinite(total))
+        and not (math.isfinite(array.max()) and math.isfinite(array.min()))
     ):
         bad = "NaN" if np.isnan(array).any() else "inf"
         raise ValueError(f"{name} contains {bad}; every value must be finite")
