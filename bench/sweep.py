@@ -248,42 +248,66 @@ def bound_cases(quick: bool) -> list[Case]:
 # --- threads ---
 
 
+def _median_after(before: Callable[[], object], call: Callable[[], object], calls: int) -> float:
+    """Median wall time of call() made right after before(), over `calls` pairs."""
+    times = []
+    for _ in range(calls):
+        before()
+        start = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
 def interleaved_rows(calls: int = 200) -> list[dict]:
-    """A NumPy call right after an archbound call, against the same NumPy call alone."""
+    """A NumPy call right after an archbound call, against the same NumPy call right after
+    a pause as long as the archbound call (the call alone on the machine, its own thread
+    pool in the same state), and, for reference, back to back and right after the NumPy
+    equivalent of the archbound call. The archbound rows' ratio is alone / after archbound.
+    """
     a = _rng().standard_normal((64, 50))
     F = _rng(1).random((2000, 784)).astype(np.float32)
     G = _rng(2).random((760, 784)).astype(np.float32)
-    net = archbound.Network(
-        [_rng(3).standard_normal((64, 64)), _rng(4).standard_normal((10, 64))],
-        [np.zeros(64), np.zeros(10)],
-    )
+    weights = [_rng(3).standard_normal((64, 64)), _rng(4).standard_normal((10, 64))]
+    biases = [np.zeros(64), np.zeros(10)]
+    net = archbound.Network(weights, biases)
     x = _rng(5).standard_normal((50, 64))
+    pinv = lambda: np.linalg.pinv(a)  # noqa: E731
     rows = []
-    for label, call in (
-        ("after archbound.nearest 2000x760x784", lambda: archbound.nearest(F, G)),
-        ("after a 50-sample forward", lambda: net.forward(x)),
+    for label, ours, peer in (
+        (
+            "archbound.nearest 2000x760x784",
+            lambda: archbound.nearest(F, G),
+            lambda: numpy_nearest(F, G),
+        ),
+        (
+            "a 50-sample forward",
+            lambda: net.forward(x),
+            lambda: numpy_forward(weights, biases, x),
+        ),
     ):
-        alone = harness.median_time(lambda: np.linalg.pinv(a), calls)
-        after = []
-        for _ in range(calls):
-            call()
-            start = time.perf_counter()
-            np.linalg.pinv(a)
-            after.append(time.perf_counter() - start)
-        after_median = statistics.median(after)
+        duration = harness.best_of(ours, 3)[0]
+        alone = _median_after(lambda d=duration: time.sleep(d), pinv, calls)
+        after = _median_after(ours, pinv, calls)
+        back_to_back = harness.median_time(pinv, calls)
+        after_peer = _median_after(peer, pinv, calls)
         rows.append(
             {
                 "kernel": "threads: interleaved",
-                "size": f"numpy pinv 64x50 {label}",
-                "ours_s": after_median,
-                "best_peer": "the same call alone",
+                "size": f"numpy pinv 64x50 after {label}",
+                "ours_s": after,
+                "best_peer": "the same call alone (after an equal pause)",
                 "peer_s": alone,
-                "peer_over_ours": alone / after_median,
+                "peer_over_ours": alone / after,
+                "back_to_back_s": back_to_back,
+                "after_numpy_equivalent_s": after_peer,
             }
         )
         print(
-            f"  {'threads: interleaved':<28}{label:<34}{after_median * 1e3:10.3f} ms"
-            f"{alone * 1e3:10.3f} ms  {'alone':<28}{alone / after_median:6.2f}",
+            f"  {'threads: interleaved':<28}{'after ' + label:<34}{after * 1e3:10.3f} ms"
+            f"{alone * 1e3:10.3f} ms  {'alone, after a pause':<28}{alone / after:6.2f}"
+            f"   (back to back {back_to_back * 1e3:.3f} ms, after the NumPy equivalent "
+            f"{after_peer * 1e3:.3f} ms)",
             flush=True,
         )
     return rows

@@ -17,6 +17,7 @@
 
 #include "blas.hpp"
 #include "construct.hpp"
+#include "finite.hpp"
 #include "forward.hpp"
 #include "geometry.hpp"
 #include "opnorm.hpp"
@@ -286,6 +287,22 @@ PYBIND11_MODULE(_core, m) {
 #undef ARCHBOUND_NEAREST_ARGS
 
     m.def("simd_instruction_sets", &Eigen::SimdInstructionSetsInUse);
+
+    // any C-contiguous float32 or float64 array, of any shape
+    m.def(
+        "all_finite",
+        [](const CArray<float>& a, int threads) {
+            py::gil_scoped_release release;
+            return archbound::all_finite(a.data(), Index(a.size()), threads);
+        },
+        py::arg("a").noconvert(), py::arg("threads"));
+    m.def(
+        "all_finite",
+        [](const CArray<double>& a, int threads) {
+            py::gil_scoped_release release;
+            return archbound::all_finite(a.data(), Index(a.size()), threads);
+        },
+        py::arg("a").noconvert(), py::arg("threads"));
 
     m.def(
         "set_blas",

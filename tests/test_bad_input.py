@@ -997,3 +997,24 @@ def test_every_public_function_is_in_the_battery():
         if callable(getattr(ab, name)) and not isinstance(getattr(ab, name), type)
     }
     assert public <= covered, f"functions without a battery: {public - covered}"
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("size", [1, 31, 33, 2**15 - 1, 2**15 + 1, 5 * 2**15 + 7])
+@pytest.mark.parametrize("bad", [NAN, INF, -INF])
+def test_nan_and_inf_are_found_anywhere(dtype, size, bad):
+    """The core's one-pass check (chunks in parallel, lanes of sums of x * 0) finds a NaN or
+    inf at the first, a middle and the last position, and passes the largest finite values."""
+    from archbound import _core
+
+    rng = np.random.default_rng(size)
+    values = rng.standard_normal(size).astype(dtype)
+    values[:: max(1, size // 7)] = np.finfo(dtype).max
+    assert _core.all_finite(values, 0)
+    for where in {0, size // 2, size - 1}:
+        broken = values.copy()
+        broken[where] = bad
+        assert not _core.all_finite(broken, 0)
+        assert not _core.all_finite(broken, 1)
+        with pytest.raises(ValueError, match="W contains " + ("NaN" if bad != bad else "inf")):
+            ab.opnorm(broken.reshape(1, -1))

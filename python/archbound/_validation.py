@@ -13,6 +13,8 @@ import os
 
 import numpy as np
 
+from archbound import _core
+
 FLOAT64 = (np.float64,)
 FLOATS = (np.float64, np.float32)
 
@@ -24,8 +26,11 @@ class DTypeError(TypeError, ValueError):
     """
 
 
-# Arrays up to this many elements are checked for NaN and inf by min and max (check_array).
-_ONE_PASS_SIZE = 1 << 16
+def _all_finite(array: np.ndarray) -> bool:
+    """No NaN or inf in a C-contiguous array."""
+    if array.dtype in (np.float32, np.float64):
+        return _core.all_finite(array, 0)
+    return bool(np.isfinite(array).all())
 
 
 def check_array(
@@ -80,21 +85,9 @@ def check_array(
         array = np.array(array, dtype=dtype, order="C", copy=True)
     else:
         array = np.ascontiguousarray(array, dtype=dtype)
-    # min and max propagate NaN and expose inf without an array-sized temporary (an
-    # isfinite mask would add a quarter of a float32 input to the peak memory). A large
-    # array takes one pass in the common case: a finite sum means finite entries, and only a
-    # sum that is not finite (NaN, inf, or an overflow of finite entries) is looked at more
-    # closely. A small one takes min and max directly, which costs less than the
-    # floating-point state that the sum needs (a few microseconds a call).
-    if finite and array.size > _ONE_PASS_SIZE:
-        with np.errstate(over="ignore", invalid="ignore"):
-            total = np.add.reduce(array, axis=None)
-    if (
-        finite
-        and array.size
-        and (array.size <= _ONE_PASS_SIZE or not math.isfinite(total))
-        and not (math.isfinite(array.max()) and math.isfinite(array.min()))
-    ):
+    # One pass in the core (without an array-sized temporary, in parallel for large
+    # arrays); NaN or inf is told apart only when there is one.
+    if finite and array.size and not _all_finite(array):
         bad = "NaN" if np.isnan(array).any() else "inf"
         raise ValueError(f"{name} contains {bad}; every value must be finite")
     return array
