@@ -32,8 +32,7 @@ template <class S> bool all_finite(const S* data, Index n, int threads) {
     parallel_for(0, chunks, chunks > 1 ? resolve_threads(threads) : 1, [&](Index c) {
         if (!finite.load(std::memory_order_relaxed)) return;
         const Index begin = c * kChunk, len = std::min(kChunk, n - begin);
-        if (!finite_run(data + begin, len))
-            finite.store(false, std::memory_order_relaxed);
+        if (!finite_run(data + begin, len)) finite.store(false, std::memory_order_relaxed);
     });
     return finite.load();
 }
