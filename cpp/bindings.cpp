@@ -66,7 +66,8 @@ template <class F> auto without_gil(F&& body) {
 void* capsule_pointer(const py::object& capsule) {
     if (capsule.is_none()) return nullptr;
     if (!PyCapsule_CheckExact(capsule.ptr()))
-        throw std::invalid_argument("expected a PyCapsule of scipy.linalg.cython_blas");
+        throw std::invalid_argument(
+            "expected a PyCapsule of scipy.linalg.cython_blas or cython_lapack");
     void* pointer = PyCapsule_GetPointer(capsule.ptr(), PyCapsule_GetName(capsule.ptr()));
     if (!pointer) throw py::error_already_set();
     return pointer;
@@ -307,17 +308,20 @@ PYBIND11_MODULE(_core, m) {
     m.def(
         "set_blas",
         [](const py::object& dgemm, const py::object& sgemm, const py::object& dtrsm,
-           const std::string& description) {
+           const py::object& dgeqrf, const py::object& dorgqr, const std::string& description) {
             archbound::BlasFunctions f;
             f.dgemm = capsule_pointer(dgemm);
             f.sgemm = capsule_pointer(sgemm);
             f.dtrsm = capsule_pointer(dtrsm);
+            f.dgeqrf = capsule_pointer(dgeqrf);
+            f.dorgqr = capsule_pointer(dorgqr);
             f.description = description;
             archbound::set_blas(f);
         },
-        py::arg("dgemm"), py::arg("sgemm"), py::arg("dtrsm"), py::arg("description"),
-        "Route the core's products to these BLAS routines (PyCapsules of "
-        "scipy.linalg.cython_blas).");
+        py::arg("dgemm"), py::arg("sgemm"), py::arg("dtrsm"), py::arg("dgeqrf"), py::arg("dorgqr"),
+        py::arg("description"),
+        "Route the core's products to these BLAS and LAPACK routines (PyCapsules of "
+        "scipy.linalg.cython_blas and cython_lapack).");
     m.def("use_blas", &archbound::use_blas, py::arg("on"));
     m.def("blas_backend", &archbound::blas_backend);
 }

@@ -1,5 +1,7 @@
 #include "blas.hpp"
 
+#include <vector>
+
 #include <omp.h>
 
 #include <atomic>
@@ -18,6 +20,10 @@ using SGemm = void (*)(const char*, const char*, const int*, const int*, const i
                        const int*);
 using DTrsm = void (*)(const char*, const char*, const char*, const char*, const int*, const int*,
                        const double*, const double*, const int*, double*, const int*);
+using DGeqrf = void (*)(const int*, const int*, double*, const int*, double*, double*, const int*,
+                        int*);
+using DOrgqr = void (*)(const int*, const int*, const int*, double*, const int*, const double*,
+                        double*, const int*, int*);
 
 /// Products smaller than this (multiply-adds) go to Eigen's serial kernel: SciPy's OpenBLAS
 /// wakes its threads for them, which costs more than it saves (measured: a 50 x 360 x 64
@@ -120,6 +126,45 @@ void blas_solve_right_transposed(Index m, Index n, const double* r, Index ldr, d
     const char side = 'R', uplo = 'U', trans = 'T', diag = 'N';
     reinterpret_cast<DTrsm>(active()->dtrsm)(&side, &uplo, &trans, &diag, &im, &in, &one, r, &ildr,
                                              b, &ildb);
+}
+
+}  // namespace archbound
+
+namespace archbound {
+
+bool have_lapack_qr() { return have_blas() && active()->dgeqrf && active()->dorgqr; }
+
+namespace {
+
+/// LAPACK's workspace query (lwork = -1), then the call with that workspace.
+template <class Call> void with_workspace(Call&& call) {
+    double size = 0;
+    int info = 0;
+    call(&size, -1, &info);
+    require(info == 0, "LAPACK workspace query failed");
+    std::vector<double> work(size_t(std::max(1.0, size)));
+    call(work.data(), int(work.size()), &info);
+    require(info == 0, "LAPACK QR failed");
+}
+
+}  // namespace
+
+void lapack_qr(Index m, Index n, double* a, Index lda, double* tau) {
+    require(have_lapack_qr() && fits_int({m, n, lda}), "dgeqrf: LAPACK is not available");
+    const int im = int(m), in = int(n), ilda = int(lda);
+    const auto f = reinterpret_cast<DGeqrf>(active()->dgeqrf);
+    with_workspace([&](double* work, int lwork, int* info) {
+        f(&im, &in, a, &ilda, tau, work, &lwork, info);
+    });
+}
+
+void lapack_thin_q(Index m, Index n, double* a, Index lda, const double* tau) {
+    require(have_lapack_qr() && fits_int({m, n, lda}), "dorgqr: LAPACK is not available");
+    const int im = int(m), in = int(n), ilda = int(lda);
+    const auto f = reinterpret_cast<DOrgqr>(active()->dorgqr);
+    with_workspace([&](double* work, int lwork, int* info) {
+        f(&im, &in, &in, a, &ilda, tau, work, &lwork, info);
+    });
 }
 
 }  // namespace archbound

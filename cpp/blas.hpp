@@ -24,6 +24,8 @@ struct BlasFunctions {
     void* dgemm = nullptr;
     void* sgemm = nullptr;
     void* dtrsm = nullptr;
+    void* dgeqrf = nullptr;  // LAPACK (scipy.linalg.cython_lapack): the QR of small matrices
+    void* dorgqr = nullptr;
     std::string description;
 };
 
@@ -51,6 +53,17 @@ extern template void gemm<float>(bool, bool, Index, Index, Index, float, const f
                                  const float*, Index, float, float*, Index);
 extern template void gemm<double>(bool, bool, Index, Index, Index, double, const double*, Index,
                                   const double*, Index, double, double*, Index);
+
+/// True when the installed LAPACK's dgeqrf and dorgqr can be called from this thread.
+bool have_lapack_qr();
+
+/// LAPACK dgeqrf: in-place QR of the m x n (m >= n)
+/// column-major `a` in dgeqrf's layout, with the reflectors' coefficients in `tau` (n).
+/// Only when have_lapack_qr(); one uninterruptible call, so for small matrices only.
+void lapack_qr(Index m, Index n, double* a, Index lda, double* tau);
+
+/// LAPACK dorgqr: overwrites lapack_qr's output with the thin factor Q_1 (m x n).
+void lapack_thin_q(Index m, Index n, double* a, Index lda, const double* tau);
 
 /// BLAS dtrsm: B <- B R^-T for the upper-triangular n x n `r`, B being m x n. Only when
 /// have_blas().

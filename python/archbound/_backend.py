@@ -1,8 +1,9 @@
 """Which kernels the C++ core's dense products use (see cpp/blas.hpp).
 
 At import, archbound hands the core the BLAS that SciPy already ships, as the function
-pointers that ``scipy.linalg.cython_blas`` exports (the route scikit-learn takes): no BLAS
-is linked, bundled or loaded by archbound itself. SciPy's OpenBLAS runs its own threads;
+pointers that ``scipy.linalg.cython_blas`` exports (the route scikit-learn takes), and
+LAPACK's QR (``dgeqrf``, ``dorgqr`` of ``scipy.linalg.cython_lapack``) for small matrices:
+no BLAS is linked, bundled or loaded by archbound itself. SciPy's OpenBLAS runs its own threads;
 the core calls it only outside its OpenMP regions, so the two never oversubscribe the
 cores. Its thread count follows SciPy's (``OPENBLAS_NUM_THREADS``, or ``threadpoolctl``).
 
@@ -28,10 +29,15 @@ def _install_scipy() -> None:
     from archbound import _threads
 
     blas = _threads.load_scipy_blas().__pyx_capi__
+    from scipy.linalg import cython_lapack  # the same library as cython_blas
+
+    lapack = cython_lapack.__pyx_capi__
     _core.set_blas(
         blas["dgemm"],
         blas["sgemm"],
         blas["dtrsm"],
+        lapack["dgeqrf"],
+        lapack["dorgqr"],
         f"scipy {scipy.__version__} (scipy.linalg.cython_blas)",
     )
 
