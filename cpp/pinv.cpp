@@ -122,14 +122,7 @@ bool pinv_thin_qr(Matrix<double>& work, double rcond, int threads, PinvResult& o
                   const InterruptCheck& check, bool form_inverse = true) {
     const Index n = work.cols();
     Vector<double> tau(n);
-    // Small matrices: LAPACK's unblocked QR, one short call (64 x 50: 27 us against 77 us
-    // for the blocked recursive QR, whose block reflectors do not pay at this size).
-    const bool lapack =
-        double(work.rows()) * double(n) * double(n) < kSerialWork && have_lapack_qr();
-    if (lapack)
-        lapack_qr(work.rows(), n, work.data(), work.outerStride(), tau.data());
-    else
-        householder_qr(work, tau, threads, check);
+    householder_qr(work, tau, threads, check);
     Matrix<double> r = work.topRows(n).triangularView<Eigen::Upper>();
     for (Index i = 0; i < n; ++i)
         if (r(i, i) == 0 || !std::isfinite(r(i, i))) return false;
@@ -165,10 +158,7 @@ bool pinv_thin_qr(Matrix<double>& work, double rcond, int threads, PinvResult& o
     out.fast_path = true;
     if (!form_inverse) return true;
     // A^+ = R^-1 Q_1^T, so (A^+)^T = Q_1 R^-T.
-    if (lapack)
-        lapack_thin_q(work.rows(), n, work.data(), work.outerStride(), tau.data());
-    else
-        form_thin_q(work, tau, threads, check);
+    form_thin_q(work, tau, threads, check);
     solve_transposed_on_the_right(work, r, threads, check);
     return true;
 }

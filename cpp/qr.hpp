@@ -1,5 +1,6 @@
 // Blocked Householder QR of a tall matrix, and its thin Q factor (LAPACK's dgeqrf / dorgqr
-// layout and conventions), with the products on the BLAS of blas.hpp.
+// layout and conventions), with the products on the BLAS of blas.hpp. Small matrices (under
+// 2^21 multiply-adds) go to LAPACK's own dgeqrf / dorgqr where SciPy's is installed.
 #pragma once
 
 #include "common.hpp"
