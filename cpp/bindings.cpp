@@ -73,6 +73,11 @@ void* capsule_pointer(const py::object& capsule) {
     return pointer;
 }
 
+template <class S> bool all_finite_of(const CArray<S>& a, int threads) {
+    py::gil_scoped_release release;
+    return archbound::all_finite(a.data(), Index(a.size()), threads);
+}
+
 std::vector<Index> to_indices(const std::vector<long long>& widths) {
     return {widths.begin(), widths.end()};
 }
@@ -290,20 +295,8 @@ PYBIND11_MODULE(_core, m) {
     m.def("simd_instruction_sets", &Eigen::SimdInstructionSetsInUse);
 
     // any C-contiguous float32 or float64 array, of any shape
-    m.def(
-        "all_finite",
-        [](const CArray<float>& a, int threads) {
-            py::gil_scoped_release release;
-            return archbound::all_finite(a.data(), Index(a.size()), threads);
-        },
-        py::arg("a").noconvert(), py::arg("threads"));
-    m.def(
-        "all_finite",
-        [](const CArray<double>& a, int threads) {
-            py::gil_scoped_release release;
-            return archbound::all_finite(a.data(), Index(a.size()), threads);
-        },
-        py::arg("a").noconvert(), py::arg("threads"));
+    m.def("all_finite", &all_finite_of<float>, py::arg("a").noconvert(), py::arg("threads"));
+    m.def("all_finite", &all_finite_of<double>, py::arg("a").noconvert(), py::arg("threads"));
 
     m.def(
         "set_blas",
