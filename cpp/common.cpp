@@ -8,6 +8,7 @@
 
 #if defined(__linux__)
 #include <dirent.h>
+#include <unistd.h>
 #endif
 
 namespace archbound {
@@ -39,7 +40,10 @@ char stat_state(const char* path) {
 int other_runnable_threads() {
 #if defined(__linux__)
     // /proc/loadavg: "0.50 0.40 0.30 running/total last_pid"; running counts every runnable
-    // thread of the machine, this process's included.
+    // thread of the machine, this process's included. It says nothing about the cores of a
+    // process confined to some of them (a cpuset, taskset): then the answer is 0, and only
+    // the timed probes of StepThreads decide.
+    if (sysconf(_SC_NPROCESSORS_ONLN) != omp_get_num_procs()) return 0;
     std::FILE* f = std::fopen("/proc/loadavg", "r");
     if (!f) return 0;
     double a, b, c;

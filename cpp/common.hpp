@@ -90,7 +90,8 @@ void parallel_for(Index begin, Index end, int threads, F&& body,
 }
 
 /// Threads of other processes that are runnable right now (on Linux, the running count of
-/// /proc/loadavg less this process's running threads), or 0 where this cannot be read.
+/// /proc/loadavg less this process's running threads), or 0 where this cannot be read or
+/// does not describe this process's cores (it may use only some of the machine's).
 int other_runnable_threads();
 
 /// For a parallel step that an iteration repeats many times (one product of Lanczos), the
