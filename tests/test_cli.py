@@ -17,6 +17,19 @@ def invoke(*args):
     return CliRunner().invoke(cli.main, [str(a) for a in args], catch_exceptions=False)
 
 
+def bound_args(tmp_path, model="net.npz", train="train.npz", test="test.npz"):
+    """The arguments of ``archbound bound`` on a model and data files in tmp_path."""
+    return [
+        "bound",
+        "--model",
+        tmp_path / model,
+        "--train",
+        tmp_path / train,
+        "--test",
+        tmp_path / test,
+    ]
+
+
 def assert_png(path):
     """A decodable PNG with a drawing in it (not a blank canvas)."""
     from matplotlib.image import imread
@@ -62,13 +75,7 @@ def test_python_dash_m_and_exit_codes(tmp_path):
             sys.executable,
             "-m",
             "archbound",
-            "bound",
-            "--model",
-            str(tmp_path / "none.npz"),
-            "--train",
-            str(tmp_path / "a.npz"),
-            "--test",
-            str(tmp_path / "b.npz"),
+            *map(str, bound_args(tmp_path, model="none.npz", train="a.npz", test="b.npz")),
         ],
         capture_output=True,
         text=True,
@@ -90,15 +97,7 @@ def test_python_dash_m_and_exit_codes(tmp_path):
 
 
 def test_debug_shows_the_traceback(tmp_path):
-    args = [
-        "bound",
-        "--model",
-        tmp_path / "none.npz",
-        "--train",
-        tmp_path / "a.npz",
-        "--test",
-        tmp_path / "b.npz",
-    ]
+    args = bound_args(tmp_path, model="none.npz", train="a.npz", test="b.npz")
     quiet = invoke(*args)
     assert quiet.exit_code == 2 and "Traceback" not in quiet.output
     for loud in (invoke("--debug", *args), invoke(*args, "--debug")):
@@ -111,15 +110,7 @@ def test_internal_errors_exit_1(tmp_path, monkeypatch):
         raise RuntimeError("something broke")
 
     monkeypatch.setattr(data, "load_model", broken)
-    result = invoke(
-        "bound",
-        "--model",
-        tmp_path / "m.npz",
-        "--train",
-        tmp_path / "a.npz",
-        "--test",
-        tmp_path / "b.npz",
-    )
+    result = invoke(*bound_args(tmp_path, model="m.npz", train="a.npz", test="b.npz"))
     assert result.exit_code == 1
     assert "Internal error: RuntimeError: something broke" in result.output
     assert "--debug" in result.output and "Traceback" not in result.output
@@ -127,13 +118,7 @@ def test_internal_errors_exit_1(tmp_path, monkeypatch):
         "Traceback"
         in invoke(
             "--debug",
-            "bound",
-            "--model",
-            tmp_path / "m.npz",
-            "--train",
-            tmp_path / "a.npz",
-            "--test",
-            tmp_path / "b.npz",
+            *bound_args(tmp_path, model="m.npz", train="a.npz", test="b.npz"),
         ).output
     )
 
@@ -192,15 +177,7 @@ def test_bound_refuses_object_arrays_without_executing(tmp_path):
     saved_network(tmp_path, X, y)
     marker = tmp_path / "pwned"
     malicious_npz(tmp_path / "evil.npz", marker)
-    result = invoke(
-        "bound",
-        "--model",
-        tmp_path / "net.npz",
-        "--train",
-        tmp_path / "train.npz",
-        "--test",
-        tmp_path / "evil.npz",
-    )
+    result = invoke(*bound_args(tmp_path, test="evil.npz"))
     assert result.exit_code == 2
     assert "object array" in result.output and "Traceback" not in result.output
     assert len(result.output.strip().splitlines()) == 1
@@ -214,13 +191,7 @@ def test_bound_round_trip_through_network_save(tmp_path, variant):
     X, y, T, t = digits_npz(tmp_path)
     net = saved_network(tmp_path, X, y)
     result = invoke(
-        "bound",
-        "--model",
-        tmp_path / "net.npz",
-        "--train",
-        tmp_path / "train.npz",
-        "--test",
-        tmp_path / "test.npz",
+        *bound_args(tmp_path),
         "--variant",
         variant,
         "--json",
@@ -237,13 +208,7 @@ def test_bound_round_trip_through_network_save(tmp_path, variant):
     assert report["uniform_bound"] >= report["max_error"]
     np.testing.assert_allclose(report["test_cost"], np.mean(errors**2), rtol=1e-9)
     table = invoke(
-        "bound",
-        "--model",
-        tmp_path / "net.npz",
-        "--train",
-        tmp_path / "train.npz",
-        "--test",
-        tmp_path / "test.npz",
+        *bound_args(tmp_path),
         "--variant",
         variant,
     )
@@ -258,13 +223,7 @@ def test_bound_on_a_torch_state_dict(tmp_path):
     model = torch.nn.Sequential(torch.nn.Linear(64, 20), torch.nn.ReLU(), torch.nn.Linear(20, 10))
     torch.save(model.state_dict(), tmp_path / "model.pt")
     result = invoke(
-        "bound",
-        "--model",
-        tmp_path / "model.pt",
-        "--train",
-        tmp_path / "train.npz",
-        "--test",
-        tmp_path / "test.npz",
+        *bound_args(tmp_path, model="model.pt"),
         "--json",
         "--per-sample",
     )
@@ -662,13 +621,7 @@ def test_bound_on_a_local_dask_cluster(tmp_path):
     X, y, _, _ = digits_npz(tmp_path)
     saved_network(tmp_path, X, y)
     args = [
-        "bound",
-        "--model",
-        tmp_path / "net.npz",
-        "--train",
-        tmp_path / "train.npz",
-        "--test",
-        tmp_path / "test.npz",
+        *bound_args(tmp_path),
         "--json",
     ]
     local = json.loads(invoke(*args).output)
