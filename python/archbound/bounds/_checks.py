@@ -10,6 +10,20 @@ from archbound._validation import check_array, check_probability, check_threads
 from archbound.network import Network
 
 
+def _check_job_network(net, first) -> None:
+    """A network of a batch's jobs: an archbound.Network with the inputs and outputs of the
+    first job's network."""
+    if not isinstance(net, Network):
+        raise TypeError(
+            f"jobs: every network must be an archbound.Network, got {type(net).__name__}"
+        )
+    if net.input_dim != first.input_dim or net.output_dim != first.output_dim:
+        raise ValueError(
+            "jobs: every network must have the inputs and outputs of the first, "
+            f"{first.input_dim} and {first.output_dim}"
+        )
+
+
 def _check_labels(Y, name: str, n_rows: int, q: int) -> np.ndarray:
     """2-D targets, or 1-D integer labels that are one-hot encoded to Q columns."""
     try:

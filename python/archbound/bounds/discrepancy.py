@@ -7,7 +7,7 @@ import time
 import numpy as np
 
 from archbound._validation import check_threads
-from archbound.bounds._checks import _check_batch, _share_seconds
+from archbound.bounds._checks import _check_batch, _check_job_network, _share_seconds
 from archbound.bounds.evaluate import _evaluate_groups
 from archbound.bounds.reports import DiscrepancyReport
 from archbound.bounds.variants import (
@@ -111,10 +111,7 @@ def _check_job(net, distance, first) -> None:
     """One (network, distance) job of :func:`cost_discrepancy_bound_batch`."""
     if distance not in DISCREPANCY_DISTANCES:
         raise ValueError(f"distance must be one of {DISCREPANCY_DISTANCES}, got {distance!r}")
-    if not isinstance(net, Network):
-        raise TypeError(f"net must be an archbound.Network, got {type(net).__name__}")
-    if net.input_dim != first.input_dim or net.output_dim != first.output_dim:
-        raise ValueError("jobs: every network must have the inputs and outputs of the first")
+    _check_job_network(net, first)
 
 
 def cost_discrepancy_bound_batch(

@@ -6,7 +6,7 @@ import time
 
 import numpy as np
 
-from archbound.bounds._checks import _check_batch, _share_seconds
+from archbound.bounds._checks import _check_batch, _check_job_network, _share_seconds
 from archbound.bounds.evaluate import (
     _evaluate_groups,
     _truth,
@@ -15,7 +15,6 @@ from archbound.bounds.evaluate import (
 )
 from archbound.bounds.reports import BoundReport
 from archbound.bounds.variants import VARIANTS, _prepare_bounds, _train_outputs, prepare_bounds
-from archbound.network import Network
 
 
 def sample_bounds(
@@ -123,16 +122,7 @@ def _check_job(net, variant, first) -> None:
     """One (network, variant) job of :func:`sample_bounds_batch`, against the first network."""
     if variant not in VARIANTS:
         raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
-    if (
-        not isinstance(net, Network)
-        or net.widths[0] != first.widths[0]
-        or (net.output_dim != first.output_dim)
-    ):
-        raise ValueError(
-            "jobs: every network must be an archbound.Network with the "
-            f"inputs and outputs of the first, {first.widths[0]} and "
-            f"{first.output_dim}"
-        )
+    _check_job_network(net, first)
 
 
 def sample_bounds_batch(
