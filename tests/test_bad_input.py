@@ -75,6 +75,11 @@ class Target:
         return None
 
 
+def _bound_data(kw):
+    """X_train, Y_train, X_test, Y_test of a bound target's arguments."""
+    return kw["X_train"], kw["Y_train"], kw["X_test"], kw["Y_test"]
+
+
 def _bounds_kw(kw):
     return {k: kw[k] for k in ("delta", "seed", "threads") if k in kw}
 
@@ -324,10 +329,7 @@ TARGETS = [
         "sample_bounds",
         lambda kw: ab.sample_bounds(
             kw["net"],
-            kw["X_train"],
-            kw["Y_train"],
-            kw["X_test"],
-            kw["Y_test"],
+            *_bound_data(kw),
             variant=kw["variant"],
             **_bounds_kw(kw),
         ),
@@ -340,10 +342,7 @@ TARGETS = [
         "sample_bounds[projected]",
         lambda kw: ab.sample_bounds(
             MINIMIZER,
-            kw["X_train"],
-            kw["Y_train"],
-            kw["X_test"],
-            kw["Y_test"],
+            *_bound_data(kw),
             variant="projected",
             **_bounds_kw(kw),
         ),
@@ -354,9 +353,7 @@ TARGETS = [
     ),
     Target(
         "cost_discrepancy_bound",
-        lambda kw: ab.cost_discrepancy_bound(
-            kw["net"], kw["X_train"], kw["Y_train"], kw["X_test"], kw["Y_test"], **_bounds_kw(kw)
-        ),
+        lambda kw: ab.cost_discrepancy_bound(kw["net"], *_bound_data(kw), **_bounds_kw(kw)),
         BOUND_ARGS,
         BOUND_KINDS,
         rows=BOUND_ROWS,
@@ -366,10 +363,7 @@ TARGETS = [
         "sample_bounds_batch",
         lambda kw: ab.sample_bounds_batch(
             [(kw["net"], "lipschitz"), (kw["net"], "best")],
-            kw["X_train"],
-            kw["Y_train"],
-            kw["X_test"],
-            kw["Y_test"],
+            *_bound_data(kw),
             **_bounds_kw(kw),
         ),
         BOUND_ARGS,
@@ -381,10 +375,7 @@ TARGETS = [
         "cost_discrepancy_bound_batch",
         lambda kw: ab.cost_discrepancy_bound_batch(
             [(kw["net"], "lipschitz")],
-            kw["X_train"],
-            kw["Y_train"],
-            kw["X_test"],
-            kw["Y_test"],
+            *_bound_data(kw),
             **_bounds_kw(kw),
         ),
         BOUND_ARGS,
@@ -396,10 +387,7 @@ TARGETS = [
         "distributed.sample_bounds",
         lambda kw: abd.sample_bounds(
             kw["net"],
-            kw["X_train"],
-            kw["Y_train"],
-            kw["X_test"],
-            kw["Y_test"],
+            *_bound_data(kw),
             chunk_rows=kw["chunk_rows"],
             **_bounds_kw(kw),
         ),
