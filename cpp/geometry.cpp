@@ -7,6 +7,8 @@
 #include <limits>
 #include <numeric>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 namespace archbound {
@@ -45,36 +47,38 @@ template <class S> struct Kernel {
     static constexpr Index kBlock = 10 * MR;
 };
 
-/// c[i + n ldc] (=, or += when `accumulate`) sum_k a[k MR + i] b[k NR + n], i < MR, n < NR:
-/// one MR x NR tile of <training, test> products from packed panels (see PackedTraining and
-/// pack_tile). Eigen's packet primitives keep it portable across SIMD instruction sets; its
-/// own GEMM (3.4) reaches about 80% of OpenBLAS here, this kernel about 105%.
-template <class S> EIGEN_DONT_INLINE void micro_kernel(const S* __restrict a, const S* __restrict b,
-                                                       Index depth, S* __restrict c, Index ldc,
-                                                       bool accumulate) {
+/// c[i + n ldc] (=, or += when `accumulate`) sum_k a[k MR + i] b[k + n ldb], i < P lanes,
+/// n < NR: one tile of <training, test> products, of the first P of a panel's three SIMD
+/// packets (P < 3 for a last, partly filled panel), from a packed training panel (see
+/// prepare_training) and NR centred test columns (see pack_tile). Eigen's packet primitives
+/// keep it portable across SIMD instruction sets; its own GEMM (3.4) reaches about 80% of
+/// OpenBLAS here, this kernel about 105%.
+template <class S, int P>
+EIGEN_DONT_INLINE void micro_kernel(const S* __restrict a, const S* __restrict b, Index ldb,
+                                    Index depth, S* __restrict c, Index ldc, bool accumulate) {
     using namespace Eigen::internal;
     using K = Kernel<S>;
     using Packet = typename K::Packet;
     constexpr int L = K::kLanes, MR = K::MR, NR = K::NR;
-    Packet acc[3][NR];
+    static_assert(P >= 1 && P * L <= MR);
+    Packet acc[P][NR];
 #pragma GCC unroll 8
-    for (int n = 0; n < NR; ++n) acc[0][n] = acc[1][n] = acc[2][n] = pset1<Packet>(S(0));
-    for (Index k = 0; k < depth; ++k, a += MR, b += NR) {
-        const Packet a0 = pload<Packet>(a), a1 = pload<Packet>(a + L),
-                     a2 = pload<Packet>(a + 2 * L);
+    for (int n = 0; n < NR; ++n)
+        for (int q = 0; q < P; ++q) acc[q][n] = pset1<Packet>(S(0));
+    for (Index k = 0; k < depth; ++k, a += MR, ++b) {
+        Packet ak[P];
+        for (int q = 0; q < P; ++q) ak[q] = pload<Packet>(a + q * L);
 #pragma GCC unroll 8
         for (int n = 0; n < NR; ++n) {
-            const Packet bn = pset1<Packet>(b[n]);
-            acc[0][n] = pmadd(a0, bn, acc[0][n]);
-            acc[1][n] = pmadd(a1, bn, acc[1][n]);
-            acc[2][n] = pmadd(a2, bn, acc[2][n]);
+            const Packet bn = pset1<Packet>(b[n * ldb]);
+            for (int q = 0; q < P; ++q) acc[q][n] = pmadd(ak[q], bn, acc[q][n]);
         }
     }
 #pragma GCC unroll 8
     for (int n = 0; n < NR; ++n)
-        for (int p = 0; p < 3; ++p) {
-            S* out = c + n * ldc + p * L;
-            pstoreu(out, accumulate ? padd(ploadu<Packet>(out), acc[p][n]) : acc[p][n]);
+        for (int q = 0; q < P; ++q) {
+            S* out = c + n * ldc + q * L;
+            pstoreu(out, accumulate ? padd(ploadu<Packet>(out), acc[q][n]) : acc[q][n]);
         }
 }
 
@@ -131,9 +135,8 @@ template <class S> struct Problem {
 };
 
 template <class S> struct Workspace {
-    AlignedVector<S> tile;  // panels of NR centred test samples, coordinate-major
+    AlignedVector<S> tile;  // d x bt (padded to a multiple of NR): centred test samples
     Vector<S> tile_norms;   // bt
-    Vector<S> column;       // d: one centred test sample
     Matrix<S> products;     // (bn + MR) x bt: <G_i - c, F_j - c>
     Eigen::Array<S, Eigen::Dynamic, 1> values, label_values, objective;  // one training block
 };
@@ -142,7 +145,14 @@ template <class S> struct Workspace {
 template <class S> void require_representable(const ConstMatrixRef<S>& a, const char* what) {
     const double limit =
         std::sqrt(double(std::numeric_limits<S>::max()) / (8.0 * double(a.rows())));
-    require(a.size() == 0 || double(a.cwiseAbs().maxCoeff()) <= limit,
+    // One flat pass when the columns are contiguous (as the bindings pass them).
+    const S largest = a.size() == 0 ? S(0)
+                      : a.outerStride() == a.rows()
+                          ? Eigen::Map<const Eigen::Array<S, Eigen::Dynamic, 1>>(a.data(), a.size())
+                                .abs()
+                                .maxCoeff()
+                          : a.cwiseAbs().maxCoeff();
+    require(double(largest) <= limit,
             std::string(what) + " are too large: squared distances would overflow " +
                 (sizeof(S) == 4 ? "float32; pass float64 data" : "float64"));
 }
@@ -155,27 +165,48 @@ template <class S, class Out> void add_squared_differences(const Matrix<S>& colu
         out += (columns.col(q).segment(a, len).array() - x[q]).square();
 }
 
-template <class S> Index first_index_of(const S* x, Index n, S value) {
-    for (Index i = 0; i < n; ++i)
-        if (x[i] == value) return i;
-    return 0;
+/// The minimum of x[0], ..., x[n - 1] and the first index where it occurs, in one pass: a
+/// running minimum per SIMD lane with the index where that lane first reached it.
+template <class S> std::pair<S, Index> min_and_index(const S* x, Index n) {
+    using namespace Eigen::internal;
+    using Packet = typename Kernel<S>::Packet;
+    constexpr int L = Kernel<S>::kLanes;
+    S low = std::numeric_limits<S>::infinity();
+    Index at = 0;
+    Index i = 0;
+    if (n >= L) {
+        // Lane indices as S: exact, since n is at most a training block (<= 2^24).
+        Packet lows = ploadu<Packet>(x), where = plset<Packet>(S(0));
+        const Packet step = pset1<Packet>(S(L));
+        Packet index = padd(where, step);
+        for (i = L; i + L <= n; i += L, index = padd(index, step)) {
+            const Packet v = ploadu<Packet>(x + i);
+            const Packet lower = pcmp_lt(v, lows);  // strict: a lane keeps its first minimum
+            lows = pselect(lower, v, lows);
+            where = pselect(lower, index, where);
+        }
+        alignas(64) S lane_low[L], lane_at[L];
+        pstore(lane_low, lows), pstore(lane_at, where);
+        for (int l = 0; l < L; ++l)
+            if (lane_low[l] < low || (lane_low[l] == low && Index(lane_at[l]) < at))
+                low = lane_low[l], at = Index(lane_at[l]);
+    }
+    for (; i < n; ++i)  // the tail comes after every lane's indices: strict keeps ties first
+        if (x[i] < low) low = x[i], at = i;
+    return {low, at};
 }
 
-/// Centres and packs the tile's test samples, NR per panel: coordinate k of lane n at
-/// k NR + n. Lanes past the tile stay zero.
+/// Centres the tile's test samples into ws.tile, a contiguous column each; the columns past
+/// the tile, up to a multiple of NR, stay zero.
 template <class S> void pack_tile(const Problem<S>& p, const Item& item, Workspace<S>& ws) {
     constexpr int NR = Kernel<S>::NR;
     const Index d = p.test.rows(), count = item.count;
-    if (count % NR != 0) {  // lanes past the tile in its last panel stay zero
-        auto last = ws.tile.begin() + (count / NR) * NR * d;
-        std::fill(last, last + NR * d, S(0));
-    }
+    const Index padded = (count + NR - 1) / NR * NR;
+    std::fill(ws.tile.begin() + count * d, ws.tile.begin() + padded * d, S(0));
     for (Index c = 0; c < count; ++c) {
-        // Centred once into a contiguous column (a fast norm), then scattered into the panel.
-        ws.column = p.test.col(p.test_order[size_t(item.first + c)]) - p.center;
-        ws.tile_norms[c] = ws.column.squaredNorm();
-        Eigen::Map<Matrix<S>> panel(ws.tile.data() + (c / NR) * NR * d, NR, d);
-        panel.row(c % NR) = ws.column.transpose();
+        Eigen::Map<Vector<S>> column(ws.tile.data() + c * d, d);
+        column = p.test.col(p.test_order[size_t(item.first + c)]) - p.center;
+        ws.tile_norms[c] = column.squaredNorm();
     }
 }
 
@@ -183,17 +214,26 @@ template <class S> void pack_tile(const Problem<S>& p, const Item& item, Workspa
 /// positions [a, stop), where a0 = a rounded down to a multiple of MR.
 template <class S>
 void block_products(const Problem<S>& p, Workspace<S>& ws, Index count, Index a, Index stop) {
-    constexpr int MR = Kernel<S>::MR, NR = Kernel<S>::NR;
+    constexpr int L = Kernel<S>::kLanes, MR = Kernel<S>::MR, NR = Kernel<S>::NR;
     const Index d = p.test.rows(), ld = ws.products.rows();
     const Index first_panel = a / MR, end_panel = (stop + MR - 1) / MR;
     const Index test_panels = (count + NR - 1) / NR;
     for (Index k = 0; k < d; k += p.depth) {
         const Index depth = std::min(p.depth, d - k);
         for (Index t = 0; t < test_panels; ++t)
-            for (Index g = first_panel; g < end_panel; ++g)
-                micro_kernel(p.packed.data() + g * MR * d + k * MR,
-                             ws.tile.data() + t * NR * d + k * NR, depth,
-                             ws.products.data() + (g - first_panel) * MR + t * NR * ld, ld, k > 0);
+            for (Index g = first_panel; g < end_panel; ++g) {
+                const S* panel = p.packed.data() + g * MR * d + k * MR;
+                const S* tile = ws.tile.data() + t * NR * d + k;
+                S* out = ws.products.data() + (g - first_panel) * MR + t * NR * ld;
+                // Only the packets that hold rows before `stop` (the last panel may be short).
+                const Index rows = std::min(stop - g * MR, Index(MR));
+                if (rows > 2 * L)
+                    micro_kernel<S, 3>(panel, tile, d, depth, out, ld, k > 0);
+                else if (rows > L)
+                    micro_kernel<S, 2>(panel, tile, d, depth, out, ld, k > 0);
+                else
+                    micro_kernel<S, 1>(panel, tile, d, depth, out, ld, k > 0);
+            }
     }
 }
 
@@ -219,28 +259,29 @@ void process(const Problem<S>& p, const Item& item, Workspace<S>& ws, S* best, I
         for (Index c = 0; c < count; ++c) {
             const Index j = p.test_order[size_t(item.first + c)];
             S low = 0;
+            Index at = 0;
             if (p.features && p.gemm) {
                 const S fn = ws.tile_norms[c];
                 values = (fn + p.norms.segment(a, len).array()) -
                          S(2) * ws.products.col(c).segment(row, len).array();
-                low = values.minCoeff();
+                std::tie(low, at) = min_and_index(values.data(), len);
                 if (low < guard * (fn + largest_norm)) {
                     // Cancellation guard: near-zero (or negative) entries, recomputed exactly.
                     for (Index i = 0; i < len; ++i)
                         if (values[i] < guard * (fn + p.norms[a + i]))
                             values[i] = (p.test.col(j) - p.train.col(p.train_order[size_t(a + i)]))
                                             .squaredNorm();
-                    low = values.minCoeff();
+                    std::tie(low, at) = min_and_index(values.data(), len);
                 }
             } else if (p.features) {
                 values.setZero();
                 add_squared_differences(p.coords, a, len, p.test.col(j).data(), d, values);
-                low = values.minCoeff();
+                std::tie(low, at) = min_and_index(values.data(), len);
             }
             if (p.squared) {
                 if (low < best[c]) {  // strict: earlier blocks win ties
                     best[c] = low;
-                    where[c] = a + first_index_of(values.data(), len, low);
+                    where[c] = a + at;
                 }
                 continue;
             }
@@ -261,10 +302,10 @@ void process(const Problem<S>& p, const Item& item, Workspace<S>& ws, S* best, I
                 objective = p.alphas[size_t(k)] * values;
                 if (p.labels) objective += label_values;
                 if (p.offsets) objective += p.offset.col(k).segment(a, len).array();
-                low = objective.minCoeff();
+                std::tie(low, at) = min_and_index(objective.data(), len);
                 if (low < best[k * count + c]) {  // strict: earlier blocks win ties
                     best[k * count + c] = low;
-                    where[k * count + c] = a + first_index_of(objective.data(), len, low);
+                    where[k * count + c] = a + at;
                 }
             }
         }
@@ -420,7 +461,6 @@ NearestResult<S> nearest(const ConstMatrixRef<S>& test, const ConstMatrixRef<S>&
             const Index panels = (tile_width + K::NR - 1) / K::NR;
             ws.tile.resize(size_t(panels * K::NR * d));
             ws.tile_norms.resize(tile_width);
-            ws.column.resize(d);
             ws.products.resize(p.bn + K::MR, panels * K::NR);
         }
         ws.values.resize(p.bn), ws.label_values.resize(p.bn), ws.objective.resize(p.bn);
