@@ -9,48 +9,70 @@
 #include "common.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 #include <vector>
 
 namespace archbound {
 
-/// The k-th smallest eigenvalue (k = 0 .. n-1) of the symmetric tridiagonal matrix with
-/// diagonal d (n) and off-diagonal e (n - 1), by bisection on Sturm counts (as LAPACK's
-/// dstebz): accurate to a few eps ||T||, and O(n) per step instead of a full QR iteration.
-inline double tridiagonal_eigenvalue(const double* d, const double* e, Index n, Index k) {
+/// The k[p]-th smallest eigenvalues (each k[p] = 0 .. n-1) of the symmetric tridiagonal
+/// matrix with diagonal d (n) and off-diagonal e (n - 1), by bisection on Sturm counts (as
+/// LAPACK's dstebz): accurate to a few eps ||T||, and O(n) per step instead of a full QR
+/// iteration. The P bisections run in lockstep, their Sturm recurrences in one loop, so that
+/// the latency of one recurrence's division hides behind the others'; each gives what it
+/// gives alone.
+template <int P>
+std::array<double, P> tridiagonal_eigenvalues(const double* d, const double* e, Index n,
+                                              const std::array<Index, P>& k) {
     constexpr double kEps = std::numeric_limits<double>::epsilon();
-    double low = d[0], high = d[0], scale = 0;
+    double bottom = d[0], top = d[0], scale = 0;
     for (Index i = 0; i < n; ++i) {  // Gershgorin bounds
         const double radius =
             (i > 0 ? std::abs(e[i - 1]) : 0.0) + (i + 1 < n ? std::abs(e[i]) : 0.0);
-        low = std::min(low, d[i] - radius);
-        high = std::max(high, d[i] + radius);
+        bottom = std::min(bottom, d[i] - radius);
+        top = std::max(top, d[i] + radius);
         scale = std::max(scale, std::abs(d[i]) + radius);
     }
-    if (!(std::isfinite(low) && std::isfinite(high)))
-        return std::numeric_limits<double>::quiet_NaN();
-    const double pivot = std::max(std::numeric_limits<double>::min(), kEps * kEps * scale * scale);
-    auto below = [&](double x) {  // the number of eigenvalues < x
-        Index count = 0;
-        double q = d[0] - x;
-        for (Index i = 0;;) {
-            if (std::abs(q) < pivot) q = -pivot;
-            if (q < 0) ++count;
-            if (++i == n) return count;
-            q = d[i] - x - e[i - 1] * e[i - 1] / q;
-        }
-    };
-    for (int step = 0;
-         step < 200 && high - low > 2.0 * kEps * std::max(std::abs(low), std::abs(high)) + pivot;
-         ++step) {
-        const double middle = 0.5 * (low + high);
-        if (below(middle) > k)
-            high = middle;
-        else
-            low = middle;
+    std::array<double, P> low, high;
+    if (!(std::isfinite(bottom) && std::isfinite(top))) {
+        low.fill(std::numeric_limits<double>::quiet_NaN());
+        return low;
     }
-    return 0.5 * (low + high);
+    low.fill(bottom), high.fill(top);
+    const double pivot = std::max(std::numeric_limits<double>::min(), kEps * kEps * scale * scale);
+    for (int step = 0; step < 200; ++step) {
+        std::array<bool, P> open;
+        std::array<double, P> middle, q;
+        std::array<Index, P> below{};  // the number of eigenvalues < middle
+        bool any = false;
+        for (int p = 0; p < P; ++p) {
+            open[p] = high[p] - low[p] >
+                      2.0 * kEps * std::max(std::abs(low[p]), std::abs(high[p])) + pivot;
+            any = any || open[p];
+            middle[p] = 0.5 * (low[p] + high[p]);
+            q[p] = d[0] - middle[p];
+        }
+        if (!any) break;
+        for (Index i = 0;;) {
+            for (int p = 0; p < P; ++p) {
+                if (std::abs(q[p]) < pivot) q[p] = -pivot;
+                if (q[p] < 0) ++below[p];
+            }
+            if (++i == n) break;
+            const double square = e[i - 1] * e[i - 1];
+            for (int p = 0; p < P; ++p) q[p] = d[i] - middle[p] - square / q[p];
+        }
+        for (int p = 0; p < P; ++p)
+            if (open[p]) (below[p] > k[p] ? high[p] : low[p]) = middle[p];
+    }
+    for (int p = 0; p < P; ++p) low[p] = 0.5 * (low[p] + high[p]);
+    return low;
+}
+
+/// The k-th smallest eigenvalue (k = 0 .. n-1) of that tridiagonal matrix.
+inline double tridiagonal_eigenvalue(const double* d, const double* e, Index n, Index k) {
+    return tridiagonal_eigenvalues<1>(d, e, n, {k})[0];
 }
 
 /// The Lanczos tridiagonal T_k after k steps: diagonal alpha (k) and off-diagonal beta,

@@ -140,8 +140,9 @@ bool pinv_thin_qr(Matrix<double>& work, double rcond, int threads, PinvResult& o
         const Matrix<double> gram = scaled.transpose() * scaled;
         const Eigen::Tridiagonalization<Matrix<double>> tridiagonal(gram);
         const Vector<double> d = tridiagonal.diagonal(), e = tridiagonal.subDiagonal();
-        smax = std::sqrt(std::max(0.0, tridiagonal_eigenvalue(d.data(), e.data(), n, n - 1)));
-        smin = std::sqrt(std::max(0.0, tridiagonal_eigenvalue(d.data(), e.data(), n, 0)));
+        const auto extremes = tridiagonal_eigenvalues<2>(d.data(), e.data(), n, {n - 1, 0});
+        smax = std::sqrt(std::max(0.0, extremes[0]));
+        smin = std::sqrt(std::max(0.0, extremes[1]));
         smax /= scale, smin /= scale;
         estimated = smin > kGramResolved * smax;
     }
