@@ -196,14 +196,16 @@ PYBIND11_MODULE(_core, m) {
 
     m.def(
         "pinv",
-        [](const CArray<double>& a, double rcond, int threads) {
+        [](const CArray<double>& a, double rcond, int threads, bool report_estimates) {
             auto matrix = columns(a);  // a^T
+            const auto estimates =
+                report_estimates ? archbound::Estimates::reported : archbound::Estimates::decision;
             // pinv(a^T) = pinv(a)^T, returned Fortran-ordered.
             return without_gil([&](const archbound::InterruptCheck& check) {
-                return archbound::pinv(matrix, rcond, threads, check);
+                return archbound::pinv(matrix, rcond, threads, check, true, estimates);
             });
         },
-        py::arg("a"), py::arg("rcond"), py::arg("threads"));
+        py::arg("a"), py::arg("rcond"), py::arg("threads"), py::arg("report_estimates") = true);
 
     m.def(
         "readout_first",

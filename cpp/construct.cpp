@@ -75,7 +75,7 @@ ConstructedNetwork readout_first(const ConstMatrixRef<double>& x0, const ConstMa
     const Index q = y0.rows();
     check_inputs(x0, y0, widths, q, "Q");
     const Index m0 = x0.rows();
-    PinvResult inverse = pinv(x0, rcond, threads, check);
+    PinvResult inverse = pinv(x0, rcond, threads, check, true, Estimates::decision);
 
     ConstructedNetwork net;
     net.input_rank = inverse.rank;
@@ -118,7 +118,7 @@ ConstructedNetwork readout_last(const ConstMatrixRef<double>& x0, const ConstMat
     }
 
     ConstructedNetwork net;
-    net.input_rank = pinv(x0, rcond, threads, check, false).rank;
+    net.input_rank = pinv(x0, rcond, threads, check, false, Estimates::decision).rank;
     // The layers run on the distinct training samples only, then are expanded: a product may
     // round identical columns differently, and the bias (a minimum over the samples) would
     // turn those last-bit differences into features that the readout then inverts.
@@ -142,7 +142,8 @@ ConstructedNetwork readout_last(const ConstMatrixRef<double>& x0, const ConstMat
     }
     Matrix<double> features(h.rows(), n);  // X^(L), M_L x N
     for (Index i = 0; i < n; ++i) features.col(i) = h.col(column_of[size_t(i)]);
-    net.weights.push_back(y0 * pinv(features, rcond, threads, check).pinv);  // Q x M_L
+    net.weights.push_back(
+        y0 * pinv(features, rcond, threads, check, true, Estimates::decision).pinv);  // Q x M_L
     net.biases.push_back(Vector<double>::Zero(y0.rows()));
     return net;
 }

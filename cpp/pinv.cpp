@@ -79,12 +79,20 @@ struct InverseNormalOperator {
     }
 };
 
-/// The largest eigenvalue of a positive semidefinite operator, to about 1e-13 relative: the
-/// largest Ritz value of at most 64 Lanczos steps from a fixed start (a Ritz value never
-/// exceeds the eigenvalue, and Lanczos reaches it even when the top of the spectrum is
-/// clustered, where the power method stalls). Convergence is checked every 4 steps.
+/// Relative change of a Lanczos estimate over 4 steps at which it counts as converged: to
+/// report it (about 1e-10 relative), or only to decide the path, whose threshold has a
+/// factor-10 margin (an estimate within a few percent decides as the exact value does
+/// except within that distance of the threshold).
+double convergence_tolerance(Estimates estimates) {
+    return estimates == Estimates::reported ? 1e-13 : 1e-3;
+}
+
+/// The largest eigenvalue of a positive semidefinite operator: the largest Ritz value of at
+/// most 64 Lanczos steps from a fixed start (a Ritz value never exceeds the eigenvalue, and
+/// Lanczos reaches it even when the top of the spectrum is clustered, where the power method
+/// stalls), once it changed by at most `tolerance` (relative) over 4 steps.
 template <class Operator>
-double largest_eigenvalue(const Operator& op, const InterruptCheck& check) {
+double largest_eigenvalue(const Operator& op, double tolerance, const InterruptCheck& check) {
     double previous = -1.0;
     Operator copy = op;
     const LanczosState state = lanczos(
@@ -92,7 +100,7 @@ double largest_eigenvalue(const Operator& op, const InterruptCheck& check) {
         [&](const LanczosState& s) {
             if (s.steps < 8 || s.steps % 4 != 0) return false;
             const double largest = s.largest_ritz_value();
-            const bool converged = std::abs(largest - previous) <= 1e-13 * largest;
+            const bool converged = std::abs(largest - previous) <= tolerance * largest;
             previous = largest;
             return converged;
         },
@@ -104,14 +112,14 @@ double largest_eigenvalue(const Operator& op, const InterruptCheck& check) {
 }
 
 /// Largest singular value of the upper-triangular R: sqrt of lambda_max(R^T R).
-double estimate_sigma_max(const Matrix<double>& r, const InterruptCheck& check) {
-    return std::sqrt(std::max(0.0, largest_eigenvalue(NormalOperator{r}, check)));
+double estimate_sigma_max(const Matrix<double>& r, double tolerance, const InterruptCheck& check) {
+    return std::sqrt(std::max(0.0, largest_eigenvalue(NormalOperator{r}, tolerance, check)));
 }
 
 /// Smallest singular value of a nonsingular upper-triangular R: 1 / sqrt(lambda_max of
 /// R^-1 R^-T), which never underestimates sigma_min.
-double estimate_sigma_min(const Matrix<double>& r, const InterruptCheck& check) {
-    const double largest = largest_eigenvalue(InverseNormalOperator{r}, check);
+double estimate_sigma_min(const Matrix<double>& r, double tolerance, const InterruptCheck& check) {
+    const double largest = largest_eigenvalue(InverseNormalOperator{r}, tolerance, check);
     return std::isfinite(largest) && largest > 0 ? 1.0 / std::sqrt(largest) : 0.0;
 }
 
@@ -119,7 +127,7 @@ double estimate_sigma_min(const Matrix<double>& r, const InterruptCheck& check) 
 /// `work` holds (A^+)^T = Q_1 R^-T (m x n). Returns false, with `work` destroyed, when A is
 /// rank deficient or too ill-conditioned for this path.
 bool pinv_thin_qr(Matrix<double>& work, double rcond, int threads, PinvResult& out,
-                  const InterruptCheck& check, bool form_inverse = true) {
+                  const InterruptCheck& check, bool form_inverse, Estimates estimates) {
     const Index n = work.cols();
     Vector<double> tau(n);
     householder_qr(work, tau, threads, check);
@@ -147,8 +155,9 @@ bool pinv_thin_qr(Matrix<double>& work, double rcond, int threads, PinvResult& o
         estimated = smin > kGramResolved * smax;
     }
     if (!estimated) {
-        smax = estimate_sigma_max(r, check);
-        smin = estimate_sigma_min(r, check);
+        const double tolerance = convergence_tolerance(estimates);
+        smax = estimate_sigma_max(r, tolerance, check);
+        smin = estimate_sigma_min(r, tolerance, check);
     }
     const double threshold = 10.0 * std::max(rcond, std::sqrt(kEps));
     if (!(smax > 0) || !(smin > threshold * smax)) return false;
@@ -187,7 +196,7 @@ void pinv_svd(const ConstMatrixRef<double>& a, double rcond, PinvResult& out,
 }  // namespace
 
 PinvResult pinv(const ConstMatrixRef<double>& a, double rcond, int threads,
-                const InterruptCheck& check, bool form_inverse) {
+                const InterruptCheck& check, bool form_inverse, Estimates estimates) {
     const Index m = a.rows(), n = a.cols();
     if (rcond < 0) rcond = double(std::max(m, n)) * kEps;
     require(std::isfinite(rcond), "rcond must be finite");
@@ -208,7 +217,7 @@ PinvResult pinv(const ConstMatrixRef<double>& a, double rcond, int threads,
         work = a;
     else
         work = a.transpose();
-    if (pinv_thin_qr(work, rcond, nthreads, out, check, form_inverse)) {
+    if (pinv_thin_qr(work, rcond, nthreads, out, check, form_inverse, estimates)) {
         if (!form_inverse)
             out.pinv.resize(0, 0);
         else if (tall)
