@@ -25,6 +25,8 @@ constexpr Index kMaxDepth = 512;
 constexpr double kItemFlops = 2.0e9;
 /// Problems below this many multiply-adds run serially.
 constexpr double kSerialFlops = 1 << 22;
+/// Arrays of more elements than this are scanned or packed on all threads.
+constexpr Index kParallelScan = 1 << 16;
 
 /// A GEMM squared distance below guard * (|f|^2 + |g|^2) is recomputed directly. Above it the
 /// relative error of the distance is below about 1e-5 (float) and 1e-12 (double): measured
@@ -142,17 +144,29 @@ template <class S> struct Workspace {
 };
 
 /// Squared differences of coordinates up to this size, summed over `dims`, stay finite.
-template <class S> void require_representable(const ConstMatrixRef<S>& a, const char* what) {
+/// Large arrays are scanned in column chunks on `threads` threads (a maximum is exact).
+template <class S>
+void require_representable(const ConstMatrixRef<S>& a, const char* what, int threads) {
     const double limit =
         std::sqrt(double(std::numeric_limits<S>::max()) / (8.0 * double(a.rows())));
-    // One flat pass when the columns are contiguous (as the bindings pass them).
-    const S largest = a.size() == 0 ? S(0)
-                      : a.outerStride() == a.rows()
-                          ? Eigen::Map<const Eigen::Array<S, Eigen::Dynamic, 1>>(a.data(), a.size())
-                                .abs()
-                                .maxCoeff()
-                          : a.cwiseAbs().maxCoeff();
-    require(double(largest) <= limit,
+    const Index cols = a.cols();
+    const Index parts = a.size() > kParallelScan ? std::min<Index>(threads, cols) : 1;
+    std::vector<S> largest(size_t(std::max<Index>(parts, 1)), S(0));
+    parallel_for(
+        0, parts, int(parts),
+        [&](Index c) {
+            const Index begin = cols * c / parts, count = cols * (c + 1) / parts - begin;
+            if (count == 0) return;
+            // One flat pass when the columns are contiguous (as the bindings pass them).
+            largest[size_t(c)] = a.outerStride() == a.rows()
+                                     ? Eigen::Map<const Eigen::Array<S, Eigen::Dynamic, 1>>(
+                                           a.data() + begin * a.rows(), count * a.rows())
+                                           .abs()
+                                           .maxCoeff()
+                                     : a.middleCols(begin, count).cwiseAbs().maxCoeff();
+        },
+        Schedule::fixed_shares);
+    require(double(*std::max_element(largest.begin(), largest.end())) <= limit,
             std::string(what) + " are too large: squared distances would overflow " +
                 (sizeof(S) == 4 ? "float32; pass float64 data" : "float64"));
 }
@@ -339,7 +353,7 @@ template <class S> void prepare_training(Problem<S>& p, const ConstMatrixRef<S>&
                                          const ConstMatrixRef<S>& offsets, int nthreads) {
     constexpr int MR = Kernel<S>::MR;
     const Index d = p.train.rows(), N = p.train.cols(), Q = train_labels.rows();
-    const bool parallel = nthreads > 1 && double(N) * double(d) > 1e6;
+    const bool parallel = nthreads > 1 && double(N) * double(d) > double(kParallelScan);
     if (p.gemm) {
         Eigen::VectorXd sum = Eigen::VectorXd::Zero(d);
         for (Index i = 0; i < N; ++i) sum += p.train.col(i).template cast<double>();
@@ -414,12 +428,15 @@ NearestResult<S> nearest(const ConstMatrixRef<S>& test, const ConstMatrixRef<S>&
     if (m == 0) return result;
     require(N > 0, "train: no training samples");
 
-    const bool features = alphas.maxCoeff() > 0;
-    if (features) require_representable(test, "features"), require_representable(train, "features");
-    if (labels)
-        require_representable(test_labels, "labels"), require_representable(train_labels, "labels");
     const double flops = double(m) * double(N) * double(std::max<Index>(d, 1));
     const int nthreads = flops < kSerialFlops ? 1 : resolve_threads(threads);
+    const bool features = alphas.maxCoeff() > 0;
+    if (features)
+        require_representable(test, "features", nthreads),
+            require_representable(train, "features", nthreads);
+    if (labels)
+        require_representable(test_labels, "labels", nthreads),
+            require_representable(train_labels, "labels", nthreads);
 
     Problem<S> p{test,        train,
                  test_labels, std::vector<S>(alphas.data(), alphas.data() + objectives),
