@@ -120,7 +120,8 @@ archbound::NormOptions norm_options(const std::string& method, double delta, dou
 
 template <class S> using OptionalArray = std::optional<CArray<S>>;
 
-/// B_jk = min_i (alpha_k |F_j - G_i| + |ytilde_j - y_i| + r_ik), its argmin and distance;
+/// B_jk = min_i (alpha_k |F_j - G_i| + |ytilde_j - y_i| + r_ik), its argmin and distance
+/// (unless `with_distances` is false);
 /// absent optional arrays are passed to the core as empty. `offsets` is (K, N).
 template <class S>
 archbound::NearestResult<S> nearest(const CArray<S>& test, const CArray<S>& train,
@@ -129,7 +130,7 @@ archbound::NearestResult<S> nearest(const CArray<S>& test, const CArray<S>& trai
                                     const OptionalArray<S>& offsets,
                                     const OptionalArray<std::int64_t>& test_classes,
                                     const OptionalArray<std::int64_t>& train_classes,
-                                    long long block_size, int threads) {
+                                    long long block_size, int threads, bool with_distances) {
     using Map = Eigen::Map<const archbound::Matrix<S>>;
     using VectorMap = Eigen::Map<const archbound::Vector<S>>;
     using ClassMap = Eigen::Map<const archbound::IndexVector>;
@@ -144,7 +145,8 @@ archbound::NearestResult<S> nearest(const CArray<S>& test, const CArray<S>& trai
     auto cf = vector(test_classes, ClassMap(nullptr, 0));
     auto cg = vector(train_classes, ClassMap(nullptr, 0));
     return without_gil([&](const archbound::InterruptCheck& check) {
-        return archbound::nearest<S>(f, g, a, yf, yg, r, cf, cg, Index(block_size), threads, check);
+        return archbound::nearest<S>(f, g, a, yf, yg, r, cf, cg, Index(block_size), threads, check,
+                                     with_distances);
     });
 }
 
@@ -273,7 +275,8 @@ PYBIND11_MODULE(_core, m) {
     py::arg("test").noconvert(), py::arg("train").noconvert(), py::arg("alphas").noconvert(), \
         py::arg("test_labels").noconvert(), py::arg("train_labels").noconvert(),              \
         py::arg("offsets").noconvert(), py::arg("test_classes").noconvert(),                  \
-        py::arg("train_classes").noconvert(), py::arg("block_size"), py::arg("threads")
+        py::arg("train_classes").noconvert(), py::arg("block_size"), py::arg("threads"),      \
+        py::arg("with_distances") = true
     bind_nearest_result<float>(m, "NearestResultFloat32");
     bind_nearest_result<double>(m, "NearestResultFloat64");
     m.def(

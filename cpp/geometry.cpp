@@ -27,6 +27,8 @@ constexpr double kItemFlops = 2.0e9;
 constexpr double kSerialFlops = 1 << 22;
 /// Arrays of more elements than this are scanned or packed on all threads.
 constexpr Index kParallelScan = 1 << 16;
+/// Coordinates per run of the training packing's transposition.
+constexpr Index kPackRun = 16;
 
 /// A GEMM squared distance below guard * (|f|^2 + |g|^2) is recomputed directly. Above it the
 /// relative error of the distance is below about 1e-5 (float) and 1e-12 (double): measured
@@ -127,12 +129,12 @@ template <class S> struct Problem {
     Index bn, depth;  // training block; inner-dimension run of the micro-kernel
     std::vector<Index> test_order, train_order;
     // The training side, in class order, prepared once.
-    Vector<S> center;         // d: the training mean (GEMM path)
-    AlignedVector<S> packed;  // panels of MR centred samples, coordinate-major (GEMM path)
-    Vector<S> norms;          // N: |G_i - center|^2 (GEMM path)
-    Matrix<S> coords;         // N x d: coordinate q of every sample contiguous (direct path)
-    Matrix<S> label_rows;     // N x Q
-    Matrix<S> offset;         // N x K
+    Vector<S> center;      // d: the training mean (GEMM path)
+    Vector<S> packed;      // panels of MR centred samples, coordinate-major (GEMM path)
+    Vector<S> norms;       // N: |G_i - center|^2 (GEMM path)
+    Matrix<S> coords;      // N x d: coordinate q of every sample contiguous (direct path)
+    Matrix<S> label_rows;  // N x Q
+    Matrix<S> offset;      // N x K
     Index objectives() const { return Index(alphas.size()); }
 };
 
@@ -359,18 +361,32 @@ template <class S> void prepare_training(Problem<S>& p, const ConstMatrixRef<S>&
         for (Index i = 0; i < N; ++i) sum += p.train.col(i).template cast<double>();
         p.center = (sum / double(N)).template cast<S>();
         const Index panels = (N + MR - 1) / MR;
-        p.packed.assign(size_t(panels * MR * d), S(0));
+        p.packed.resize(panels * MR * d);
         p.norms.resize(N);
         parallel_for(
             0, panels, parallel ? nthreads : 1,
             [&](Index g) {
-                Eigen::Map<Matrix<S>> panel(p.packed.data() + g * MR * d, MR, d);
+                S* panel = p.packed.data() + g * MR * d;
+                const Index lanes = std::min<Index>(MR, N - g * MR);
+                const S* source[MR];
                 Vector<S> column(d);
-                for (Index lane = 0; lane < MR && g * MR + lane < N; ++lane) {
-                    const Index i = g * MR + lane;
-                    column = p.train.col(p.train_order[size_t(i)]) - p.center;
-                    p.norms[i] = column.squaredNorm();
-                    panel.row(lane) = column.transpose();
+                for (Index lane = 0; lane < lanes; ++lane) {
+                    source[lane] = p.train.col(p.train_order[size_t(g * MR + lane)]).data();
+                    column = Eigen::Map<const Vector<S>>(source[lane], d) - p.center;
+                    p.norms[g * MR + lane] = column.squaredNorm();
+                }
+                // Coordinate k of lane l at k MR + l, written in runs of kPackRun coordinates
+                // so that the strided stores stay within a few KB of L1; lanes past N are zero.
+                for (Index k0 = 0; k0 < d; k0 += kPackRun) {
+                    const Index run = std::min(kPackRun, d - k0);
+                    for (Index lane = 0; lane < MR; ++lane) {
+                        S* out = panel + k0 * MR + lane;
+                        if (lane < lanes)
+                            for (Index k = 0; k < run; ++k)
+                                out[k * MR] = source[lane][k0 + k] - p.center[k0 + k];
+                        else
+                            for (Index k = 0; k < run; ++k) out[k * MR] = S(0);
+                    }
                 }
             },
             Schedule::fixed_shares);
@@ -399,7 +415,7 @@ NearestResult<S> nearest(const ConstMatrixRef<S>& test, const ConstMatrixRef<S>&
                          const ConstMatrixRef<S>& train_labels, const ConstMatrixRef<S>& offsets,
                          const Eigen::Ref<const IndexVector>& test_classes,
                          const Eigen::Ref<const IndexVector>& train_classes, Index block_size,
-                         int threads, const InterruptCheck& check) {
+                         int threads, const InterruptCheck& check, bool with_distances) {
     using K = Kernel<S>;
     const Index d = test.rows(), m = test.cols(), N = train.cols(), objectives = alphas.size();
     require(train.rows() == d, "train: features have " + std::to_string(train.rows()) +
@@ -424,7 +440,8 @@ NearestResult<S> nearest(const ConstMatrixRef<S>& test, const ConstMatrixRef<S>&
     NearestResult<S> result;
     result.values.setConstant(m, objectives, std::numeric_limits<S>::infinity());
     result.indices.setConstant(m, objectives, -1);
-    result.distances.setConstant(m, objectives, std::numeric_limits<S>::infinity());
+    if (with_distances)
+        result.distances.setConstant(m, objectives, std::numeric_limits<S>::infinity());
     if (m == 0) return result;
     require(N > 0, "train: no training samples");
 
@@ -518,6 +535,7 @@ NearestResult<S> nearest(const ConstMatrixRef<S>& test, const ConstMatrixRef<S>&
             result.values(j, o) = p.squared ? alphas[o] * std::sqrt(std::max(v, S(0))) : v;
             result.indices(j, o) = p.train_order[size_t(w)];
         }
+    if (!with_distances) return result;
     // The feature distance |F_j - G_i| at each minimizer, computed directly.
     const bool parallel = double(m) * double(objectives) * double(d) > 1e6;
     const Index rows = 1024;
@@ -562,7 +580,7 @@ template double nearest_workspace_bytes<double>(Index, Index, Index, Index, Inde
         const ConstMatrixRef<S>&, const ConstMatrixRef<S>&, const Eigen::Ref<const Vector<S>>&, \
         const ConstMatrixRef<S>&, const ConstMatrixRef<S>&, const ConstMatrixRef<S>&,           \
         const Eigen::Ref<const IndexVector>&, const Eigen::Ref<const IndexVector>&, Index, int, \
-        const InterruptCheck&);
+        const InterruptCheck&, bool);
 ARCHBOUND_DEFINE_NEAREST(float)
 ARCHBOUND_DEFINE_NEAREST(double)
 #undef ARCHBOUND_DEFINE_NEAREST

@@ -15,7 +15,8 @@ using IndexMatrix = Eigen::Matrix<std::int64_t, Eigen::Dynamic, Eigen::Dynamic>;
 template <class S> struct NearestResult {
     Matrix<S> values;     ///< m x K: B_jk; +inf when no training sample shares j's class
     IndexMatrix indices;  ///< m x K: the minimizing training index (lowest on ties); -1 if none
-    Matrix<S> distances;  ///< m x K: |F_j - G_i| at that index (+inf where none)
+    Matrix<S> distances;  ///< m x K: |F_j - G_i| at that index (+inf where none); 0 x 0
+                          ///< when not asked for
 };
 
 /// For test features F (d x m) and training features G (d x N), a column per sample, and K
@@ -35,7 +36,8 @@ template <class S> struct NearestResult {
 /// below a relative threshold of |f|^2 + |g|^2 (cancellation) are recomputed as |f - g|^2
 /// from the original data. For d <= 8, and for the labels, squared differences are summed
 /// directly. Tiles run in parallel (OpenMP, `threads`, 0 = default); interrupts are polled
-/// between groups of tiles. The result does not depend on the thread count.
+/// between groups of tiles. The result does not depend on the thread count. The distances at
+/// the minimizers are computed only when `with_distances` is true.
 template <class S>
 NearestResult<S> nearest(const ConstMatrixRef<S>& test, const ConstMatrixRef<S>& train,
                          const Eigen::Ref<const Vector<S>>& alphas,
@@ -43,7 +45,7 @@ NearestResult<S> nearest(const ConstMatrixRef<S>& test, const ConstMatrixRef<S>&
                          const ConstMatrixRef<S>& train_labels, const ConstMatrixRef<S>& offsets,
                          const Eigen::Ref<const IndexVector>& test_classes,
                          const Eigen::Ref<const IndexVector>& train_classes, Index block_size,
-                         int threads, const InterruptCheck& check = {});
+                         int threads, const InterruptCheck& check = {}, bool with_distances = true);
 
 /// Bytes nearest<S> allocates beyond its inputs and results for these sizes (m test and N
 /// training samples, d features, Q label columns, K objectives), with its own block sizes
@@ -66,7 +68,7 @@ template <class S> NearestResult<S> nearest_neighbour(const ConstMatrixRef<S>& t
         const ConstMatrixRef<S>&, const ConstMatrixRef<S>&, const Eigen::Ref<const Vector<S>>&, \
         const ConstMatrixRef<S>&, const ConstMatrixRef<S>&, const ConstMatrixRef<S>&,           \
         const Eigen::Ref<const IndexVector>&, const Eigen::Ref<const IndexVector>&, Index, int, \
-        const InterruptCheck&);
+        const InterruptCheck&, bool);
 ARCHBOUND_DECLARE_NEAREST(float)
 ARCHBOUND_DECLARE_NEAREST(double)
 extern template double nearest_workspace_bytes<float>(Index, Index, Index, Index, Index, Index,

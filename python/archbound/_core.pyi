@@ -106,6 +106,7 @@ def nearest_float32(
     train_classes: _I64 | None,
     block_size: int,
     threads: int,
+    with_distances: bool = ...,
 ) -> NearestResultFloat32: ...
 def nearest_float64(
     test: _F64,
@@ -118,6 +119,7 @@ def nearest_float64(
     train_classes: _I64 | None,
     block_size: int,
     threads: int,
+    with_distances: bool = ...,
 ) -> NearestResultFloat64: ...
 def simd_instruction_sets() -> str: ...
 def all_finite(a: _F32 | _F64, threads: int) -> bool: ...

@@ -210,18 +210,30 @@ def nearest(
         classes_train,
         block,
         threads,
+        with_distances=False,
     )
     return np.array(result.values[:, 0]), np.array(result.indices[:, 0])
 
 
 def _nearest(
-    F_test, F_train, alphas, y_test, y_train, offsets, classes_test, classes_train, block, threads
+    F_test,
+    F_train,
+    alphas,
+    y_test,
+    y_train,
+    offsets,
+    classes_test,
+    classes_train,
+    block,
+    threads,
+    *,
+    with_distances=True,
 ):
     """The kernel on validated, C-contiguous arrays of one float dtype, for K objectives.
 
     ``alphas`` has shape (K,) and ``offsets`` (K, N) or None. Returns the core's result,
-    whose ``values``, ``indices`` and ``distances`` (|F_j - G_i| at the minimizer) have
-    shape (m, K).
+    whose ``values``, ``indices`` and ``distances`` (|F_j - G_i| at the minimizer; empty
+    without ``with_distances``) have shape (m, K).
     """
     kernel = _core.nearest_float32 if F_test.dtype == np.float32 else _core.nearest_float64
     result = kernel(
@@ -235,6 +247,7 @@ def _nearest(
         classes_train,
         block,
         threads,
+        with_distances,
     )
     indices = result.indices
     if classes_test is not None and (indices < 0).any():
@@ -264,7 +277,8 @@ def _point_sets(A, B):
 
 def _directed(A, B):
     """min_b |a - b| for every row a of A."""
-    return _nearest(A, B, [1.0], None, None, None, None, None, 0, 0).values[:, 0]
+    result = _nearest(A, B, [1.0], None, None, None, None, None, 0, 0, with_distances=False)
+    return result.values[:, 0]
 
 
 def chamfer(A, B, *, symmetric=False) -> float:
