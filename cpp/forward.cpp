@@ -26,7 +26,7 @@ void check_shapes(Index m0, const std::vector<WeightMap<S>>& weights,
 }
 
 /// Runs one block of samples through every layer; writes Q x cols into `out`. Each layer is
-/// one GEMM accumulated onto the broadcast bias, then the ReLU in place: two passes over the
+/// one GEMM, then one pass that adds the bias and applies the ReLU in place, over the
 /// block's activations, which stay in cache.
 template <class S, class In, class Out>
 void forward_block(const In& x, const std::vector<WeightMap<S>>& weights,
@@ -39,25 +39,19 @@ void forward_block(const In& x, const std::vector<WeightMap<S>>& weights,
     for (size_t l = 0; l < layers; ++l) {
         const WeightMap<S>& w = weights[l];
         const bool hidden = l + 1 < layers;
-        S* target;
-        Index target_stride;
-        if (hidden) {
-            z = biases[l].rowwise().replicate(cols);
-            target = z.data();
-            target_stride = z.rows();
-        } else {
-            out = biases[l].rowwise().replicate(cols);
-            target = out.data();
-            target_stride = out.outerStride();
-        }
-        // The row-major W_l is the column-major W_l^T, so z += W_l h is op(A) = A^T.
+        if (hidden) z.resize(w.rows(), cols);
+        S* target = hidden ? z.data() : out.data();
+        const Index target_stride = hidden ? z.rows() : out.outerStride();
+        // The row-major W_l is the column-major W_l^T, so z = W_l h is op(A) = A^T.
         gemm<S>(true, false, w.rows(), cols, w.cols(), S(1), w.data(), w.cols(), input,
-                input_stride, S(1), target, target_stride);
+                input_stride, S(0), target, target_stride);
         if (hidden) {
-            z = z.cwiseMax(S(0));
+            z = (z.colwise() + biases[l]).cwiseMax(S(0));
             h.swap(z);
             input = h.data();
             input_stride = h.rows();
+        } else {
+            out.colwise() += biases[l];
         }
     }
 }
