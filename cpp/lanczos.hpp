@@ -21,10 +21,12 @@ namespace archbound {
 /// LAPACK's dstebz): accurate to a few eps ||T||, and O(n) per step instead of a full QR
 /// iteration. The P bisections run in lockstep, their Sturm recurrences in one loop, so that
 /// the latency of one recurrence's division hides behind the others'; each gives what it
-/// gives alone.
+/// gives alone. A bisection stops once its interval is below `tolerance` relative (the
+/// default: to the last bits).
 template <int P>
-std::array<double, P> tridiagonal_eigenvalues(const double* d, const double* e, Index n,
-                                              const std::array<Index, P>& k) {
+std::array<double, P> tridiagonal_eigenvalues(
+    const double* d, const double* e, Index n, const std::array<Index, P>& k,
+    double tolerance = 2.0 * std::numeric_limits<double>::epsilon()) {
     constexpr double kEps = std::numeric_limits<double>::epsilon();
     double bottom = d[0], top = d[0], scale = 0;
     for (Index i = 0; i < n; ++i) {  // Gershgorin bounds
@@ -48,7 +50,7 @@ std::array<double, P> tridiagonal_eigenvalues(const double* d, const double* e, 
         bool any = false;
         for (int p = 0; p < P; ++p) {
             open[p] = high[p] - low[p] >
-                      2.0 * kEps * std::max(std::abs(low[p]), std::abs(high[p])) + pivot;
+                      tolerance * std::max(std::abs(low[p]), std::abs(high[p])) + pivot;
             any = any || open[p];
             middle[p] = 0.5 * (low[p] + high[p]);
             q[p] = d[0] - middle[p];

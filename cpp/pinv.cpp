@@ -87,6 +87,12 @@ double convergence_tolerance(Estimates estimates) {
     return estimates == Estimates::reported ? 1e-13 : 1e-3;
 }
 
+/// Relative width at which the bisections of the small path stop: to the last bits, or as
+/// above only as close as the path decision needs.
+double bisection_tolerance(Estimates estimates) {
+    return estimates == Estimates::reported ? 2.0 * kEps : 1e-3;
+}
+
 /// The largest eigenvalue of a positive semidefinite operator: the largest Ritz value of at
 /// most 64 Lanczos steps from a fixed start (a Ritz value never exceeds the eigenvalue, and
 /// Lanczos reaches it even when the top of the spectrum is clustered, where the power method
@@ -148,7 +154,8 @@ bool pinv_thin_qr(Matrix<double>& work, double rcond, int threads, PinvResult& o
         const Matrix<double> gram = scaled.transpose() * scaled;
         const Eigen::Tridiagonalization<Matrix<double>> tridiagonal(gram);
         const Vector<double> d = tridiagonal.diagonal(), e = tridiagonal.subDiagonal();
-        const auto extremes = tridiagonal_eigenvalues<2>(d.data(), e.data(), n, {n - 1, 0});
+        const auto extremes = tridiagonal_eigenvalues<2>(d.data(), e.data(), n, {n - 1, 0},
+                                                         bisection_tolerance(estimates));
         smax = std::sqrt(std::max(0.0, extremes[0]));
         smin = std::sqrt(std::max(0.0, extremes[1]));
         smax /= scale, smin /= scale;
