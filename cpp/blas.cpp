@@ -1,12 +1,11 @@
 #include "blas.hpp"
 
-#include <vector>
-
 #include <omp.h>
 
 #include <atomic>
 #include <climits>
 #include <mutex>
+#include <vector>
 
 namespace archbound {
 namespace {
@@ -127,10 +126,6 @@ void blas_solve_right_transposed(Index m, Index n, const double* r, Index ldr, d
     reinterpret_cast<DTrsm>(active()->dtrsm)(&side, &uplo, &trans, &diag, &im, &in, &one, r, &ildr,
                                              b, &ildb);
 }
-
-}  // namespace archbound
-
-namespace archbound {
 
 bool have_lapack_qr() { return have_blas() && active()->dgeqrf && active()->dorgqr; }
 

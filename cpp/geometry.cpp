@@ -153,7 +153,7 @@ void require_representable(const ConstMatrixRef<S>& a, const char* what, int thr
         std::sqrt(double(std::numeric_limits<S>::max()) / (8.0 * double(a.rows())));
     const Index cols = a.cols();
     const Index parts = a.size() > kParallelScan ? std::min<Index>(threads, cols) : 1;
-    std::vector<S> largest(size_t(std::max<Index>(parts, 1)), S(0));
+    std::vector<S> largest(size_t(parts), S(0));
     parallel_for(
         0, parts, int(parts),
         [&](Index c) {
