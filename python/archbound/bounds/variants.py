@@ -197,15 +197,17 @@ def _prepare_bounds(net, X_train, Y_train, residuals, variant, delta, seed, thre
 def _certified_norms(net, delta, seed, threads, shared):
     """opnorms of the network's layers with this delta and seed, computed once per network
     when the seed is an int (a Generator or None draws anew on every call, as before)."""
-    if not isinstance(seed, numbers.Integral):
+
+    def compute():
         return _opnorms(
             net.weights, delta=delta, seed=check_seed(seed), threads=check_threads(threads)
         )
+
+    if not isinstance(seed, numbers.Integral):
+        return compute()
     key = ("norms", id(net), delta, seed)
     if key not in shared:
-        shared[key] = _opnorms(
-            net.weights, delta=delta, seed=check_seed(seed), threads=check_threads(threads)
-        )
+        shared[key] = compute()
     return shared[key]
 
 
