@@ -48,6 +48,7 @@ LAYERS = [RNG.standard_normal((5, M0)), RNG.standard_normal((4, 5)), RNG.standar
 BIASES = [RNG.standard_normal(5), RNG.standard_normal(4), RNG.standard_normal(Q)]
 NET = Network(LAYERS, BIASES)
 OFFSETS = np.abs(RNG.standard_normal(N))
+OTHER_WIDTHS = Network([LAYERS[0][:4], LAYERS[1][:, :4], LAYERS[2]], [BIASES[0][:4], *BIASES[1:]])
 
 pytestmark = pytest.mark.timeout(10)
 
@@ -384,6 +385,37 @@ TARGETS = [
         cols=BOUND_COLS,
     ),
     Target(
+        "capacity_bounds",
+        lambda kw: ab.capacity_bounds(
+            kw["net"],
+            kw["X_train"],
+            kw["Y_train"],
+            **{k: kw[k] for k in ("delta", "margin_quantile", "reference", "seed", "threads")},
+        ),
+        dict(
+            net=NET,
+            X_train=X_TRAIN,
+            Y_train=Y_TRAIN,
+            delta=1e-6,
+            margin_quantile=0.5,
+            reference=Network([w * 0.5 for w in LAYERS], BIASES),
+            seed=0,
+            threads=None,
+        ),
+        dict(
+            net="net",
+            X_train="matrix",
+            Y_train="targets",
+            delta="probability",
+            margin_quantile="probability",
+            reference="reference",
+            seed="seed",
+            threads="threads",
+        ),
+        rows=[["X_train", "Y_train"]],
+        cols=[["X_train", "net"], ["Y_train", "net"]],
+    ),
+    Target(
         "distributed.sample_bounds",
         lambda kw: abd.sample_bounds(
             kw["net"],
@@ -619,6 +651,14 @@ KIND_BAD = {
         ("list", ["exact"]),
     ],
     "method:variant": [("unknown", "tight"), ("empty", ""), ("int", 0), ("None", None)],
+    "reference": [
+        ("array", LAYERS[0]),
+        ("str", "net.npz"),
+        ("list of weights", LAYERS),
+        ("dict", {}),
+        # A Network is callable: wrapped, so that the value is the network itself.
+        ("other widths", lambda v: OTHER_WIDTHS),
+    ],
     "net": [
         ("None", None),
         ("array", LAYERS[0]),

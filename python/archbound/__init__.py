@@ -20,6 +20,7 @@ from archbound.bounds import (
     sample_bounds,
     sample_bounds_batch,
 )
+from archbound.capacity import CapacityReport, capacity_bounds
 from archbound.construct import ZeroLossUnattainable, construct_minimizer, one_hot
 from archbound.geometry import AbsentClassWarning, chamfer, hausdorff, nearest
 from archbound.linalg import pinv, pinv_info
@@ -30,6 +31,7 @@ from archbound.opnorm import ConvergenceWarning, NormEstimate, opnorm, opnorms
 __all__ = [
     "AbsentClassWarning",
     "BoundReport",
+    "CapacityReport",
     "Construction",
     "ConvergenceWarning",
     "DTypeError",
@@ -41,6 +43,7 @@ __all__ = [
     "NormMonitor",
     "ZeroLossUnattainable",
     "__version__",
+    "capacity_bounds",
     "chamfer",
     "construct_minimizer",
     "cost_discrepancy_bound",

@@ -188,3 +188,75 @@ def chamfer(A, B, symmetric=False):
 def hausdorff(A, B):
     """max(max_a min_b |a - b|, max_b min_a |a - b|)."""
     return float(max(nearest(A, B)[0].max(), nearest(B, A)[0].max()))
+
+
+# --- capacity measures (docs/capacity.md) ---
+
+
+def capacity_measures(weights, biases, X, classes, *, margin_quantile=0.1, reference=None):
+    """The measures of :func:`archbound.capacity_bounds` with exact spectral norms (SVDs).
+
+    Written from docs/capacity.md, loop by loop: the augmented matrices are built entry by
+    entry, the path norm enumerates the layers with squared weights, and no union-bound grid
+    is applied (the grids only ever raise the bounds). Returns a dict with ``n_parameters``,
+    ``vc_dimension``, ``spectral``, ``frobenius``, ``norms_21``, ``spectral_complexity``,
+    ``golowich_bound``, ``path_norm``, ``margin``, ``train_error``, ``input_norm`` and
+    ``data_norm``. ``reference``: (weights, biases) of the reference network, or None.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    classes = np.asarray(classes)
+    n = X.shape[0]
+
+    def augment(ws, bs):
+        out = []
+        for index, (w, b) in enumerate(zip(ws, bs)):
+            w, b = np.asarray(w, dtype=np.float64), np.asarray(b, dtype=np.float64)
+            last = index == len(ws) - 1
+            a = np.hstack([w, b[:, None]])
+            if not last:
+                a = np.vstack([a, np.eye(1, a.shape[1], a.shape[1] - 1)])
+            out.append(a)
+        return out
+
+    layers = augment(weights, biases)
+    refs = [np.zeros_like(a) for a in layers] if reference is None else augment(*reference)
+    spectral = [float(np.linalg.norm(a, 2)) for a in layers]
+    frobenius = [float(np.linalg.norm(a, "fro")) for a in layers]
+    norms_21 = [float(sum(np.linalg.norm(row) for row in a - m)) for a, m in zip(layers, refs)]
+    complexity = float(np.prod(spectral)) * float(
+        sum((b / s) ** (2.0 / 3.0) for b, s in zip(norms_21, spectral)) ** 1.5
+    )
+    widths = [np.asarray(weights[0]).shape[1]] + [np.asarray(w).shape[0] for w in weights]
+    units = widths[1:-1] + [1]
+    previous = widths[:-1]
+    per_layer = [k * (p + 1) for k, p in zip(units, previous)]
+    effective = sum(sum(per_layer[: i + 1]) for i in range(len(per_layer)))
+    r = sum((i + 1) * k for i, k in enumerate(units))
+    vc_dimension = len(units) + effective * np.log2(4 * np.e * r * np.log2(2 * np.e * r))
+    outputs = forward(weights, biases, X)
+    margins = np.array(
+        [outputs[i, classes[i]] - np.delete(outputs[i], classes[i]).max() for i in range(n)]
+    )
+    h = np.ones(widths[0])
+    for w, b in zip(weights, biases):
+        h = (np.asarray(w) ** 2) @ h + np.asarray(b) ** 2
+    x_norms = np.sqrt((X**2).sum(axis=1) + 1.0)
+    return {
+        "n_parameters": int(sum(np.size(w) + np.size(b) for w, b in zip(weights, biases))),
+        "vc_dimension": float(vc_dimension),
+        "spectral": spectral,
+        "frobenius": frobenius,
+        "norms_21": norms_21,
+        "spectral_complexity": complexity,
+        "golowich_bound": float(
+            x_norms.max()
+            * (np.sqrt(2 * np.log(2) * len(layers)) + 1)
+            * np.prod(frobenius)
+            / np.sqrt(n)
+        ),
+        "path_norm": float(np.sqrt(h.sum())),
+        "margin": float(np.quantile(margins, margin_quantile)),
+        "train_error": float(np.mean(np.argmax(outputs, axis=1) != classes)),
+        "input_norm": float(x_norms.max()),
+        "data_norm": float(np.sqrt((x_norms**2).sum())),
+    }

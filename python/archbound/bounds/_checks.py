@@ -44,6 +44,20 @@ def _check_labels(Y, name: str, n_rows: int, q: int) -> np.ndarray:
     return Y
 
 
+def _check_classes(Y: np.ndarray, name: str) -> np.ndarray:
+    """The class of each row of validated (n, Q) targets that are one-hot rows (1-D integer
+    labels arrive here one-hot encoded by :func:`_check_labels`): ndarray of shape (n,)."""
+    classes = Y.argmax(axis=1)
+    one_hot = np.zeros_like(Y)
+    one_hot[np.arange(Y.shape[0]), classes] = 1.0
+    if not np.array_equal(Y, one_hot):
+        raise ValueError(
+            f"{name} must hold class labels (integers in 0..Q-1) or one-hot rows; a row with "
+            "another value than one 1 and zeros elsewhere has no class"
+        )
+    return classes
+
+
 def _check_data(net, X, Y, which: str = "train"):
     """Validate one (X, Y) pair against the network's input and output sizes."""
     if not isinstance(net, Network):

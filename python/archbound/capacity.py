@@ -1,0 +1,468 @@
+"""Classic capacity measures and the bounds they give, with certified norms (docs/capacity.md).
+
+VC dimension and parameter counts grow with depth and width; norm-based measures grow with
+the weights. :func:`capacity_bounds` computes both kinds for any :class:`~archbound.Network`,
+so that they can be set beside the architecture-independent bounds of arXiv:2504.05695.
+Every spectral norm is a certified upper bound (:func:`archbound.opnorms`), so every value
+called a bound is an upper bound with probability at least ``1 - delta``; Frobenius and
+(2,1) norms are exact.
+
+Biases are folded into the weights: the input x becomes x~ = [x; 1], a hidden layer
+(W_l, b_l) the matrix [[W_l, b_l], [0, 1]] of shape (M_l + 1, M_{l-1} + 1), whose last unit
+carries the constant 1 through the ReLU (relu(1) = 1), and the output layer the matrix
+[W_{L+1}, b_{L+1}] of shape (Q, M_L + 1). The augmented network has no biases and computes
+f(x) from x~ exactly.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from archbound._json import json_safe
+from archbound._validation import check_probability, check_scalar, check_seed, check_threads
+from archbound.bounds._checks import _check_classes, _check_data
+from archbound.network import Network
+from archbound.opnorm import NormEstimate, _opnorms
+
+#: The failure probability ``delta`` is spent in halves: one half on the certified spectral
+#: norms (split over the layers by :func:`archbound.opnorms`), the other split equally over
+#: the three risk bounds (VC, Bartlett et al., Neyshabur et al.).
+RISK_BOUNDS = ("vc_bound", "bartlett_bound", "neyshabur_bound")
+
+
+@dataclass(frozen=True)
+class CapacityReport:
+    """Classic capacity measures of one network on one training set, and their bounds.
+
+    Every spectral norm in it is a certified upper bound; every field named ``*_bound``
+    that bounds a risk holds, with all the others, with probability at least ``1 - delta``
+    over the draw of the training set and the norm estimators' start vectors. The risks
+    bounded are population risks of the classifier x -> argmax_j f(x)_j (ties count as
+    errors), not the error on a given test set. Formulas, constants and sources are in
+    docs/capacity.md; n = N is the number of training samples, d = L + 1 the number of
+    weight matrices, W~_l the bias-augmented matrices of the module docstring.
+
+    Attributes
+    ----------
+    n_parameters : int
+        W = sum_l M_l (M_{l-1} + 1), the weights and biases.
+    vc_dimension : float
+        An upper bound on the VC dimension of {x -> sgn(g(x))}, g a ReLU network of this
+        architecture with one output (Bartlett, Harvey, Liaw, Mehrabian, JMLR 20(63), 2019,
+        Theorem 7, with p = 1 breakpoint and degree 1):
+        d + Lbar W1 log2(4 e R log2(2 e R)), R = sum_i i k_i, over the d layers of units
+        k_i (k_d = 1), W1 the parameters of that one-output architecture and Lbar W1 the
+        sum over layers i of the parameters of layers 1..i.
+    vc_bound : float
+        Bound on P(argmax f(x) != y): train_error + sqrt((8/n) (ln S + ln(4/delta_r))),
+        ln S = Q(Q-1) vc_dimension ln(2 e n / vc_dimension) (Vapnik's inequality with
+        Sauer's lemma, one growth function per ordered pair of outputs).
+    spectral_complexity : float
+        R_A = prod_l s_l (sum_l (b_l / s_l)^(2/3))^(3/2) of Bartlett, Foster, Telgarsky
+        (NeurIPS 2017), s_l the certified ||W~_l||_2 and b_l = ||(W~_l - M~_l)^T||_{2,1},
+        the sum of the l2 norms of the rows of W~_l - M~_l (M_l = 0, or ``reference``).
+    bartlett_bound : float
+        Bound on P(argmax f(x) != y), Bartlett et al. 2017, Lemma A.8, with a union bound
+        over a grid of (s_l, b_l, gamma) (docs/capacity.md); NaN when margin <= 0.
+    neyshabur_bound : float
+        Bound on P(argmax f(x) != y), Neyshabur, Bhojanapalli, Srebro (ICLR 2018), the
+        proof of Theorem 1 (docs/capacity.md); valid when every input x of the distribution
+        has |x~| <= input_norm, the largest training norm (an assumption on the data).
+        NaN when margin <= 0.
+    golowich_bound : float
+        B (sqrt(2 ln(2) d) + 1) prod_l ||W~_l||_F / sqrt(n), B = input_norm: a bound on the
+        empirical Rademacher complexity, on the training inputs, of each output of the
+        networks whose augmented layers have these Frobenius norms (Golowich, Rakhlin,
+        Shamir, COLT 2018, Theorem 1). A complexity, not a risk.
+    path_norm : float
+        The l2 path norm of the augmented network (Neyshabur, Tomioka, Srebro, COLT 2015):
+        sqrt(sum_j g(1)_j), g the network with every weight and bias squared, on the input
+        of ones. Exact.
+    margin : float
+        gamma, the ``margin_quantile`` quantile of f(x_i)_{y_i} - max_{j != y_i} f(x_i)_j
+        over the training set; negative when that many training samples are misclassified.
+    margin_quantile : float
+    train_error : float
+        The fraction of training samples with argmax f(x_i) != y_i.
+    n_samples : int
+        n = N.
+    depth : int
+        L, the number of hidden layers.
+    spectral_norms : tuple of NormEstimate
+        The certified spectral norms of W~_1..W~_d (``upper`` is s_l).
+    frobenius_norms : tuple of float
+        ||W~_l||_F.
+    norms_21 : tuple of float
+        b_l.
+    input_norm : float
+        max_i |x~_i| = max_i sqrt(|x_i|^2 + 1).
+    data_norm : float
+        ||X~||_F = sqrt(||X||_F^2 + n).
+    delta : float
+        The failure probability of the whole report.
+    unavailable : dict
+        Field name -> why it is NaN.
+    seconds : float
+    """
+
+    n_parameters: int
+    vc_dimension: float
+    vc_bound: float
+    spectral_complexity: float
+    bartlett_bound: float
+    neyshabur_bound: float
+    golowich_bound: float
+    path_norm: float
+    margin: float
+    margin_quantile: float
+    train_error: float
+    n_samples: int
+    depth: int
+    spectral_norms: tuple
+    frobenius_norms: tuple
+    norms_21: tuple
+    input_norm: float
+    data_norm: float
+    delta: float
+    unavailable: dict = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict:
+        """A JSON-safe dict (NaN and infinities as None), norms as {estimate, upper}."""
+        out = asdict(self)
+        out["spectral_norms"] = [
+            {"estimate": e.estimate, "upper": e.upper, "method": e.method}
+            for e in self.spectral_norms
+        ]
+        return json_safe(out)
+
+
+def augmented_layers(weights, biases) -> list[np.ndarray]:
+    """The bias-augmented matrices W~_1..W~_d of a network (see the module docstring).
+
+    Parameters
+    ----------
+    weights, biases : sequences of ndarray
+        W_l of shape (M_l, M_{l-1}) and b_l of shape (M_l,), l = 1..d.
+
+    Returns
+    -------
+    list of ndarray
+        Hidden layers of shape (M_l + 1, M_{l-1} + 1), the output layer (Q, M_L + 1).
+    """
+    out = []
+    for index, (w, b) in enumerate(zip(weights, biases)):
+        hidden = index + 1 < len(weights)
+        a = np.zeros((w.shape[0] + hidden, w.shape[1] + 1))
+        a[: w.shape[0], : w.shape[1]] = w
+        a[: w.shape[0], -1] = b
+        if hidden:
+            a[-1, -1] = 1.0
+        out.append(a)
+    return out
+
+
+def vc_dimension_bound(widths) -> float:
+    """Bartlett, Harvey, Liaw, Mehrabian (JMLR 2019), Theorem 7, for ReLU (p = 1, degree 1).
+
+    Parameters
+    ----------
+    widths : list of int
+        [M0, M_1, ..., M_L, 1]: the architecture with one output unit.
+
+    Returns
+    -------
+    float
+        d + Lbar W log2(4 e R log2(2 e R)), d = len(widths) - 1 layers, k_i = widths[i],
+        W = sum_i k_i (k_{i-1} + 1), Lbar W = sum_i W_i with W_i the parameters of layers
+        1..i, and R = sum_i i k_i.
+    """
+    units = list(widths[1:])
+    per_layer = [k * (previous + 1) for previous, k in zip(widths[:-1], units)]
+    cumulative = np.cumsum(per_layer, dtype=np.float64)
+    r = float(sum(i * k for i, k in enumerate(units, start=1)))
+    return len(units) + float(cumulative.sum()) * math.log2(
+        4.0 * math.e * r * math.log2(2.0 * math.e * r)
+    )
+
+
+def log_growth(k: int, dimension: float) -> float:
+    """ln of Sauer's bound on the growth function at k points: d ln(e k / d), or k ln 2."""
+    return dimension * math.log(math.e * k / dimension) if k >= dimension else k * math.log(2.0)
+
+
+#: The grids of the union bounds: the values r^j, j an integer, with prior weight
+#: w(j) = (2/3) / ((|j| + 1)(|j| + 2)), which sums to 1 over the integers.
+def _grid(value: float, ratio: float, *, up: bool) -> tuple[float, float]:
+    """The grid point at or above (``up``) or at or below ``value`` > 0, and ln(1 / w(j))."""
+    j = math.log(value) / math.log(ratio)
+    j = math.ceil(j) if up else math.floor(j)
+    point = ratio**j
+    if up and point < value:
+        j, point = j + 1, ratio ** (j + 1)
+    elif not up and point > value:
+        j, point = j - 1, ratio ** (j - 1)
+    return point, math.log(1.5 * (abs(j) + 1) * (abs(j) + 2))
+
+
+#: A floor for (2,1) norms that are 0 (a network equal to its reference), so that the grid
+#: has a point for them; it only ever raises b_l.
+_NORM_FLOOR = 2.0**-40
+
+
+def spectral_complexity(spectral, norms_21) -> float:
+    """R_A = prod_l s_l (sum_l (b_l / s_l)^(2/3))^(3/2), written as
+    (sum_l (b_l prod_{k != l} s_k)^(2/3))^(3/2), which needs no division by s_l."""
+    s = np.asarray(spectral, dtype=np.float64)
+    terms = [b * np.prod(np.delete(s, i)) for i, b in enumerate(norms_21)]
+    return float(np.sum(np.asarray(terms) ** (2.0 / 3.0)) ** 1.5)
+
+
+def _margins(outputs: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    rows = np.arange(outputs.shape[0])
+    others = outputs.copy()
+    others[rows, classes] = -np.inf
+    return outputs[rows, classes] - others.max(axis=1)
+
+
+def _bartlett(ctx: dict, gamma: float, share: float) -> float:
+    """Lemma A.8 of Bartlett et al. 2017 on the grid point above each (s_l, b_l) and the one
+    below gamma; the grid's prior weights enter the confidence term."""
+    d, n = len(ctx["spectral"]), ctx["n"]
+    ratio = 1.0 + 1.0 / d
+    s = [_grid(v, ratio, up=True) for v in ctx["spectral"]]
+    b = [_grid(max(v, _NORM_FLOOR), ratio, up=True) for v in ctx["norms_21"]]
+    gamma_grid, gamma_cost = _grid(gamma, ratio, up=False)
+    cost = gamma_cost + sum(c for _, c in s) + sum(c for _, c in b)
+    r_a = spectral_complexity([v for v, _ in s], [v for v, _ in b])
+    margin_error = float(np.mean(ctx["margins"] <= gamma_grid))
+    width = max(ctx["widths"])
+    return (
+        margin_error
+        + 8.0 / n
+        + 72.0 * ctx["data_norm"] * math.log(2.0 * width) * math.log(n) * r_a / (gamma_grid * n)
+        + 3.0 * math.sqrt((math.log(2.0 / share) + cost) / (2.0 * n))
+    )
+
+
+def _neyshabur(ctx: dict, gamma: float, share: float) -> float:
+    """The PAC-Bayes bound of Neyshabur et al. 2018 (proof of Theorem 1), with the layers
+    rescaled by the certified norms and a union bound over the grids of beta and gamma."""
+    s = np.asarray(ctx["spectral"])
+    f = np.asarray(ctx["frobenius"])
+    d, n, h, radius = len(s), ctx["n"], max(ctx["widths"]), ctx["input_norm"]
+    ratio = 1.0 + 1.0 / d
+    beta = float(np.exp(np.mean(np.log(s))))
+    beta_grid, beta_cost = _grid(beta, ratio, up=True)
+    gamma_grid, gamma_cost = _grid(gamma, ratio, up=False)
+    kl = (
+        16.0
+        * math.e**2
+        * radius**2
+        * d**2
+        * h
+        * math.log(4.0 * d * h)
+        * beta_grid ** (2 * (d - 1))
+        * beta**2
+        * float(np.sum(f**2 / s**2))
+        / gamma_grid**2
+    )
+    margin_error = float(np.mean(ctx["margins"] <= gamma_grid))
+    confidence = math.log(6.0 * n / share) + beta_cost + gamma_cost
+    return margin_error + 4.0 * math.sqrt((kl + confidence) / (n - 1))
+
+
+def capacity_bounds(
+    net,
+    X_train,
+    Y_train,
+    *,
+    delta: float = 1e-6,
+    margin_quantile: float = 0.1,
+    reference=None,
+    seed=None,
+    threads: int | None = None,
+) -> CapacityReport:
+    """Classic capacity measures of a ReLU network and the generalization bounds they give.
+
+    Parameters
+    ----------
+    net : Network
+        Any network (constructed, trained, read from scikit-learn or PyTorch) with Q >= 2
+        outputs, read as the classifier x -> argmax_j f(x)_j.
+    X_train : array_like of shape (N, M0)
+        The training inputs.
+    Y_train : array_like of shape (N,) or (N, Q)
+        Class labels in 0..Q-1, or one-hot rows.
+    delta : float, default 1e-6
+        Failure probability of the whole report, in (0, 1): delta / 2 for the certified
+        spectral norms, delta / 6 for each of the three risk bounds.
+    margin_quantile : float, default 0.1
+        The quantile of the training margins taken as gamma, in (0, 1): the margin bounds
+        then pay about this fraction of margin errors for a gamma that 90% of the training
+        samples exceed.
+    reference : Network, optional
+        Reference matrices M_l of the spectral complexity (the initialization, say): a
+        network of the same widths as ``net``. Default: M_l = 0.
+    seed : int or numpy.random.Generator, optional
+        Seeds the norm estimators.
+    threads : int, optional
+        OpenMP threads; default ``OMP_NUM_THREADS``.
+
+    Returns
+    -------
+    CapacityReport
+
+    Raises
+    ------
+    ValueError
+        Naming the argument: shapes, NaN or inf, labels outside 0..Q-1 or rows that are not
+        one-hot, Q < 2, ``margin_quantile`` or ``delta`` outside (0, 1), a ``reference`` of
+        other widths.
+
+    References
+    ----------
+    P. L. Bartlett, N. Harvey, C. Liaw, A. Mehrabian, "Nearly-tight VC-dimension and
+    pseudodimension bounds for piecewise linear neural networks", JMLR 20(63), 2019.
+    P. L. Bartlett, D. J. Foster, M. Telgarsky, "Spectrally-normalized margin bounds for
+    neural networks", NeurIPS 2017. B. Neyshabur, S. Bhojanapalli, N. Srebro, "A
+    PAC-Bayesian approach to spectrally-normalized margin bounds for neural networks", ICLR
+    2018. N. Golowich, A. Rakhlin, O. Shamir, "Size-independent sample complexity of neural
+    networks", COLT 2018. B. Neyshabur, R. Tomioka, N. Srebro, "Norm-based capacity
+    control in neural networks", COLT 2015. V. N. Vapnik, "Statistical Learning Theory",
+    Wiley 1998.
+    """
+    X, Y = _check_data(net, X_train, Y_train)
+    if net.output_dim < 2:
+        raise ValueError(
+            f"net has Q = {net.output_dim} output; the capacity bounds classify by argmax "
+            "and need Q >= 2 outputs"
+        )
+    classes = _check_classes(Y, "Y_train")
+    delta = check_probability(delta, "delta")
+    quantile = check_scalar(
+        margin_quantile,
+        "margin_quantile",
+        numbers.Real,
+        min_val=0.0,
+        max_val=1.0,
+        include_boundaries="neither",
+    )
+    if reference is not None:
+        if not isinstance(reference, Network):
+            raise TypeError(
+                f"reference must be an archbound.Network or None, got {type(reference).__name__}"
+            )
+        if reference.widths != net.widths:
+            raise ValueError(
+                f"reference has widths {reference.widths}, but net has {net.widths}; the "
+                "reference matrices must have the shapes of the network's"
+            )
+    return _capacity(
+        net,
+        X,
+        classes,
+        delta=delta,
+        quantile=quantile,
+        reference=reference,
+        seed=check_seed(seed),
+        threads=check_threads(threads),
+    )
+
+
+def _capacity(net, X, classes, *, delta, quantile, reference, seed, threads) -> CapacityReport:
+    """:func:`capacity_bounds` on validated arguments."""
+    start = time.perf_counter()
+    n, q, widths = X.shape[0], net.output_dim, net.widths
+    layers = augmented_layers(net.weights, net.biases)
+    estimates: list[NormEstimate] = _opnorms(layers, delta=delta / 2, seed=seed, threads=threads)
+    # Rounded up to a positive floor (an upper bound stays one): an all-zero output layer.
+    spectral = [max(e.upper, _NORM_FLOOR) for e in estimates]
+    # One pass over each matrix: its row norms give ||W~||_F and, for M = 0, b_l.
+    row_norms = [np.sqrt(np.einsum("ij,ij->i", a, a)) for a in layers]
+    frobenius = [float(math.sqrt(np.sum(r * r))) for r in row_norms]
+    if reference is None:
+        norms_21 = [float(r.sum()) for r in row_norms]
+    else:
+        references = augmented_layers(reference.weights, reference.biases)
+        norms_21 = [float(np.linalg.norm(a - m, axis=1).sum()) for a, m in zip(layers, references)]
+    outputs = net._forward(X, threads)
+    margins = _margins(outputs, classes)
+    gamma = float(np.quantile(margins, quantile))
+    train_error = float(np.mean(outputs.argmax(axis=1) != classes))
+    squares = Network._trusted([w * w for w in net.weights], [b * b for b in net.biases])
+    path_norm = math.sqrt(float(squares._forward(np.ones((1, net.input_dim)), threads).sum()))
+    input_norms = np.sqrt(np.einsum("ij,ij->i", X, X) + 1.0)
+    ctx = {
+        "n": n,
+        "spectral": spectral,
+        "frobenius": frobenius,
+        "norms_21": norms_21,
+        "margins": margins,
+        "widths": [w + 1 for w in widths[:-1]] + [widths[-1]],
+        "input_norm": float(input_norms.max()),
+        "data_norm": float(math.sqrt(np.sum(input_norms**2))),
+    }
+    share = delta / 2 / len(RISK_BOUNDS)
+    vc_dimension = vc_dimension_bound(widths[:-1] + [1])
+    log_s = q * (q - 1) * log_growth(2 * n, vc_dimension)
+    vc_bound = train_error + math.sqrt(8.0 / n * (log_s + math.log(4.0 / share)))
+    unavailable = {}
+    bartlett = neyshabur = math.nan
+    if gamma <= 0:
+        why = (
+            f"the margin gamma = {gamma:.3g} (the {quantile:g} quantile of the training "
+            "margins) is not positive: a margin bound needs gamma > 0"
+        )
+        unavailable = {"bartlett_bound": why, "neyshabur_bound": why}
+    elif n < 2:
+        why = "a margin bound needs N >= 2 training samples"
+        unavailable = {"bartlett_bound": why, "neyshabur_bound": why}
+    else:
+        bartlett = _bartlett(ctx, gamma, share)
+        neyshabur = _neyshabur(ctx, gamma, share)
+    depth = len(layers)
+    golowich = (
+        ctx["input_norm"]
+        * (math.sqrt(2.0 * math.log(2.0) * depth) + 1.0)
+        * float(np.prod(frobenius))
+        / math.sqrt(n)
+    )
+    return CapacityReport(
+        n_parameters=int(sum(w.size + b.size for w, b in zip(net.weights, net.biases))),
+        vc_dimension=vc_dimension,
+        vc_bound=vc_bound,
+        spectral_complexity=spectral_complexity(spectral, norms_21),
+        bartlett_bound=bartlett,
+        neyshabur_bound=neyshabur,
+        golowich_bound=golowich,
+        path_norm=path_norm,
+        margin=gamma,
+        margin_quantile=quantile,
+        train_error=train_error,
+        n_samples=n,
+        depth=net.depth,
+        spectral_norms=tuple(estimates),
+        frobenius_norms=tuple(frobenius),
+        norms_21=tuple(norms_21),
+        input_norm=ctx["input_norm"],
+        data_norm=ctx["data_norm"],
+        delta=delta,
+        unavailable=unavailable,
+        seconds=time.perf_counter() - start,
+    )
+
+
+__all__ = [
+    "CapacityReport",
+    "augmented_layers",
+    "capacity_bounds",
+    "log_growth",
+    "spectral_complexity",
+    "vc_dimension_bound",
+]
