@@ -200,3 +200,47 @@ def test_bad_input_names_the_argument(kwargs, name):
     args = dict(net=NET, X_train=X, Y_train=LABELS) | kwargs
     with pytest.raises((ValueError, TypeError), match=name):
         ab.capacity_bounds(args.pop("net"), args.pop("X_train"), args.pop("Y_train"), **args)
+
+
+def test_experiment_capacity_section_table_csv_and_figure(tmp_path):
+    """--capacity (with --trained): the schema's ``capacity`` section, the table and its
+    reading, the CSV columns and capacity.png; readout_first's paper bound is flat while
+    its VC dimension and spectral complexity grow."""
+    import csv
+
+    from click.testing import CliRunner
+    from matplotlib.image import imread
+
+    from archbound import cli, experiment
+    from archbound.experiment import capacity
+
+    out = tmp_path / "results"
+    args = ["experiment", "--n-train", "20,30", "--depths", "1,3", "--widths", "10,32"]
+    args += ["--n-test", "40", "--variants", "lipschitz", "--capacity", "--trained"]
+    args += ["--trained-hidden", "16,12x12", "--trained-epochs", "5", "--out", str(out)]
+    result = CliRunner().invoke(cli.main, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "classic capacity bounds, N = 30" in result.output
+    assert "vacuous (above 1" in result.output
+    results = json.loads((out / "results.json").read_text())
+    jsonschema = pytest.importorskip("jsonschema")
+    jsonschema.validate(results, experiment.RESULTS_SCHEMA)
+    rows = results["capacity"]["networks"]
+    # per N: 4 readout_first, 2 readout_last (M = 32 >= N) and 2 trained networks
+    assert len(rows) == 2 * (4 + 2 + 2)
+    assert {r["construction"] for r in rows} == {"readout_first", "readout_last", "trained"}
+    first = [r for r in rows if r["construction"] == "readout_first" and r["n_train"] == 30]
+    papers = [r["paper_bound"] for r in first]
+    np.testing.assert_allclose(papers, papers[0], rtol=1e-9)
+    assert len({r["vc_dimension"] for r in first}) == len(first)
+    by_depth = sorted((r["depth"], r["spectral_complexity"]) for r in first if r["width"] == 32)
+    assert by_depth[0][1] < by_depth[1][1]
+    for r in rows:
+        assert r["vc_bound"] >= r["train_error"]
+        assert 0 <= r["test_error"] <= 1 and r["paper_bound"] >= r["test_cost"]
+    with open(out / "results.csv", newline="") as stream:
+        csv_rows = list(csv.DictReader(stream))
+    assert list(csv_rows[0])[-len(capacity.CSV_COLUMNS) :] == capacity.CSV_COLUMNS
+    assert all(r["capacity_vc_dimension"] for r in csv_rows if r["status"] == "ok")
+    image = imread(out / "capacity.png")
+    assert image.ndim == 3 and image[..., :3].var() > 1e-3

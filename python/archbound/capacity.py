@@ -60,8 +60,9 @@ class CapacityReport:
         sum over layers i of the parameters of layers 1..i.
     vc_bound : float
         Bound on P(argmax f(x) != y): train_error + sqrt((8/n) (ln S + ln(4/delta_r))),
-        ln S = Q(Q-1) vc_dimension ln(2 e n / vc_dimension) (Vapnik's inequality with
-        Sauer's lemma, one growth function per ordered pair of outputs).
+        S the growth function of the 0-1 loss at 2n points, ln S <= min(2n ln 2,
+        Q(Q-1) D ln(2 e n / D)) with D = vc_dimension (Vapnik's inequality; Sauer's lemma,
+        one growth function per ordered pair of outputs, the second when 2n >= D).
     spectral_complexity : float
         R_A = prod_l s_l (sum_l (b_l / s_l)^(2/3))^(3/2) of Bartlett, Foster, Telgarsky
         (NeurIPS 2017), s_l the certified ||W~_l||_2 and b_l = ||(W~_l - M~_l)^T||_{2,1},
@@ -410,7 +411,8 @@ def _capacity(net, X, classes, *, delta, quantile, reference, seed, threads) -> 
     }
     share = delta / 2 / len(RISK_BOUNDS)
     vc_dimension = vc_dimension_bound(widths[:-1] + [1])
-    log_s = q * (q - 1) * log_growth(2 * n, vc_dimension)
+    # The loss x -> 1[argmax f(x) != y] is binary, so also S <= 2^(2n).
+    log_s = min(q * (q - 1) * log_growth(2 * n, vc_dimension), 2 * n * math.log(2.0))
     vc_bound = train_error + math.sqrt(8.0 / n * (log_s + math.log(4.0 / share)))
     unavailable = {}
     bartlett = neyshabur = math.nan

@@ -345,4 +345,89 @@ def trained_vs_constructed(n_train, series, path, *, title=None) -> Path:
     return _save(figure, path)
 
 
-__all__ = ["architectures", "bound_vs_n", "monitor_history", "spectrum", "trained_vs_constructed"]
+#: Line styles of the constructions in :func:`capacity` (trained: markers only).
+_CONSTRUCTION_STYLES = {
+    "readout_first": {"linestyle": "-", "marker": "o"},
+    "readout_last": {"linestyle": "--", "marker": "s"},
+    "trained": {"linestyle": "none", "marker": "^"},
+}
+
+
+def capacity(panels, path, *, title=None) -> Path:
+    """Classic bounds, the paper's bound and the truths against depth and width, log y.
+
+    Parameters
+    ----------
+    panels : list of dict
+        One dict per panel: ``"xlabel"``, ``"title"`` and ``"series"``, a list of dicts
+        with ``"construction"`` (readout_first, readout_last or trained: the line style),
+        ``"measure"`` (the colour), ``"label"``, ``"truth"`` (bool: drawn thick) and
+        ``"x"``, ``"y"`` (lists; None or values <= 0 leave a gap).
+    path : str or path-like
+        The PNG to write.
+    title : str, optional
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    from matplotlib.lines import Line2D
+
+    figure = Figure(figsize=(12.0, 5.6), layout="constrained")
+    axes = figure.subplots(1, max(1, len(panels)), squeeze=False)[0]
+    palette = ("tab:blue", "tab:orange", "tab:green", "tab:purple", "tab:red")
+    truth_colors = ("black", "dimgray")
+    colors, labels, constructions = {}, {}, []
+    for panel in panels:
+        for s in panel["series"]:
+            if s["measure"] not in colors:
+                pool = truth_colors if s["truth"] else palette
+                used = sum(1 for m in colors if labels[m][1] == s["truth"])
+                colors[s["measure"]] = pool[used % len(pool)]
+                labels[s["measure"]] = (s["label"], s["truth"])
+            if s["construction"] not in constructions:
+                constructions.append(s["construction"])
+    for ax, panel in zip(axes, panels):
+        for s in panel["series"]:
+            ax.plot(
+                s["x"],
+                _positive(s["y"]),
+                color=colors[s["measure"]],
+                linewidth=2.4 if s["truth"] else 1.3,
+                markersize=5,
+                markerfacecolor="none" if not s["truth"] else colors[s["measure"]],
+                **_CONSTRUCTION_STYLES.get(s["construction"], {}),
+            )
+        ax.set_yscale("log")
+        xs = sorted({x for s in panel["series"] for x in s["x"]})
+        if xs and min(xs) > 0 and max(xs) / min(xs) >= 8:
+            ax.set_xscale("log", base=2)
+        ax.xaxis.set_major_locator(FixedLocator([float(x) for x in xs]))
+        ax.xaxis.set_major_formatter(FixedFormatter([str(x) for x in xs]))
+        ax.xaxis.set_minor_locator(NullLocator())
+        ax.axhline(1.0, color="gray", linewidth=0.8, linestyle=":")
+        ax.set_xlabel(panel["xlabel"])
+        ax.set_title(panel["title"], fontsize=10)
+        ax.grid(True, which="major", alpha=0.3)
+    axes[0].set_ylabel("bound or truth (dotted line: 1, a 0-1 risk above it is vacuous)")
+    handles = [
+        Line2D([], [], color=colors[m], linewidth=2.4 if truth else 1.3, label=label)
+        for m, (label, truth) in labels.items()
+    ] + [
+        Line2D([], [], color="gray", label=c, **_CONSTRUCTION_STYLES.get(c, {}))
+        for c in constructions
+    ]
+    figure.legend(handles=handles, loc="outside lower center", ncol=5, fontsize=8)
+    if title:
+        figure.suptitle(title, fontsize=11)
+    return _save(figure, path, dpi=100)
+
+
+__all__ = [
+    "architectures",
+    "bound_vs_n",
+    "capacity",
+    "monitor_history",
+    "spectrum",
+    "trained_vs_constructed",
+]

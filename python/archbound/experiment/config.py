@@ -65,6 +65,9 @@ class ExperimentConfig:
         :data:`archbound.experiment.trained.DEFAULT_HIDDEN`.
     trained_epochs : int
         The training budget, in epochs of ``MLPRegressor.partial_fit``.
+    capacity : bool
+        Also compute the classic capacity bounds of every network
+        (:mod:`archbound.experiment.capacity`; results.json's ``capacity``).
     """
 
     dataset: str = "digits"
@@ -80,6 +83,7 @@ class ExperimentConfig:
     trained: bool = False
     trained_hidden: list | None = None
     trained_epochs: int = 400
+    capacity: bool = False
 
 
 def _default_n_train(dataset: str, input_dim: int) -> list[int]:
@@ -134,6 +138,7 @@ def resolve(config: ExperimentConfig, input_dim: int | None = None) -> Experimen
         delta=float(config.delta),
         quick=bool(quick),
         threads=config.threads,
+        capacity=bool(config.capacity),
         **_resolve_trained(config),
     )
 

@@ -281,7 +281,8 @@ def figures(results: dict, out_dir) -> dict:
 
 
 def write_results(results: dict, out_dir) -> dict:
-    """Write results.json, results.csv, bound_vs_n.png and architectures.png.
+    """Write results.json, results.csv, bound_vs_n.png and architectures.png (and the
+    figures of --trained and --capacity).
 
     Returns
     -------
@@ -297,6 +298,11 @@ def write_results(results: dict, out_dir) -> dict:
 
         columns = CSV_COLUMNS + trained.CSV_COLUMNS
         rows = rows + trained.csv_rows(results)
+    if "capacity" in results:  # extra columns only with --capacity
+        from archbound.experiment import capacity
+
+        columns = columns + capacity.CSV_COLUMNS
+        rows = capacity.add_csv_columns(results, rows)
     with open(paths["json"], "w") as stream:
         json.dump(results, stream, indent=1, allow_nan=False)
         stream.write("\n")
@@ -308,6 +314,8 @@ def write_results(results: dict, out_dir) -> dict:
     paths.update(figures(results, out_dir))
     if "trained" in results:
         paths.update(trained.figures(results, out_dir))
+    if "capacity" in results and results["capacity"]["networks"]:
+        paths.update(capacity.figure(results, out_dir))
     return paths
 
 

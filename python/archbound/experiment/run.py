@@ -24,6 +24,7 @@ from archbound.bounds import (
 )
 from archbound.construct import ZeroLossUnattainable, construct_minimizer, one_hot
 from archbound.data import DataError, dataset_input_dim, load_dataset
+from archbound.experiment import capacity
 from archbound.experiment.config import ANY_NETWORK_VARIANTS, ExperimentConfig, plan, resolve
 from archbound.experiment.records import (
     BoundRecord,
@@ -128,7 +129,7 @@ def run_experiment(config: ExperimentConfig, *, progress=None) -> dict:
     if progress:
         n_trained = len(config.n_train) * len(config.trained_hidden) if config.trained else 0
         progress(total=len(networks_planned) + n_trained)
-    runs = []
+    runs, capacity_rows = [], []
     for n in config.n_train:
         X, Y = X_pool[:n], Y_pool[:n]
         info = pinv_info(X, threads=config.threads)
@@ -206,6 +207,28 @@ def run_experiment(config: ExperimentConfig, *, progress=None) -> dict:
         for (net, variant), report in zip(jobs, reports):
             records[id(net)].bounds[variant] = BoundRecord.from_report(report)
         _discrepancy_records(built, X, Y, X_test, Y_test, config, shared)
+        if config.capacity:
+            if progress:
+                progress(advance=0, description=f"N={n}: capacity of {len(built)} networks")
+            for net, record, _, _ in built:
+                lipschitz = record.bounds.get("lipschitz")
+                capacity_rows.append(
+                    capacity.row(
+                        net,
+                        X,
+                        Y,
+                        where={
+                            "n_train": n,
+                            "construction": record.construction,
+                            "depth": record.depth,
+                            "width": record.width,
+                            "hidden": [record.width] * record.depth,
+                        },
+                        test=record.test.to_dict(),
+                        paper_bound=None if lipschitz is None else lipschitz.test_cost_bound,
+                        config=config,
+                    )
+                )
         for _, record, _, seconds in built:
             shares = list(record.bounds.values()) + list(record.discrepancy.bounds.values())
             record.seconds = finite_or_none(seconds + sum(b.seconds or 0.0 for b in shares))
@@ -240,8 +263,18 @@ def run_experiment(config: ExperimentConfig, *, progress=None) -> dict:
         from archbound.experiment.trained import run_trained
 
         results["trained"] = run_trained(
-            config, X_pool, Y_pool, X_test, Y_test, y_test, runs, progress=progress
+            config,
+            X_pool,
+            Y_pool,
+            X_test,
+            Y_test,
+            y_test,
+            runs,
+            progress=progress,
+            capacity_rows=capacity_rows if config.capacity else None,
         )
+    if config.capacity:  # only then: without --capacity, results.json is unchanged
+        results["capacity"] = capacity.section(capacity_rows)
     results["summary"] = summarize(runs)
     results["seconds"] = finite_or_none(time.perf_counter() - start)
     return results

@@ -136,11 +136,15 @@ def train_one(
     return model, monitor
 
 
-def run_trained(config, X_pool, Y_pool, X_test, Y_test, y_test, runs, *, progress=None):
+def run_trained(
+    config, X_pool, Y_pool, X_test, Y_test, y_test, runs, *, progress=None, capacity_rows=None
+):
     """Train and compare for every N of the sweep; return results.json's ``trained``.
 
     ``config`` is the resolved :class:`archbound.experiment.ExperimentConfig`, ``runs`` the
-    sweep's runs (their ``status`` says where the constructed minimizer exists).
+    sweep's runs (their ``status`` says where the constructed minimizer exists). Given a list
+    ``capacity_rows``, the capacity row of every trained network is appended to it
+    (:func:`archbound.experiment.capacity.row`).
     """
     hidden_list = config.trained_hidden or DEFAULT_HIDDEN
     epochs = config.trained_epochs
@@ -192,6 +196,26 @@ def run_trained(config, X_pool, Y_pool, X_test, Y_test, y_test, runs, *, progres
                 },
                 "history": monitor.to_dict(),
             }
+            if capacity_rows is not None:
+                from archbound.experiment import capacity
+
+                capacity_rows.append(
+                    capacity.row(
+                        net,
+                        X,
+                        Y,
+                        where={
+                            "n_train": n,
+                            "construction": "trained",
+                            "depth": len(hidden),
+                            "width": max(hidden),
+                            "hidden": [int(w) for w in hidden],
+                        },
+                        test=trained["test"],
+                        paper_bound=trained["bound"]["test_cost_bound"],
+                        config=config,
+                    )
+                )
             constructed = None
             if entry["status"] == "ok":
                 minimizer = construct_minimizer(
