@@ -19,6 +19,8 @@ One module per job:
   the figures, and :func:`write_results`;
 - :mod:`~archbound.experiment.trained`: ``--trained``, networks trained by gradient
   descent beside the constructed minimizer;
+- :mod:`~archbound.experiment.capacity`: ``--capacity``, the classic capacity bounds of
+  every network beside the paper's (docs/capacity.md);
 - :mod:`~archbound.experiment.schema`: :data:`RESULTS_SCHEMA`, read from
   ``results.schema.json``.
 
@@ -31,7 +33,8 @@ value means. In short: ``version``, ``archbound_version``, ``created``, ``second
 one per N, each with its training matrix's rank and conditioning and its ``networks``,
 each with the truth (``test``), one ``bounds`` entry per variant and the ``discrepancy``
 bounds; ``summary`` (means over the architectures per N, and the average mean B / mean
-error of each variant); and ``trained`` with ``--trained`` only. Every number that is not
+error of each variant); ``trained`` with ``--trained`` only; and ``capacity`` with
+``--capacity`` only. Every number that is not
 finite is written as null.
 
 results.csv has one row per (N, network, variant) with the columns of :data:`CSV_COLUMNS`
