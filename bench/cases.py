@@ -9,7 +9,9 @@ contender's output. The peers themselves live in harness.py.
   matrix-vector products of archbound's Lanczos steps;
 - nearest, 10k test x 10k training x 784, float32 and float64;
 - forward, batch 10k through 784-[1024]x10-10, float32 and float64;
-- omp, archbound's geometry kernel and Lanczos on 2 threads against 1.
+- omp, archbound's geometry kernel and Lanczos on 2 threads against 1;
+- capacity, every measure of archbound.capacity_bounds of 784-[1024]x8-10 on N = 1000,
+  against the NumPy reference with exact SVDs.
 """
 
 from __future__ import annotations
@@ -34,12 +36,27 @@ class Sizes:
     forward: tuple[int, int, int, int, int]  # batch, M0, width, depth, Q
     gemm: int
     reference_rows: int  # test rows the reference nearest runs on (then extrapolated)
+    capacity: tuple[int, int, int, int, int]  # N, M0, width, depth, Q
 
 
 STANDARD = Sizes(
-    (4096, 2000), (4096, 4096), (10_000, 10_000, 784), (10_000, 784, 1024, 10, 10), 4096, 100
+    (4096, 2000),
+    (4096, 4096),
+    (10_000, 10_000, 784),
+    (10_000, 784, 1024, 10, 10),
+    4096,
+    100,
+    (1000, 784, 1024, 8, 10),
 )
-QUICK = Sizes((512, 256), (512, 512), (2000, 2000, 256), (1000, 784, 256, 3, 10), 1024, 200)
+QUICK = Sizes(
+    (512, 256),
+    (512, 512),
+    (2000, 2000, 256),
+    (1000, 784, 256, 3, 10),
+    1024,
+    200,
+    (200, 784, 256, 3, 10),
+)
 
 
 @dataclass
@@ -263,8 +280,10 @@ def case_nearest(sizes: Sizes, threads: int) -> list[Case]:
 # --- forward ---
 
 
-def network_weights(sizes: Sizes, seed: int = 0):
-    batch, m0, width, depth, q = sizes.forward
+def network_weights(sizes: Sizes, seed: int = 0, shape=None):
+    """He-scaled random layers, biases 0.01 and uniform inputs of `shape` (batch, M0, width,
+    depth, Q), by default ``sizes.forward``."""
+    batch, m0, width, depth, q = shape or sizes.forward
     dims = [m0] + [width] * depth + [q]
     rng = np.random.default_rng(seed)
     weights = [
@@ -365,10 +384,45 @@ def case_omp(sizes: Sizes, threads: int) -> list[Case]:
     return cases
 
 
+# --- capacity ---
+
+
+def case_capacity(sizes: Sizes, threads: int) -> list[Case]:
+    """Every capacity measure, certified (archbound) against exact SVDs (the reference)."""
+    weights, biases, X, _, dims = network_weights(sizes, shape=sizes.capacity)
+    net = archbound.Network(weights, biases)
+    labels = np.random.default_rng(1).integers(0, dims[-1], X.shape[0])
+    exact = {}
+
+    def ours():
+        return archbound.capacity_bounds(net, X, labels, seed=0, threads=threads)
+
+    def numpy_reference():
+        exact.update(reference.capacity_measures(weights, biases, X, labels))
+        return exact
+
+    def check(name, out):
+        if not exact:
+            numpy_reference()
+        if isinstance(out, dict):
+            return "exact spectral norms (SVD)"
+        ratio = out.spectral_complexity / exact["spectral_complexity"]
+        path = abs(out.path_norm - exact["path_norm"]) / exact["path_norm"]
+        return f"R_A certified / exact {ratio:.4f}; path norm rel. diff {path:.1e}"
+
+    arch = f"{dims[0]}-[{dims[1]}]x{len(dims) - 2}-{dims[-1]}"
+    contenders = [
+        Contender("archbound.capacity_bounds (certified Lanczos)", ours),
+        Contender("archbound.reference.capacity_measures (numpy SVDs)", numpy_reference),
+    ]
+    return [Case("capacity", f"N = {X.shape[0]}, {arch}", contenders, check=check)]
+
+
 BUILDERS = {
     "pinv": case_pinv,
     "opnorm": case_opnorm,
     "nearest": case_nearest,
     "forward": case_forward,
     "omp": case_omp,
+    "capacity": case_capacity,
 }

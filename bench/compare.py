@@ -24,6 +24,8 @@ Kernels and peers of the race (cases.py; the peers are in harness.py):
 - forward, batch 10k through 784-[1024]x10-10: a NumPy loop, torch (when installed), the
   reference.
 - omp: archbound's geometry kernel and Lanczos on 1 and 2 threads.
+- capacity: every measure of archbound.capacity_bounds, 784-[1024]x8-10 on N = 1000,
+  against archbound.reference.capacity_measures (exact SVDs).
 - experiment: `archbound experiment --dataset fashion-mnist`, when the command exists.
 
 Nothing here asserts on time.
@@ -63,7 +65,7 @@ import harness
 import sweep
 from cases import Case
 
-KERNELS = ("pinv", "opnorm", "nearest", "forward", "omp", "experiment")
+KERNELS = ("pinv", "opnorm", "nearest", "forward", "omp", "capacity", "experiment")
 
 # HOOK (lead): `archbound experiment` is not on the bench branch. Once the CLI has it, this
 # command is timed (one run, through a subprocess, in a temporary folder) whenever
