@@ -51,8 +51,8 @@ def test_identity_layers_by_hand():
 
 
 def test_vc_dimension_by_hand_and_growth_function():
-    # widths [1, 1, 1]: layers of 2 parameters each, Lbar W = 2 + 4, R = 1 + 2 * 1 = 3.
-    expected = 2 + 6 * math.log2(4 * math.e * 3 * math.log2(2 * math.e * 3))
+    # widths [1, 1, 1]: layers of 2 parameters each, Lbar W = 2 + 4, R = 1 + 2 * 1 = 3, p = 2.
+    expected = 2 + 6 * math.log2(4 * math.e * 2 * 3 * math.log2(2 * math.e * 2 * 3))
     assert vc_dimension_bound([1, 1, 1]) == pytest.approx(expected)
     assert log_growth(3, 10.0) == pytest.approx(3 * math.log(2))
     assert log_growth(100, 10.0) == pytest.approx(10 * math.log(10 * math.e))

@@ -54,8 +54,8 @@ class CapacityReport:
     vc_dimension : float
         An upper bound on the VC dimension of {x -> sgn(g(x))}, g a ReLU network of this
         architecture with one output (Bartlett, Harvey, Liaw, Mehrabian, JMLR 20(63), 2019,
-        Theorem 7, with p = 1 breakpoint and degree 1):
-        d + Lbar W1 log2(4 e R log2(2 e R)), R = sum_i i k_i, over the d layers of units
+        Theorem 7, degree 1, evaluated at p = 2, see :data:`PIECES`):
+        d + Lbar W1 log2(4 e p R log2(2 e p R)), R = sum_i i k_i, over the d layers of units
         k_i (k_d = 1), W1 the parameters of that one-output architecture and Lbar W1 the
         sum over layers i of the parameters of layers 1..i.
     vc_bound : float
@@ -168,8 +168,15 @@ def augmented_layers(weights, biases) -> list[np.ndarray]:
     return out
 
 
+#: The p of Bartlett, Harvey, Liaw, Mehrabian's Theorem 7. Read as the number of breakpoints
+#: of the activation (p + 1 pieces), ReLU has p = 1; read as the number of pieces, p = 2.
+#: The bound grows with p, so p = 2 is an upper bound under either reading.
+PIECES = 2
+
+
 def vc_dimension_bound(widths) -> float:
-    """Bartlett, Harvey, Liaw, Mehrabian (JMLR 2019), Theorem 7, for ReLU (p = 1, degree 1).
+    """Bartlett, Harvey, Liaw, Mehrabian (JMLR 2019), Theorem 7, for ReLU (degree 1), at
+    p = :data:`PIECES`.
 
     Parameters
     ----------
@@ -179,7 +186,7 @@ def vc_dimension_bound(widths) -> float:
     Returns
     -------
     float
-        d + Lbar W log2(4 e R log2(2 e R)), d = len(widths) - 1 layers, k_i = widths[i],
+        d + Lbar W log2(4 e p R log2(2 e p R)), d = len(widths) - 1 layers, k_i = widths[i],
         W = sum_i k_i (k_{i-1} + 1), Lbar W = sum_i W_i with W_i the parameters of layers
         1..i, and R = sum_i i k_i.
     """
@@ -188,7 +195,7 @@ def vc_dimension_bound(widths) -> float:
     cumulative = np.cumsum(per_layer, dtype=np.float64)
     r = float(sum(i * k for i, k in enumerate(units, start=1)))
     return len(units) + float(cumulative.sum()) * math.log2(
-        4.0 * math.e * r * math.log2(2.0 * math.e * r)
+        4.0 * math.e * PIECES * r * math.log2(2.0 * math.e * PIECES * r)
     )
 
 

@@ -232,7 +232,8 @@ def capacity_measures(weights, biases, X, classes, *, margin_quantile=0.1, refer
     per_layer = [k * (p + 1) for k, p in zip(units, previous)]
     effective = sum(sum(per_layer[: i + 1]) for i in range(len(per_layer)))
     r = sum((i + 1) * k for i, k in enumerate(units))
-    vc_dimension = len(units) + effective * np.log2(4 * np.e * r * np.log2(2 * np.e * r))
+    p = 2  # the conservative reading of the theorem's p (docs/capacity.md)
+    vc_dimension = len(units) + effective * np.log2(4 * np.e * p * r * np.log2(2 * np.e * p * r))
     outputs = forward(weights, biases, X)
     margins = np.array(
         [outputs[i, classes[i]] - np.delete(outputs[i], classes[i]).max() for i in range(n)]
