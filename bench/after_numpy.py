@@ -15,6 +15,7 @@ and each median as a ratio to the call alone. Nothing here asserts on time.
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 from collections.abc import Callable
@@ -74,6 +75,44 @@ def _before(quick: bool) -> dict[str, Call | None]:
         "after a NumPy matmul": lambda: square @ square,
         "after SciPy svds": lambda: svds(square, k=1, random_state=0),
     }
+
+
+def _thread_cpu_ms() -> float:
+    """CPU time of all this process's threads so far, in ms (Linux /proc/self/task/*/schedstat:
+    nanoseconds on a CPU)."""
+    total = 0
+    for task in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{task}/schedstat") as f:
+                total += int(f.read().split()[0])
+        except OSError:  # the thread ended meanwhile
+            continue
+    return total / 1e6
+
+
+def spin_probe(quick: bool = False, window_s: float = 0.2, step_s: float = 0.02) -> None:
+    """The cause, measured: CPU time the process burns after each scenario's work returns.
+
+    The main thread sleeps, so whatever CPU time the process spends meanwhile is spent by
+    idle library threads (NumPy's OpenBLAS spinning for its next call). Printed as the
+    cumulative milliseconds of CPU after 20, 40, ... ms of sleep.
+    """
+    if not os.path.exists("/proc/self/schedstat"):
+        print("spin probe: needs Linux /proc/self/task/*/schedstat")
+        return
+    print(f"\n== CPU ms burnt by idle threads while the caller sleeps (every {1e3 * step_s:.0f} ms) ==")
+    for name, before in _before(quick).items():
+        if before is None:
+            continue
+        before()  # warm-up: the library's threads exist
+        time.sleep(0.5)
+        before()
+        start = _thread_cpu_ms()
+        burnt = []
+        for _ in range(int(window_s / step_s)):
+            time.sleep(step_s)
+            burnt.append(_thread_cpu_ms() - start)
+        print(f"{name:<24}" + " ".join(f"{b:4.0f}" for b in burnt))
 
 
 def _median(call: Call, before: Call | None, calls: int) -> float:
@@ -136,7 +175,14 @@ def main(argv=None) -> int:
         "--only", default="", help="comma-separated kernels: opnorm,nearest,forward,pinv"
     )
     parser.add_argument("--markdown", metavar="PATH", help="write the table as Markdown to PATH")
+    parser.add_argument(
+        "--spin-probe",
+        action="store_true",
+        help="first measure the CPU time idle library threads burn after each scenario's work",
+    )
     args = parser.parse_args(argv)
+    if args.spin_probe:
+        spin_probe(quick=args.quick)
     only = tuple(k.strip() for k in args.only.split(",") if k.strip())
     rows = run(quick=args.quick, calls=args.calls, only=only)
     if args.markdown:
