@@ -36,6 +36,7 @@ Nothing here asserts on time.
     python bench/compare.py --only nearest --threads 1 --cpu-time   # per-core, busy machine
     python bench/compare.py --only opnorm --size opnorm=8192x1024      # another shape
     python bench/compare.py --sweep           # the size sweep; --sweep --quick: seconds
+    python bench/compare.py --after-numpy     # calls right after NumPy / SciPy work
 
 Run it as a script (`python bench/compare.py`, from any directory): Python then puts bench/
 first on sys.path, which is how it finds harness.py, cases.py and sweep.py.
@@ -405,6 +406,12 @@ def main(argv=None) -> int:
         "large sizes, each contender timed in blocks of its own; --only takes "
         f"{','.join(sweep.GROUPS)},threads,experiment",
     )
+    parser.add_argument(
+        "--after-numpy",
+        action="store_true",
+        help="archbound calls alone and right after NumPy or SciPy work (bench/after_numpy.py, "
+        "in a fresh interpreter that imports NumPy, then archbound, then SciPy)",
+    )
     parser.add_argument("--rounds", type=int, default=3, help="--sweep: rounds of blocks")
     parser.add_argument(
         "--only", default=",".join(KERNELS), help=f"comma-separated subset of {','.join(KERNELS)}"
@@ -439,6 +446,11 @@ def main(argv=None) -> int:
     parser.add_argument("--json", metavar="PATH", help="write every result to PATH")
     parser.add_argument("--markdown", metavar="PATH", help="write the tables as Markdown to PATH")
     args = parser.parse_args(argv)
+    if args.after_numpy:
+        script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "after_numpy.py")
+        command = [sys.executable, script] + (["--quick"] if args.quick else [])
+        command += ["--markdown", args.markdown] if args.markdown else []
+        return subprocess.call(command)
     if args.sweep:
         chosen = None if args.only == ",".join(KERNELS) else set(args.only.split(","))
         unknown = sorted((chosen or set()) - set(sweep.GROUPS) - {"threads", "experiment"})

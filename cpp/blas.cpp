@@ -1,6 +1,6 @@
 #include "blas.hpp"
+#include "parallel.hpp"
 
-#include <omp.h>
 
 #include <atomic>
 #include <climits>
@@ -83,14 +83,14 @@ std::string blas_backend() {
     return blas ? blas->description : "eigen";
 }
 
-bool have_blas() { return active() && !omp_in_parallel(); }
+bool have_blas() { return active() && !in_parallel_region(); }
 
 template <class S>
 void gemm(bool transpose_a, bool transpose_b, Index m, Index n, Index k, S alpha, const S* a,
           Index lda, const S* b, Index ldb, S beta, S* c, Index ldc) {
     if (m == 0 || n == 0) return;
     const BlasFunctions* blas = active();
-    if (blas && k > 0 && double(m) * double(n) * double(k) >= kBlasMinWork && !omp_in_parallel() &&
+    if (blas && k > 0 && double(m) * double(n) * double(k) >= kBlasMinWork && !in_parallel_region() &&
         fits_int({m, n, k, lda, ldb, ldc})) {
         call_gemm<S>(*blas, transpose_a ? 'T' : 'N', transpose_b ? 'T' : 'N', int(m), int(n),
                      int(k), alpha, a, int(lda), b, int(ldb), beta, c, int(ldc));

@@ -9,7 +9,6 @@
 #include <Eigen/Dense>
 
 #include <algorithm>
-#include <chrono>
 #include <exception>
 #include <functional>
 #include <limits>
@@ -62,80 +61,6 @@ class ExceptionCatcher {
 
 /// Number of threads a call should use: `threads` if positive, else OpenMP's default.
 int resolve_threads(int threads);
-
-/// How parallel_for hands out its items: contiguous equal shares (static) or one at a time
-/// (dynamic: a core that another process slows down takes fewer).
-enum class Schedule { fixed_shares, dynamic };
-
-/// body(i) for every i in [begin, end), on `threads` OpenMP threads: the project's one
-/// parallel loop. With one thread or one item it runs serially, without a parallel region
-/// (no thread wakes up). No exception crosses the OpenMP boundary: the first one thrown by
-/// body is rethrown after the region. Results must not depend on which thread runs an item.
-template <class F>
-void parallel_for(Index begin, Index end, int threads, F&& body,
-                  Schedule schedule = Schedule::dynamic) {
-    if (threads <= 1 || end - begin <= 1) {
-        for (Index i = begin; i < end; ++i) body(i);
-        return;
-    }
-    ExceptionCatcher catcher;
-    if (schedule == Schedule::dynamic) {
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
-        for (Index i = begin; i < end; ++i) catcher.run([&] { body(i); });
-    } else {
-#pragma omp parallel for schedule(static) num_threads(threads)
-        for (Index i = begin; i < end; ++i) catcher.run([&] { body(i); });
-    }
-    catcher.rethrow();
-}
-
-/// Threads of other processes that are runnable right now (on Linux, the running count of
-/// /proc/loadavg less this process's running threads), or 0 where this cannot be read or
-/// does not describe this process's cores (it may use only some of the machine's).
-int other_runnable_threads();
-
-/// For a parallel step that an iteration repeats many times (one product of Lanczos), the
-/// thread count that runs it faster on this machine now (docs/design.md §3.5). When another
-/// process holds a core, every barrier waits for the thread that shares it, and one thread
-/// is faster. Each round of kRound steps starts by checking for runnable threads of other
-/// processes (then it runs on one thread); otherwise it times a step on one thread and a step
-/// on all, twice unless the first pair already favours one thread, and runs the rest of the
-/// round on the faster. step(threads) must give the same result for any thread count.
-class StepThreads {
-  public:
-    explicit StepThreads(int threads) : threads_(std::max(1, threads)) {}
-
-    template <class F> void run(F&& step) {
-        if (threads_ == 1) return step(1);
-        const Index phase = count_++ % kRound;
-        if (phase == 0) {
-            best_many_ = best_one_ = std::numeric_limits<double>::infinity();
-            const int free_cores = omp_cores() - other_runnable_threads();
-            probing_ = free_cores >= 2;
-            chosen_ = 1;
-        }
-        if (!probing_) return step(chosen_);
-        const int threads = phase % 2 == 0 ? 1 : threads_;  // one, all, one, all
-        const auto start = std::chrono::steady_clock::now();
-        step(threads);
-        const double seconds =
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        double& best = threads == 1 ? best_one_ : best_many_;
-        best = std::min(best, seconds);
-        if (phase % 2 == 1 && (phase == 3 || best_many_ >= best_one_)) {
-            chosen_ = best_many_ < best_one_ ? threads_ : 1;
-            probing_ = false;
-        }
-    }
-
-  private:
-    static int omp_cores();
-    static constexpr Index kRound = 64;
-    int threads_, chosen_ = 1;
-    bool probing_ = false;
-    Index count_ = 0;
-    double best_many_ = 0, best_one_ = 0;
-};
 
 /// Sets OpenMP's thread count for the calling thread (which Eigen's own parallel
 /// products follow) and restores it on scope exit.

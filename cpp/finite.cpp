@@ -1,4 +1,5 @@
 #include "finite.hpp"
+#include "parallel.hpp"
 
 #include <atomic>
 

@@ -1,4 +1,5 @@
 #include "forward.hpp"
+#include "parallel.hpp"
 
 #include "blas.hpp"
 

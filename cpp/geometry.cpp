@@ -1,6 +1,6 @@
 #include "geometry.hpp"
+#include "parallel.hpp"
 
-#include <omp.h>
 
 #include <algorithm>
 #include <cmath>
@@ -166,8 +166,7 @@ void require_representable(const ConstMatrixRef<S>& a, const char* what, int thr
                                            .abs()
                                            .maxCoeff()
                                      : a.middleCols(begin, count).cwiseAbs().maxCoeff();
-        },
-        Schedule::fixed_shares);
+        });
     require(double(*std::max_element(largest.begin(), largest.end())) <= limit,
             std::string(what) + " are too large: squared distances would overflow " +
                 (sizeof(S) == 4 ? "float32; pass float64 data" : "float64"));
@@ -388,8 +387,7 @@ template <class S> void prepare_training(Problem<S>& p, const ConstMatrixRef<S>&
                             for (Index k = 0; k < run; ++k) out[k * MR] = S(0);
                     }
                 }
-            },
-            Schedule::fixed_shares);
+            });
     } else if (p.features) {
         p.coords.resize(N, d);
         for (Index i = 0; i < N; ++i)
@@ -508,7 +506,7 @@ NearestResult<S> nearest(const ConstMatrixRef<S>& test, const ConstMatrixRef<S>&
     for (Index s = 0; s < Index(items.size()); s += step) {
         const Index e = std::min(Index(items.size()), s + step);
         parallel_for(s, e, nthreads, [&](Index k) {
-            process(p, items[size_t(k)], workspaces[size_t(omp_get_thread_num())],
+            process(p, items[size_t(k)], workspaces[size_t(worker_index())],
                     &part_best[size_t((k - s) * part)], &part_where[size_t((k - s) * part)]);
         });
         // Merge by (value, position): the lowest training index wins ties, whatever the split.
@@ -547,8 +545,7 @@ NearestResult<S> nearest(const ConstMatrixRef<S>& test, const ConstMatrixRef<S>&
                     const Index i = result.indices(j, o);
                     if (i >= 0) result.distances(j, o) = (test.col(j) - train.col(i)).norm();
                 }
-        },
-        Schedule::fixed_shares);
+        });
     return result;
 }
 

@@ -1,4 +1,5 @@
 #include "opnorm.hpp"
+#include "parallel.hpp"
 
 #include "lanczos.hpp"
 #include "random.hpp"
@@ -69,7 +70,7 @@ Scan scan(const NormOperand& w, int threads) {
         finite[size_t(c)] = ok;
     };
     const int nthreads = int(std::min<Index>(resolve_threads(threads), split.parts));
-    parallel_for(0, split.parts, nthreads, body, Schedule::fixed_shares);
+    parallel_for(0, split.parts, nthreads, body);
     Scan total;
     for (Index c = 0; c < split.parts; ++c) {
         require(finite[size_t(c)], "W contains NaN or inf; every value must be finite");
@@ -109,7 +110,7 @@ class GramOperator {
         block_ = std::min(block_, lines);
         const Index blocks = (lines + block_ - 1) / block_;
         split_ = Split{blocks, chunk_count(rows, cols, blocks)};
-        threads_ = StepThreads(int(std::min<Index>(resolve_threads(threads), split_.parts)));
+        threads_ = int(std::min<Index>(resolve_threads(threads), split_.parts));
         partial_.resize(size_, split_.parts);
         // Padded to whole cache lines, so that chunks never write to a shared line.
         scratch_.resize((block_ + 7) / 8 * 8 + 8, split_.parts);
@@ -119,13 +120,11 @@ class GramOperator {
     Index size() const { return size_; }
     double allowance() const { return rounding_allowance(w_.rows(), w_.cols()); }
 
-    /// y = A x. Chunks are scheduled dynamically, on as many threads as pay (StepThreads),
-    /// but each has its own accumulator, so the sum depends on neither.
+    /// y = A x. Chunks are claimed by whichever thread is free, but each has its own
+    /// accumulator, so the sum does not depend on the thread count.
     void apply(const Eigen::Ref<const Vector<double>>& x, Vector<double>& y) {
         scaled_ = scale_ * x;
-        threads_.run([this](int threads) {
-            parallel_for(0, split_.parts, threads, [this](Index c) { chunk(c); });
-        });
+        parallel_for(0, split_.parts, threads_, [this](Index c) { chunk(c); });
         y = partial_.col(0);
         for (Index c = 1; c < split_.parts; ++c) y += partial_.col(c);
         y *= scale_;
@@ -158,7 +157,7 @@ class GramOperator {
     bool tall_;
     Index size_ = 0, block_ = 1;
     Split split_;
-    StepThreads threads_{1};
+    int threads_ = 1;
     Matrix<double> partial_, scratch_;
     Vector<double> scaled_;
 };

@@ -1,4 +1,5 @@
 #include "pinv.hpp"
+#include "parallel.hpp"
 
 #include "blas.hpp"
 #include "lanczos.hpp"
@@ -55,8 +56,7 @@ void solve_transposed_on_the_right(MatrixRef z, const Matrix<double>& r, int thr
             if (len <= 0) return;
             auto rows = z.middleRows(start, len);
             r.transpose().triangularView<Eigen::Lower>().solveInPlace<Eigen::OnTheRight>(rows);
-        },
-        Schedule::fixed_shares);
+        });
 }
 
 /// R^T R for an upper-triangular R, as a Lanczos operator (lanczos.hpp).

@@ -1,4 +1,5 @@
 #include "qr.hpp"
+#include "parallel.hpp"
 
 #include "blas.hpp"
 
@@ -74,8 +75,7 @@ class BlockReflector {
             [&](Index j) {
                 const Index start = j * width, len = std::min(width, cols - start);
                 if (len > 0) apply_serial(c.middleCols(start, len), transposed);
-            },
-            Schedule::fixed_shares);
+            });
     }
 
   private:
