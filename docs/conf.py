@@ -46,6 +46,8 @@ exclude_patterns = ["_build"]
 # The pages are written for GitHub as well: links between them are relative .md paths, their
 # mathematics is plain text, and their headings get anchors as GitHub gives them.
 myst_heading_anchors = 4
+# Literal blocks in docstrings are plain-text formulas, not Python.
+highlight_language = "text"
 
 html_theme = "pydata_sphinx_theme"
 html_title = f"archbound {release}"
