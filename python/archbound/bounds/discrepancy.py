@@ -127,10 +127,11 @@ def cost_discrepancy_bound_batch(
     threads=None,
     _shared=None,
 ) -> list[DiscrepancyReport]:
-    """:func:`cost_discrepancy_bound` for several (network, distance) pairs on one training
-    and test set, as :func:`sample_bounds_batch` does for the sample bounds: one pass of the
-    geometry kernel per feature space, one objective per job. Each report equals the
-    single call's; its ``seconds`` is the batch's wall time shared equally.
+    """:func:`cost_discrepancy_bound` for several (network, distance) pairs on one data set.
+
+    As :func:`sample_bounds_batch` does for the sample bounds: one pass of the geometry
+    kernel per feature space, one objective per job. Each report equals the single call's;
+    its ``seconds`` is the batch's wall time shared equally.
 
     Parameters
     ----------
