@@ -4,6 +4,7 @@ Implements the constructions and bounds of "Architecture independent generalizat
 for overparametrized deep ReLU networks" (arXiv:2504.05695) on a C++ core (Eigen + OpenMP).
 """
 
+#: The version of the package, as in its metadata.
 __version__ = "0.1.0"
 
 # First: loads the core and SciPy's BLAS with short idle spins, before anything else does.

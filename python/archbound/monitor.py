@@ -244,10 +244,10 @@ class NormMonitor:
     ----------
     X_train : array_like of shape (N, M0)
         The training inputs.
-    Y_train : array_like of shape (N, Q), or (N,) integer labels
+    Y_train : array_like of shape (N, Q), or (N,) int labels
         The training targets (labels are one-hot encoded to the network's Q outputs).
     X_test : array_like of shape (m, M0), optional
-    Y_test : array_like of shape (m, Q), or (m,) integer labels, optional
+    Y_test : array_like of shape (m, Q), or (m,) int labels, optional
         A test set, for the sample bound and the true test error. Both or neither.
     bound_every : int, optional
         Compute the sample bound on records 1, 1 + bound_every, 1 + 2 bound_every, ...
@@ -263,6 +263,13 @@ class NormMonitor:
     history : list of MonitorRecord
         One per call of :meth:`record`, in order.
 
+    Notes
+    -----
+    A record costs one forward pass over the training set, the certified norms of the L + 1
+    layers (:func:`archbound.opnorms`: SVD for layers with min(m, n) <= 64, Lanczos
+    otherwise) and, on bound records, one nearest-neighbour search of the test set in the
+    training set (:func:`archbound.nearest`) plus a forward pass of the test set.
+
     Examples
     --------
     >>> monitor = NormMonitor(X, Y, X_test, Y_test, bound_every=5, seed=0)  # doctest: +SKIP
@@ -271,13 +278,6 @@ class NormMonitor:
     ...     if epoch % 10 == 0:
     ...         monitor.record(epoch, model)
     >>> monitor.plot("norms.png")  # doctest: +SKIP
-
-    Notes
-    -----
-    A record costs one forward pass over the training set, the certified norms of the L + 1
-    layers (:func:`archbound.opnorms`: SVD for layers with min(m, n) <= 64, Lanczos
-    otherwise) and, on bound records, one nearest-neighbour search of the test set in the
-    training set (:func:`archbound.nearest`) plus a forward pass of the test set.
     """
 
     def __init__(
@@ -478,6 +478,11 @@ class NormMonitor:
     def to_csv(self, path) -> Path:
         """Write the history as CSV, one row per record (layer l's columns: norm_l_*).
 
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The file to write.
+
         Returns
         -------
         pathlib.Path
@@ -512,6 +517,13 @@ class NormMonitor:
 
         Left panel: the certified upper norm of every layer and their product (log scale).
         Right panel: the training cost, the true test cost and the bound mean_j B_j^2.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The PNG file to write.
+        title : str, optional
+            A title above both panels.
 
         Returns
         -------

@@ -67,6 +67,8 @@ def _read_only(array: np.ndarray) -> np.ndarray:
 class Network:
     """A ReLU network x^(l) = relu(W_l x^(l-1) + b_l), f(x) = W_{L+1} x^(L) + b_{L+1}.
 
+    The arrays are copied (never aliased) and stored read-only, in float64.
+
     Parameters
     ----------
     weights : sequence of array_like
@@ -75,8 +77,6 @@ class Network:
         b_1..b_{L+1}; b_l has shape (M_l,).
     construction : Construction, optional
         Set by :func:`archbound.construct_minimizer`; None for given weights.
-
-    The arrays are copied (never aliased) and stored read-only, in float64.
     """
 
     def __init__(self, weights: Sequence, biases: Sequence, *, construction=None):
@@ -242,6 +242,18 @@ class Network:
         """Certified spectral norms of W_1..W_{L+1} (see :func:`archbound.opnorms`).
 
         All L+1 upper bounds hold together with probability at least ``1 - delta``.
+
+        Parameters
+        ----------
+        delta : float in (0, 1), default 1e-6
+            Failure probability of the certificates, for all layers together.
+        seed : int or numpy.random.Generator, optional
+            Seed of the Lanczos start vectors.
+
+        Returns
+        -------
+        list of NormEstimate
+            One per layer, W_1 first.
         """
         return opnorms(list(self._weights), delta=delta, seed=seed)
 
@@ -251,13 +263,31 @@ class Network:
         Lip(f) <= prod_l ||W_l||, as ReLU is 1-Lipschitz (docs/design.md §2.5.1); each factor is
         the certified upper bound of :meth:`norms`, and the union bound spreads delta over
         the layers.
+
+        Parameters
+        ----------
+        delta : float in (0, 1), default 1e-6
+            Failure probability of the certificates, for all layers together.
+        seed : int or numpy.random.Generator, optional
+            Seed of the Lanczos start vectors.
+
+        Returns
+        -------
+        float
+            prod_l ||W_l||, from the certified upper bounds.
         """
         return float(np.prod([e.upper for e in self.norms(delta=delta, seed=seed)]))
 
     # --- end operator norms ---
 
     def save(self, path) -> None:
-        """Write the network to a .npz file (no pickle), construction record included."""
+        """Write the network to a .npz file (no pickle), construction record included.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The file to write (NumPy adds ``.npz`` when the name lacks it).
+        """
         arrays = {"n_layers": np.array(len(self._weights))}
         for index, (w, b) in enumerate(zip(self._weights, self._biases)):
             arrays[f"weight_{index}"] = w
@@ -282,7 +312,17 @@ class Network:
 
     @classmethod
     def load(cls, path) -> Network:
-        """Read a network written by :meth:`save`; pickled content is refused."""
+        """Read a network written by :meth:`save`; pickled content is refused.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            A ``.npz`` file written by :meth:`save`.
+
+        Returns
+        -------
+        Network
+        """
         path = os.fspath(path)
         try:
             # The file is opened here, not by np.load, which leaks its handle when the zip

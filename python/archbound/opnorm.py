@@ -231,10 +231,12 @@ def opnorms(
         Finite real matrices.
     delta : float, default 1e-6
         Probability that any upper bound fails, in (0, 1).
-    method, rtol, max_iter, threads
+    method, rtol, max_iter
         As in :func:`opnorm`, for every matrix (``"auto"`` resolves per matrix).
     seed : int or numpy.random.Generator, optional
         One seed for all matrices.
+    threads : int, optional
+        As in :func:`opnorm`.
 
     Returns
     -------

@@ -45,7 +45,7 @@ def cost_discrepancy_bound(
 
     With l(z) = |f(x) - y|^2, Lip = prod_l ||W_l|| (certified) and the output radius
     R(s) (s_0 = s, s_l = ||W_l|| s_{l-1} + |b_l|), for pi(j) the training sample nearest
-    to test sample j in the metric d(x~, x_i) + |y~ - y_i|:
+    to test sample j in the metric d(x~, x_i) + |y~ - y_i|::
 
         |C_test - C_train| <= mean_j (d(x~_j, x_pi(j)) + |y~_j - y_pi(j)|)
                                   (R(|x~_j|) + R(|x_pi(j)|) + |y~_j| + |y_pi(j)|)
@@ -127,11 +127,26 @@ def cost_discrepancy_bound_batch(
     threads=None,
     _shared=None,
 ) -> list[DiscrepancyReport]:
-    """:func:`cost_discrepancy_bound` for several (network, distance) pairs on one training
-    and test set, as :func:`sample_bounds_batch` does for the sample bounds: one pass of the
-    geometry kernel per feature space, one objective per job. Each report equals the
-    single call's; its ``seconds`` is the batch's wall time shared equally. ``_shared`` is as
-    in :func:`sample_bounds_batch`.
+    """:func:`cost_discrepancy_bound` for several (network, distance) pairs on one data set.
+
+    As :func:`sample_bounds_batch` does for the sample bounds: one pass of the geometry
+    kernel per feature space, one objective per job. Each report equals the single call's;
+    its ``seconds`` is the batch's wall time shared equally.
+
+    Parameters
+    ----------
+    jobs : sequence of (Network, str)
+        The networks, all with the same input and output sizes, and a distance
+        (``"lipschitz"`` or ``"coordinates"``) for each.
+    X_train, Y_train, X_test, Y_test, delta, seed, evaluate_truth, threads
+        As in :func:`cost_discrepancy_bound`.
+    _shared : dict, optional
+        Internal: as in :func:`sample_bounds_batch`.
+
+    Returns
+    -------
+    list of DiscrepancyReport
+        In the order of ``jobs``.
     """
     start = time.perf_counter()
     jobs = list(jobs)

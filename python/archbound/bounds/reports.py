@@ -93,7 +93,18 @@ class BoundReport:
         return {name: int(c) for name, c in zip(self.components, counts)}
 
     def to_dict(self, *, per_sample: bool = False) -> dict:
-        """A JSON-safe summary (non-finite numbers become None)."""
+        """A JSON-safe summary (non-finite numbers become None).
+
+        Parameters
+        ----------
+        per_sample : bool, default False
+            Also list every test sample's bound, nearest training sample and error (and,
+            for ``"best"``, the component that attains it).
+
+        Returns
+        -------
+        dict
+        """
         out = {
             "variant": self.variant,
             "n_test": self.n_test,

@@ -90,9 +90,9 @@ def sample_bounds(
     ----------
     net : Network
     X_train : array_like of shape (N, M0)
-    Y_train : array_like of shape (N, Q), or (N,) integer labels
+    Y_train : array_like of shape (N, Q), or (N,) int labels
     X_test : array_like of shape (m, M0)
-    Y_test : array_like of shape (m, Q), or (m,) integer labels
+    Y_test : array_like of shape (m, Q), or (m,) int labels
     variant : {"lipschitz", "projected", "coordinates", "linearized", "best"}
         See above.
     delta : float in (0, 1)
