@@ -111,8 +111,7 @@ def test_from_torch_state_dict_of_arrays(rng):
         Network.from_torch({"0.weight": W1})
 
 
-def test_from_torch_module_matches_forward():
-    torch = pytest.importorskip("torch")
+def test_from_torch_module_matches_forward(torch):
     torch.manual_seed(0)
     model = torch.nn.Sequential(
         torch.nn.Linear(5, 8),
