@@ -112,6 +112,37 @@ def test_nested_sequentials_and_every_relu_spelling(torch, nn):
     check_forward(net, model, torch.randn(40, 6, dtype=torch.float64))
 
 
+def test_functional_linear_and_a_subclass_of_linear(torch, nn):
+    """F.linear on the module's parameters, as a subclass of nn.Linear is traced too."""
+    F = torch.nn.functional
+
+    class Scaled(nn.Linear):
+        pass
+
+    class Functional(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.weight = nn.Parameter(torch.randn(8, 5, dtype=torch.float64))
+            self.hidden = Scaled(8, 6, dtype=torch.float64)
+            self.head = nn.Parameter(torch.randn(3, 6, dtype=torch.float64))
+
+        def forward(self, x):
+            x = F.relu(F.linear(x, self.weight))
+            return F.linear(self.hidden(x).relu(), self.head)
+
+    model = Functional()
+    net = Network.from_torch(model)
+    assert net.widths == [5, 8, 6, 3]
+    check_forward(net, model, torch.randn(20, 5, dtype=torch.float64))
+
+    class Computed(Functional):
+        def forward(self, x):
+            return F.linear(F.relu(F.linear(x, 2 * self.weight)), self.head[:, :8])
+
+    with pytest.raises(ValueError, match=r"node mul \(operator.mul\)"):
+        Network.from_torch(Computed())
+
+
 @pytest.mark.parametrize(
     "flatten",
     [
@@ -292,6 +323,28 @@ def test_training_mode_and_batch_statistics_are_refused(torch, nn):
     assert Network.from_torch(dropout.eval()).widths == [4, 6, 2]
     with pytest.raises(ValueError, match=r"layer 1 is GELU: only Linear, ReLU"):
         Network.from_torch(nn.Sequential(nn.Linear(4, 6), nn.GELU(), nn.Linear(6, 2)))
+
+
+def test_layers_that_do_not_fold_or_flatten_are_refused(torch, nn):
+    norm = randomize_batchnorm(torch, nn.BatchNorm1d(6))
+    between = nn.Sequential(nn.Linear(4, 6), nn.ReLU(), norm, nn.ReLU(), nn.Linear(6, 2))
+    with pytest.raises(ValueError, match=r"layer 2 \(BatchNorm1d\).* between two ReLUs"):
+        Network.from_torch(between.eval())
+    batch = nn.Sequential(nn.Flatten(0), nn.Linear(4, 6), nn.ReLU(), nn.Linear(6, 2))
+    with pytest.raises(ValueError, match=r"layer 0 is Flatten \(start_dim=0, end_dim=-1\)"):
+        Network.from_torch(batch)
+
+    class Wrong(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc1 = nn.Linear(12, 6)
+            self.fc2 = nn.Linear(6, 2)
+
+        def forward(self, x):
+            return self.fc2(torch.relu(self.fc1(x.view(-1, 10))))
+
+    with pytest.raises(ValueError, match="layer fc1 .* takes 12 inputs, but the reshape"):
+        Network.from_torch(Wrong())
 
 
 def test_untraceable_and_multi_input_modules_are_refused(torch, nn):

@@ -1,10 +1,12 @@
 """The torch.fx graph of a module, read as a chain of ReLU network layers.
 
 :func:`read_chain` traces a module with ``torch.fx`` (recording stack traces), then reads
-its graph in two steps. First every node is classified: a Linear layer, a ReLU, an
-eval-mode BatchNorm1d, a flatten to (batch, -1), an identity (``nn.Identity``, eval-mode
-dropout, ``.contiguous()``), or a size query (``x.size(0)``, ``x.shape[0]``) that only feeds
-a flatten; any other node is refused, naming it and its line in ``forward``. Then the chain
+its graph in two steps. First every node is classified: a Linear layer (``nn.Linear``, or
+``F.linear`` on the module's own parameters, as a subclass of nn.Linear is traced), a ReLU,
+an eval-mode BatchNorm1d, a flatten to (batch, -1), an identity (``nn.Identity``, eval-mode
+dropout, ``.contiguous()``), a size query (``x.size(0)``, ``x.shape[0]``) that feeds a
+flatten, or a parameter read; any other node is refused, naming it and its line in
+``forward``. Then the chain
 is walked from the input to the output: each value must feed exactly one next node, and
 the layers must alternate as archbound's model does, relu(W_l x + b_l) up to the linear
 output layer. See :mod:`archbound._torch_reader` for the folding of BatchNorm1d.
@@ -30,6 +32,7 @@ _IDENTITY_METHODS = ("contiguous",)
 _RELU_METHODS = ("relu", "relu_")
 _RESHAPE_METHODS = ("view", "reshape")
 _SIZES = ("shape", "batch", "size")  # the kinds of the nodes that ask a tensor's size
+_ASIDE = (*_SIZES, "parameter")  # inputs of a chain node other than the chain's value
 
 
 def source_line(torch, node) -> str:
@@ -144,10 +147,19 @@ class _Reader:
             node.op == "call_function" and node.target is self.torch.reshape
         ):
             return "flatten", self.reshape_width(node)
-        if node.op == "get_attr":
-            raise self.refuse(
-                node, "forward reads a parameter directly; use nn.Linear modules for the layers"
-            )
+        elif node.op == "call_function" and node.target is self.torch.nn.functional.linear:
+            weight = node.kwargs.get("weight", node.args[1] if len(node.args) > 1 else None)
+            bias = node.kwargs.get("bias", node.args[2] if len(node.args) > 2 else None)
+            if self.kinds.get(weight, ("",))[0] == "parameter" and (
+                bias is None or self.kinds.get(bias, ("",))[0] == "parameter"
+            ):
+                return "linear", (
+                    self.attribute(weight),
+                    None if bias is None else self.attribute(bias),
+                )
+            raise self.refuse(node, "F.linear reads its weight and bias from the module")
+        elif node.op == "get_attr":
+            return "parameter", None
         if node.target in (operator.add, operator.iadd, self.torch.add, self.torch.cat):
             raise self.refuse(
                 node,
@@ -156,12 +168,16 @@ class _Reader:
             )
         raise self.refuse(node, _SUPPORTED)
 
+    def attribute(self, node):
+        """The tensor a get_attr node reads (a parameter or a buffer of the module)."""
+        return operator.attrgetter(node.target)(self.root)
+
     def classify_module(self, node):
         nn = self.torch.nn
         module = self.root.get_submodule(node.target)
         kind = type(module)
         if isinstance(module, nn.Linear) and kind.forward is nn.Linear.forward:
-            return "linear", module
+            return "linear", (module.weight, module.bias)
         if isinstance(module, nn.ReLU) and kind.forward is nn.ReLU.forward:
             return "relu", bool(module.inplace)
         if kind in (nn.Identity, nn.Dropout):
@@ -250,7 +266,7 @@ class _Reader:
                 if node.args[0] is not value:
                     raise self.refuse(node, "forward must return the chain's last value alone")
                 return chain.end(node)
-            tensors = [a for a in node.all_input_nodes if self.kinds[a][0] not in _SIZES]
+            tensors = [a for a in node.all_input_nodes if self.kinds[a][0] not in _ASIDE]
             if node.args[:1] != (value,) or tensors != [value]:
                 raise self.refuse(node, "it takes more than the chain's value")
             getattr(chain, kind)(node, payload)
@@ -268,7 +284,7 @@ class _Chain:
         self.pending = None
         self.width = None  # the per-sample size a reshape to (-1, k) stated
 
-    def linear(self, node, module):
+    def linear(self, node, parameters):
         if self.last == "linear":
             raise self.reader.refuse(
                 node,
@@ -277,11 +293,9 @@ class _Chain:
                 "so two Linear layers are not multiplied together silently: merge them into one "
                 "nn.Linear (W2 @ W1, W2 @ b1 + b2) or put a ReLU between",
             )
-        weight = _float64(module.weight, f"{node.target}.weight")
-        if module.bias is None:
-            bias = np.zeros(weight.shape[0])
-        else:
-            bias = _float64(module.bias, f"{node.target}.bias")
+        weight, bias = parameters
+        weight = _float64(weight, f"{node.name}.weight")
+        bias = np.zeros(weight.shape[0]) if bias is None else _float64(bias, f"{node.name}.bias")
         if self.width is not None and self.width != weight.shape[1]:
             raise self.reader.refuse(
                 node,
@@ -367,11 +381,7 @@ class _Chain:
                 "a ReLU after the last Linear layer; archbound's output layer "
                 "is linear (apply the ReLU outside the module, or drop it)",
             )
-        if self.pending is not None:
-            raise self.reader.refuse(
-                self.pending[2], "a BatchNorm1d after the last ReLU has no Linear to fold into"
-            )
-        return self.weights, self.biases
+        return self.weights, self.biases  # a Linear last: nothing pending
 
 
 def read_chain(torch, module) -> tuple[list, list]:

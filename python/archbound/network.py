@@ -385,17 +385,19 @@ class Network:
         Parameters
         ----------
         module : torch.nn.Module or mapping
-            A module whose forward, read with ``torch.fx``, chains ``Linear`` layers and
-            ReLUs (``nn.ReLU``, ``F.relu``, ``torch.relu``, ``.relu()``, in-place or not),
-            with ``Flatten``/``view``/``reshape``/``flatten`` to (batch, -1), ``Identity``,
+            A module whose forward, read with ``torch.fx``, chains Linear layers
+            (``nn.Linear``, or ``F.linear`` on its own parameters) and ReLUs (``nn.ReLU``,
+            ``F.relu``, ``torch.relu``, ``.relu()``, in-place or not), with
+            ``Flatten``/``view``/``reshape``/``flatten`` to (batch, -1), ``Identity``,
             ``Dropout`` in eval mode, and ``BatchNorm1d`` in eval mode (folded exactly into
             the neighbouring Linear) between them: a custom class, nested ``nn.Sequential``
-            or both. Or the ``state_dict`` of an ``nn.Sequential(Linear, ReLU, ..., Linear)``
-            (keys ``0.weight``, ``0.bias``, ``2.weight``, ..., optionally under one common
-            prefix; values tensors or arrays), whose parameter-free modules between the
-            Linear layers are taken to be ReLU: the keys must step by 2. Each parameter is
-            converted once, to float64 on the CPU. docs/monitoring.md lists what is read and
-            what is refused.
+            or both. Without a flatten first, its input is taken to be (n, M0). Or the
+            ``state_dict`` of an ``nn.Sequential(Linear, ReLU, ..., Linear)`` (keys
+            ``0.weight``, ``0.bias``, ``2.weight``, ..., optionally under one common prefix;
+            values tensors or arrays), whose parameter-free modules between the Linear
+            layers are taken to be ReLU: the keys must step by 2. Each parameter is converted
+            once, to float64 on the CPU. docs/monitoring.md lists what is read and what is
+            refused.
         example_input : tensor or array_like of shape (n, ...), optional
             Inputs as the module takes them, such as (n, 1, 28, 28) images. Each sample
             must flatten to the network's M0 inputs; for a module, ``module(example_input)``
