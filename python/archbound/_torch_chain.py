@@ -85,6 +85,7 @@ class _Reader:
         functional = torch.nn.functional
         self.relu_functions = {functional.relu, functional.relu_, torch.relu, torch.relu_}
         self.kinds = {}
+        self.order = {node: index for index, node in enumerate(graph.nodes)}
 
     # ------------------------------------------------------------------ messages
     def refuse(self, node, why: str) -> ValueError:
@@ -232,8 +233,7 @@ class _Reader:
         """The one node that consumes ``value``: size queries aside, and in-place ReLUs
         whose result is unused (``x.relu_()`` as a statement) applied on the way."""
         consumers = [u for u in value.users if self.kinds[u][0] not in _SIZES]
-        order = {node: index for index, node in enumerate(self.graph.nodes)}
-        consumers.sort(key=order.__getitem__)
+        consumers.sort(key=self.order.__getitem__)
         applied = []
         while len(consumers) > 1 and self.kinds[consumers[0]] == ("relu", True):
             if consumers[0].users:
