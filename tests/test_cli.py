@@ -216,8 +216,7 @@ def test_bound_round_trip_through_network_save(tmp_path, variant):
     assert "test cost bound" in table.output and "Lipschitz constant" in table.output
 
 
-def test_bound_on_a_torch_state_dict(tmp_path):
-    torch = pytest.importorskip("torch")
+def test_bound_on_a_torch_state_dict(tmp_path, torch):
     _, _, T, t = digits_npz(tmp_path)
     torch.manual_seed(0)
     model = torch.nn.Sequential(torch.nn.Linear(64, 20), torch.nn.ReLU(), torch.nn.Linear(20, 10))

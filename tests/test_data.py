@@ -399,8 +399,7 @@ def torch_sequential(torch, sizes, seed=0):
     return torch.nn.Sequential(*layers)
 
 
-def test_torch_state_dict(tmp_path, rng):
-    torch = pytest.importorskip("torch")
+def test_torch_state_dict(tmp_path, rng, torch):
     model = torch_sequential(torch, [5, 8, 6, 3])
     torch.save(model.state_dict(), tmp_path / "model.pt")
     net = load_model(tmp_path / "model.pt")
@@ -417,8 +416,7 @@ def test_torch_state_dict(tmp_path, rng):
     )
 
 
-def test_torch_module_refused_unless_allowed(tmp_path, rng):
-    torch = pytest.importorskip("torch")
+def test_torch_module_refused_unless_allowed(tmp_path, rng, torch):
     model = torch_sequential(torch, [4, 6, 2])
     torch.save(model, tmp_path / "module.pt")
     with pytest.raises(DataError, match="weights_only=True"):
@@ -434,8 +432,7 @@ def test_torch_module_refused_unless_allowed(tmp_path, rng):
         np.testing.assert_allclose(net(X), model(torch.from_numpy(X)).numpy(), rtol=1e-12)
 
 
-def test_torch_refuses_other_architectures(tmp_path):
-    torch = pytest.importorskip("torch")
+def test_torch_refuses_other_architectures(tmp_path, torch):
     conv = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.ReLU(), torch.nn.Linear(2, 2))
     torch.save(conv.state_dict(), tmp_path / "conv.pt")
     with pytest.raises(DataError, match="only Linear layers"):

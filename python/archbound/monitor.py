@@ -50,6 +50,7 @@ from pathlib import Path
 import numpy as np
 
 from archbound._json import finite_or_none
+from archbound._torch_reader import is_torch_module
 from archbound._validation import DTypeError, check_array, check_probability, check_seed
 from archbound.network import Network
 from archbound.opnorm import opnorms
@@ -214,11 +215,11 @@ def as_network(network) -> Network:
     module = type(network).__module__ or ""
     if module.startswith("sklearn"):
         return Network.from_sklearn(network)
-    if isinstance(network, Mapping) or module.startswith("torch"):
+    if isinstance(network, Mapping) or module.startswith("torch") or is_torch_module(network):
         return Network.from_torch(network)
     raise DTypeError(
         "network must be an archbound.Network, a fitted scikit-learn MLPRegressor or "
-        f"MLPClassifier, a torch nn.Sequential or a state_dict, got {type(network).__name__}"
+        f"MLPClassifier, a torch nn.Module or a state_dict, got {type(network).__name__}"
     )
 
 
@@ -360,9 +361,9 @@ class NormMonitor:
         ----------
         step : int
             The caller's step (epoch, iteration, ...), stored as given.
-        network : Network, MLPRegressor, MLPClassifier, nn.Sequential or state_dict
+        network : Network, MLPRegressor, MLPClassifier, torch nn.Module or state_dict
             The network now; converted by :meth:`Network.from_sklearn` or
-            :meth:`Network.from_torch` when it is not a Network (the weights are copied).
+            :meth:`Network.from_torch` when it is not a Network (each weight copied once).
         threads : int, optional
             OpenMP threads.
 

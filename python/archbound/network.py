@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import itertools
 import os
-import re
 import zipfile
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -64,6 +62,46 @@ def _read_only(array: np.ndarray) -> np.ndarray:
     return array
 
 
+def _checked_layers(weights, biases, *, copy: bool) -> tuple[tuple, tuple]:
+    """Validated, read-only float64 weights and biases whose shapes chain (see Network).
+
+    ``copy=False`` keeps float64 C-contiguous arrays as they are: only for arrays that nobody
+    else holds.
+    """
+    if isinstance(weights, np.ndarray) or not isinstance(weights, Sequence):
+        raise TypeError("weights must be a list of 2-D arrays, one per layer")
+    if isinstance(biases, np.ndarray) or not isinstance(biases, Sequence):
+        raise TypeError("biases must be a list of 1-D arrays, one per layer")
+    if len(weights) < 2:
+        raise ValueError(
+            f"weights has {len(weights)} matrices, but a network needs at least one hidden "
+            f"layer and an output layer (L >= 1, so at least 2 weight matrices)"
+        )
+    if len(biases) != len(weights):
+        raise ValueError(
+            f"need one bias per weight matrix, got {len(weights)} weights and {len(biases)} biases"
+        )
+    ws, bs = [], []
+    for index, (w, b) in enumerate(zip(weights, biases)):
+        w = check_array(w, f"weights[{index}]", copy=copy)
+        b = check_array(b, f"biases[{index}]", ndim=1, copy=copy)
+        if b.shape[0] != w.shape[0]:
+            raise ValueError(
+                f"biases[{index}] has length {b.shape[0]}, but weights[{index}] has "
+                f"{w.shape[0]} rows"
+            )
+        if ws and w.shape[1] != ws[-1].shape[0]:
+            raise ValueError(
+                f"weights[{index}] has {w.shape[1]} columns, but weights[{index - 1}] "
+                f"has {ws[-1].shape[0]} rows: consecutive shapes must match"
+            )
+        w.flags.writeable = False
+        b.flags.writeable = False
+        ws.append(w)
+        bs.append(b)
+    return tuple(ws), tuple(bs)
+
+
 class Network:
     """A ReLU network x^(l) = relu(W_l x^(l-1) + b_l), f(x) = W_{L+1} x^(L) + b_{L+1}.
 
@@ -80,43 +118,22 @@ class Network:
     """
 
     def __init__(self, weights: Sequence, biases: Sequence, *, construction=None):
-        if isinstance(weights, np.ndarray) or not isinstance(weights, Sequence):
-            raise TypeError("weights must be a list of 2-D arrays, one per layer")
-        if isinstance(biases, np.ndarray) or not isinstance(biases, Sequence):
-            raise TypeError("biases must be a list of 1-D arrays, one per layer")
-        if len(weights) < 2:
-            raise ValueError(
-                f"weights has {len(weights)} matrices, but a network needs at least one hidden "
-                f"layer and an output layer (L >= 1, so at least 2 weight matrices)"
-            )
-        if len(biases) != len(weights):
-            raise ValueError(
-                f"need one bias per weight matrix, got {len(weights)} weights and "
-                f"{len(biases)} biases"
-            )
-        ws, bs = [], []
-        for index, (w, b) in enumerate(zip(weights, biases)):
-            w = check_array(w, f"weights[{index}]", copy=True)
-            b = check_array(b, f"biases[{index}]", ndim=1, copy=True)
-            if b.shape[0] != w.shape[0]:
-                raise ValueError(
-                    f"biases[{index}] has length {b.shape[0]}, but weights[{index}] has "
-                    f"{w.shape[0]} rows"
-                )
-            if ws and w.shape[1] != ws[-1].shape[0]:
-                raise ValueError(
-                    f"weights[{index}] has {w.shape[1]} columns, but weights[{index - 1}] "
-                    f"has {ws[-1].shape[0]} rows: consecutive shapes must match"
-                )
-            w.flags.writeable = False
-            b.flags.writeable = False
-            ws.append(w)
-            bs.append(b)
-        self._weights = tuple(ws)
-        self._biases = tuple(bs)
+        self._weights, self._biases = _checked_layers(weights, biases, copy=True)
         self._float32 = None
         self._compact = None
         self.construction = construction
+
+    @classmethod
+    def _adopt(cls, weights, biases) -> Network:
+        """A network that takes over arrays an adapter has just made for it (float64, owned
+        by nobody else, such as one conversion of each torch parameter): validated as the
+        constructor validates, but not copied again. Internal."""
+        network = cls.__new__(cls)
+        network._weights, network._biases = _checked_layers(weights, biases, copy=False)
+        network._float32 = None
+        network._compact = None
+        network.construction = None
+        return network
 
     @classmethod
     def _trusted(cls, weights, biases, *, construction=None) -> Network:
@@ -402,54 +419,65 @@ class Network:
         return cls(weights, biases)
 
     @classmethod
-    def from_torch(cls, module) -> Network:
-        """A PyTorch ``nn.Sequential`` of Linear and ReLU layers, or its ``state_dict``.
+    def from_torch(cls, module, example_input=None) -> Network:
+        """A PyTorch ReLU network: any ``nn.Module`` whose forward is a chain, or a state_dict.
 
         Parameters
         ----------
-        module : torch.nn.Sequential or mapping
-            ``nn.Sequential(Linear, ReLU, Linear, ..., ReLU, Linear)``, or its ``state_dict``
-            (keys ``0.weight``, ``0.bias``, ``2.weight``, ..., optionally under one common
-            prefix; values tensors or arrays). A state_dict does not record the parameter-free
-            modules between Linear layers: they are taken to be ReLU, and the keys must step by
-            2. The parameters are copied to float64 on the CPU.
+        module : torch.nn.Module or mapping
+            A module whose forward, read with ``torch.fx``, chains Linear layers
+            (``nn.Linear``, or ``F.linear`` on its own parameters) and ReLUs (``nn.ReLU``,
+            ``F.relu``, ``torch.relu``, ``.relu()``, in-place or not), with
+            ``Flatten``/``view``/``reshape``/``flatten`` to (batch, -1), ``Identity``,
+            ``Dropout`` in eval mode, and ``BatchNorm1d`` in eval mode (folded exactly into
+            the neighbouring Linear) between them: a custom class, nested ``nn.Sequential``
+            or both. Without a flatten first, its input is taken to be (n, M0). Or the
+            ``state_dict`` of an ``nn.Sequential(Linear, ReLU, ..., Linear)`` (keys
+            ``0.weight``, ``0.bias``, ``2.weight``, ..., optionally under one common prefix;
+            values tensors or arrays), whose parameter-free modules between the Linear
+            layers are taken to be ReLU: the keys must step by 2. Each parameter is converted
+            once, to float64 on the CPU. docs/monitoring.md lists what is read and what is
+            refused.
+        example_input : tensor or array_like of shape (n, ...), optional
+            Inputs as the module takes them, such as (n, 1, 28, 28) images. Each sample
+            must flatten to the network's M0 inputs; for a module, ``module(example_input)``
+            is also run (without gradients) and must match the network's output on the
+            flattened inputs, to the square root of the module's float precision.
 
         Returns
         -------
         Network
-            Computing the module's forward pass.
+            Computing the module's forward pass on inputs of shape (n, M0), flattened.
 
         Raises
         ------
+        ImportError
+            A module (not a state_dict) without torch installed, naming ``archbound[torch]``.
         ValueError
-            Naming ``module``: another module type, activation, dropout, batch norm, two
-            Linear layers in a row, or a layer that is not Linear.
+            Naming ``module`` and, for a module, the refused node and its line in forward:
+            another layer or activation, a residual connection or concatenation, a value
+            that feeds two places, Dropout or BatchNorm in training mode, two Linear
+            layers without a ReLU between, a ReLU before the first or after the last
+            Linear. Naming ``example_input``: a sample size or output that does not match.
         """
-        if isinstance(module, Mapping):
-            weights, biases = _state_dict_layers(module)
-        else:
-            try:
-                import torch  # noqa: F401
-            except ImportError:
-                raise ValueError(
-                    f"module is a {type(module).__name__}: without torch installed, only a "
-                    "state_dict (a mapping of arrays) can be read"
-                ) from None
-            weights, biases = _module_layers(module)
+        from archbound import _torch_reader
+
+        weights, biases = _torch_reader.torch_layers(module)
         try:
-            return cls(weights, biases)
+            network = cls._adopt(weights, biases)
         except ValueError as exc:
             raise ValueError(f"module: {exc}") from None
+        if example_input is not None:
+            _torch_reader.check_example(network, module, example_input)
+        return network
 
     # --- end adapters ---
 
 
 # --------------------------------------------------------------------------- adapters
-# One place converts trained models into (weights, biases): Network.from_sklearn and
+# One place converts scikit-learn models into (weights, biases), and one module
+# (archbound._torch_reader) converts PyTorch models, for Network.from_sklearn and
 # Network.from_torch, which `archbound bound`'s torch loader (archbound.data) also calls.
-
-_STATE_KEY = re.compile(r"^(?:(?P<prefix>.*)\.)?(?P<index>\d+)\.(?P<kind>weight|bias)$")
-_NORM_BUFFERS = ("running_mean", "running_var", "num_batches_tracked")
 
 
 def _sklearn_layers(estimator):
@@ -482,97 +510,4 @@ def _sklearn_layers(estimator):
         )
     weights = [np.asarray(c, dtype=np.float64).T for c in estimator.coefs_]
     biases = [np.asarray(b, dtype=np.float64) for b in estimator.intercepts_]
-    return weights, biases
-
-
-def _float64(value, key):
-    """A parameter (torch tensor or array) as a float64 NumPy array on the CPU."""
-    if hasattr(value, "detach"):  # a torch tensor, without importing torch
-        import torch
-
-        return value.detach().to(device="cpu", dtype=torch.float64).numpy()
-    if isinstance(value, np.ndarray):
-        return np.asarray(value, dtype=np.float64)
-    raise ValueError(f"module: entry {key!r} is a {type(value).__name__}, not a tensor")
-
-
-def _state_dict_layers(state: Mapping):
-    """Layers of an nn.Sequential(Linear, ReLU, ..., Linear) from its state_dict.
-
-    A state_dict does not record the parameter-free modules between the Linear layers;
-    they are taken to be ReLU (the keys must be 0, 2, 4, ...: one module between layers).
-    """
-    layers, prefixes = {}, set()
-    for key, value in state.items():
-        match = _STATE_KEY.match(str(key))
-        if match is None:
-            hint = ""
-            if str(key).rsplit(".", 1)[-1] in _NORM_BUFFERS:
-                hint = " (a batch norm buffer: batch norm is not supported)"
-            raise ValueError(
-                f"module: unexpected state_dict key {key!r}{hint}: expected the keys of an "
-                "nn.Sequential of Linear and ReLU layers ('0.weight', '0.bias', '2.weight', ...)"
-            )
-        prefixes.add(match["prefix"])
-        layers.setdefault(int(match["index"]), {})[match["kind"]] = _float64(value, key)
-    if len(prefixes) > 1:
-        raise ValueError(f"module: state_dict mixes several modules: {sorted(map(str, prefixes))}")
-    if not layers:
-        raise ValueError("module: empty state_dict")
-    indices = sorted(layers)
-    for before, after in itertools.pairwise(indices):
-        if after - before != 2:
-            raise ValueError(
-                f"module: layers {before} and {after} of the nn.Sequential are not separated "
-                "by exactly one parameter-free module: expected Linear, ReLU, Linear, ReLU, ..."
-            )
-    weights, biases = [], []
-    for index in indices:
-        if "weight" not in layers[index]:
-            raise ValueError(f"module: layer {index} has a bias but no weight")
-        weight = layers[index]["weight"]
-        if weight.ndim != 2:
-            raise ValueError(
-                f"module: layer {index}'s weight has shape {weight.shape}; only Linear layers "
-                "(2-D weights) are supported (batch norm and convolutions are not)"
-            )
-        weights.append(weight)
-        biases.append(layers[index].get("bias", np.zeros(weight.shape[0])))
-    return weights, biases
-
-
-def _module_layers(module):
-    """Layers of an nn.Sequential of Linear and ReLU modules (nothing else)."""
-    import torch
-
-    if not isinstance(module, torch.nn.Sequential):
-        raise DTypeError(
-            f"module is a {type(module).__name__}; only an nn.Sequential of Linear and ReLU "
-            "layers (or its state_dict) is supported"
-        )
-    weights, biases, previous = [], [], "ReLU"
-    for index, layer in enumerate(module):
-        if isinstance(layer, torch.nn.Linear):
-            if previous != "ReLU":
-                raise ValueError(
-                    f"module: layer {index}: two Linear layers without a ReLU between"
-                )
-            weights.append(_float64(layer.weight, f"{index}.weight"))
-            biases.append(
-                np.zeros(layer.out_features)
-                if layer.bias is None
-                else _float64(layer.bias, f"{index}.bias")
-            )
-            previous = "Linear"
-        elif type(layer) is torch.nn.ReLU:
-            if previous != "Linear":
-                raise ValueError(f"module: layer {index}: a ReLU must follow a Linear layer")
-            previous = "ReLU"
-        else:
-            raise ValueError(
-                f"module: layer {index} is {type(layer).__name__}; only Linear and ReLU are "
-                "supported (no other activation, dropout or batch norm)"
-            )
-    if previous != "Linear":
-        raise ValueError("module: the last layer must be Linear (the output layer is linear)")
     return weights, biases
