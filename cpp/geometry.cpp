@@ -1,6 +1,8 @@
 #include "geometry.hpp"
-#include "parallel.hpp"
 
+#include "geometry_handlers.hpp"
+#include "geometry_kernel.hpp"
+#include "parallel.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -13,6 +15,14 @@
 
 namespace archbound {
 namespace {
+
+using geometry_kernel::AlignedVector;
+using geometry_kernel::Kernel;
+using geometry_kernel::micro_kernel;
+using geometry_kernel::add_squared_differences;
+using geometry_kernel::min_and_index;
+using geometry_kernel::ObjectiveTop1;
+using geometry_kernel::SquaredTop1;
 
 /// Up to this many dimensions, squared distances are summed directly (exact, no GEMM).
 constexpr Index kDirectMaxDim = 8;
@@ -34,57 +44,6 @@ constexpr Index kPackRun = 16;
 /// relative error of the distance is below about 1e-5 (float) and 1e-12 (double): measured
 /// GEMM errors are a few eps * (|f|^2 + |g|^2).
 template <class S> constexpr S kGuard = sizeof(S) == 4 ? S(1) / 32 : S(1) / 1024;
-
-template <class S> using AlignedVector = std::vector<S, Eigen::aligned_allocator<S>>;
-
-/// Shape of the register-blocked micro-kernel: MR training samples (three SIMD packets) by NR
-/// test samples, so that the MR x NR accumulators fill most of the vector registers.
-template <class S> struct Kernel {
-    using Packet = typename Eigen::internal::packet_traits<S>::type;
-    static constexpr int kLanes = Eigen::internal::unpacket_traits<Packet>::size;
-    static constexpr int MR = 3 * kLanes;
-    static constexpr int NR = EIGEN_ARCH_DEFAULT_NUMBER_OF_REGISTERS >= 32   ? 8
-                              : EIGEN_ARCH_DEFAULT_NUMBER_OF_REGISTERS >= 16 ? 4
-                                                                             : 2;
-    /// Training samples per GEMM block: the block's panels (about 0.5 MB at d = 784) and
-    /// its products stay in L2 while every test panel passes over them.
-    static constexpr Index kBlock = 10 * MR;
-};
-
-/// c[i + n ldc] (=, or += when `accumulate`) sum_k a[k MR + i] b[k + n ldb], i < P lanes,
-/// n < NR: one tile of <training, test> products, of the first P of a panel's three SIMD
-/// packets (P < 3 for a last, partly filled panel), from a packed training panel (see
-/// prepare_training) and NR centred test columns (see pack_tile). Eigen's packet primitives
-/// keep it portable across SIMD instruction sets; its own GEMM (3.4) reaches about 80% of
-/// OpenBLAS here, this kernel about 105%.
-template <class S, int P>
-EIGEN_DONT_INLINE void micro_kernel(const S* __restrict a, const S* __restrict b, Index ldb,
-                                    Index depth, S* __restrict c, Index ldc, bool accumulate) {
-    using namespace Eigen::internal;
-    using K = Kernel<S>;
-    using Packet = typename K::Packet;
-    constexpr int L = K::kLanes, MR = K::MR, NR = K::NR;
-    static_assert(P >= 1 && P * L <= MR);
-    Packet acc[P][NR];
-#pragma GCC unroll 8
-    for (int n = 0; n < NR; ++n)
-        for (int q = 0; q < P; ++q) acc[q][n] = pset1<Packet>(S(0));
-    for (Index k = 0; k < depth; ++k, a += MR, ++b) {
-        Packet ak[P];
-        for (int q = 0; q < P; ++q) ak[q] = pload<Packet>(a + q * L);
-#pragma GCC unroll 8
-        for (int n = 0; n < NR; ++n) {
-            const Packet bn = pset1<Packet>(b[n * ldb]);
-            for (int q = 0; q < P; ++q) acc[q][n] = pmadd(ak[q], bn, acc[q][n]);
-        }
-    }
-#pragma GCC unroll 8
-    for (int n = 0; n < NR; ++n)
-        for (int q = 0; q < P; ++q) {
-            S* out = c + n * ldc + q * L;
-            pstoreu(out, accumulate ? padd(ploadu<Packet>(out), acc[q][n]) : acc[q][n]);
-        }
-}
 
 /// Samples sorted stably by class, as ranges of positions; one range when there are no classes.
 struct ClassGroups {
@@ -172,45 +131,6 @@ void require_representable(const ConstMatrixRef<S>& a, const char* what, int thr
                 (sizeof(S) == 4 ? "float32; pass float64 data" : "float64"));
 }
 
-/// Adds sum_q (x_q - column_q)^2 over a block of training positions to `out`.
-template <class S, class Out> void add_squared_differences(const Matrix<S>& columns, Index a,
-                                                           Index len, const S* x, Index dims,
-                                                           Out out) {
-    for (Index q = 0; q < dims; ++q)
-        out += (columns.col(q).segment(a, len).array() - x[q]).square();
-}
-
-/// The minimum of x[0], ..., x[n - 1] and the first index where it occurs, in one pass: a
-/// running minimum per SIMD lane with the index where that lane first reached it.
-template <class S> std::pair<S, Index> min_and_index(const S* x, Index n) {
-    using namespace Eigen::internal;
-    using Packet = typename Kernel<S>::Packet;
-    constexpr int L = Kernel<S>::kLanes;
-    S low = std::numeric_limits<S>::infinity();
-    Index at = 0;
-    Index i = 0;
-    if (n >= L) {
-        // Lane indices as S: exact, since n is at most a training block (<= 2^24).
-        Packet lows = ploadu<Packet>(x), where = plset<Packet>(S(0));
-        const Packet step = pset1<Packet>(S(L));
-        Packet index = padd(where, step);
-        for (i = L; i + L <= n; i += L, index = padd(index, step)) {
-            const Packet v = ploadu<Packet>(x + i);
-            const Packet lower = pcmp_lt(v, lows);  // strict: a lane keeps its first minimum
-            lows = pselect(lower, v, lows);
-            where = pselect(lower, index, where);
-        }
-        alignas(64) S lane_low[L], lane_at[L];
-        pstore(lane_low, lows), pstore(lane_at, where);
-        for (int l = 0; l < L; ++l)
-            if (lane_low[l] < low || (lane_low[l] == low && Index(lane_at[l]) < at))
-                low = lane_low[l], at = Index(lane_at[l]);
-    }
-    for (; i < n; ++i)  // the tail comes after every lane's indices: strict keeps ties first
-        if (x[i] < low) low = x[i], at = i;
-    return {low, at};
-}
-
 /// Centres the tile's test samples into ws.tile, a contiguous column each; the columns past
 /// the tile, up to a multiple of NR, stay zero.
 template <class S> void pack_tile(const Problem<S>& p, const Item& item, Workspace<S>& ws) {
@@ -252,15 +172,15 @@ void block_products(const Problem<S>& p, Workspace<S>& ws, Index count, Index a,
     }
 }
 
-/// Minimum and argmin (training position) of every objective for `count` test samples:
-/// best[k * count + c], where[k * count + c].
-template <class S>
-void process(const Problem<S>& p, const Item& item, Workspace<S>& ws, S* best, Index* where) {
+/// The tile loop: one test tile against the training blocks of `item`. For each block it
+/// forms the squared feature distances of every test sample of the tile (by the GEMM path,
+/// with the cancellation guard, or summed directly; zeros without features) and hands them to
+/// the handler.
+template <class S, class Handler>
+void process(const Problem<S>& p, const Item& item, Workspace<S>& ws, Handler& handler) {
     constexpr int MR = Kernel<S>::MR;
-    const Index d = p.test.rows(), count = item.count, K = p.objectives();
+    const Index d = p.test.rows(), count = item.count;
     const S guard = kGuard<S>;
-    std::fill(best, best + K * count, std::numeric_limits<S>::infinity());
-    std::fill(where, where + K * count, item.begin);  // if every value is +inf (huge alpha)
     if (p.gemm) pack_tile(p, item, ws);
     for (Index a = item.begin, stop; a < item.end; a = stop) {
         stop = std::min(item.end, (a / p.bn + 1) * p.bn);
@@ -286,44 +206,34 @@ void process(const Problem<S>& p, const Item& item, Workspace<S>& ws, S* best, I
                         if (values[i] < guard * (fn + p.norms[a + i]))
                             values[i] = (p.test.col(j) - p.train.col(p.train_order[size_t(a + i)]))
                                             .squaredNorm();
-                    std::tie(low, at) = min_and_index(values.data(), len);
+                    if (Handler::wants_minimum) std::tie(low, at) = min_and_index(values.data(), len);
                 }
             } else if (p.features) {
                 values.setZero();
                 add_squared_differences(p.coords, a, len, p.test.col(j).data(), d, values);
-                std::tie(low, at) = min_and_index(values.data(), len);
+                if (Handler::wants_minimum) std::tie(low, at) = min_and_index(values.data(), len);
             }
-            if (p.squared) {
-                if (low < best[c]) {  // strict: earlier blocks win ties
-                    best[c] = low;
-                    where[c] = a + at;
-                }
-                continue;
-            }
-            // values becomes |F_j - G_i| (0 without features), label_values |y~_j - y_i|.
-            if (p.features)
-                values = values.max(S(0)).sqrt();
-            else
-                values.setZero();
-            auto label_values = ws.label_values.head(len);
-            if (p.labels) {
-                label_values.setZero();
-                add_squared_differences(p.label_rows, a, len, p.test_labels.col(j).data(),
-                                        p.test_labels.rows(), label_values);
-                label_values = label_values.sqrt();
-            }
-            auto objective = ws.objective.head(len);
-            for (Index k = 0; k < K; ++k) {
-                objective = p.alphas[size_t(k)] * values;
-                if (p.labels) objective += label_values;
-                if (p.offsets) objective += p.offset.col(k).segment(a, len).array();
-                std::tie(low, at) = min_and_index(objective.data(), len);
-                if (low < best[k * count + c]) {  // strict: earlier blocks win ties
-                    best[k * count + c] = low;
-                    where[k * count + c] = a + at;
-                }
-            }
+            handler.add(c, j, a, values, low, at);
         }
+    }
+}
+
+/// Minimum and argmin (training position) of every objective for the `count` test samples of
+/// `item`: best[k * count + c], where[k * count + c].
+template <class S>
+void process(const Problem<S>& p, const Item& item, Workspace<S>& ws, S* best, Index* where) {
+    const Index count = item.count;
+    std::fill(best, best + p.objectives() * count, std::numeric_limits<S>::infinity());
+    std::fill(where, where + p.objectives() * count, item.begin);  // if every value is +inf
+    if (p.squared) {
+        SquaredTop1<S> handler{best, where};
+        process(p, item, ws, handler);
+    } else {
+        ObjectiveTop1<S> handler{p.alphas,     p.features,       p.labels ? &p.label_rows : nullptr,
+                                 p.test_labels, p.offsets ? &p.offset : nullptr, ws.label_values,
+                                 ws.objective, count,            best,
+                                 where};
+        process(p, item, ws, handler);
     }
 }
 
