@@ -22,9 +22,10 @@ from collections.abc import Callable
 
 import numpy as np
 
-import archbound  # before scipy.linalg, as the README asks
+import archbound  # before SciPy's BLAS loads, as the README asks
 
-from scipy.sparse.linalg import svds  # noqa: E402  (after archbound on purpose)
+# isort: split
+from scipy.sparse.linalg import svds
 
 Call = Callable[[], object]
 
@@ -100,7 +101,8 @@ def spin_probe(quick: bool = False, window_s: float = 0.2, step_s: float = 0.02)
     if not os.path.exists("/proc/self/schedstat"):
         print("spin probe: needs Linux /proc/self/task/*/schedstat")
         return
-    print(f"\n== CPU ms burnt by idle threads while the caller sleeps (every {1e3 * step_s:.0f} ms) ==")
+    every = f"every {1e3 * step_s:.0f} ms"
+    print(f"\n== CPU ms burnt by idle threads while the caller sleeps ({every}) ==")
     for name, before in _before(quick).items():
         if before is None:
             continue

@@ -7,7 +7,7 @@
 The test set is written once to a .npy file, which both paths read as a memory map (the
 workers open it themselves, so nothing but its name is sent). In-process runs with as many
 OpenMP threads as there are workers; the cluster has single-threaded worker processes.
-Prints test rows per second and the ratio cluster / in-process (issue 7 asks >= 0.8 for two
+Prints test rows per second and the ratio cluster / in-process (the goal: >= 0.8 for two
 workers against two threads). Best of --repeat runs, alternating, after a warm-up
 (harness.race, from harness.py beside it: run it as a script, from any directory).
 """

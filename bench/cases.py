@@ -125,7 +125,7 @@ def case_pinv(sizes: Sizes, threads: int) -> list[Case]:
     )
 
     # Accuracy where QR loses digits: singular values log-spaced down to 1 / 1e6, against
-    # numpy's SVD pinv (issue 2's goal: a relative difference <= 1e-10).
+    # numpy's SVD pinv (the goal: a relative difference <= 1e-10).
     hard = harness.with_condition_number(rng, *shape, PINV_CONDITION)
     info = archbound.pinv_info(hard, threads=threads)
     svd = "numpy.linalg.pinv (SVD)"

@@ -1,4 +1,4 @@
-"""OpenMP scaling of archbound's geometry kernel and Lanczos, from 1 to 16 threads (issue 6).
+"""OpenMP scaling of archbound's geometry kernel and Lanczos, from 1 to 16 threads.
 
 One short prepared script for a many-core machine: it needs numpy and archbound only. For
 each thread count (1, 2, 4, 8, 16, capped at the CPUs this process may use, plus that count

@@ -1,4 +1,4 @@
-"""Peak resident memory of archbound.nearest beyond its inputs (issue 8).
+"""Peak resident memory of archbound.nearest beyond its inputs.
 
     python bench/peak_rss_nearest.py [m] [N] [d]      # default 1,000,000 1,000 784, float32
 

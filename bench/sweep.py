@@ -1,7 +1,7 @@
 """The size sweep (`python bench/compare.py --sweep`): archbound against its best pure
 NumPy / SciPy / scikit-learn peer at small, medium and large sizes, as peer/ours ratios.
 
-Method (issue 11): every contender of a case runs in a block of its own (a warm-up, then
+Method: every contender of a case runs in a block of its own (a warm-up, then
 best-of `repeats`), with a pause between blocks so that one library's idle threads do not
 slow the next library's calls; the blocks rotate over `rounds` rounds, and a contender's
 time is its best over all rounds. peer/ours = the best peer's time / archbound's time:

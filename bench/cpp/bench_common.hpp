@@ -11,8 +11,8 @@
 
 namespace archbound::bench {
 
-/// Problem sizes of one run. "standard" is issue 6's list; "small" runs in seconds;
-/// "tiny" is the CI compile-and-run check.
+/// Problem sizes of one run. "standard" is the list of bench/README.md; "small" runs in
+/// seconds; "tiny" is the CI compile-and-run check.
 struct Sizes {
     std::string name;
     Index pinv_rows, pinv_cols;       ///< X as NumPy shapes it: (rows, cols), C-contiguous
@@ -45,22 +45,23 @@ inline void report_flops(benchmark::State& state, double flops) {
         flops, benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);
 }
 
+/// A rows x cols matrix of entries drawn from `distribution` with a fixed seed.
+template <class S, class Distribution>
+Matrix<S> random_matrix(Index rows, Index cols, unsigned seed, Distribution distribution) {
+    std::mt19937_64 engine(seed);
+    Matrix<S> a(rows, cols);
+    for (Index k = 0; k < a.size(); ++k) a.data()[k] = S(distribution(engine));
+    return a;
+}
+
 /// A rows x cols matrix of N(0, 1) entries from a fixed seed.
 template <class S> Matrix<S> gaussian(Index rows, Index cols, unsigned seed) {
-    std::mt19937_64 engine(seed);
-    std::normal_distribution<double> normal;
-    Matrix<S> a(rows, cols);
-    for (Index k = 0; k < a.size(); ++k) a.data()[k] = S(normal(engine));
-    return a;
+    return random_matrix<S>(rows, cols, seed, std::normal_distribution<double>());
 }
 
 /// A rows x cols matrix of U[0, 1) entries (pixel-like features) from a fixed seed.
 template <class S> Matrix<S> uniform(Index rows, Index cols, unsigned seed) {
-    std::mt19937_64 engine(seed);
-    std::uniform_real_distribution<double> u;
-    Matrix<S> a(rows, cols);
-    for (Index k = 0; k < a.size(); ++k) a.data()[k] = S(u(engine));
-    return a;
+    return random_matrix<S>(rows, cols, seed, std::uniform_real_distribution<double>());
 }
 
 void register_pinv(const Config& config);

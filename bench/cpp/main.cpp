@@ -2,7 +2,7 @@
 //
 //   archbound_bench [--size=standard|small|tiny] [--threads=1,2,...] [google-benchmark flags]
 //
-// --size picks the problem sizes (standard: issue 6's); --threads the OpenMP thread counts that
+// --size picks the problem sizes (standard, small or tiny); --threads the OpenMP thread counts that
 // every benchmark runs with (default: 1 and omp_get_max_threads()). Every other flag goes to
 // google-benchmark, e.g. --benchmark_filter=nearest --benchmark_min_time=0.01.
 #include "bench_common.hpp"
