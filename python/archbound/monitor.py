@@ -288,7 +288,7 @@ class NormMonitor:
         )
         self.delta = check_probability(delta, "delta")
         self._seeds = np.random.SeedSequence(check_seed(seed))
-        self._targets = {}
+        self._targets: dict[int, tuple] = {}
         self.history: list[MonitorRecord] = []
 
     # ------------------------------------------------------------------ accounting
@@ -305,7 +305,7 @@ class NormMonitor:
         if q not in self._targets:
             Y_train = _check_labels(self._Y_train, "Y_train", self.X_train.shape[0], q)
             Y_test = None
-            if self._Y_test is not None:
+            if self._Y_test is not None and self.X_test is not None:
                 Y_test = _check_labels(self._Y_test, "Y_test", self.X_test.shape[0], q)
             self._targets = {q: (Y_train, Y_test)}
         return self._targets[q]

@@ -200,6 +200,7 @@ def _evaluate_groups(
                 leaves.append(leaf)
     groups: dict[FeatureSpace, list[BoundContext]] = {}
     for leaf in leaves:
+        assert leaf.space is not None  # only "best" has none, and it is no leaf
         groups.setdefault(leaf.space, []).append(leaf)
     results: list[tuple[BoundContext, SampleBounds]] = []
     for space, group in groups.items():
@@ -264,8 +265,8 @@ def evaluate_bounds(
         each B_j).
     """
     threads = check_threads(threads)
-    X_test, Y_test = _check_data(context.net, X_test, Y_test, which="test")
-    return _evaluate(context, X_test, Y_test, threads)
+    X, Y = _check_data(context.net, X_test, Y_test, which="test")
+    return _evaluate(context, X, Y, threads)
 
 
 def _evaluate(

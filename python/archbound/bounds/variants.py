@@ -61,7 +61,7 @@ def _check_projected_basis(A: np.ndarray, U: np.ndarray) -> None:
     # span contains it: the thin QR factor of X_0 (of any rank). Checked, since it fails
     # for a training set other than the one the network was built on.
     leak = np.linalg.norm(A - matmul(matmul(A, U), U.T))
-    if leak > 1e-8 * max(1.0, np.linalg.norm(A)):
+    if leak > 1e-8 * max(1.0, float(np.linalg.norm(A))):
         raise ValueError(
             "X_train is not the training set this network was built on: its readout A does "
             "not vanish on the orthogonal complement of span(X_train)"
@@ -178,11 +178,12 @@ def _prepare_bounds(cache: TrainingSetCache, net: Network, variant: str) -> Boun
     names = ["lipschitz", "projected"] if _is_readout_first(net) else ["lipschitz"]
     share = delta / len(names)
     components = [_prepare(cache, net, name, share, residuals) for name in names]
+    first = components[0]
+    assert first is not None  # lipschitz and projected always apply
     if _is_readout_first(net):
         coordinates = _prepare(cache, net, "coordinates", delta, residuals)
         if coordinates is not None:  # it applies only where rank(X_0) = N
             components.append(coordinates)
-    first = components[0]
     return BoundContext(
         net,
         "best",
@@ -218,7 +219,9 @@ def _prepare(
             if coordinates is None:
                 return None
             test_gap = _readout_gap(A, coordinates)
-            space = cache.coordinates_space()
+            coordinates_space = cache.coordinates_space()  # not None: the map exists
+            assert coordinates_space is not None
+            space = coordinates_space
             norm = coordinates.labels_norm
             norms, alpha = [norm], float(norm.upper)
             # Per training sample: ||Y_0|| |c(x_i) - e_i| + gap |x_i|.
