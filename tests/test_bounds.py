@@ -179,7 +179,7 @@ def test_bad_input(rng):
         archbound.sample_bounds(net, rng.standard_normal(X.shape), Y, Xt, Yt, variant="projected")
 
 
-# --- what each variant measures (issue 12) ---
+# --- what each variant measures ---
 
 
 def _one_hot_data(rng, n, m, m0, q):

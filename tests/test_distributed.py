@@ -57,13 +57,15 @@ def _assert_same(report, expected):
 
 def test_in_process_chunks_equal_one_call(problem):
     net, X, Y, Xt, Yt, expected = problem
-    report = distributed.sample_bounds(net, X, Y, Xt, Yt, chunk_rows=333, seed=3)
+    report = distributed.sample_bounds_dask(net, X, Y, Xt, Yt, chunk_rows=333, seed=3)
     _assert_same(report, expected)
 
 
 def test_local_cluster_equals_in_process(client, problem):
     net, X, Y, Xt, Yt, expected = problem
-    report = distributed.sample_bounds(net, X, Y, Xt, Yt, client=client, chunk_rows=700, seed=3)
+    report = distributed.sample_bounds_dask(
+        net, X, Y, Xt, Yt, client=client, chunk_rows=700, seed=3
+    )
     _assert_same(report, expected)
 
 
@@ -71,7 +73,7 @@ def test_memmap_path_with_several_chunks(client, problem, tmp_path):
     net, X, Y, Xt, Yt, expected = problem
     np.save(tmp_path / "Xt.npy", Xt)
     np.save(tmp_path / "Yt.npy", Yt)
-    report = distributed.sample_bounds(
+    report = distributed.sample_bounds_dask(
         net,
         X,
         Y,
@@ -89,7 +91,9 @@ def test_memmap_path_with_several_chunks(client, problem, tmp_path):
     # A memmap opened by the caller works too.
     memmap = np.load(tmp_path / "Xt.npy", mmap_mode="r")
     _assert_same(
-        distributed.sample_bounds(net, X, Y, memmap, Yt, client=client, chunk_rows=1000, seed=3),
+        distributed.sample_bounds_dask(
+            net, X, Y, memmap, Yt, client=client, chunk_rows=1000, seed=3
+        ),
         expected,
     )
 
@@ -99,7 +103,7 @@ def test_readout_first_variants_on_the_cluster(client, problem, tmp_path, varian
     _, X, Y, Xt, Yt, _ = problem
     net = archbound.construct_minimizer(X, Y, [8, 8])
     expected = archbound.sample_bounds(net, X, Y, Xt, Yt, variant=variant, seed=3)
-    report = distributed.sample_bounds(
+    report = distributed.sample_bounds_dask(
         net,
         X,
         Y,
@@ -120,7 +124,9 @@ def test_readout_first_variants_on_the_cluster(client, problem, tmp_path, varian
             np.load(tmp_path / variant / "attained_by.npy"), expected.attained_by
         )
         assert report.attained_counts() == expected.attained_counts()
-    local = distributed.sample_bounds(net, X, Y, Xt, Yt, chunk_rows=1000, variant=variant, seed=3)
+    local = distributed.sample_bounds_dask(
+        net, X, Y, Xt, Yt, chunk_rows=1000, variant=variant, seed=3
+    )
     _assert_same(local, expected)
 
 
@@ -128,7 +134,7 @@ def test_dask_array_input(client, problem):
     import dask.array as da
 
     net, X, Y, Xt, Yt, expected = problem
-    report = distributed.sample_bounds(
+    report = distributed.sample_bounds_dask(
         net,
         X,
         Y,
@@ -151,7 +157,7 @@ def test_worker_loss_still_gives_the_exact_result(client, problem):
 
     def run():
         try:
-            result["report"] = distributed.sample_bounds(
+            result["report"] = distributed.sample_bounds_dask(
                 net, X, Y, big_t, big_y, client=client, chunk_rows=100, seed=3
             )
         except distributed.MissingChunksError as exc:  # acceptable: a clear error
@@ -186,18 +192,18 @@ def test_missing_chunk_is_detected(problem):
 def test_bad_input(problem):
     net, X, Y, Xt, Yt, _ = problem
     with pytest.raises(ValueError, match="chunk_rows"):
-        distributed.sample_bounds(net, X, Y, Xt, Yt, chunk_rows=0)
+        distributed.sample_bounds_dask(net, X, Y, Xt, Yt, chunk_rows=0)
     with pytest.raises(ValueError, match="same number of rows"):
-        distributed.sample_bounds(net, X, Y, Xt, Yt[:10])
+        distributed.sample_bounds_dask(net, X, Y, Xt, Yt[:10])
     with pytest.raises(ValueError, match="empty"):
-        distributed.sample_bounds(net, X, Y, Xt[:0], Yt[:0])
+        distributed.sample_bounds_dask(net, X, Y, Xt[:0], Yt[:0])
 
 
 def test_client_for_local_cluster_equals_in_process_and_closes(problem):
     net, X, Y, Xt, Yt, expected = problem
     with distributed.client_for("local", workers=1) as client:
         assert len(client.scheduler_info()["workers"]) == 1
-        report = distributed.sample_bounds(
+        report = distributed.sample_bounds_dask(
             net, X, Y, Xt, Yt, client=client, chunk_rows=900, seed=3
         )
     _assert_same(report, expected)
@@ -210,3 +216,7 @@ def test_client_for_refuses_workers_with_an_address():
         distributed.client_for("tcp://127.0.0.1:9", workers=2),
     ):
         pass
+
+
+def test_the_older_name_is_the_same_function():
+    assert distributed.sample_bounds is distributed.sample_bounds_dask

@@ -206,7 +206,7 @@ def test_bound_is_above_the_truth_on_every_sample_of_trained_networks(digits):
 
 
 def test_monitor_outputs(tmp_path, digits):
-    from test_cli import assert_png
+    from conftest import assert_png
 
     X, Y, T, _, y, t = digits
     mon = NormMonitor(X, y, T, t, bound_every=2, seed=0)  # integer labels are one-hot encoded

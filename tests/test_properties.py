@@ -1,4 +1,4 @@
-"""Property tests over random shapes and values (issue 8), with hypothesis.
+"""Property tests over random shapes and values, with hypothesis.
 
 1. Every public function, given arbitrary arrays (any dtype, 0 to 3 dimensions, empty, NaN,
    inf, huge values) and arbitrary scalars, returns a sane result or raises ValueError or

@@ -1,4 +1,4 @@
-"""Threads and the GIL (issue 8).
+"""Threads and the GIL.
 
 - Python threads calling the library at the same time get the results of sequential calls
   (the core keeps no global state; ThreadScope sets OpenMP's thread count per calling thread).
@@ -144,13 +144,10 @@ def test_other_threads_run_during_a_long_call(kind):
     call = _long_call(kind)
     inside = threading.Event()
     done = threading.Event()
-    elapsed = []
 
     def worker():
         inside.set()
-        start = time.perf_counter()
         call()
-        elapsed.append(time.perf_counter() - start)
         done.set()
 
     thread = threading.Thread(target=worker)
@@ -161,10 +158,10 @@ def test_other_threads_run_during_a_long_call(kind):
         ticks += 1
         time.sleep(0.001)
     thread.join()
-    print(f"\n{kind}: {elapsed[0]:.2f} s in C++, {ticks} iterations of the other thread")
-    # Each iteration sleeps 1 ms; even on a loaded machine a free thread does a few dozen a
-    # second, while a thread waiting for a held GIL would do almost none.
-    assert ticks >= 5 + 10 * elapsed[0]
+    # Each iteration sleeps 1 ms and the call takes seconds: a free thread does hundreds of
+    # iterations meanwhile, while a thread waiting for a held GIL would do one or two (before
+    # the call started and after it ended).
+    assert ticks >= 5
 
 
 def _small_matrices(bad_index, n_matrices=6):

@@ -15,6 +15,7 @@ from archbound import _backend
 from archbound._validation import DTypeError, MemoryLimitError
 from archbound.bounds import (
     BoundReport,
+    BoundSnapshot,
     DiscrepancyReport,
     cost_discrepancy_bound,
     cost_discrepancy_bound_batch,
@@ -24,7 +25,7 @@ from archbound.bounds import (
 from archbound.capacity import CapacityReport, capacity_bounds
 from archbound.construct import ZeroLossUnattainable, construct_minimizer, one_hot
 from archbound.geometry import AbsentClassWarning, chamfer, hausdorff, nearest
-from archbound.linalg import pinv, pinv_info
+from archbound.linalg import PinvInfo, pinv, pinv_info
 from archbound.monitor import MonitorRecord, NormMonitor
 from archbound.network import Construction, Network
 from archbound.opnorm import ConvergenceWarning, NormEstimate, opnorm, opnorms
@@ -32,6 +33,7 @@ from archbound.opnorm import ConvergenceWarning, NormEstimate, opnorm, opnorms
 __all__ = [
     "AbsentClassWarning",
     "BoundReport",
+    "BoundSnapshot",
     "CapacityReport",
     "Construction",
     "ConvergenceWarning",
@@ -42,6 +44,7 @@ __all__ = [
     "Network",
     "NormEstimate",
     "NormMonitor",
+    "PinvInfo",
     "ZeroLossUnattainable",
     "__version__",
     "capacity_bounds",

@@ -18,6 +18,9 @@ from archbound import _core
 FLOAT64 = (np.float64,)
 FLOATS = (np.float64, np.float32)
 
+#: What a ``seed`` argument may be: None (fresh entropy), a non-negative int or a Generator.
+SeedLike = int | np.random.Generator | None
+
 
 class DTypeError(TypeError, ValueError):
     """An argument that is not a numeric array, or has an unsupported dtype.
@@ -105,17 +108,34 @@ def check_2d_pair(X, Y, x_name: str = "X", y_name: str = "Y", *, dtypes=FLOAT64)
     return X, Y
 
 
-def check_seed(seed) -> int:
-    """Normalise `seed` (None, a non-negative int or a numpy Generator) to a 63-bit int."""
-    if seed is None:
-        return int(np.random.SeedSequence().generate_state(1, dtype=np.uint64)[0] >> 1)
-    if isinstance(seed, np.random.Generator):
-        return int(seed.integers(0, 2**63 - 1))
+def seed_from(sequence: np.random.SeedSequence) -> int:
+    """A 63-bit seed (what the core takes) drawn from a :class:`numpy.random.SeedSequence`."""
+    return int(sequence.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1))
+
+
+def check_seed_argument(seed) -> int | np.random.Generator | None:
+    """Validate `seed` (None, a non-negative int or a numpy Generator) without drawing from it.
+
+    An int comes back as a plain int; None and a Generator come back as they are, so that
+    :func:`check_seed` draws from them where a seed is needed.
+    """
+    if seed is None or isinstance(seed, np.random.Generator):
+        return seed
     if isinstance(seed, numbers.Integral) and not isinstance(seed, bool):
         if seed < 0:
             raise ValueError(f"seed must be non-negative, got {seed}")
-        return int(seed) % (2**63)
+        return int(seed)
     raise DTypeError(f"seed must be None, an int or a numpy Generator, got {type(seed).__name__}")
+
+
+def check_seed(seed) -> int:
+    """Normalise `seed` (None, a non-negative int or a numpy Generator) to a 63-bit int."""
+    seed = check_seed_argument(seed)
+    if seed is None:
+        return seed_from(np.random.SeedSequence())
+    if isinstance(seed, np.random.Generator):
+        return int(seed.integers(0, 2**63 - 1))
+    return seed % (2**63)
 
 
 def check_scalar(

@@ -22,9 +22,16 @@ import time
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from archbound._json import json_safe
-from archbound._validation import check_probability, check_scalar, check_seed, check_threads
+from archbound._validation import (
+    SeedLike,
+    check_probability,
+    check_scalar,
+    check_seed,
+    check_threads,
+)
 from archbound.bounds._checks import _check_classes, _check_data
 from archbound.network import Network
 from archbound.opnorm import NormEstimate, _opnorms
@@ -286,14 +293,14 @@ def _neyshabur(ctx: dict, gamma: float, share: float) -> float:
 
 
 def capacity_bounds(
-    net,
-    X_train,
-    Y_train,
+    net: Network,
+    X_train: ArrayLike,
+    Y_train: ArrayLike,
     *,
     delta: float = 1e-6,
     margin_quantile: float = 0.1,
-    reference=None,
-    seed=None,
+    reference: Network | None = None,
+    seed: SeedLike = None,
     threads: int | None = None,
 ) -> CapacityReport:
     """Classic capacity measures of a ReLU network and the generalization bounds they give.

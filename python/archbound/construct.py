@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import numbers
+from collections.abc import Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from archbound import _core
 from archbound._validation import (
     DTypeError,
+    SeedLike,
     check_2d_pair,
     check_memory,
     check_seed,
@@ -39,7 +42,7 @@ class ZeroLossUnattainable(ValueError):
         self.residual = residual
 
 
-def one_hot(labels, n_classes=None) -> np.ndarray:
+def one_hot(labels: ArrayLike, n_classes: int | None = None) -> np.ndarray:
     """One-hot encode integer class labels.
 
     Parameters
@@ -101,15 +104,15 @@ def _check_widths(widths, *, minimum: int, needed: str) -> list[int]:
 
 
 def construct_minimizer(
-    X,
-    Y,
-    widths,
+    X: ArrayLike,
+    Y: ArrayLike,
+    widths: Sequence[int],
     *,
-    method="readout_first",
-    allow_residual=False,
-    seed=None,
-    rcond=None,
-    threads=None,
+    method: str = "readout_first",
+    allow_residual: bool = False,
+    seed: SeedLike = None,
+    rcond: float | None = None,
+    threads: int | None = None,
 ) -> Network:
     """Build a zero-training-loss ReLU network in closed form (arXiv:2504.05695).
 

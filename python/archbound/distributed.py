@@ -15,11 +15,15 @@ import os
 import sys
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
-from archbound._validation import check_memory
-from archbound.bounds import BoundReport, component_names, evaluate_bounds, prepare_bounds
+from archbound._validation import SeedLike, check_memory
+from archbound.bounds import BoundReport, evaluate_bounds, prepare_bounds
+from archbound.bounds.evaluate import PER_SAMPLE_ARRAYS, BoundAggregates, BoundSamples, _report
+from archbound.network import Network
 
 _TARGET_CHUNK_BYTES = 64 * 2**20
 
@@ -47,7 +51,7 @@ class _Partial:
     argmax_bound: int
     max_error: float
     hits: int | None
-    samples: dict | None  # per-sample arrays, unless written to per_sample_out
+    samples: BoundSamples | None  # per-sample arrays, unless written to per_sample_out
 
 
 # ---------------------------------------------------------------------------------------
@@ -105,14 +109,14 @@ def _evaluate_chunk(context, X, Y, chunk, start, out_paths, threads):
         except (ImportError, ValueError, AttributeError):
             threads = None
     samples = evaluate_bounds(context, X, Y, threads=threads)
-    values, errors = samples["per_sample"], samples["errors"]
+    values, errors = samples.per_sample, samples.errors
     stop = start + values.shape[0]
     j = int(np.argmax(values))
-    hits = samples["hits"]
+    hits = samples.hits
     if out_paths is not None:
         for key, path in out_paths.items():
             target = np.load(path, mmap_mode="r+", allow_pickle=False)
-            target[start:stop] = samples[key]
+            target[start:stop] = getattr(samples, key)
             target.flush()
             del target
     return _Partial(
@@ -148,14 +152,9 @@ def _task(context, x_source, y_source, chunk, start, stop, out_paths, threads):
 
 def _create_outputs(per_sample_out, m: int, best: bool = False) -> dict:
     os.makedirs(per_sample_out, exist_ok=True)
-    kinds = {
-        "per_sample": np.float64,
-        "errors": np.float64,
-        "nearest_index": np.int64,
-        "distances": np.float64,
-    }
-    if best:  # which component attains each sample
-        kinds["attained_by"] = np.int8
+    kinds = dict(PER_SAMPLE_ARRAYS)
+    if not best:  # only "best" says which component attains each sample
+        del kinds["attained_by"]
     paths = {}
     for key, dtype in kinds.items():
         path = os.path.join(os.fspath(per_sample_out), f"{key}.npy")
@@ -176,47 +175,40 @@ def _reduce(context, partials, chunks, m, out_paths, seconds) -> BoundReport:
         )
     partials = sorted(partials, key=lambda p: p.chunk)
     if out_paths is None:
-        keys = ["per_sample", "nearest_index", "distances", "errors"]
-        keys += ["attained_by"] if context.components is not None else []
-        arrays = {key: np.concatenate([p.samples[key] for p in partials]) for key in keys}
+        attained = context.components is not None  # "best"
+        keys = [k for k in PER_SAMPLE_ARRAYS if k != "attained_by" or attained]
+        arrays = {key: np.concatenate([getattr(p.samples, key) for p in partials]) for key in keys}
     else:
         arrays = {
             key: np.load(path, mmap_mode="r", allow_pickle=False)
             for key, path in out_paths.items()
         }
-    test_cost = math.fsum(p.sum_error_sq for p in partials) / m
-    bound = math.fsum(p.sum_bound_sq for p in partials) / m
-    mean_bound = math.fsum(p.sum_bound for p in partials) / m
-    mean_error = math.fsum(p.sum_error for p in partials) / m
-    hits = [p.hits for p in partials]
-    best = max(partials, key=lambda p: (p.max_bound, -p.start))
-    return BoundReport(
-        variant=context.variant,
+    samples = BoundSamples(
         per_sample=arrays["per_sample"],
         nearest_index=arrays["nearest_index"],
         distances=arrays["distances"],
         errors=arrays["errors"],
-        train_cost=float(np.mean(context.residuals**2)),
-        test_cost=test_cost,
-        test_cost_bound=bound,
-        uniform_bound=best.max_bound,
-        max_error=max(p.max_error for p in partials),
-        ratio=bound / test_cost if test_cost > 0 else math.inf,
-        mean_ratio=mean_bound / mean_error if mean_error > 0 else math.inf,
-        accuracy=None if any(h is None for h in hits) else sum(hits) / m,
-        lipschitz=context.alpha,
-        norms=list(context.norms),
-        delta=context.delta,
-        seconds=seconds,
-        argmax_test_index=best.argmax_bound,
-        components=component_names(context),
+        hits=None,
         attained_by=arrays.get("attained_by"),
     )
+    hits = [p.hits for p in partials]
+    best = max(partials, key=lambda p: (p.max_bound, -p.start))
+    totals = BoundAggregates(
+        test_cost=math.fsum(p.sum_error_sq for p in partials) / m,
+        test_cost_bound=math.fsum(p.sum_bound_sq for p in partials) / m,
+        mean_bound=math.fsum(p.sum_bound for p in partials) / m,
+        mean_error=math.fsum(p.sum_error for p in partials) / m,
+        uniform_bound=best.max_bound,
+        argmax_test_index=best.argmax_bound,
+        max_error=max(p.max_error for p in partials),
+        accuracy=None if any(h is None for h in hits) else sum(hits) / m,
+    )
+    return _report(context, samples, totals, seconds)
 
 
 @contextlib.contextmanager
 def client_for(scheduler=None, workers=None, *, timeout="20s"):
-    """A Dask client for :func:`sample_bounds`: a new local cluster, or a running scheduler.
+    """A Dask client for :func:`sample_bounds_dask`: a new local cluster, or a running scheduler.
 
     Parameters
     ----------
@@ -274,21 +266,21 @@ def client_for(scheduler=None, workers=None, *, timeout="20s"):
             cluster.close()
 
 
-def sample_bounds(
-    net,
-    X_train,
-    Y_train,
-    X_test,
-    Y_test,
+def sample_bounds_dask(
+    net: Network,
+    X_train: ArrayLike,
+    Y_train: ArrayLike,
+    X_test: Any,
+    Y_test: Any,
     *,
-    client=None,
-    chunk_rows="auto",
-    variant="lipschitz",
-    delta=1e-6,
-    seed=None,
-    per_sample_out=None,
-    threads=None,
-    progress=False,
+    client: Any = None,
+    chunk_rows: int | str = "auto",
+    variant: str = "lipschitz",
+    delta: float = 1e-6,
+    seed: SeedLike = None,
+    per_sample_out: str | os.PathLike | None = None,
+    threads: int | None = None,
+    progress: bool = False,
 ) -> BoundReport:
     """:func:`archbound.sample_bounds` over a test set cut into row chunks.
 
@@ -385,6 +377,10 @@ def sample_bounds(
             client, context, X_test, Y_test, X_view, Y_view, chunks, out_paths, threads, progress
         )
     return _reduce(context, partials, chunks, m, out_paths, time.perf_counter() - start_time)
+
+
+#: :func:`sample_bounds_dask` under its older name (it reads like :func:`archbound.sample_bounds`).
+sample_bounds = sample_bounds_dask
 
 
 def _with_retries(action, attempts=3):

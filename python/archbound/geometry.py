@@ -15,6 +15,7 @@ import numbers
 import warnings
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from archbound import _core
 from archbound._validation import (
@@ -111,18 +112,18 @@ def _check_classes(classes_test, classes_train, m: int, n: int):
 
 
 def nearest(
-    F_test,
-    F_train,
+    F_test: ArrayLike,
+    F_train: ArrayLike,
     *,
-    alpha=1.0,
-    y_test=None,
-    y_train=None,
-    offsets=None,
-    classes_test=None,
-    classes_train=None,
-    block_size="auto",
-    threads=None,
-):
+    alpha: float = 1.0,
+    y_test: ArrayLike | None = None,
+    y_train: ArrayLike | None = None,
+    offsets: ArrayLike | None = None,
+    classes_test: ArrayLike | None = None,
+    classes_train: ArrayLike | None = None,
+    block_size: int | str = "auto",
+    threads: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """Nearest training sample of every test sample in a weighted feature-label metric.
 
     Computes, for every test sample j (docs/design.md §2.4; arXiv:2504.05695),
@@ -281,7 +282,7 @@ def _directed(A, B):
     return result.values[:, 0]
 
 
-def chamfer(A, B, *, symmetric=False) -> float:
+def chamfer(A: ArrayLike, B: ArrayLike, *, symmetric: bool = False) -> float:
     """Chamfer distance between two point sets (rows), with Euclidean (not squared) distances.
 
     One-sided: ``mean over a in A of min over b in B of |a - b|``. Symmetric: the average of
@@ -304,7 +305,7 @@ def chamfer(A, B, *, symmetric=False) -> float:
     return 0.5 * (forward + float(np.mean(_directed(B, A), dtype=np.float64)))
 
 
-def hausdorff(A, B) -> float:
+def hausdorff(A: ArrayLike, B: ArrayLike) -> float:
     """Hausdorff distance between two point sets (rows): the larger directed max-min distance.
 
     ``max( max_a min_b |a - b|, max_b min_a |a - b| )``, Euclidean.

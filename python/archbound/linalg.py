@@ -6,6 +6,7 @@ import numbers
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from archbound import _core
 from archbound._validation import check_array, check_scalar, check_threads
@@ -37,6 +38,7 @@ class PinvInfo:
 
     @property
     def condition_number(self) -> float:
+        """sigma_max / sigma_min (inf when sigma_min is 0)."""
         return self.sigma_max / self.sigma_min if self.sigma_min > 0 else float("inf")
 
 
@@ -46,7 +48,7 @@ def _check_rcond(rcond) -> float:
     return check_scalar(rcond, "rcond", numbers.Real, min_val=0.0)
 
 
-def pinv_info(a, *, rcond=None, threads=None) -> PinvInfo:
+def pinv_info(a: ArrayLike, *, rcond: float | None = None, threads: int | None = None) -> PinvInfo:
     """Moore-Penrose inverse of a 2-D array, with its rank and extreme singular values.
 
     Parameters
@@ -70,15 +72,15 @@ def pinv_info(a, *, rcond=None, threads=None) -> PinvInfo:
     ``a = Q R`` and ``a^+ = R^{-1} Q^T`` (for wide ``a``, the same on ``a^T``). Every other
     matrix takes the SVD path, ``a^+ = V S^+ U^T``.
     """
-    return _pinv_info(a, rcond, threads, report_estimates=True)
-
-
-def _pinv_info(a, rcond, threads, *, report_estimates: bool) -> PinvInfo:
-    """pinv_info; without `report_estimates`, the thin-QR path's sigma estimates are only
-    as close (about 1e-3 relative) as the path decision needs."""
     a = check_array(a, "a")
-    rcond = _check_rcond(rcond)
-    result = _core.pinv(a, rcond, check_threads(threads), report_estimates)
+    return _pinv_info(a, _check_rcond(rcond), check_threads(threads), report_estimates=True)
+
+
+def _pinv_info(a: np.ndarray, rcond: float, threads: int, *, report_estimates: bool) -> PinvInfo:
+    """pinv_info on validated arguments (rcond -1 for the default, threads 0 for OpenMP's);
+    without `report_estimates`, the thin-QR path's sigma estimates are only as close (about
+    1e-3 relative) as the path decision needs."""
+    result = _core.pinv(a, rcond, threads, report_estimates)
     return PinvInfo(
         np.ascontiguousarray(result.pinv.T),
         int(result.rank),
@@ -88,7 +90,7 @@ def _pinv_info(a, rcond, threads, *, report_estimates: bool) -> PinvInfo:
     )
 
 
-def pinv(a, *, rcond=None, threads=None) -> np.ndarray:
+def pinv(a: ArrayLike, *, rcond: float | None = None, threads: int | None = None) -> np.ndarray:
     """Moore-Penrose inverse of a 2-D array, with the semantics of :func:`numpy.linalg.pinv`.
 
     Parameters
@@ -116,4 +118,5 @@ def pinv(a, *, rcond=None, threads=None) -> np.ndarray:
     1e-10, which pinv_info reports. The two agree but for a matrix whose condition number
     lies within about that distance of the threshold.
     """
-    return _pinv_info(a, rcond, threads, report_estimates=False).pinv
+    a = check_array(a, "a")
+    return _pinv_info(a, _check_rcond(rcond), check_threads(threads), report_estimates=False).pinv

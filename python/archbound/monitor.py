@@ -42,18 +42,46 @@ from __future__ import annotations
 import csv
 import math
 import numbers
+import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from archbound._json import finite_or_none
 from archbound._torch_reader import is_torch_module
-from archbound._validation import DTypeError, check_array, check_probability, check_seed
+from archbound._validation import (
+    DTypeError,
+    SeedLike,
+    check_array,
+    check_probability,
+    check_seed,
+    check_threads,
+    seed_from,
+)
+from archbound.bounds._cache import TrainingSetCache
+from archbound.bounds._checks import BoundInputs, _check_labels
+from archbound.bounds.reports import BOUND_COLUMNS, BoundSnapshot
+from archbound.bounds.sample import _sample_bounds_batch
 from archbound.network import Network
-from archbound.opnorm import opnorms
+from archbound.opnorm import _opnorms, estimate_product, upper_product
+
+#: The columns of the history's table that come from a record's own fields, in order.
+RECORD_COLUMNS = (
+    "record",
+    "step",
+    "lipschitz",
+    "lipschitz_estimate",
+    "train_cost",
+    "max_train_residual",
+    "delta",
+    "seed",
+    "seconds",
+)
 
 #: sum_{t >= 1} 1 / t^2 = pi^2 / 6, so delta_t = delta * SERIES / t^2 sums to delta.
 SERIES = 6.0 / math.pi**2
@@ -67,67 +95,6 @@ def record_delta(delta: float, t: int) -> float:
     if not isinstance(t, numbers.Integral) or isinstance(t, bool) or t < 1:
         raise ValueError(f"t must be an int >= 1, got {t!r}")
     return delta * SERIES / (float(t) * float(t))
-
-
-#: The fields of a :class:`BoundSnapshot`, in the order of its ``to_dict`` and of the
-#: history's table columns (``violations``, the one integer, last).
-BOUND_COLUMNS = (
-    "test_cost_bound",
-    "test_cost",
-    "mean_bound",
-    "mean_error",
-    "uniform_bound",
-    "max_error",
-    "ratio",
-    "mean_ratio",
-    "accuracy",
-    "violations",
-)
-
-
-@dataclass(frozen=True)
-class BoundSnapshot:
-    """The lipschitz sample bound of one record, beside the truth.
-
-    B_j = min_i (Lip |x~_j - x_i| + |y~_j - y_i| + r_i) >= |f(x~_j) - y~_j|, with r_i the
-    training residuals and Lip the record's certified prod_l ||W_l|| (docs/design.md §2.5.2).
-
-    Attributes
-    ----------
-    test_cost_bound : float
-        mean_j B_j^2 >= test_cost.
-    test_cost : float
-        The true C_test = mean_j |f(x~_j) - y~_j|^2.
-    mean_bound, mean_error : float
-        mean_j B_j and mean_j |f(x~_j) - y~_j|.
-    uniform_bound, max_error : float
-        max_j B_j >= max_j |f(x~_j) - y~_j|.
-    ratio : float
-        test_cost_bound / test_cost.
-    mean_ratio : float
-        mean_bound / mean_error.
-    accuracy : float or None
-        Argmax agreement, when the test targets are one-hot.
-    violations : int
-        Test samples with B_j below the truth (beyond rounding): 0 unless the certificate
-        failed.
-    """
-
-    test_cost_bound: float
-    test_cost: float
-    mean_bound: float
-    mean_error: float
-    uniform_bound: float
-    max_error: float
-    ratio: float
-    mean_ratio: float
-    accuracy: float | None
-    violations: int
-
-    def to_dict(self) -> dict:
-        out = {k: finite_or_none(getattr(self, k)) for k in BOUND_COLUMNS if k != "violations"}
-        out["violations"] = int(self.violations)
-        return out
 
 
 @dataclass(frozen=True)
@@ -185,17 +152,7 @@ class MonitorRecord:
             "record": int(self.record),
             "step": int(self.step),
             "widths": [int(w) for w in self.widths],
-            "norms": [
-                {
-                    "estimate": finite_or_none(n.estimate),
-                    "upper": finite_or_none(n.upper),
-                    "method": n.method,
-                    "iterations": int(n.iterations),
-                    "converged": bool(n.converged),
-                    "delta": float(n.delta),
-                }
-                for n in self.norms
-            ],
+            "norms": [n.to_dict() for n in self.norms],
             "bias_norms": [finite_or_none(b) for b in self.bias_norms],
             "lipschitz": finite_or_none(self.lipschitz),
             "lipschitz_estimate": finite_or_none(self.lipschitz_estimate),
@@ -225,7 +182,10 @@ def as_network(network) -> Network:
 
 def _check_targets(Y, name: str, n_rows: int):
     """2-D targets, or 1-D integer labels (one-hot encoded once Q is known)."""
-    array = np.asarray(Y) if isinstance(Y, (np.ndarray, list, tuple)) else Y
+    try:
+        array = np.asarray(Y) if isinstance(Y, (np.ndarray, list, tuple)) else Y
+    except ValueError:  # ragged input: check_array names it
+        array = Y
     if isinstance(array, np.ndarray) and array.ndim == 1 and array.dtype.kind in "iu":
         labels = check_array(array, name, ndim=1).astype(np.int64)
         if labels.min() < 0:
@@ -283,15 +243,15 @@ class NormMonitor:
 
     def __init__(
         self,
-        X_train,
-        Y_train,
-        X_test=None,
-        Y_test=None,
+        X_train: ArrayLike,
+        Y_train: ArrayLike,
+        X_test: ArrayLike | None = None,
+        Y_test: ArrayLike | None = None,
         *,
-        bound_every=None,
-        delta=1e-6,
-        seed=None,
-    ):
+        bound_every: int | None = None,
+        delta: float = 1e-6,
+        seed: SeedLike = None,
+    ) -> None:
         self.X_train = check_array(X_train, "X_train", copy=True)
         self._Y_train = _check_targets(Y_train, "Y_train", self.X_train.shape[0])
         if (X_test is None) != (Y_test is None):
@@ -328,7 +288,7 @@ class NormMonitor:
         )
         self.delta = check_probability(delta, "delta")
         self._seeds = np.random.SeedSequence(check_seed(seed))
-        self._targets = {}
+        self._targets: dict[int, tuple] = {}
         self.history: list[MonitorRecord] = []
 
     # ------------------------------------------------------------------ accounting
@@ -338,23 +298,20 @@ class NormMonitor:
         return math.fsum(r.delta for r in self.history)
 
     def _next_seed(self) -> int:
-        child = self._seeds.spawn(1)[0]
-        return int(child.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1))
+        return seed_from(self._seeds.spawn(1)[0])
 
     def _targets_for(self, q: int):
         """Y_train and Y_test with Q columns (labels one-hot encoded once per Q)."""
         if q not in self._targets:
-            from archbound.bounds import _check_labels
-
             Y_train = _check_labels(self._Y_train, "Y_train", self.X_train.shape[0], q)
             Y_test = None
-            if self._Y_test is not None:
+            if self._Y_test is not None and self.X_test is not None:
                 Y_test = _check_labels(self._Y_test, "Y_test", self.X_test.shape[0], q)
             self._targets = {q: (Y_train, Y_test)}
         return self._targets[q]
 
     # --------------------------------------------------------------------- record
-    def record(self, step, network, *, threads=None) -> MonitorRecord:
+    def record(self, step: int, network: Any, *, threads: int | None = None) -> MonitorRecord:
         """Measure the network now and append a :class:`MonitorRecord` to the history.
 
         Parameters
@@ -378,11 +335,10 @@ class NormMonitor:
             A network whose input or output size does not match the monitor's data, or one
             the adapters refuse.
         """
-        from archbound.bounds import evaluate_bounds, prepare_bounds, report_from_samples
-
         start = time.perf_counter()
         if not isinstance(step, numbers.Integral) or isinstance(step, bool):
             raise DTypeError(f"step must be an int, got {type(step).__name__}")
+        threads = check_threads(threads)
         net = as_network(network)
         if net.input_dim != self.X_train.shape[1]:
             raise ValueError(
@@ -396,47 +352,26 @@ class NormMonitor:
         bound = None
         with_bound = self.bound_every is not None and (t - 1) % self.bound_every == 0
         if with_bound:
-            # prepare_bounds certifies the norms with opnorms(weights, delta_t, seed): the
-            # same call as below, so the bound spends no failure probability of its own.
-            context = prepare_bounds(
-                net,
-                self.X_train,
-                Y_train,
-                variant="lipschitz",
-                delta=delta_t,
-                seed=seed,
-                threads=threads,
+            # The lipschitz variant certifies the norms with opnorms(weights, delta_t, seed):
+            # the same call as below, so the bound spends no failure probability of its own.
+            inputs = BoundInputs(
+                self.X_train, Y_train, self.X_test, Y_test, delta_t, seed, threads
             )
-            norms, residuals = list(context.norms), context.residuals
-            samples = evaluate_bounds(context, self.X_test, Y_test, threads=threads)
-            report = report_from_samples(context, samples, 0.0)
-            errors = report.errors
-            slack = 1e-9 * (1.0 + np.abs(errors))
-            bound = BoundSnapshot(
-                test_cost_bound=report.test_cost_bound,
-                test_cost=report.test_cost,
-                mean_bound=float(report.per_sample.mean()),
-                mean_error=float(errors.mean()),
-                uniform_bound=report.uniform_bound,
-                max_error=report.max_error,
-                ratio=report.ratio,
-                mean_ratio=report.mean_ratio,
-                accuracy=report.accuracy,
-                violations=int(np.sum(report.per_sample < errors - slack)),
-            )
+            cache = TrainingSetCache(inputs)
+            report = _sample_bounds_batch(cache, [(net, "lipschitz")])[0]
+            norms, residuals = list(report.norms), cache.residuals(net)
+            bound = report.summary()
         else:
-            norms = opnorms(list(net.weights), delta=delta_t, seed=seed, threads=threads)
-            residuals = np.linalg.norm(
-                net.forward(self.X_train, threads=threads) - Y_train, axis=1
-            )
+            norms = _opnorms(list(net.weights), delta=delta_t, seed=seed, threads=threads)
+            residuals = np.linalg.norm(net._forward(self.X_train, threads) - Y_train, axis=1)
         item = MonitorRecord(
             record=t,
             step=int(step),
             widths=tuple(net.widths),
             norms=tuple(norms),
             bias_norms=tuple(float(np.linalg.norm(b)) for b in net.biases),
-            lipschitz=float(np.prod([n.upper for n in norms])),
-            lipschitz_estimate=float(np.prod([n.estimate for n in norms])),
+            lipschitz=upper_product(norms),
+            lipschitz_estimate=estimate_product(norms),
             train_cost=float(np.mean(residuals**2)),
             max_train_residual=float(residuals.max()),
             delta=delta_t,
@@ -461,22 +396,12 @@ class NormMonitor:
 
     def csv_columns(self) -> list[str]:
         layers = max([len(r.norms) for r in self.history] + [0])
-        columns = [
-            "record",
-            "step",
-            "lipschitz",
-            "lipschitz_estimate",
-            "train_cost",
-            "max_train_residual",
-            "delta",
-            "seed",
-            "seconds",
-        ]
+        columns = list(RECORD_COLUMNS)
         for index in range(1, layers + 1):
             columns += [f"norm_{index}_estimate", f"norm_{index}_upper", f"bias_norm_{index}"]
         return columns + list(BOUND_COLUMNS)
 
-    def to_csv(self, path) -> Path:
+    def to_csv(self, path: str | os.PathLike) -> Path:
         """Write the history as CSV, one row per record (layer l's columns: norm_l_*).
 
         Parameters
@@ -493,17 +418,7 @@ class NormMonitor:
             writer = csv.DictWriter(stream, fieldnames=self.csv_columns())
             writer.writeheader()
             for r in self.history:
-                row = {
-                    "record": r.record,
-                    "step": r.step,
-                    "lipschitz": r.lipschitz,
-                    "lipschitz_estimate": r.lipschitz_estimate,
-                    "train_cost": r.train_cost,
-                    "max_train_residual": r.max_train_residual,
-                    "delta": r.delta,
-                    "seed": r.seed,
-                    "seconds": r.seconds,
-                }
+                row = {k: getattr(r, k) for k in RECORD_COLUMNS}
                 for index, (n, b) in enumerate(zip(r.norms, r.bias_norms), start=1):
                     row[f"norm_{index}_estimate"] = n.estimate
                     row[f"norm_{index}_upper"] = n.upper
@@ -513,7 +428,7 @@ class NormMonitor:
                 writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
         return path
 
-    def plot(self, path, *, title=None) -> Path:
+    def plot(self, path: str | os.PathLike, *, title: str | None = None) -> Path:
         """Draw the norms, the Lipschitz bound, the sample bound and the truth against the step.
 
         Left panel: the certified upper norm of every layer and their product (log scale).

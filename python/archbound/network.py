@@ -7,18 +7,20 @@ import zipfile
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from archbound import _core
 from archbound._validation import (
     FLOATS,
-    DTypeError,
+    SeedLike,
     check_array,
     check_memory,
     check_threads,
 )
-from archbound.opnorm import NormEstimate, opnorms
+from archbound.opnorm import NormEstimate, opnorms, upper_product
 
 
 @dataclass(frozen=True)
@@ -180,7 +182,7 @@ class Network:
         method = f", construction={self.construction.method!r}" if self.construction else ""
         return f"Network(widths={self.widths}{method})"
 
-    def forward(self, X, *, threads=None) -> np.ndarray:
+    def forward(self, X: ArrayLike, *, threads: int | None = None) -> np.ndarray:
         """Evaluate the network on a batch.
 
         Parameters
@@ -255,7 +257,7 @@ class Network:
     __call__ = forward
 
     # --- operator norms (archbound.opnorm) ---
-    def norms(self, *, delta: float = 1e-6, seed=None) -> list[NormEstimate]:
+    def norms(self, *, delta: float = 1e-6, seed: SeedLike = None) -> list[NormEstimate]:
         """Certified spectral norms of W_1..W_{L+1} (see :func:`archbound.opnorms`).
 
         All L+1 upper bounds hold together with probability at least ``1 - delta``.
@@ -274,7 +276,7 @@ class Network:
         """
         return opnorms(list(self._weights), delta=delta, seed=seed)
 
-    def lipschitz_upper(self, *, delta: float = 1e-6, seed=None) -> float:
+    def lipschitz_upper(self, *, delta: float = 1e-6, seed: SeedLike = None) -> float:
         """An upper bound on the Lipschitz constant of f, valid with probability >= 1 - delta.
 
         Lip(f) <= prod_l ||W_l||, as ReLU is 1-Lipschitz (docs/design.md §2.5.1); each factor is
@@ -293,11 +295,11 @@ class Network:
         float
             prod_l ||W_l||, from the certified upper bounds.
         """
-        return float(np.prod([e.upper for e in self.norms(delta=delta, seed=seed)]))
+        return upper_product(self.norms(delta=delta, seed=seed))
 
     # --- end operator norms ---
 
-    def save(self, path) -> None:
+    def save(self, path: str | os.PathLike) -> None:
         """Write the network to a .npz file (no pickle), construction record included.
 
         Parameters
@@ -328,7 +330,7 @@ class Network:
         np.savez(path, **arrays)
 
     @classmethod
-    def load(cls, path) -> Network:
+    def load(cls, path: str | os.PathLike) -> Network:
         """Read a network written by :meth:`save`; pickled content is refused.
 
         Parameters
@@ -390,9 +392,9 @@ class Network:
             ) from None
         return cls(weights, biases, construction=construction)
 
-    # --- adapters: trained models (the conversions are below the class) ---
+    # --- adapters: trained models (the conversions: _sklearn_reader, _torch_reader) ---
     @classmethod
-    def from_sklearn(cls, estimator) -> Network:
+    def from_sklearn(cls, estimator: Any) -> Network:
         """A fitted scikit-learn MLPRegressor, or an MLPClassifier's pre-softmax network.
 
         Parameters
@@ -415,11 +417,13 @@ class Network:
         ValueError
             Naming ``estimator``: not an MLP, not fitted, or an activation other than relu.
         """
-        weights, biases = _sklearn_layers(estimator)
+        from archbound._sklearn_reader import sklearn_layers
+
+        weights, biases = sklearn_layers(estimator)
         return cls(weights, biases)
 
     @classmethod
-    def from_torch(cls, module, example_input=None) -> Network:
+    def from_torch(cls, module: Any, example_input: Any = None) -> Network:
         """A PyTorch ReLU network: any ``nn.Module`` whose forward is a chain, or a state_dict.
 
         Parameters
@@ -472,42 +476,3 @@ class Network:
         return network
 
     # --- end adapters ---
-
-
-# --------------------------------------------------------------------------- adapters
-# One place converts scikit-learn models into (weights, biases), and one module
-# (archbound._torch_reader) converts PyTorch models, for Network.from_sklearn and
-# Network.from_torch, which `archbound bound`'s torch loader (archbound.data) also calls.
-
-
-def _sklearn_layers(estimator):
-    """Torch-style (out, in) weights and biases of a fitted scikit-learn MLP with relu."""
-    try:
-        from sklearn.neural_network import MLPClassifier, MLPRegressor
-    except ImportError:  # pragma: no cover - scikit-learn is a dependency
-        raise ValueError("estimator: reading a scikit-learn model needs scikit-learn") from None
-    if not isinstance(estimator, (MLPRegressor, MLPClassifier)):
-        raise DTypeError(
-            "estimator must be a fitted sklearn.neural_network.MLPRegressor or "
-            f"MLPClassifier, got {type(estimator).__name__}"
-        )
-    if not hasattr(estimator, "coefs_") or not hasattr(estimator, "intercepts_"):
-        raise ValueError(
-            f"estimator is an unfitted {type(estimator).__name__}: call fit or partial_fit "
-            "before converting it"
-        )
-    if estimator.activation != "relu":
-        raise ValueError(
-            f"estimator has activation={estimator.activation!r}; only 'relu' networks can be "
-            "represented exactly"
-        )
-    output = getattr(estimator, "out_activation_", None)
-    if output not in ("identity", "softmax", "logistic"):
-        raise ValueError(
-            f"estimator has the output activation {output!r} (loss={estimator.loss!r}); only "
-            "an identity output (squared error), or a classifier's logits before softmax or "
-            "logistic, is a ReLU network"
-        )
-    weights = [np.asarray(c, dtype=np.float64).T for c in estimator.coefs_]
-    biases = [np.asarray(b, dtype=np.float64) for b in estimator.intercepts_]
-    return weights, biases

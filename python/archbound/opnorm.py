@@ -9,18 +9,20 @@ from __future__ import annotations
 
 import numbers
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from archbound import _core
+from archbound._json import finite_or_none
 from archbound._validation import (
     check_array,
     check_probability,
     check_scalar,
     check_seed,
     check_threads,
+    seed_from,
 )
 
 METHODS = ("auto", "exact", "lanczos", "power")
@@ -75,6 +77,36 @@ class NormEstimate:
             return self.upper / self.estimate - 1.0
         return 0.0 if self.upper == 0 else float("inf")
 
+    def to_dict(self) -> dict:
+        """A JSON-safe dict of the fields (a non-finite estimate or bound becomes None).
+
+        Returns
+        -------
+        dict
+            ``estimate``, ``upper``, ``method``, ``iterations``, ``converged``, ``delta``.
+        """
+        return {
+            "estimate": finite_or_none(self.estimate),
+            "upper": finite_or_none(self.upper),
+            "method": self.method,
+            "iterations": int(self.iterations),
+            "converged": bool(self.converged),
+            "delta": float(self.delta),
+        }
+
+
+def upper_product(norms: Iterable[NormEstimate]) -> float:
+    """prod_l upper_l, a certified upper bound on the Lipschitz constant of a ReLU network.
+
+    ReLU is 1-Lipschitz, so Lip(f) <= prod_l ||W_l|| <= prod_l upper_l (docs/design.md §2.5).
+    """
+    return float(np.prod([n.upper for n in norms]))
+
+
+def estimate_product(norms: Iterable[NormEstimate]) -> float:
+    """prod_l estimate_l: not a bound; beside :func:`upper_product`, it shows how loose it is."""
+    return float(np.prod([n.estimate for n in norms]))
+
 
 def _check_method(method) -> str:
     if not isinstance(method, str) or method not in METHODS:
@@ -102,7 +134,7 @@ def _check_max_iter(max_iter) -> int:
 def _layer_seeds(seed, count: int) -> list[int]:
     """Independent 63-bit seeds for `count` matrices, derived from one seed."""
     children = np.random.SeedSequence(check_seed(seed)).spawn(count)
-    return [int(c.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1)) for c in children]
+    return [seed_from(child) for child in children]
 
 
 def _estimate(result, delta: float) -> NormEstimate:
@@ -200,10 +232,16 @@ def opnorm(
     delta = check_probability(delta, "delta")
     rtol = check_scalar(rtol, "rtol", numbers.Real, min_val=0.0, include_boundaries="neither")
     iterations = _check_max_iter(max_iter)
-    seed = check_seed(seed)
-    threads = check_threads(threads)
+    return _opnorm(W, method, delta, rtol, iterations, check_seed(seed), check_threads(threads))
+
+
+def _opnorm(
+    W: np.ndarray, method: str, delta: float, rtol: float, max_iter: int, seed: int, threads: int
+) -> NormEstimate:
+    """:func:`opnorm` on validated arguments (a finite C-contiguous float64 matrix, a 63-bit
+    seed, the core's thread convention: 0 = default)."""
     resolved = _resolve_method(method, W.shape)
-    estimate = _estimate(_core.opnorm(W, resolved, delta, rtol, iterations, seed, threads), delta)
+    estimate = _estimate(_core.opnorm(W, resolved, delta, rtol, max_iter, seed, threads), delta)
     _warn_unconverged([estimate], rtol, ["W"])
     return estimate
 

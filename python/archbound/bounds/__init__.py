@@ -4,22 +4,37 @@ Every bound is computed from the data by one geometry kernel (:func:`archbound.n
 and the certified operator norms (:func:`archbound.opnorms`), and reported beside the
 true error it bounds.
 
-The subpackage by job: :mod:`.reports` (the result types), :mod:`.variants` (the variants and
-their preparation from the network and training set), :mod:`.evaluate` (the kernel on test
-samples and the aggregates), :mod:`.sample` (:func:`sample_bounds`) and :mod:`.discrepancy`
+The subpackage by job: :mod:`._checks` (the validated inputs, :class:`BoundInputs`),
+:mod:`._cache` (the feature spaces and what one training set shares), :mod:`.reports` (the
+result types), :mod:`.variants` (the variants and their preparation from the network and
+training set), :mod:`.evaluate` (the kernel on test samples and the aggregates),
+:mod:`.sample` (:func:`sample_bounds`) and :mod:`.discrepancy`
 (:func:`cost_discrepancy_bound`).
 """
 
-from archbound.bounds._checks import _check_labels as _check_labels  # used by monitor
+from archbound.bounds._cache import FeatureSpace, TrainingSetCache
+from archbound.bounds._checks import BoundInputs, check_bound_inputs
 from archbound.bounds.discrepancy import (
     cost_discrepancy_bound,
     cost_discrepancy_bound_batch,
     output_radius,
 )
-from archbound.bounds.evaluate import component_names, evaluate_bounds, report_from_samples
-from archbound.bounds.reports import BoundReport, DiscrepancyReport
+from archbound.bounds.evaluate import (
+    BoundAggregates,
+    BoundSamples,
+    component_names,
+    evaluate_bounds,
+    report_from_samples,
+)
+from archbound.bounds.reports import (
+    BOUND_COLUMNS,
+    BoundReport,
+    BoundSnapshot,
+    DiscrepancyReport,
+)
 from archbound.bounds.sample import sample_bounds, sample_bounds_batch
 from archbound.bounds.variants import (
+    ANY_NETWORK_VARIANTS,
     DISCREPANCY_DISTANCES,
     GEOMETRIC_VARIANTS,
     READOUT_FIRST_VARIANTS,
@@ -29,13 +44,22 @@ from archbound.bounds.variants import (
 )
 
 __all__ = [
+    "ANY_NETWORK_VARIANTS",
+    "BOUND_COLUMNS",
     "DISCREPANCY_DISTANCES",
     "GEOMETRIC_VARIANTS",
     "READOUT_FIRST_VARIANTS",
     "VARIANTS",
+    "BoundAggregates",
     "BoundContext",
+    "BoundInputs",
     "BoundReport",
+    "BoundSamples",
+    "BoundSnapshot",
     "DiscrepancyReport",
+    "FeatureSpace",
+    "TrainingSetCache",
+    "check_bound_inputs",
     "component_names",
     "cost_discrepancy_bound",
     "cost_discrepancy_bound_batch",

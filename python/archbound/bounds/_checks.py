@@ -1,13 +1,69 @@
-"""Validation of the data a bound is computed on, shared by every entry point of the package."""
+"""Validation of the data a bound is computed on, once, at the public entry points.
+
+:func:`check_bound_inputs` turns the arguments of a bound into one frozen
+:class:`BoundInputs`, which the private code of the subpackage takes and trusts.
+"""
 
 from __future__ import annotations
 
-import time
+from dataclasses import dataclass
 
 import numpy as np
 
-from archbound._validation import check_array, check_probability, check_threads
+from archbound._validation import (
+    check_array,
+    check_probability,
+    check_seed,
+    check_seed_argument,
+    check_threads,
+)
 from archbound.network import Network
+
+
+@dataclass(frozen=True)
+class BoundInputs:
+    """The validated arguments of a bound: data, failure probability, seed and threads.
+
+    Attributes
+    ----------
+    X_train : ndarray of shape (N, M0)
+        C-contiguous float64, finite.
+    Y_train : ndarray of shape (N, Q)
+        Targets (integer labels arrive one-hot encoded).
+    X_test : ndarray of shape (m, M0) or None
+        None where only the training set is known (:func:`prepare_bounds`).
+    Y_test : ndarray of shape (m, Q) or None
+    delta : float
+        In (0, 1).
+    seed : int, numpy.random.Generator or None
+        As given, checked: :meth:`draw_seed` draws the seed of one norm estimator from it.
+    threads : int
+        The core's convention: 0 for OpenMP's default.
+    """
+
+    X_train: np.ndarray
+    Y_train: np.ndarray
+    X_test: np.ndarray | None
+    Y_test: np.ndarray | None
+    delta: float
+    seed: int | np.random.Generator | None
+    threads: int
+
+    @property
+    def fixed_seed(self) -> bool:
+        """Whether every draw gives the same seed (an int), so that norms can be reused."""
+        return isinstance(self.seed, int)
+
+    def test_set(self) -> tuple[np.ndarray, np.ndarray]:
+        """(X_test, Y_test), of inputs validated with a test set."""
+        if self.X_test is None or self.Y_test is None:
+            raise ValueError("these bound inputs hold no test set")
+        return self.X_test, self.Y_test
+
+    def draw_seed(self) -> int:
+        """The 63-bit seed of one norm estimator: the int seed itself, or a fresh draw from
+        a Generator (or from the operating system's entropy, for None)."""
+        return check_seed(self.seed)
 
 
 def _check_job_network(net, first) -> None:
@@ -71,23 +127,14 @@ def _check_data(net, X, Y, which: str = "train"):
     return X, _check_labels(Y, f"Y_{which}", X.shape[0], net.output_dim)
 
 
-def _check_batch(jobs, X_train, Y_train, X_test, Y_test, delta, threads, check_job):
-    """The validation the batch entry points share: ``delta``, ``threads``, both data sets
-    against the first job's network, then ``check_job(net, name, first)`` for each
-    (network, name) job. Returns (delta, X_train, Y_train, X_test, Y_test)."""
+def check_bound_inputs(
+    net, X_train, Y_train, X_test=None, Y_test=None, *, delta, seed, threads
+) -> BoundInputs:
+    """Validate the arguments of a bound against ``net``'s sizes: ``delta``, ``threads``,
+    the training set, the test set (unless both are None), then ``seed``."""
     delta = check_probability(delta, "delta")
-    check_threads(threads)
-    first = jobs[0][0]
-    X_train, Y_train = _check_data(first, X_train, Y_train)
-    X_test, Y_test = _check_data(first, X_test, Y_test, which="test")
-    for net, name in jobs:
-        check_job(net, name, first)
-    return delta, X_train, Y_train, X_test, Y_test
-
-
-def _share_seconds(reports: list, start: float) -> list:
-    """Set each report's ``seconds`` to the batch's wall time since ``start`` shared equally."""
-    seconds = (time.perf_counter() - start) / len(reports)
-    for report in reports:
-        report.seconds = seconds
-    return reports
+    threads = check_threads(threads)
+    X_train, Y_train = _check_data(net, X_train, Y_train)
+    if X_test is not None or Y_test is not None:
+        X_test, Y_test = _check_data(net, X_test, Y_test, which="test")
+    return BoundInputs(X_train, Y_train, X_test, Y_test, delta, check_seed_argument(seed), threads)

@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 
-from archbound._validation import check_threads
-from archbound.bounds._checks import _check_batch, _check_job_network, _share_seconds
+from archbound._validation import SeedLike
+from archbound.bounds._cache import TrainingSetCache
+from archbound.bounds._checks import _check_job_network, check_bound_inputs
 from archbound.bounds.evaluate import _evaluate_groups
-from archbound.bounds.reports import DiscrepancyReport
-from archbound.bounds.variants import (
-    DISCREPANCY_DISTANCES,
-    _certified_norms,
-    _prepare,
-    _train_outputs,
-)
+from archbound.bounds.reports import DiscrepancyReport, share_seconds
+from archbound.bounds.variants import DISCREPANCY_DISTANCES, _prepare
 from archbound.network import Network
-from archbound.opnorm import NormEstimate
+from archbound.opnorm import NormEstimate, upper_product
 
 
 def output_radius(norms: list[NormEstimate], net: Network, s: np.ndarray) -> np.ndarray:
@@ -29,17 +27,17 @@ def output_radius(norms: list[NormEstimate], net: Network, s: np.ndarray) -> np.
 
 
 def cost_discrepancy_bound(
-    net,
-    X_train,
-    Y_train,
-    X_test,
-    Y_test,
+    net: Network,
+    X_train: ArrayLike,
+    Y_train: ArrayLike,
+    X_test: ArrayLike,
+    Y_test: ArrayLike,
     *,
-    delta=1e-6,
-    seed=None,
-    evaluate_truth=True,
-    threads=None,
-    distance="lipschitz",
+    delta: float = 1e-6,
+    seed: SeedLike = None,
+    evaluate_truth: bool = True,
+    threads: int | None = None,
+    distance: str = "lipschitz",
 ) -> DiscrepancyReport:
     """A-priori bound on |C_test - C_train| that never evaluates f on the test set.
 
@@ -115,17 +113,16 @@ def _check_job(net, distance, first) -> None:
 
 
 def cost_discrepancy_bound_batch(
-    jobs,
-    X_train,
-    Y_train,
-    X_test,
-    Y_test,
+    jobs: Sequence[tuple[Network, str]],
+    X_train: ArrayLike,
+    Y_train: ArrayLike,
+    X_test: ArrayLike,
+    Y_test: ArrayLike,
     *,
-    delta=1e-6,
-    seed=None,
-    evaluate_truth=True,
-    threads=None,
-    _shared=None,
+    delta: float = 1e-6,
+    seed: SeedLike = None,
+    evaluate_truth: bool = True,
+    threads: int | None = None,
 ) -> list[DiscrepancyReport]:
     """:func:`cost_discrepancy_bound` for several (network, distance) pairs on one data set.
 
@@ -140,31 +137,39 @@ def cost_discrepancy_bound_batch(
         (``"lipschitz"`` or ``"coordinates"``) for each.
     X_train, Y_train, X_test, Y_test, delta, seed, evaluate_truth, threads
         As in :func:`cost_discrepancy_bound`.
-    _shared : dict, optional
-        Internal: as in :func:`sample_bounds_batch`.
 
     Returns
     -------
     list of DiscrepancyReport
         In the order of ``jobs``.
     """
-    start = time.perf_counter()
     jobs = list(jobs)
     if not jobs:
         return []
-    delta, X_train, Y_train, X_test, Y_test = _check_batch(
-        jobs, X_train, Y_train, X_test, Y_test, delta, threads, _check_job
+    first = jobs[0][0]
+    inputs = check_bound_inputs(
+        first, X_train, Y_train, X_test, Y_test, delta=delta, seed=seed, threads=threads
     )
-    shared: dict = {} if _shared is None else _shared
-    losses: dict = {}
+    for net, distance in jobs:
+        _check_job(net, distance, first)
+    return _cost_discrepancy_bound_batch(TrainingSetCache(inputs), jobs, bool(evaluate_truth))
+
+
+def _cost_discrepancy_bound_batch(
+    cache: TrainingSetCache, jobs: list[tuple[Network, str]], evaluate_truth: bool
+) -> list[DiscrepancyReport]:
+    """:func:`cost_discrepancy_bound_batch` on validated inputs (``cache.inputs``, with a
+    test set) and jobs; ``cache`` may be shared with other batches of the training set."""
+    start = time.perf_counter()
+    inputs = cache.inputs
+    X_train, Y_train = inputs.X_train, inputs.Y_train
+    X_test, Y_test = inputs.test_set()
+    delta, threads = inputs.delta, inputs.threads
     zeros = np.zeros(X_train.shape[0])
     contexts = []
     for net, distance in jobs:
-        if id(net) not in losses:
-            outputs = _train_outputs(net, X_train, threads, shared)
-            losses[id(net)] = np.sum((outputs - Y_train) ** 2, axis=1)
         # Offsets 0: the transport term pairs test and training samples by distance alone.
-        context = _prepare(net, X_train, Y_train, zeros, distance, delta, seed, threads, shared)
+        context = _prepare(cache, net, distance, delta, zeros)
         if context is None:
             raise ValueError(
                 "distance='coordinates' needs X_train of full row rank, rank(X_train) = N = "
@@ -177,22 +182,21 @@ def cost_discrepancy_bound_batch(
     test_label_norms = np.linalg.norm(Y_test, axis=1)
     train_label_norms = np.linalg.norm(Y_train, axis=1)
     reports = []
-    for (net, distance), context, (_, pi, feature_distance, _) in zip(jobs, contexts, evaluated):
-        train_losses = losses[id(net)]
+    for (net, distance), context, bounds in zip(jobs, contexts, evaluated):
+        pi, feature_distance = bounds.nearest_index, bounds.distances
+        train_losses = np.sum((cache.train_outputs(net) - Y_train) ** 2, axis=1)
         train_cost = float(train_losses.mean())
         # The norms "lipschitz" certifies, for R and Lip (computed once per network).
         lipschitz_norms = (
-            context.norms
-            if distance == "lipschitz"
-            else _certified_norms(net, delta, seed, threads, shared)
+            context.norms if distance == "lipschitz" else cache.certified_norms(net, delta)
         )
-        lip = float(np.prod([n.upper for n in lipschitz_norms]))
+        lip = upper_product(lipschitz_norms)
         if distance == "lipschitz":
             x_gap = lip * feature_distance
         else:  # ||Y_0|| |c(x~) - e_i| plus the rounding terms of "coordinates"
             x_gap = (
                 context.alpha * feature_distance
-                + context.offsets[pi]
+                + context.kernel_offsets[pi]
                 + context.test_gap * test_norms
             )
         y_gap = np.linalg.norm(Y_test - Y_train[pi], axis=1)
@@ -207,9 +211,7 @@ def cost_discrepancy_bound_batch(
         discrepancy = test_cost = None
         if evaluate_truth:
             test_cost = float(
-                np.mean(
-                    np.sum((net._forward(X_test, check_threads(threads)) - Y_test) ** 2, axis=1)
-                )
+                np.mean(np.sum((net._forward(X_test, threads) - Y_test) ** 2, axis=1))
             )
             discrepancy = abs(test_cost - train_cost)
         reports.append(
@@ -229,4 +231,4 @@ def cost_discrepancy_bound_batch(
                 alpha=lip if distance == "lipschitz" else context.alpha,
             )
         )
-    return _share_seconds(reports, start)
+    return share_seconds(reports, start)

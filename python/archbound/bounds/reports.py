@@ -3,14 +3,91 @@
 
 from __future__ import annotations
 
+import dataclasses
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from archbound._json import finite_or_none as _finite_or_none
 
+#: Test samples whose bound lies below the truth by more than this relative slack count as
+#: violations (0 unless a certificate failed): 1e-9 (1 + |f(x~_j) - y~_j|).
+VIOLATION_SLACK = 1e-9
 
-@dataclass
+#: The fields of a :class:`BoundSnapshot`, in the order of its ``to_dict`` and of the
+#: monitor's table columns (``violations``, the one integer, last).
+BOUND_COLUMNS = (
+    "test_cost_bound",
+    "test_cost",
+    "mean_bound",
+    "mean_error",
+    "uniform_bound",
+    "max_error",
+    "ratio",
+    "mean_ratio",
+    "accuracy",
+    "violations",
+)
+
+
+@dataclass(frozen=True)
+class BoundSnapshot:
+    """The summary of a sample bound, beside the truth (:meth:`BoundReport.summary`).
+
+    B_j = min_i (alpha |F_j - G_i| + |y~_j - y_i| + r_i) >= |f(x~_j) - y~_j|, with r_i the
+    training residuals (docs/design.md §2.5.2).
+
+    Attributes
+    ----------
+    test_cost_bound : float
+        mean_j B_j^2 >= test_cost.
+    test_cost : float
+        The true C_test = mean_j |f(x~_j) - y~_j|^2.
+    mean_bound, mean_error : float
+        mean_j B_j and mean_j |f(x~_j) - y~_j|.
+    uniform_bound, max_error : float
+        max_j B_j >= max_j |f(x~_j) - y~_j|.
+    ratio : float
+        test_cost_bound / test_cost.
+    mean_ratio : float
+        mean_bound / mean_error.
+    accuracy : float or None
+        Argmax agreement, when the test targets are one-hot.
+    violations : int
+        Test samples with B_j below the truth (beyond rounding, :data:`VIOLATION_SLACK`): 0
+        unless the certificate failed.
+
+    See Also
+    --------
+    BoundReport : the per-sample bounds it summarizes.
+    """
+
+    test_cost_bound: float
+    test_cost: float
+    mean_bound: float
+    mean_error: float
+    uniform_bound: float
+    max_error: float
+    ratio: float
+    mean_ratio: float
+    accuracy: float | None
+    violations: int
+
+    def to_dict(self) -> dict:
+        """A JSON-safe dict, keys in the order of :data:`BOUND_COLUMNS`.
+
+        Returns
+        -------
+        dict
+            Non-finite numbers become None.
+        """
+        out = {k: _finite_or_none(getattr(self, k)) for k in BOUND_COLUMNS if k != "violations"}
+        out["violations"] = int(self.violations)
+        return out
+
+
+@dataclass(frozen=True)
 class BoundReport:
     """Per-sample bounds |f(x~_j) - y~_j| <= B_j and their aggregates, beside the truth.
 
@@ -81,7 +158,31 @@ class BoundReport:
 
     @property
     def n_test(self) -> int:
+        """m, the number of test samples."""
         return int(self.per_sample.shape[0])
+
+    def summary(self) -> BoundSnapshot:
+        """The aggregates beside the truth, and the number of violations.
+
+        Returns
+        -------
+        BoundSnapshot
+        """
+        per_sample = np.asarray(self.per_sample, dtype=np.float64)
+        errors = np.asarray(self.errors, dtype=np.float64)
+        slack = VIOLATION_SLACK * (1.0 + np.abs(errors))
+        return BoundSnapshot(
+            test_cost_bound=self.test_cost_bound,
+            test_cost=self.test_cost,
+            mean_bound=float(per_sample.mean()),
+            mean_error=float(errors.mean()),
+            uniform_bound=self.uniform_bound,
+            max_error=self.max_error,
+            ratio=self.ratio,
+            mean_ratio=self.mean_ratio,
+            accuracy=self.accuracy,
+            violations=int(np.sum(per_sample < errors - slack)),
+        )
 
     def attained_counts(self) -> dict | None:
         """``"best"`` only: component name -> number of test samples it attains (else None)."""
@@ -105,6 +206,7 @@ class BoundReport:
         -------
         dict
         """
+        summary = self.summary()
         out = {
             "variant": self.variant,
             "n_test": self.n_test,
@@ -115,22 +217,12 @@ class BoundReport:
             "max_error": _finite_or_none(self.max_error),
             "ratio": _finite_or_none(self.ratio),
             "mean_ratio": _finite_or_none(self.mean_ratio),
-            "mean_bound": _finite_or_none(self.per_sample.mean()),
-            "mean_error": _finite_or_none(self.errors.mean()),
+            "mean_bound": _finite_or_none(summary.mean_bound),
+            "mean_error": _finite_or_none(summary.mean_error),
             "mean_distance": _finite_or_none(self.distances.mean()),
             "accuracy": None if self.accuracy is None else float(self.accuracy),
             "lipschitz": _finite_or_none(self.lipschitz),
-            "norms": [
-                {
-                    "estimate": float(n.estimate),
-                    "upper": float(n.upper),
-                    "method": n.method,
-                    "iterations": int(n.iterations),
-                    "converged": bool(n.converged),
-                    "delta": float(n.delta),
-                }
-                for n in self.norms
-            ],
+            "norms": [n.to_dict() for n in self.norms],
             "delta": float(self.delta),
             "seconds": float(self.seconds),
         }
@@ -146,7 +238,7 @@ class BoundReport:
         return out
 
 
-@dataclass
+@dataclass(frozen=True)
 class DiscrepancyReport:
     """The a-priori bound |C_test - C_train| <= bound, beside the true discrepancy.
 
@@ -192,11 +284,18 @@ class DiscrepancyReport:
 
     @property
     def ratio(self) -> float | None:
+        """bound / discrepancy (None when the truth is not evaluated, or is 0)."""
         if self.discrepancy is None or self.discrepancy == 0:
             return None
         return self.bound / self.discrepancy
 
     def to_dict(self) -> dict:
+        """A JSON-safe summary (non-finite numbers become None).
+
+        Returns
+        -------
+        dict
+        """
         return {
             "bound": _finite_or_none(self.bound),
             "transport_term": _finite_or_none(self.transport_term),
@@ -206,12 +305,16 @@ class DiscrepancyReport:
             "train_cost": float(self.train_cost),
             "test_cost": None if self.test_cost is None else float(self.test_cost),
             "lipschitz": _finite_or_none(self.lipschitz),
-            "norms": [
-                {"estimate": float(n.estimate), "upper": float(n.upper), "method": n.method}
-                for n in self.norms
-            ],
+            "norms": [n.to_dict() for n in self.norms],
             "delta": float(self.delta),
             "seconds": float(self.seconds),
             "distance": self.distance,
             "alpha": None if self.alpha is None else _finite_or_none(self.alpha),
         }
+
+
+def share_seconds(reports: list, start: float) -> list:
+    """The reports, each with ``seconds`` the batch's wall time since ``start`` shared
+    equally."""
+    seconds = (time.perf_counter() - start) / len(reports) if reports else 0.0
+    return [dataclasses.replace(report, seconds=seconds) for report in reports]

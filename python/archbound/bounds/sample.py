@@ -3,32 +3,39 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 
-from archbound.bounds._checks import _check_batch, _check_job_network, _share_seconds
+from archbound._validation import SeedLike, check_array
+from archbound.bounds._cache import TrainingSetCache
+from archbound.bounds._checks import BoundInputs, _check_job_network, check_bound_inputs
 from archbound.bounds.evaluate import (
+    BoundAggregates,
+    BoundSamples,
+    Truth,
     _evaluate_groups,
+    _report,
     _truth,
-    evaluate_bounds,
-    report_from_samples,
 )
-from archbound.bounds.reports import BoundReport
-from archbound.bounds.variants import VARIANTS, _prepare_bounds, _train_outputs, prepare_bounds
+from archbound.bounds.reports import BoundReport, share_seconds
+from archbound.bounds.variants import _check_variant, _prepare_bounds
+from archbound.network import Network
 
 
 def sample_bounds(
-    net,
-    X_train,
-    Y_train,
-    X_test,
-    Y_test,
+    net: Network,
+    X_train: ArrayLike,
+    Y_train: ArrayLike,
+    X_test: ArrayLike,
+    Y_test: ArrayLike,
     *,
-    variant="lipschitz",
-    delta=1e-6,
-    seed=None,
-    threads=None,
-    test_outputs=None,
+    variant: str = "lipschitz",
+    delta: float = 1e-6,
+    seed: SeedLike = None,
+    threads: int | None = None,
+    test_outputs: ArrayLike | None = None,
 ) -> BoundReport:
     """Per-sample test-error bounds of a ReLU network, with the truth beside them.
 
@@ -110,33 +117,36 @@ def sample_bounds(
     -------
     BoundReport
     """
-    start = time.perf_counter()
-    context = prepare_bounds(
-        net, X_train, Y_train, variant=variant, delta=delta, seed=seed, threads=threads
-    )
-    samples = evaluate_bounds(context, X_test, Y_test, threads=threads, test_outputs=test_outputs)
-    return report_from_samples(context, samples, time.perf_counter() - start)
+    return sample_bounds_batch(
+        [(net, variant)],
+        X_train,
+        Y_train,
+        X_test,
+        Y_test,
+        delta=delta,
+        seed=seed,
+        threads=threads,
+        test_outputs=[test_outputs],
+    )[0]
 
 
 def _check_job(net, variant, first) -> None:
     """One (network, variant) job of :func:`sample_bounds_batch`, against the first network."""
-    if variant not in VARIANTS:
-        raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
+    _check_variant(variant)
     _check_job_network(net, first)
 
 
 def sample_bounds_batch(
-    jobs,
-    X_train,
-    Y_train,
-    X_test,
-    Y_test,
+    jobs: Sequence[tuple[Network, str]],
+    X_train: ArrayLike,
+    Y_train: ArrayLike,
+    X_test: ArrayLike,
+    Y_test: ArrayLike,
     *,
-    delta=1e-6,
-    seed=None,
-    threads=None,
-    test_outputs=None,
-    _shared=None,
+    delta: float = 1e-6,
+    seed: SeedLike = None,
+    threads: int | None = None,
+    test_outputs: Sequence | None = None,
 ) -> list[BoundReport]:
     """:func:`sample_bounds` for several (network, variant) pairs on one training and test set.
 
@@ -155,10 +165,6 @@ def sample_bounds_batch(
         As in :func:`sample_bounds`.
     test_outputs : sequence of array_like of shape (m, Q) or None, optional
         f(X_test) for each job, where already computed.
-    _shared : dict, optional
-        Internal: what depends on this training set and its networks (bases, training
-        outputs, certified norms), shared with :func:`cost_discrepancy_bound_batch` calls on
-        the same arrays and networks, which must stay alive while the dict is used.
 
     Returns
     -------
@@ -166,7 +172,6 @@ def sample_bounds_batch(
         In the order of ``jobs``. Each report's ``seconds`` is the batch's wall time shared
         equally among the jobs.
     """
-    start = time.perf_counter()
     jobs = list(jobs)
     if not jobs:
         return []
@@ -175,32 +180,48 @@ def sample_bounds_batch(
     test_outputs = list(test_outputs)
     if len(test_outputs) != len(jobs):
         raise ValueError(f"test_outputs has {len(test_outputs)} entries for {len(jobs)} jobs")
-    delta, X_train, Y_train, X_test, Y_test = _check_batch(
-        jobs, X_train, Y_train, X_test, Y_test, delta, threads, _check_job
+    first = jobs[0][0]
+    inputs = check_bound_inputs(
+        first, X_train, Y_train, X_test, Y_test, delta=delta, seed=seed, threads=threads
     )
-    shared: dict = {} if _shared is None else _shared
-    residuals: dict = {}
-    contexts = []
     for net, variant in jobs:
-        if id(net) not in residuals:
-            outputs = _train_outputs(net, X_train, threads, shared)
-            residuals[id(net)] = np.linalg.norm(outputs - Y_train, axis=1)
-        contexts.append(
-            _prepare_bounds(
-                net, X_train, Y_train, residuals[id(net)], variant, delta, seed, threads, shared
-            )
-        )
-    evaluated = _evaluate_groups(contexts, X_test, Y_test, threads)
-    truths: dict = {}
+        _check_job(net, variant, first)
+    outputs = [_check_test_outputs(f, inputs) for f in test_outputs]
+    return _sample_bounds_batch(TrainingSetCache(inputs), jobs, outputs)
+
+
+def _check_test_outputs(test_outputs, inputs: BoundInputs) -> np.ndarray | None:
+    if test_outputs is None:
+        return None
+    f_test = check_array(test_outputs, "test_outputs")
+    shape = inputs.test_set()[1].shape
+    if f_test.shape != shape:
+        raise ValueError(f"test_outputs must have shape {shape} (m, Q), got {f_test.shape}")
+    return f_test
+
+
+def _sample_bounds_batch(
+    cache: TrainingSetCache,
+    jobs: list[tuple[Network, str]],
+    test_outputs: list[np.ndarray | None] | None = None,
+) -> list[BoundReport]:
+    """:func:`sample_bounds_batch` on validated inputs (``cache.inputs``, with a test set)
+    and jobs; ``cache`` may be shared with other batches of the same training set."""
+    start = time.perf_counter()
+    inputs = cache.inputs
+    X_test, Y_test = inputs.test_set()
+    if test_outputs is None:
+        test_outputs = [None] * len(jobs)
+    contexts = [_prepare_bounds(cache, net, variant) for net, variant in jobs]
+    evaluated = _evaluate_groups(contexts, X_test, Y_test, inputs.threads)
+    truths: list[tuple[object, Truth]] = []  # (the network or the outputs, its truth)
     reports = []
-    for (net, _), context, outputs, parts in zip(jobs, contexts, test_outputs, evaluated):
-        key = id(net) if outputs is None else id(outputs)
-        if key not in truths:
-            truths[key] = _truth(net, X_test, Y_test, threads, outputs)
-        samples = dict(truths[key])
-        values, index, distances, attained_by = parts
-        samples.update(per_sample=values, nearest_index=index, distances=distances)
-        if attained_by is not None:
-            samples["attained_by"] = attained_by
-        reports.append(report_from_samples(context, samples, 0.0))
-    return _share_seconds(reports, start)
+    for (net, _), context, outputs, bounds in zip(jobs, contexts, test_outputs, evaluated):
+        source = net if outputs is None else outputs
+        truth = next((t for s, t in truths if s is source), None)
+        if truth is None:
+            truth = _truth(net, X_test, Y_test, inputs.threads, outputs)
+            truths.append((source, truth))
+        samples = BoundSamples.of(bounds, truth)
+        reports.append(_report(context, samples, BoundAggregates.of(samples), 0.0))
+    return share_seconds(reports, start)

@@ -8,7 +8,6 @@ import json
 from pathlib import Path
 
 import click
-import numpy as np
 
 from archbound._json import json_safe
 from archbound.bounds import VARIANTS
@@ -37,12 +36,8 @@ def _bound_table(report, net, sizes: tuple[int, int]) -> str:
         rows.append((f"  ||W_{index + 1}||", detail))
     if len(report.norms) > 12:
         rows.append(("", f"... {len(report.norms) - 12} more layers"))
-    per_sample = np.asarray(report.per_sample)
-    errors = np.asarray(report.errors)
-    mean_bound = (
-        f"{_format(float(per_sample.mean()) if per_sample.size else None)}  "
-        f"(ratio {_format(report.mean_ratio, 'ratio')})"
-    )
+    summary = report.summary()
+    mean_bound = f"{_format(summary.mean_bound)}  (ratio {_format(summary.mean_ratio, 'ratio')})"
     rows += [
         ("train cost C_train", _format(report.train_cost)),
         ("test cost C_test (true)", _format(report.test_cost)),
@@ -50,7 +45,7 @@ def _bound_table(report, net, sizes: tuple[int, int]) -> str:
             "test cost bound mean B^2",
             f"{_format(report.test_cost_bound)}  (ratio {_format(report.ratio, 'ratio')})",
         ),
-        ("mean |f - y| (true)", _format(float(errors.mean()) if errors.size else None)),
+        ("mean |f - y| (true)", _format(summary.mean_error)),
         ("mean bound B", mean_bound),
         ("max |f - y| (true)", _format(report.max_error)),
         ("uniform bound max B", _format(report.uniform_bound)),
@@ -192,7 +187,7 @@ def _distributed_bounds(net, X_train, Y_train, X_test, Y_test, *, scheduler, wor
             raise DataError(
                 "--scheduler needs Dask: pip install 'archbound[distributed]'"
             ) from None
-        return distributed.sample_bounds(
+        return distributed.sample_bounds_dask(
             net, X_train, Y_train, X_test, Y_test, client=client, progress=True, **kwargs
         )
 

@@ -6,7 +6,11 @@ from pathlib import Path
 
 import click
 
-from archbound.bounds import VARIANTS
+from archbound.bounds import (
+    ANY_NETWORK_VARIANTS,
+    DISCREPANCY_DISTANCES,
+    GEOMETRIC_VARIANTS,
+)
 from archbound.cli.options import (
     IntList,
     Variants,
@@ -16,6 +20,30 @@ from archbound.cli.options import (
     threads_option,
 )
 from archbound.cli.output import _format, _Progress, _span, format_table
+from archbound.experiment.config import (
+    DEFAULT_DEPTHS,
+    DEFAULT_N_TRAIN,
+    DEFAULT_WIDTHS,
+    DEFAULT_WIDTHS_LARGE,
+    QUICK,
+    ExperimentConfig,
+)
+from archbound.experiment.trained import DEFAULT_HIDDEN
+
+
+def _ints(values) -> str:
+    """``[1, 2, 4]`` -> ``"1,2,4"``, as the list options take them."""
+    return ",".join(map(str, values))
+
+
+def _per_dataset(defaults: dict, other=None) -> str:
+    """An option's defaults per dataset, for its help: ``digits: 10,20; fashion-mnist: ...``."""
+    text = "; ".join(f"{name}: {_ints(values)}" for name, values in defaults.items())
+    return text if other is None else f"{text}; otherwise {_ints(other)}"
+
+
+#: The defaults of ExperimentConfig, which the options take as theirs.
+_DEFAULTS = ExperimentConfig()
 
 
 def _discrepancy_ratio(row: dict, distance: str):
@@ -23,8 +51,6 @@ def _discrepancy_ratio(row: dict, distance: str):
 
 
 def _summary_table(results: dict) -> str:
-    from archbound.bounds import DISCREPANCY_DISTANCES
-
     variants = results["config"]["variants"]
     runs = {run["n_train"]: run for run in results["runs"]}
     headers = (
@@ -201,7 +227,6 @@ def _capacity_reading(results: dict, nets: list[dict]) -> list[str]:
 
 def _reading(results: dict) -> list[str]:
     """A short, honest reading of the table (what each variant measures, and why)."""
-    from archbound.bounds import GEOMETRIC_VARIANTS
 
     rows = [r for r in results["summary"]["by_n"] if r["construction"] == "readout_first"]
     if not rows:
@@ -231,7 +256,7 @@ def _reading(results: dict) -> list[str]:
         "- a-priori cost-discrepancy bound / true |C_test - C_train|: "
         + "; ".join(
             f"{d} distance {_span([_discrepancy_ratio(r, d) for r in rows])}"
-            for d in ("lipschitz", "coordinates")
+            for d in DISCREPANCY_DISTANCES
         )
         + "."
     )
@@ -295,7 +320,7 @@ def _warnings(results: dict) -> list[str]:
 @click.command()
 @click.option(
     "--dataset",
-    default="digits",
+    default=_DEFAULTS.dataset,
     show_default=True,
     metavar="digits|fashion-mnist|DIR",
     help="scikit-learn's digits (embedded), Fashion-MNIST from the Debian package "
@@ -305,18 +330,20 @@ def _warnings(results: dict) -> list[str]:
     "--n-train",
     type=IntList(),
     default=None,
-    help="Training-set sizes N, each <= rank(X) [digits: 10,20,30,40,50; "
-    "fashion-mnist: 25,50,100,200,400,600,760].",
+    help=f"Training-set sizes N, each <= rank(X) [{_per_dataset(DEFAULT_N_TRAIN)}].",
 )
 @click.option(
-    "--depths", type=IntList(), default=None, help="Numbers of hidden layers L [1,2,4,8]."
+    "--depths",
+    type=IntList(),
+    default=None,
+    help=f"Numbers of hidden layers L [{_ints(DEFAULT_DEPTHS)}].",
 )
 @click.option(
     "--widths",
     type=IntList(),
     default=None,
     help="Hidden widths M, each >= Q; readout_last is built where M >= N "
-    "[digits: 16,64,256; otherwise 64,256,1024].",
+    f"[{_per_dataset(DEFAULT_WIDTHS, DEFAULT_WIDTHS_LARGE)}].",
 )
 @click.option(
     "--n-test",
@@ -327,9 +354,9 @@ def _warnings(results: dict) -> list[str]:
 @click.option(
     "--variants",
     type=Variants(),
-    default=",".join(VARIANTS),
+    default=",".join(_DEFAULTS.variants),
     show_default=True,
-    help="Bound variants (readout_last gets only lipschitz and best).",
+    help=f"Bound variants (readout_last gets only {' and '.join(ANY_NETWORK_VARIANTS)}).",
 )
 @seed_option
 @delta_option
@@ -343,8 +370,9 @@ def _warnings(results: dict) -> list[str]:
 @click.option(
     "--quick",
     is_flag=True,
-    help="A small smoke-test sweep: every other default N, L 1,2, M 16,64, at most "
-    "200 test samples (explicit options win).",
+    help=f"A small smoke-test sweep: every other default N, L {_ints(QUICK['depths'])}, "
+    f"M {_ints(QUICK['widths'])}, at most {QUICK['n_test']} test samples (explicit options "
+    "win).",
 )
 @threads_option
 @click.option(
@@ -356,7 +384,7 @@ def _warnings(results: dict) -> list[str]:
 )
 @click.option(
     "--trained-hidden",
-    default="64,64x64,256",
+    default=",".join("x".join(map(str, hidden)) for hidden in DEFAULT_HIDDEN),
     show_default=True,
     metavar="ARCH,...",
     help="With --trained: the architectures trained; x joins "
@@ -365,7 +393,7 @@ def _warnings(results: dict) -> list[str]:
 @click.option(
     "--trained-epochs",
     type=click.IntRange(min=1),
-    default=400,
+    default=_DEFAULTS.trained_epochs,
     show_default=True,
     help="With --trained: the epoch budget of each network.",
 )
@@ -401,7 +429,7 @@ def experiment(
     Writes results.json (schema: archbound.experiment), results.csv, bound_vs_n.png and
     architectures.png to --out, and prints a summary table.
     """
-    from archbound.experiment import ExperimentConfig, run_experiment, write_results
+    from archbound.experiment import run_experiment, write_results
     from archbound.experiment.trained import parse_hidden
 
     config = ExperimentConfig(

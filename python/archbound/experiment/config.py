@@ -5,12 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from archbound.bounds import VARIANTS
+from archbound.bounds import ANY_NETWORK_VARIANTS, VARIANTS
 from archbound.construct import METHODS
-from archbound.experiment.trained import DEFAULT_HIDDEN
+from archbound.experiment.trained import DEFAULT_EPOCHS, DEFAULT_HIDDEN
 
-#: The variants that apply to any network (the others need readout_first).
-ANY_NETWORK_VARIANTS = ("lipschitz", "best")
 #: The constructions of the sweep, in the order they are reported.
 CONSTRUCTIONS = METHODS
 
@@ -82,7 +80,7 @@ class ExperimentConfig:
     threads: int | None = None
     trained: bool = False
     trained_hidden: list | None = None
-    trained_epochs: int = 400
+    trained_epochs: int = DEFAULT_EPOCHS
     capacity: bool = False
 
 

@@ -15,6 +15,19 @@ import numpy as np
 
 from archbound._json import finite_or_none
 
+#: The columns of results.csv taken from each run (:class:`RunRecord`'s ``to_dict``).
+RUN_COLUMNS = ("n_train", "rank", "condition_number", "readout_norm", "status")
+#: The keys of a network's bound in the trained section of results.json (those of
+#: :class:`archbound.BoundSnapshot` that the sweep's :class:`BoundRecord` also has).
+TRAINED_BOUND_KEYS = (
+    "test_cost_bound",
+    "ratio",
+    "mean_bound",
+    "mean_ratio",
+    "uniform_bound",
+    "violations",
+)
+
 
 @dataclass
 class TestRecord:
@@ -98,17 +111,15 @@ class BoundRecord:
     @classmethod
     def from_report(cls, report) -> BoundRecord:
         """From a :class:`~archbound.BoundReport` (its ``seconds`` included)."""
-        per_sample = np.asarray(report.per_sample, dtype=np.float64)
-        errors = np.asarray(report.errors, dtype=np.float64)
-        slack = 1e-9 * (1.0 + np.abs(errors))
+        summary = report.summary()
         return cls(
-            test_cost_bound=finite_or_none(report.test_cost_bound),
-            ratio=finite_or_none(report.ratio),
-            mean_bound=finite_or_none(per_sample.mean()),
-            mean_ratio=finite_or_none(report.mean_ratio),
-            uniform_bound=finite_or_none(report.uniform_bound),
+            test_cost_bound=finite_or_none(summary.test_cost_bound),
+            ratio=finite_or_none(summary.ratio),
+            mean_bound=finite_or_none(summary.mean_bound),
+            mean_ratio=finite_or_none(summary.mean_ratio),
+            uniform_bound=finite_or_none(summary.uniform_bound),
             lipschitz=finite_or_none(report.lipschitz),
-            violations=int(np.sum(per_sample < errors - slack)),
+            violations=summary.violations,
             seconds=finite_or_none(report.seconds),
             attained_by=None if report.attained_by is None else report.attained_counts(),
         )
@@ -333,6 +344,8 @@ class RunRecord:
 
 
 __all__ = [
+    "RUN_COLUMNS",
+    "TRAINED_BOUND_KEYS",
     "BoundRecord",
     "DiscrepancyBoundRecord",
     "DiscrepancyRecord",

@@ -12,6 +12,7 @@ import numpy as np
 from archbound._json import finite_or_none
 from archbound.bounds import DISCREPANCY_DISTANCES, VARIANTS
 from archbound.experiment.config import CONSTRUCTIONS
+from archbound.experiment.records import RUN_COLUMNS
 
 
 def _mean(values):
@@ -83,8 +84,7 @@ def summarize(runs: list[dict]) -> dict:
     return {"by_n": by_n, "average_mean_ratio": average}
 
 
-#: The columns of results.csv taken from each run, and from each of its networks.
-_RUN_COLUMNS = ("n_train", "rank", "condition_number", "readout_norm", "status")
+#: The columns of results.csv taken from each of a run's networks.
 _NETWORK_COLUMNS = (
     "construction",
     "depth",
@@ -94,7 +94,7 @@ _NETWORK_COLUMNS = (
     "zero_loss",
 )
 CSV_COLUMNS = [
-    *_RUN_COLUMNS,
+    *RUN_COLUMNS,
     *_NETWORK_COLUMNS,
     "test_cost",
     "mean_error",
@@ -122,7 +122,7 @@ def csv_rows(results: dict) -> list[dict]:
     """The rows of results.csv: one per (N, network, variant)."""
     rows = []
     for run in results["runs"]:
-        base = {k: run[k] for k in _RUN_COLUMNS}
+        base = {k: run[k] for k in RUN_COLUMNS}
         if not run["networks"]:
             rows.append(dict(base))
             continue

@@ -18,14 +18,17 @@ import numpy as np
 from archbound import __version__
 from archbound._json import finite_or_none
 from archbound.bounds import (
+    ANY_NETWORK_VARIANTS,
     DISCREPANCY_DISTANCES,
-    cost_discrepancy_bound_batch,
-    sample_bounds_batch,
+    TrainingSetCache,
+    check_bound_inputs,
 )
+from archbound.bounds.discrepancy import _cost_discrepancy_bound_batch
+from archbound.bounds.sample import _sample_bounds_batch
 from archbound.construct import ZeroLossUnattainable, construct_minimizer, one_hot
 from archbound.data import DataError, dataset_input_dim, load_dataset
 from archbound.experiment import capacity
-from archbound.experiment.config import ANY_NETWORK_VARIANTS, ExperimentConfig, plan, resolve
+from archbound.experiment.config import ExperimentConfig, plan, resolve
 from archbound.experiment.records import (
     BoundRecord,
     DiscrepancyBoundRecord,
@@ -38,14 +41,14 @@ from archbound.experiment.schema import RESULTS_VERSION
 from archbound.linalg import pinv_info
 
 
-def _discrepancy_records(built, X, Y, X_test, Y_test, config, shared) -> None:
+def _discrepancy_records(built, cache: TrainingSetCache) -> None:
     """The a-priori bound on |C_test - C_train| in each applicable form, beside the truth,
     for every network of one N (one batch: one kernel pass per distance).
 
     The truth comes from the test cost measured before; the bound never evaluates f on the
-    test set (``evaluate_truth=False``).
+    test set.
     """
-    jobs = []
+    jobs, records = [], []
     for net, record, _, _ in built:
         true = abs(record.test.test_cost - net.construction.train_loss)
         record.discrepancy = DiscrepancyRecord(true=finite_or_none(true))
@@ -53,21 +56,10 @@ def _discrepancy_records(built, X, Y, X_test, Y_test, config, shared) -> None:
             DISCREPANCY_DISTANCES if record.construction == "readout_first" else ("lipschitz",)
         )
         jobs += [(net, distance) for distance in distances]
-    reports = cost_discrepancy_bound_batch(
-        jobs,
-        X,
-        Y,
-        X_test,
-        Y_test,
-        delta=config.delta,
-        seed=config.seed,
-        evaluate_truth=False,
-        threads=config.threads,
-        _shared=shared,
-    )
-    records = {id(net): record for net, record, _, _ in built}
-    for (net, distance), report in zip(jobs, reports):
-        discrepancy = records[id(net)].discrepancy
+        records += [record] * len(distances)
+    reports = _cost_discrepancy_bound_batch(cache, jobs, evaluate_truth=False)
+    for (_, distance), record, report in zip(jobs, records, reports):
+        discrepancy = record.discrepancy
         discrepancy.bounds[distance] = DiscrepancyBoundRecord.from_report(report, discrepancy.true)
 
 
@@ -173,11 +165,11 @@ def run_experiment(config: ExperimentConfig, *, progress=None) -> dict:
             built.append((net, record, output, time.perf_counter() - began))
             if progress:
                 progress(advance=1, description=f"N={n} L={depth} M={width} {construction}")
-        if run.status != "ok":
+        if run.status != "ok" or not built:
             continue
         # Every bound of every network of this N in one batch: the training set's geometry
         # is computed once per feature space, each network and variant one objective of it.
-        jobs, outputs = [], []
+        jobs, outputs, records = [], [], []
         for net, record, output, _ in built:
             variants = (
                 config.variants
@@ -186,13 +178,13 @@ def run_experiment(config: ExperimentConfig, *, progress=None) -> dict:
             )
             jobs += [(net, variant) for variant in variants]
             outputs += [output] * len(variants)
+            records += [record] * len(variants)
         if progress:
             progress(advance=0, description=f"N={n}: bounds of {len(built)} networks")
-        # One cache for both batches of this N: training outputs and certified norms are
-        # computed once per network, the bases and features once per training set.
-        shared: dict = {}
-        reports = sample_bounds_batch(
-            jobs,
+        # Validated once; one cache for both batches of this N: training outputs and certified
+        # norms are computed once per network, the bases and features once per training set.
+        inputs = check_bound_inputs(
+            built[0][0],
             X,
             Y,
             X_test,
@@ -200,13 +192,12 @@ def run_experiment(config: ExperimentConfig, *, progress=None) -> dict:
             delta=config.delta,
             seed=config.seed,
             threads=config.threads,
-            test_outputs=outputs,
-            _shared=shared,
         )
-        records = {id(net): record for net, record, _, _ in built}
-        for (net, variant), report in zip(jobs, reports):
-            records[id(net)].bounds[variant] = BoundRecord.from_report(report)
-        _discrepancy_records(built, X, Y, X_test, Y_test, config, shared)
+        cache = TrainingSetCache(inputs)
+        reports = _sample_bounds_batch(cache, jobs, outputs)
+        for (_, variant), record, report in zip(jobs, records, reports):
+            record.bounds[variant] = BoundRecord.from_report(report)
+        _discrepancy_records(built, cache)
         if config.capacity:
             if progress:
                 progress(advance=0, description=f"N={n}: capacity of {len(built)} networks")
