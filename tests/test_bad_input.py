@@ -32,7 +32,7 @@ import pytest
 import archbound as ab
 import archbound.distributed as abd
 from archbound import MemoryLimitError, Network
-from bad_input_cases import BAD_CASES, GOOD_CASES, TARGETS, _value
+from bad_input_cases import BAD_CASES, GOOD_CASES, TARGETS, TORCH_TARGETS, _value
 from bad_input_data import (
     HUGE_VIEW_2D,
     INF,
@@ -49,12 +49,15 @@ from bad_input_data import (
     M,
     Q,
 )
+from conftest import TORCH_MISSING
 
 pytestmark = pytest.mark.timeout(10)
 
 
 @pytest.mark.parametrize("target, arg, value, names", BAD_CASES)
 def test_bad_input_is_refused(target, arg, value, names):
+    if target.name in TORCH_TARGETS:
+        pytest.importorskip("torch", reason=TORCH_MISSING)
     kw = dict(target.valid)
     if arg in kw:
         kw[arg] = _value(value, kw[arg])
@@ -97,6 +100,8 @@ def _assert_same(a, b, where="result"):
 
 @pytest.mark.parametrize("target, arg, layout", GOOD_CASES)
 def test_layouts_work_and_agree(target, arg, layout):
+    if target.name in TORCH_TARGETS:
+        pytest.importorskip("torch", reason=TORCH_MISSING)
     expected = _baseline(target)
     kw = dict(target.valid)
     kw[arg] = layout(np.asarray(kw[arg]))
