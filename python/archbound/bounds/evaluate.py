@@ -96,12 +96,9 @@ class BoundSamples:
     def of(cls, bounds: SampleBounds, truth: Truth) -> BoundSamples:
         """The bounds of one context beside the truth."""
         return cls(
-            per_sample=bounds.per_sample,
-            nearest_index=bounds.nearest_index,
-            distances=bounds.distances,
+            **{k: getattr(bounds, k) for k in PER_SAMPLE_ARRAYS if k != "errors"},
             errors=truth.errors,
             hits=truth.hits,
-            attained_by=bounds.attained_by,
         )
 
 
@@ -291,11 +288,8 @@ def _report(
     """The one place a BoundReport is built: the in-process and the chunked paths alike."""
     bound, test_cost = totals.test_cost_bound, totals.test_cost
     return BoundReport(
+        **{k: getattr(samples, k) for k in PER_SAMPLE_ARRAYS},
         variant=context.variant,
-        per_sample=samples.per_sample,
-        nearest_index=samples.nearest_index,
-        distances=samples.distances,
-        errors=samples.errors,
         train_cost=float(np.mean(context.residuals**2)),
         test_cost=test_cost,
         test_cost_bound=bound,
@@ -310,7 +304,6 @@ def _report(
         seconds=seconds,
         argmax_test_index=totals.argmax_test_index,
         components=component_names(context),
-        attained_by=samples.attained_by,
     )
 
 
