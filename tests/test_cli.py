@@ -19,38 +19,26 @@ def test_help_lists_commands():
     assert invoke("--version").output.strip().endswith(archbound.__version__)
 
 
+def _run_module(*args) -> subprocess.CompletedProcess:
+    """``python -m archbound ARGS`` in a child process, its output captured as text."""
+    return subprocess.run(
+        [sys.executable, "-m", "archbound", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
 def test_python_dash_m_and_exit_codes(tmp_path):
-    ok = subprocess.run(
-        [sys.executable, "-m", "archbound", "--help"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    ok = _run_module("--help")
     assert ok.returncode == 0 and "experiment" in ok.stdout
-    missing = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "archbound",
-            *map(str, bound_args(tmp_path, model="none.npz", train="a.npz", test="b.npz")),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    missing = _run_module(*bound_args(tmp_path, model="none.npz", train="a.npz", test="b.npz"))
     assert missing.returncode == 2
     assert missing.stderr.strip().count("\n") == 0  # one line
     assert "none.npz: no such file" in missing.stderr
     assert "Traceback" not in missing.stderr
-    usage = subprocess.run(
-        [sys.executable, "-m", "archbound", "bound"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    usage = _run_module("bound")
     assert usage.returncode == 2 and "--model" in usage.stderr
 
 
