@@ -39,24 +39,17 @@ class Sizes:
     capacity: tuple[int, int, int, int, int]  # N, M0, width, depth, Q
 
 
-STANDARD = Sizes(
-    (4096, 2000),
-    (4096, 4096),
-    (10_000, 10_000, 784),
-    (10_000, 784, 1024, 10, 10),
-    4096,
-    100,
-    (1000, 784, 1024, 8, 10),
-)
-QUICK = Sizes(
-    (512, 256),
-    (512, 512),
-    (2000, 2000, 256),
-    (1000, 784, 256, 3, 10),
-    1024,
-    200,
-    (200, 784, 256, 3, 10),
-)
+#: Each kernel's sizes side by side: (the standard run, ``--quick``).
+_SIZES = {
+    "pinv": ((4096, 2000), (512, 256)),
+    "opnorm": ((4096, 4096), (512, 512)),
+    "nearest": ((10_000, 10_000, 784), (2000, 2000, 256)),
+    "forward": ((10_000, 784, 1024, 10, 10), (1000, 784, 256, 3, 10)),
+    "gemm": (4096, 1024),
+    "reference_rows": (100, 200),
+    "capacity": ((1000, 784, 1024, 8, 10), (200, 784, 256, 3, 10)),
+}
+STANDARD, QUICK = (Sizes(**{k: v[i] for k, v in _SIZES.items()}) for i in (0, 1))
 
 
 @dataclass

@@ -55,7 +55,6 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 
 import numpy as np
@@ -68,16 +67,7 @@ from cases import Case
 
 KERNELS = ("pinv", "opnorm", "nearest", "forward", "omp", "capacity", "experiment")
 
-# `archbound experiment` on Fashion-MNIST, timed once through a subprocess in a temporary
-# folder (when the data set is installed).
-EXPERIMENT_COMMAND = [
-    sys.executable,
-    "-m",
-    "archbound",
-    "experiment",
-    "--dataset",
-    "fashion-mnist",
-]
+# `archbound experiment --dataset fashion-mnist`, timed once (when the data set is installed).
 EXPERIMENT_GOAL_S = 60.0
 FASHION_MNIST = "/usr/share/datasets/fashion-mnist"
 
@@ -173,30 +163,20 @@ def measure_rooflines(size: int, threads: int, repeats: int = 3) -> dict:
 
 
 def run_experiment() -> dict:
-    probe = subprocess.run(EXPERIMENT_COMMAND[:4] + ["--help"], capture_output=True, text=True)
-    if probe.returncode != 0:
-        print(
-            "\n== experiment: `archbound experiment` does not exist here: skipped "
-            "(see EXPERIMENT_COMMAND in bench/compare.py) =="
-        )
-        return {"skipped": "no `archbound experiment` command"}
     if not os.path.isdir(FASHION_MNIST):
         print(
             f"\n== experiment: {FASHION_MNIST} missing (apt-get install "
             "dataset-fashion-mnist): skipped =="
         )
         return {"skipped": "dataset-fashion-mnist not installed"}
-    with tempfile.TemporaryDirectory() as folder:
-        start = time.perf_counter()
-        done = subprocess.run(EXPERIMENT_COMMAND, cwd=folder, capture_output=True, text=True)
-        seconds = time.perf_counter() - start
+    seconds, done = harness.time_experiment("fashion-mnist")
     print(
-        f"\n== experiment: {' '.join(EXPERIMENT_COMMAND[2:])}: {seconds:.1f} s, exit "
-        f"{done.returncode} (goal < {EXPERIMENT_GOAL_S:.0f} s) =="
+        f"\n== experiment: fashion-mnist: {seconds:.1f} s, exit {done.returncode} "
+        f"(goal < {EXPERIMENT_GOAL_S:.0f} s) =="
     )
     if done.returncode != 0:
         print(done.stderr[-2000:])
-    return {"command": EXPERIMENT_COMMAND[2:], "seconds": seconds, "returncode": done.returncode}
+    return {"dataset": "fashion-mnist", "seconds": seconds, "returncode": done.returncode}
 
 
 # --- goals ---

@@ -9,7 +9,8 @@ written once. Nothing here asserts on time.
   pause between blocks: the size sweep's method), `race` (each round runs every contender
   once, in a rotated order: compare.py's method), `median_time`.
 - The machine: `machine_info` (CPU, versions, environment, thread pools) and
-  `print_machine`; `gemm_rate`, NumPy's GEMM GFLOP/s, the roofline.
+  `print_machine`; `gemm_rate`, NumPy's GEMM GFLOP/s, the roofline; `time_experiment`,
+  the main job end to end.
 - Peers: nearest neighbour (`numpy_nearest`, `sklearn_brute_nearest`,
   `sklearn_argmin_min`, `faiss_flat_nearest`), forward pass (`numpy_forward`,
   `torch_forward`), pinv (`scipy_qr_pinv`), spectral norm (`OPNORM_PEERS`), the
@@ -28,6 +29,8 @@ import os
 import platform
 import statistics
 import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -154,6 +157,16 @@ def relative(a, b) -> float:
     a = np.asarray(a, np.float64)
     b = np.asarray(b, np.float64)
     return float(np.linalg.norm(a - b) / max(np.linalg.norm(b), 1e-300))
+
+
+def time_experiment(dataset: str) -> tuple[float, subprocess.CompletedProcess]:
+    """`archbound experiment --dataset DATASET` with its defaults, run once in a child
+    process that writes to a temporary folder: its wall time and the finished process."""
+    command = [sys.executable, "-m", "archbound", "experiment", "--dataset", dataset]
+    with tempfile.TemporaryDirectory() as out:
+        start = time.perf_counter()
+        done = subprocess.run([*command, "--out", out], capture_output=True, text=True)
+        return time.perf_counter() - start, done
 
 
 # --- the machine ---

@@ -18,9 +18,6 @@ import itertools
 import multiprocessing
 import os
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -361,23 +358,7 @@ def experiment_rows(quick: bool) -> list[dict]:
     rows = []
     datasets = ["digits"] + ([] if quick else ["fashion-mnist"])
     for dataset in datasets:
-        with tempfile.TemporaryDirectory() as out:
-            start = time.perf_counter()
-            done = subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "archbound",
-                    "experiment",
-                    "--dataset",
-                    dataset,
-                    "--out",
-                    out,
-                ],
-                capture_output=True,
-                text=True,
-            )
-            seconds = time.perf_counter() - start
+        seconds, done = harness.time_experiment(dataset)
         status = "ok" if done.returncode == 0 else f"failed ({done.returncode})"
         rows.append(
             {
