@@ -27,6 +27,8 @@ import archbound  # before SciPy's BLAS loads, as the README asks
 # isort: split
 from scipy.sparse.linalg import svds
 
+import harness
+
 Call = Callable[[], object]
 
 
@@ -154,17 +156,12 @@ def run(quick: bool = False, calls: int = 5, only: tuple[str, ...] = ()) -> list
 def to_markdown(rows: list[dict]) -> str:
     """The table as Markdown: ms, and each scenario as a ratio to the call alone."""
     scenarios = [k for k in rows[0] if k != "call"]
-    lines = [
-        "| call | " + " | ".join(scenarios) + " |",
-        "|---|" + "---|" * len(scenarios),
+    cells = [
+        [r["call"], f"{1e3 * r['alone']:.1f} ms"]
+        + [f"{1e3 * r[s]:.1f} ms ({r[s] / r['alone']:.2f}x)" for s in scenarios[1:]]
+        for r in rows
     ]
-    for r in rows:
-        alone = r["alone"]
-        cells = [f"{1e3 * alone:.1f} ms"] + [
-            f"{1e3 * r[s]:.1f} ms ({r[s] / alone:.2f}x)" for s in scenarios[1:]
-        ]
-        lines.append(f"| {r['call']} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    return "\n".join(harness.markdown_table(["call", *scenarios], cells))
 
 
 def main(argv=None) -> int:

@@ -10,7 +10,7 @@ written once. Nothing here asserts on time.
   once, in a rotated order: compare.py's method), `median_time`.
 - The machine: `machine_info` (CPU, versions, environment, thread pools) and
   `print_machine`; `gemm_rate`, NumPy's GEMM GFLOP/s, the roofline; `time_experiment`,
-  the main job end to end.
+  the main job end to end; `markdown_table`, the tables of bench/RESULTS.md.
 - Peers: nearest neighbour (`numpy_nearest`, `sklearn_brute_nearest`,
   `sklearn_argmin_min`, `faiss_flat_nearest`), forward pass (`numpy_forward`,
   `torch_forward`), pinv (`scipy_qr_pinv`), spectral norm (`OPNORM_PEERS`), the
@@ -167,6 +167,12 @@ def time_experiment(dataset: str) -> tuple[float, subprocess.CompletedProcess]:
         start = time.perf_counter()
         done = subprocess.run([*command, "--out", out], capture_output=True, text=True)
         return time.perf_counter() - start, done
+
+
+def markdown_table(header: list[str], rows: list[list[str]], align: str = "") -> list[str]:
+    """A Markdown table's lines; `align` has one letter a column, "l" or "r" (default "l")."""
+    rules = ["---:" if a == "r" else "---" for a in align.ljust(len(header), "l")]
+    return ["| " + " | ".join(cells) + " |" for cells in [header, rules, *rows]]
 
 
 # --- the machine ---

@@ -408,16 +408,11 @@ def run(only=None, quick=False, rounds=3) -> list[dict]:
 
 
 def to_markdown(rows: list[dict]) -> str:
-    lines = [
-        "| kernel | size | archbound | best peer | peer | peer/ours |",
-        "|---|---|---|---|---|---|",
-    ]
+    cells = []
     for r in rows:
         ratio = f"{r['peer_over_ours']:.2f}" if r["peer_over_ours"] else "-"
         peer = f"{r['peer_s'] * 1e3:.3f} ms" if r["peer_s"] else "-"
         ours = f"{r['ours_s'] * 1e3:.3f} ms" if r["ours_s"] < 10 else f"{r['ours_s']:.1f} s"
-        lines.append(
-            f"| {r['kernel']} | {r['size']} | {ours} | {peer} | {r['best_peer'] or '-'} "
-            f"| {ratio} |"
-        )
-    return "\n".join(lines)
+        cells.append([r["kernel"], r["size"], ours, peer, r["best_peer"] or "-", ratio])
+    header = ["kernel", "size", "archbound", "best peer", "peer", "peer/ours"]
+    return "\n".join(harness.markdown_table(header, cells))
