@@ -58,9 +58,11 @@ from archbound._validation import (
     DTypeError,
     SeedLike,
     check_array,
+    check_labels,
     check_probability,
     check_seed,
     check_threads,
+    is_one_dimensional,
     seed_from,
 )
 from archbound.bounds._cache import TrainingSetCache
@@ -181,18 +183,11 @@ def as_network(network) -> Network:
 
 
 def _check_targets(Y, name: str, n_rows: int):
-    """2-D targets, or 1-D integer labels (one-hot encoded once Q is known)."""
-    try:
-        array = np.asarray(Y) if isinstance(Y, (np.ndarray, list, tuple)) else Y
-    except ValueError:  # ragged input: check_array names it
-        array = Y
-    if isinstance(array, np.ndarray) and array.ndim == 1 and array.dtype.kind in "iu":
-        labels = check_array(array, name, ndim=1).astype(np.int64)
-        if labels.min() < 0:
-            raise ValueError(f"{name} holds a negative class label ({labels.min()})")
-        out = labels
-    else:
-        out = check_array(Y, name)
+    """2-D targets, or 1-D class labels (:func:`check_labels`; one-hot encoded once Q is
+    known)."""
+    if is_one_dimensional(Y):
+        return check_labels(Y, name, n_samples=n_rows)
+    out = check_array(Y, name)
     if out.shape[0] != n_rows:
         raise ValueError(f"{name} has {out.shape[0]} rows, but its inputs have {n_rows} samples")
     return out

@@ -13,13 +13,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from archbound import _core
-from archbound._validation import (
-    FLOATS,
-    SeedLike,
-    check_array,
-    check_memory,
-    check_threads,
-)
+from archbound._validation import FLOATS, SeedLike, check_array, check_memory, check_threads
 from archbound.opnorm import NormEstimate, opnorms, upper_product
 
 
