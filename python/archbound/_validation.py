@@ -261,15 +261,16 @@ def check_scalar(
         low_ok = high_ok = False
     if not (low_ok and high_ok):
         low, high = (None if v is None else f"{v:g}" for v in (min_val, max_val))
+        which = "an int" if integral else "finite and"
         if min_val is not None and max_val is not None:
             if not left and not right:
                 constraint = f"lie strictly between {low} and {high}"
             else:
                 constraint = f"lie in {'[' if left else '('}{low}, {high}{']' if right else ')'}"
         elif min_val is not None:
-            constraint = f"be finite and {'>=' if left else '>'} {low}"
+            constraint = f"be {which} {'>=' if left else '>'} {low}"
         else:
-            constraint = f"be finite and {'<=' if right else '<'} {high}"
+            constraint = f"be {which} {'<=' if right else '<'} {high}"
         raise ValueError(f"{name} must {constraint}, got {value}")
     return value
 
@@ -283,8 +284,6 @@ def check_threads(threads) -> int:
     """Normalise `threads` (None for OpenMP's default) to the core's convention (0 = default)."""
     if threads is None:
         return 0
-    if not isinstance(threads, numbers.Integral) or isinstance(threads, bool) or threads < 1:
-        raise ValueError(f"threads must be a positive int or None, got {threads!r}")
     return check_scalar(threads, "threads", numbers.Integral, min_val=1, max_val=max_threads())
 
 

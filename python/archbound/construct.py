@@ -86,8 +86,7 @@ def _check_widths(widths, *, minimum: int, needed: str) -> list[int]:
     if len(widths) == 0:
         raise ValueError("widths is empty: a network needs at least one hidden layer (L >= 1)")
     for index, width in enumerate(widths):
-        if not isinstance(width, numbers.Integral) or isinstance(width, bool):
-            raise DTypeError(f"widths[{index}] must be an int, got {width!r}")
+        width = check_scalar(width, f"widths[{index}]", numbers.Integral)
         if width < minimum:
             raise ValueError(
                 f"widths[{index}] = {width} is too small: every hidden width must be >= "

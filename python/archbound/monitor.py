@@ -60,6 +60,7 @@ from archbound._validation import (
     check_array,
     check_labels,
     check_probability,
+    check_scalar,
     check_seed,
     check_threads,
     is_one_dimensional,
@@ -94,8 +95,7 @@ def record_delta(delta: float, t: int) -> float:
 
     Summed over t = 1, 2, ... it is delta, so any finite run spends less than delta.
     """
-    if not isinstance(t, numbers.Integral) or isinstance(t, bool) or t < 1:
-        raise ValueError(f"t must be an int >= 1, got {t!r}")
+    t = check_scalar(t, "t", numbers.Integral, min_val=1)
     return delta * SERIES / (float(t) * float(t))
 
 
@@ -270,12 +270,7 @@ class NormMonitor:
                     f"{self._Y_train.shape[1]}"
                 )
         if bound_every is not None:
-            if (
-                not isinstance(bound_every, numbers.Integral)
-                or isinstance(bound_every, bool)
-                or bound_every < 1
-            ):
-                raise ValueError(f"bound_every must be an int >= 1 or None, got {bound_every!r}")
+            bound_every = check_scalar(bound_every, "bound_every", numbers.Integral, min_val=1)
             if X_test is None:
                 raise ValueError("bound_every needs a test set: pass X_test and Y_test")
         self.bound_every = (
@@ -331,8 +326,7 @@ class NormMonitor:
             the adapters refuse.
         """
         start = time.perf_counter()
-        if not isinstance(step, numbers.Integral) or isinstance(step, bool):
-            raise DTypeError(f"step must be an int, got {type(step).__name__}")
+        step = check_scalar(step, "step", numbers.Integral)
         threads = check_threads(threads)
         net = as_network(network)
         if net.input_dim != self.X_train.shape[1]:
