@@ -164,7 +164,9 @@ def check_labels(
     return labels
 
 
-def check_2d_pair(X, Y, x_name: str = "X", y_name: str = "Y", *, dtypes=FLOAT64):
+def check_2d_pair(
+    X, Y, x_name: str = "X", y_name: str = "Y", *, dtypes: tuple = FLOAT64
+) -> tuple[np.ndarray, np.ndarray]:
     """Validate two 2-D arrays with the same number of rows."""
     X = check_array(X, x_name, dtypes=dtypes)
     Y = check_array(Y, y_name, dtypes=dtypes)

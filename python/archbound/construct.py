@@ -157,13 +157,12 @@ def construct_minimizer(
     check_memory(2 * weights + 16.0 * max(widths) * n, f"widths = {widths}: the network")
     rcond = _check_rcond(rcond)
     n_threads = check_threads(threads)
-    if seed is not None or method == "readout_last":
-        seed = check_seed(seed)  # validated even where readout_first does not use it
+    # The seed is validated (and drawn) even where readout_first does not use it.
+    drawn = check_seed(seed) if seed is not None or method == "readout_last" else 0
     if method == "readout_first":
         raw = _core.readout_first(X, Y, widths, rcond, n_threads)
-        seed = None
     else:
-        raw = _core.readout_last(X, Y, widths, seed, rcond, n_threads)
+        raw = _core.readout_last(X, Y, widths, drawn, rcond, n_threads)
     network = Network._trusted(raw.weights, raw.biases)
     residual = network._forward(X, n_threads) - Y
     errors = np.linalg.norm(residual, axis=1)
@@ -176,7 +175,7 @@ def construct_minimizer(
         max_train_error=float(errors.max()),
         readout=np.array(raw.readout) if method == "readout_first" else None,
         beta=float(raw.beta) if method == "readout_first" else None,
-        seed=seed,
+        seed=drawn if method == "readout_last" else None,
     )
     if rank < n and not allow_residual:
         reason = f"N = {n} > M0 = {m0}" if n > m0 else "the samples are linearly dependent"

@@ -44,7 +44,9 @@ def _check_block_size(block_size) -> int:
     return check_scalar(block_size, "block_size", numbers.Integral, min_val=1)
 
 
-def _check_labels(y_test, y_train, m: int, n: int, dtype):
+def _check_labels(
+    y_test, y_train, m: int, n: int, dtype
+) -> tuple[np.ndarray | None, np.ndarray | None]:
     if (y_test is None) != (y_train is None):
         given, missing = ("y_test", "y_train") if y_train is None else ("y_train", "y_test")
         raise ValueError(f"{given} was given without {missing}; pass both label arrays or neither")
@@ -66,7 +68,7 @@ def _check_labels(y_test, y_train, m: int, n: int, dtype):
     return labels[0], labels[1]
 
 
-def _check_offsets(offsets, n: int, dtype):
+def _check_offsets(offsets, n: int, dtype) -> np.ndarray | None:
     if offsets is None:
         return None
     offsets = check_array(offsets, "offsets", ndim=1, dtypes=(dtype,))
@@ -79,7 +81,9 @@ def _check_offsets(offsets, n: int, dtype):
     return offsets
 
 
-def _check_classes(classes_test, classes_train, m: int, n: int):
+def _check_classes(
+    classes_test, classes_train, m: int, n: int
+) -> tuple[np.ndarray | None, np.ndarray | None]:
     if (classes_test is None) != (classes_train is None):
         given, missing = (
             ("classes_test", "classes_train")

@@ -52,6 +52,10 @@ class Construction:
     seed: int | None = None
 
 
+#: Weights and biases, one array per layer.
+Layers = tuple[list[np.ndarray], list[np.ndarray]]
+
+
 def _read_only(array: np.ndarray) -> np.ndarray:
     array = np.asarray(array)
     array.flags.writeable = False
@@ -77,7 +81,8 @@ def _checked_layers(weights, biases, *, copy: bool) -> tuple[tuple, tuple]:
         raise ValueError(
             f"need one bias per weight matrix, got {len(weights)} weights and {len(biases)} biases"
         )
-    ws, bs = [], []
+    ws: list[np.ndarray] = []
+    bs: list[np.ndarray] = []
     for index, (w, b) in enumerate(zip(weights, biases)):
         w = check_array(w, f"weights[{index}]", copy=copy)
         b = check_array(b, f"biases[{index}]", ndim=1, copy=copy)
@@ -112,6 +117,11 @@ class Network:
     construction : Construction, optional
         Set by :func:`archbound.construct_minimizer`; None for given weights.
     """
+
+    #: float32 copies of the evaluated layers, made on the first float32 forward.
+    _float32: Layers | None
+    #: The evaluated layers (see :meth:`_evaluated`), made on the first forward.
+    _compact: Layers | None
 
     def __init__(self, weights: Sequence, biases: Sequence, *, construction=None):
         self._weights, self._biases = _checked_layers(weights, biases, copy=True)
@@ -213,12 +223,12 @@ class Network:
                     [w.astype(np.float32) for w in weights],
                     [b.astype(np.float32) for b in biases],
                 )
-            out = _core.forward_float32(X, *self._float32, threads)
+            out: np.ndarray = _core.forward_float32(X, *self._float32, threads)
         else:
             out = _core.forward_float64(X, weights, biases, threads)
         return out.T
 
-    def _evaluated(self) -> tuple[list, list]:
+    def _evaluated(self) -> Layers:
         """The layers that :meth:`forward` evaluates: this network without its dead units.
 
         A hidden unit whose weights on the live units of the layer below and whose bias are
@@ -229,9 +239,10 @@ class Network:
         and only used when it saves at least a quarter of the multiply-adds.
         """
         if self._compact is None:
-            self._compact = (list(self._weights), list(self._biases))
+            compact = (list(self._weights), list(self._biases))
             live = np.arange(self.input_dim)
-            weights, biases = [], []
+            weights: list[np.ndarray] = []
+            biases: list[np.ndarray] = []
             for index, (w, b) in enumerate(zip(self._weights, self._biases)):
                 w = w[:, live] if live.size < w.shape[1] else w
                 if index + 1 < len(self._weights):
@@ -245,7 +256,8 @@ class Network:
                 biases.append(np.ascontiguousarray(b))
             full = sum(w.size for w in self._weights)
             if sum(w.size for w in weights) <= 0.75 * full:
-                self._compact = (weights, biases)
+                compact = (weights, biases)
+            self._compact = compact
         return self._compact
 
     __call__ = forward
@@ -301,7 +313,8 @@ class Network:
         path : str or os.PathLike
             The file to write (NumPy adds ``.npz`` when the name lacks it).
         """
-        arrays = {"n_layers": np.array(len(self._weights))}
+        # Any: NumPy's stubs type np.savez's **kwds together with its allow_pickle flag.
+        arrays: dict[str, Any] = {"n_layers": np.array(len(self._weights))}
         for index, (w, b) in enumerate(zip(self._weights, self._biases)):
             arrays[f"weight_{index}"] = w
             arrays[f"bias_{index}"] = b
