@@ -206,18 +206,18 @@ def nearest(
 
 
 def _nearest(
-    F_test,
-    F_train,
-    alphas,
-    y_test,
-    y_train,
-    offsets,
-    classes_test,
-    classes_train,
-    block,
-    threads,
+    F_test: np.ndarray,
+    F_train: np.ndarray,
+    alphas: ArrayLike,
+    y_test: np.ndarray | None,
+    y_train: np.ndarray | None,
+    offsets: np.ndarray | None,
+    classes_test: np.ndarray | None,
+    classes_train: np.ndarray | None,
+    block: int,
+    threads: int,
     *,
-    with_distances=True,
+    with_distances: bool = True,
 ):
     """The kernel on validated, C-contiguous arrays of one float dtype, for K objectives.
 

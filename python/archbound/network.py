@@ -291,10 +291,9 @@ class Network:
 
         Parameters
         ----------
-        delta : float in (0, 1), default 1e-6
-            Failure probability of the certificates, for all layers together.
-        seed : int or numpy.random.Generator, optional
-            Seed of the Lanczos start vectors.
+        delta, seed
+            As in :meth:`norms`: the failure probability of all the certificates together,
+            and the seed of the Lanczos start vectors.
 
         Returns
         -------
