@@ -178,14 +178,15 @@ KIND_BAD = {
         ("labels out of range", lambda v: np.full(v.shape[0], Q)),
         ("negative labels", lambda v: np.full(v.shape[0], -1)),
         ("labels of wrong length", lambda v: np.zeros(v.shape[0] + 1, dtype=int)),
-        ("float labels", lambda v: np.zeros(v.shape[0])),
+        # Whole-number floats are labels (check_labels); a fraction is not.
+        ("fractional labels", lambda v: np.full(v.shape[0], 0.5)),
     ],
     # nearest's labels: 2-D, or 1-D (Q = 1).
     "labels": [c for c in MATRIX_BAD if c[0] not in ("empty columns",)],
     "integer_labels": INTEGER_BAD + [("negative", lambda v: v - 1)],
     "classes": [c for c in INTEGER_BAD if c[0] != "None"]
     + [
-        ("float", lambda v: v.astype(float)),
+        ("float with inf", lambda v: np.where(v == v[0], INF, v.astype(float))),
         ("wrong length", lambda v: v[:-1]),
         ("uint64 too large", lambda v: np.full(v.shape, 2**63 + 5, dtype=np.uint64)),
     ],

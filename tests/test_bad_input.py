@@ -32,6 +32,7 @@ import pytest
 import archbound as ab
 import archbound.distributed as abd
 from archbound import MemoryLimitError, Network
+from archbound.data import load_arrays
 from bad_input_cases import BAD_CASES, GOOD_CASES, TARGETS, TORCH_TARGETS, _value
 from bad_input_data import (
     HUGE_VIEW_2D,
@@ -141,6 +142,53 @@ def test_integer_labels_equal_one_hot_targets():
     a = ab.sample_bounds(NET, X_TRAIN, LABELS_TRAIN, X_TEST, LABELS_TEST, seed=0)
     b = ab.sample_bounds(NET, X_TRAIN, Y_TRAIN, X_TEST, Y_TEST, seed=0)
     np.testing.assert_array_equal(a.per_sample, b.per_sample)
+
+
+def _saved_labels(y, path):
+    np.savez(path / "labels.npz", X=X_TRAIN, y=y)
+    return load_arrays(path / "labels.npz").labels
+
+
+#: Every entry point that takes a vector of class labels: (name of the argument, call of a
+#: length-N label vector and a scratch folder). One rule holds for all (check_labels).
+LABEL_ENTRIES = {
+    "one_hot": ("labels", lambda y, path: ab.one_hot(y, Q)),
+    "nearest": (
+        "classes_test",
+        lambda y, path: ab.nearest(X_TRAIN, X_TRAIN, classes_test=y, classes_train=LABELS_TRAIN),
+    ),
+    "sample_bounds": (
+        "Y_train",
+        lambda y, path: ab.sample_bounds(NET, X_TRAIN, y, X_TEST, Y_TEST, seed=0).per_sample,
+    ),
+    "capacity_bounds": ("Y_train", lambda y, path: ab.capacity_bounds(NET, X_TRAIN, y, seed=0)),
+    "NormMonitor": ("Y_train", lambda y, path: ab.NormMonitor(X_TRAIN, y, seed=0).record(0, NET)),
+    "load_arrays": ("'y'", _saved_labels),
+}
+
+
+@pytest.mark.parametrize("entry", LABEL_ENTRIES)
+def test_whole_number_float_labels_are_integer_labels(entry, tmp_path):
+    """2.0 is class 2 wherever labels are taken (scikit-learn's rule)."""
+    _, call = LABEL_ENTRIES[entry]
+    _assert_same(call(LABELS_TRAIN, tmp_path), call(LABELS_TRAIN.astype(np.float64), tmp_path))
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        pytest.param(lambda y: np.where(y == 1, 1.5, y), id="1.5"),
+        pytest.param(lambda y: np.where(y == 1, NAN, y), id="nan"),
+        pytest.param(lambda y: y[:0], id="empty"),
+        pytest.param(lambda y: y.astype(str), id="str"),
+    ],
+)
+@pytest.mark.parametrize("entry", LABEL_ENTRIES)
+def test_labels_that_are_not_integers_are_refused_everywhere(entry, bad, tmp_path):
+    """A fraction, NaN, no labels at all or text: refused, naming the argument."""
+    name, call = LABEL_ENTRIES[entry]
+    with pytest.raises(ValueError, match=name):
+        call(bad(LABELS_TRAIN), tmp_path)
 
 
 LEGAL_EXTREMES = [

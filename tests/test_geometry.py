@@ -372,7 +372,7 @@ X3, Y3 = np.ones((3, 2)), np.ones((4, 2))
         ),
         (
             (X3, Y3),
-            {"classes_test": np.zeros(3), "classes_train": np.zeros(4, int)},
+            {"classes_test": np.full(3, 0.5), "classes_train": np.zeros(4, int)},
             archbound.DTypeError,
             "integer class labels",
         ),

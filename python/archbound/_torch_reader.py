@@ -97,7 +97,8 @@ def _state_dict_layers(state: Mapping):
     A state_dict does not record the parameter-free modules between the Linear layers;
     they are taken to be ReLU (the keys must be 0, 2, 4, ...: one module between layers).
     """
-    layers, prefixes = {}, set()
+    layers: dict[int, dict[str, np.ndarray]] = {}
+    prefixes = set()
     for key, value in state.items():
         match = _STATE_KEY.match(str(key))
         if match is None:

@@ -36,6 +36,16 @@ def _all_finite(array: np.ndarray) -> bool:
     return bool(np.isfinite(array).all())
 
 
+def _as_array(value, name: str, what: str) -> np.ndarray:
+    """``np.asarray(value)``, or a DTypeError naming `name` for what is no array of `what`."""
+    if value is None or isinstance(value, (str, bytes, dict, set)):
+        raise DTypeError(f"{name} must be {what}, got {type(value).__name__}")
+    try:
+        return np.asarray(value)
+    except Exception as exc:  # noqa: BLE001  (ragged lists and the like: any failure)
+        raise DTypeError(f"{name} could not be read as an array: {exc}") from None
+
+
 def check_array(
     value,
     name: str,
@@ -52,12 +62,7 @@ def check_array(
     Raises DTypeError for non-numeric input (object, string, complex, bool) and ValueError,
     naming `name`, for the wrong number of dimensions, an empty array, NaN or inf.
     """
-    if value is None or isinstance(value, (str, bytes, dict, set)):
-        raise DTypeError(f"{name} must be an array of numbers, got {type(value).__name__}")
-    try:
-        array = np.asarray(value)
-    except Exception as exc:  # noqa: BLE001  (ragged lists and the like: any failure)
-        raise DTypeError(f"{name} could not be read as an array: {exc}") from None
+    array = _as_array(value, name, "an array of numbers")
     kind = array.dtype.kind
     if kind not in "iuf":
         what = {
@@ -96,7 +101,72 @@ def check_array(
     return array
 
 
-def check_2d_pair(X, Y, x_name: str = "X", y_name: str = "Y", *, dtypes=FLOAT64):
+def is_one_dimensional(value) -> bool:
+    """Whether `value` reads as a 1-D array (strings and ragged lists do not)."""
+    if isinstance(value, (str, bytes)):
+        return False
+    try:
+        return np.ndim(value) == 1
+    except ValueError:  # ragged input: check_array names it
+        return False
+
+
+def check_labels(
+    value,
+    name: str,
+    *,
+    n_samples: int | None = None,
+    n_classes: int | None = None,
+    allow_negative: bool = False,
+) -> np.ndarray:
+    """Validate 1-D class labels and return them as C-contiguous int64.
+
+    The rule is scikit-learn's: labels are integers, or floats that are whole numbers
+    (``[0.0, 2.0, 1.0]`` is read as ``[0, 2, 1]``). Everything else is refused, naming
+    `name`: non-numeric input (object, string, bool, complex) and a fraction, NaN or inf
+    with a DTypeError (a TypeError and a ValueError); more or fewer than one dimension, an
+    empty array, a negative label (unless `allow_negative`), a length other than
+    `n_samples` or a label of `n_classes` or more with a ValueError.
+    """
+    array = _as_array(value, name, "integer class labels")
+    rule = "integer class labels (integers, or floats that are whole numbers)"
+    if array.dtype.kind not in "iuf":
+        raise DTypeError(f"{name} must hold {rule}, got dtype {array.dtype}")
+    if array.ndim != 1:
+        raise ValueError(
+            f"{name} must be 1-dimensional class labels, got shape {array.shape} "
+            "(np.argmax(Y, axis=1) turns one-hot rows into labels)"
+        )
+    if array.size == 0:
+        raise ValueError(f"{name} is empty; it needs at least one class label")
+    if array.dtype.kind == "f":
+        whole = np.isfinite(array) & (np.abs(array) < 2.0**63)
+        whole[whole] = np.mod(array[whole], 1) == 0
+        if not whole.all():
+            index = int(np.argmin(whole))
+            raise DTypeError(f"{name} must hold {rule}, got {array[index]} at index {index}")
+    elif array.dtype == np.uint64 and array.max() > np.iinfo(np.int64).max:
+        raise ValueError(f"{name} has class labels too large for int64 ({array.max()})")
+    labels = np.ascontiguousarray(array, dtype=np.int64)
+    if n_samples is not None and labels.shape[0] != n_samples:
+        raise ValueError(
+            f"{name} must have shape ({n_samples},), one label per sample, got {labels.shape}"
+        )
+    if not allow_negative and labels.min() < 0:
+        raise ValueError(
+            f"{name} must be non-negative class labels, got a negative label ({labels.min()})"
+        )
+    if n_classes is not None and labels.max() >= n_classes:
+        raise ValueError(
+            f"{name} holds class labels outside 0..{n_classes - 1}: the largest is "
+            f"{labels.max()}, but n_classes (Q) is {n_classes}"
+        )
+    return labels
+
+
+def check_2d_pair(
+    X, Y, x_name: str = "X", y_name: str = "Y", *, dtypes: tuple = FLOAT64
+) -> tuple[np.ndarray, np.ndarray]:
     """Validate two 2-D arrays with the same number of rows."""
     X = check_array(X, x_name, dtypes=dtypes)
     Y = check_array(Y, y_name, dtypes=dtypes)
@@ -193,15 +263,16 @@ def check_scalar(
         low_ok = high_ok = False
     if not (low_ok and high_ok):
         low, high = (None if v is None else f"{v:g}" for v in (min_val, max_val))
+        which = "an int" if integral else "finite and"
         if min_val is not None and max_val is not None:
             if not left and not right:
                 constraint = f"lie strictly between {low} and {high}"
             else:
                 constraint = f"lie in {'[' if left else '('}{low}, {high}{']' if right else ')'}"
         elif min_val is not None:
-            constraint = f"be finite and {'>=' if left else '>'} {low}"
+            constraint = f"be {which} {'>=' if left else '>'} {low}"
         else:
-            constraint = f"be finite and {'<=' if right else '<'} {high}"
+            constraint = f"be {which} {'<=' if right else '<'} {high}"
         raise ValueError(f"{name} must {constraint}, got {value}")
     return value
 
@@ -215,8 +286,6 @@ def check_threads(threads) -> int:
     """Normalise `threads` (None for OpenMP's default) to the core's convention (0 = default)."""
     if threads is None:
         return 0
-    if not isinstance(threads, numbers.Integral) or isinstance(threads, bool) or threads < 1:
-        raise ValueError(f"threads must be a positive int or None, got {threads!r}")
     return check_scalar(threads, "threads", numbers.Integral, min_val=1, max_val=max_threads())
 
 

@@ -13,7 +13,9 @@ from archbound._validation import (
     DTypeError,
     SeedLike,
     check_2d_pair,
+    check_labels,
     check_memory,
+    check_scalar,
     check_seed,
     check_threads,
 )
@@ -48,40 +50,31 @@ def one_hot(labels: ArrayLike, n_classes: int | None = None) -> np.ndarray:
     Parameters
     ----------
     labels : array_like of shape (N,)
-        Non-negative integers.
+        Non-negative integers, or floats that are whole numbers (``2.0`` is class 2).
     n_classes : int, optional
         Q; default ``max(labels) + 1``.
 
     Returns
     -------
     ndarray of shape (N, Q), float64
+
+    Raises
+    ------
+    DTypeError
+        Non-numeric labels (a TypeError and a ValueError).
+    ValueError
+        Empty labels, a fraction, NaN or inf, a negative label, or one >= ``n_classes``.
     """
-    labels = np.asarray(labels)
-    if labels.size == 0:
-        raise ValueError("labels is empty")
-    if labels.dtype.kind not in "iu":
-        whole = (
-            labels.dtype.kind == "f"
-            and labels.size
-            and np.all(np.isfinite(labels))
-            and np.abs(labels).max() < 2**53
-        )
-        if whole and np.all(np.mod(labels, 1) == 0):
-            labels = labels.astype(np.int64)
-        else:
-            raise DTypeError(f"labels must be integers, got dtype {labels.dtype}")
-    if labels.ndim != 1:
-        raise ValueError(f"labels must be 1-dimensional, got shape {labels.shape}")
-    if labels.min() < 0:
-        raise ValueError(f"labels must be non-negative, got {labels.min()}")
-    if n_classes is None:
-        n_classes = int(labels.max()) + 1
-    elif not isinstance(n_classes, numbers.Integral) or isinstance(n_classes, bool):
-        raise DTypeError(f"n_classes must be an int, got {type(n_classes).__name__}")
-    elif labels.max() >= n_classes:
-        raise ValueError(f"labels go up to {labels.max()}, but n_classes is {n_classes}")
+    if n_classes is not None:
+        n_classes = check_scalar(n_classes, "n_classes", numbers.Integral, min_val=1)
+    checked = check_labels(labels, "labels", n_classes=n_classes)
+    return _one_hot(checked, int(checked.max()) + 1 if n_classes is None else n_classes)
+
+
+def _one_hot(labels: np.ndarray, n_classes: int) -> np.ndarray:
+    """:func:`one_hot` of validated int64 labels in 0..n_classes-1, without re-checking them."""
     check_memory(8.0 * labels.shape[0] * n_classes, f"n_classes = {n_classes}: the one-hot array")
-    out = np.zeros((labels.shape[0], int(n_classes)))
+    out = np.zeros((labels.shape[0], n_classes))
     out[np.arange(labels.shape[0]), labels] = 1.0
     return out
 
@@ -93,8 +86,7 @@ def _check_widths(widths, *, minimum: int, needed: str) -> list[int]:
     if len(widths) == 0:
         raise ValueError("widths is empty: a network needs at least one hidden layer (L >= 1)")
     for index, width in enumerate(widths):
-        if not isinstance(width, numbers.Integral) or isinstance(width, bool):
-            raise DTypeError(f"widths[{index}] must be an int, got {width!r}")
+        width = check_scalar(width, f"widths[{index}]", numbers.Integral)
         if width < minimum:
             raise ValueError(
                 f"widths[{index}] = {width} is too small: every hidden width must be >= "
@@ -165,13 +157,12 @@ def construct_minimizer(
     check_memory(2 * weights + 16.0 * max(widths) * n, f"widths = {widths}: the network")
     rcond = _check_rcond(rcond)
     n_threads = check_threads(threads)
-    if seed is not None or method == "readout_last":
-        seed = check_seed(seed)  # validated even where readout_first does not use it
+    # The seed is validated (and drawn) even where readout_first does not use it.
+    drawn = check_seed(seed) if seed is not None or method == "readout_last" else 0
     if method == "readout_first":
         raw = _core.readout_first(X, Y, widths, rcond, n_threads)
-        seed = None
     else:
-        raw = _core.readout_last(X, Y, widths, seed, rcond, n_threads)
+        raw = _core.readout_last(X, Y, widths, drawn, rcond, n_threads)
     network = Network._trusted(raw.weights, raw.biases)
     residual = network._forward(X, n_threads) - Y
     errors = np.linalg.norm(residual, axis=1)
@@ -184,7 +175,7 @@ def construct_minimizer(
         max_train_error=float(errors.max()),
         readout=np.array(raw.readout) if method == "readout_first" else None,
         beta=float(raw.beta) if method == "readout_first" else None,
-        seed=seed,
+        seed=drawn if method == "readout_last" else None,
     )
     if rank < n and not allow_residual:
         reason = f"N = {n} > M0 = {m0}" if n > m0 else "the samples are linearly dependent"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import numbers
 import os
 import sys
 import time
@@ -20,7 +21,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from archbound._validation import SeedLike, check_memory
+from archbound._validation import SeedLike, check_memory, check_scalar
 from archbound.bounds import BoundReport, evaluate_bounds, prepare_bounds
 from archbound.bounds.evaluate import PER_SAMPLE_ARRAYS, BoundAggregates, BoundSamples, _report
 from archbound.network import Network
@@ -341,22 +342,16 @@ def sample_bounds_dask(
         )
     if chunk_rows == "auto":
         itemsize = np.dtype(getattr(X_view, "dtype", np.float64)).itemsize
-        chunk_rows = _auto_chunk_rows(m, int(X_view.shape[1]) * itemsize)
-    elif (
-        not isinstance(chunk_rows, (int, np.integer))
-        or isinstance(chunk_rows, bool)
-        or chunk_rows < 1
-    ):
-        raise ValueError(f"chunk_rows must be a positive int or 'auto', got {chunk_rows!r}")
-    chunk_rows = min(int(chunk_rows), m)
+        rows = _auto_chunk_rows(m, int(X_view.shape[1]) * itemsize)
+    else:
+        rows = check_scalar(chunk_rows, "chunk_rows", numbers.Integral, min_val=1)
+    rows = min(rows, m)
     # A chunk is read into memory, converted to float64 and mapped to features.
     check_memory(
-        3.0 * 8 * chunk_rows * max(1, int(X_view.shape[1])),
-        f"chunk_rows = {chunk_rows}: one chunk of X_test",
+        3.0 * 8 * rows * max(1, int(X_view.shape[1])),
+        f"chunk_rows = {rows}: one chunk of X_test",
     )
-    chunks = [
-        (i, s, min(s + int(chunk_rows), m)) for i, s in enumerate(range(0, m, int(chunk_rows)))
-    ]
+    chunks = [(i, s, min(s + rows, m)) for i, s in enumerate(range(0, m, rows))]
     out_paths = (
         None
         if per_sample_out is None

@@ -20,11 +20,12 @@ from numpy.typing import ArrayLike
 from archbound import _core
 from archbound._validation import (
     FLOATS,
-    DTypeError,
     check_array,
+    check_labels,
     check_memory,
     check_scalar,
     check_threads,
+    is_one_dimensional,
 )
 
 
@@ -43,7 +44,9 @@ def _check_block_size(block_size) -> int:
     return check_scalar(block_size, "block_size", numbers.Integral, min_val=1)
 
 
-def _check_labels(y_test, y_train, m: int, n: int, dtype):
+def _check_labels(
+    y_test, y_train, m: int, n: int, dtype
+) -> tuple[np.ndarray | None, np.ndarray | None]:
     if (y_test is None) != (y_train is None):
         given, missing = ("y_test", "y_train") if y_train is None else ("y_train", "y_test")
         raise ValueError(f"{given} was given without {missing}; pass both label arrays or neither")
@@ -51,11 +54,7 @@ def _check_labels(y_test, y_train, m: int, n: int, dtype):
         return None, None
     labels = []
     for value, name, rows in ((y_test, "y_test", m), (y_train, "y_train", n)):
-        try:
-            one_dimensional = np.ndim(value) == 1
-        except ValueError:  # ragged input: check_array reports it
-            one_dimensional = False
-        if one_dimensional:  # one label per sample
+        if is_one_dimensional(value):  # one label per sample
             value = np.reshape(value, (-1, 1))
         array = check_array(value, name, dtypes=(dtype,), allow_empty=True)
         if array.shape[0] != rows:
@@ -69,7 +68,7 @@ def _check_labels(y_test, y_train, m: int, n: int, dtype):
     return labels[0], labels[1]
 
 
-def _check_offsets(offsets, n: int, dtype):
+def _check_offsets(offsets, n: int, dtype) -> np.ndarray | None:
     if offsets is None:
         return None
     offsets = check_array(offsets, "offsets", ndim=1, dtypes=(dtype,))
@@ -82,7 +81,9 @@ def _check_offsets(offsets, n: int, dtype):
     return offsets
 
 
-def _check_classes(classes_test, classes_train, m: int, n: int):
+def _check_classes(
+    classes_test, classes_train, m: int, n: int
+) -> tuple[np.ndarray | None, np.ndarray | None]:
     if (classes_test is None) != (classes_train is None):
         given, missing = (
             ("classes_test", "classes_train")
@@ -92,23 +93,10 @@ def _check_classes(classes_test, classes_train, m: int, n: int):
         raise ValueError(f"{given} was given without {missing}; pass both class arrays or neither")
     if classes_test is None:
         return None, None
-    out = []
-    for value, name, length in (
-        (classes_test, "classes_test", m),
-        (classes_train, "classes_train", n),
-    ):
-        array = np.asarray(value)
-        if array.dtype.kind not in "iu":
-            raise DTypeError(
-                f"{name} must hold integer class labels, got dtype {array.dtype} "
-                f"(use np.argmax(Y, axis=1) for one-hot labels)"
-            )
-        if array.ndim != 1 or array.shape[0] != length:
-            raise ValueError(f"{name} must have shape ({length},), got {array.shape}")
-        if array.dtype == np.uint64 and array.size and array.max() > np.iinfo(np.int64).max:
-            raise ValueError(f"{name} has class labels too large for int64")
-        out.append(np.ascontiguousarray(array, dtype=np.int64))
-    return out[0], out[1]
+    return (
+        check_labels(classes_test, "classes_test", n_samples=m, allow_negative=True),
+        check_labels(classes_train, "classes_train", n_samples=n, allow_negative=True),
+    )
 
 
 def nearest(
@@ -148,9 +136,10 @@ def nearest(
     offsets : array_like of shape (N,), optional
         Per-training-sample offsets r_i >= 0, such as training residuals.
     classes_test, classes_train : array_like of int, shape (m,) and (N,), optional
-        Integer class labels. When given, i ranges only over the training samples of test
-        sample j's class. A test sample whose class has no training sample gets ``inf`` and
-        index ``-1``, with an :class:`AbsentClassWarning`.
+        Integer class labels (floats that are whole numbers count as integers). When
+        given, i ranges only over the training samples of test sample j's class. A test
+        sample whose class has no training sample gets ``inf`` and index ``-1``,
+        with an :class:`AbsentClassWarning`.
     block_size : int or "auto", default "auto"
         Test samples per tile ("auto": 256). Changing it changes rounding only.
     threads : int, optional
@@ -217,18 +206,18 @@ def nearest(
 
 
 def _nearest(
-    F_test,
-    F_train,
-    alphas,
-    y_test,
-    y_train,
-    offsets,
-    classes_test,
-    classes_train,
-    block,
-    threads,
+    F_test: np.ndarray,
+    F_train: np.ndarray,
+    alphas: ArrayLike,
+    y_test: np.ndarray | None,
+    y_train: np.ndarray | None,
+    offsets: np.ndarray | None,
+    classes_test: np.ndarray | None,
+    classes_train: np.ndarray | None,
+    block: int,
+    threads: int,
     *,
-    with_distances=True,
+    with_distances: bool = True,
 ):
     """The kernel on validated, C-contiguous arrays of one float dtype, for K objectives.
 

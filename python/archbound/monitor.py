@@ -58,9 +58,12 @@ from archbound._validation import (
     DTypeError,
     SeedLike,
     check_array,
+    check_labels,
     check_probability,
+    check_scalar,
     check_seed,
     check_threads,
+    is_one_dimensional,
     seed_from,
 )
 from archbound.bounds._cache import TrainingSetCache
@@ -92,8 +95,7 @@ def record_delta(delta: float, t: int) -> float:
 
     Summed over t = 1, 2, ... it is delta, so any finite run spends less than delta.
     """
-    if not isinstance(t, numbers.Integral) or isinstance(t, bool) or t < 1:
-        raise ValueError(f"t must be an int >= 1, got {t!r}")
+    t = check_scalar(t, "t", numbers.Integral, min_val=1)
     return delta * SERIES / (float(t) * float(t))
 
 
@@ -181,18 +183,11 @@ def as_network(network) -> Network:
 
 
 def _check_targets(Y, name: str, n_rows: int):
-    """2-D targets, or 1-D integer labels (one-hot encoded once Q is known)."""
-    try:
-        array = np.asarray(Y) if isinstance(Y, (np.ndarray, list, tuple)) else Y
-    except ValueError:  # ragged input: check_array names it
-        array = Y
-    if isinstance(array, np.ndarray) and array.ndim == 1 and array.dtype.kind in "iu":
-        labels = check_array(array, name, ndim=1).astype(np.int64)
-        if labels.min() < 0:
-            raise ValueError(f"{name} holds a negative class label ({labels.min()})")
-        out = labels
-    else:
-        out = check_array(Y, name)
+    """2-D targets, or 1-D class labels (:func:`check_labels`; one-hot encoded once Q is
+    known)."""
+    if is_one_dimensional(Y):
+        return check_labels(Y, name, n_samples=n_rows)
+    out = check_array(Y, name)
     if out.shape[0] != n_rows:
         raise ValueError(f"{name} has {out.shape[0]} rows, but its inputs have {n_rows} samples")
     return out
@@ -275,12 +270,7 @@ class NormMonitor:
                     f"{self._Y_train.shape[1]}"
                 )
         if bound_every is not None:
-            if (
-                not isinstance(bound_every, numbers.Integral)
-                or isinstance(bound_every, bool)
-                or bound_every < 1
-            ):
-                raise ValueError(f"bound_every must be an int >= 1 or None, got {bound_every!r}")
+            bound_every = check_scalar(bound_every, "bound_every", numbers.Integral, min_val=1)
             if X_test is None:
                 raise ValueError("bound_every needs a test set: pass X_test and Y_test")
         self.bound_every = (
@@ -336,8 +326,7 @@ class NormMonitor:
             the adapters refuse.
         """
         start = time.perf_counter()
-        if not isinstance(step, numbers.Integral) or isinstance(step, bool):
-            raise DTypeError(f"step must be an int, got {type(step).__name__}")
+        step = check_scalar(step, "step", numbers.Integral)
         threads = check_threads(threads)
         net = as_network(network)
         if net.input_dim != self.X_train.shape[1]:

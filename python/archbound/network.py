@@ -13,13 +13,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from archbound import _core
-from archbound._validation import (
-    FLOATS,
-    SeedLike,
-    check_array,
-    check_memory,
-    check_threads,
-)
+from archbound._validation import FLOATS, SeedLike, check_array, check_memory, check_threads
 from archbound.opnorm import NormEstimate, opnorms, upper_product
 
 
@@ -58,6 +52,10 @@ class Construction:
     seed: int | None = None
 
 
+#: Weights and biases, one array per layer.
+Layers = tuple[list[np.ndarray], list[np.ndarray]]
+
+
 def _read_only(array: np.ndarray) -> np.ndarray:
     array = np.asarray(array)
     array.flags.writeable = False
@@ -83,7 +81,8 @@ def _checked_layers(weights, biases, *, copy: bool) -> tuple[tuple, tuple]:
         raise ValueError(
             f"need one bias per weight matrix, got {len(weights)} weights and {len(biases)} biases"
         )
-    ws, bs = [], []
+    ws: list[np.ndarray] = []
+    bs: list[np.ndarray] = []
     for index, (w, b) in enumerate(zip(weights, biases)):
         w = check_array(w, f"weights[{index}]", copy=copy)
         b = check_array(b, f"biases[{index}]", ndim=1, copy=copy)
@@ -118,6 +117,11 @@ class Network:
     construction : Construction, optional
         Set by :func:`archbound.construct_minimizer`; None for given weights.
     """
+
+    #: float32 copies of the evaluated layers, made on the first float32 forward.
+    _float32: Layers | None
+    #: The evaluated layers (see :meth:`_evaluated`), made on the first forward.
+    _compact: Layers | None
 
     def __init__(self, weights: Sequence, biases: Sequence, *, construction=None):
         self._weights, self._biases = _checked_layers(weights, biases, copy=True)
@@ -219,12 +223,12 @@ class Network:
                     [w.astype(np.float32) for w in weights],
                     [b.astype(np.float32) for b in biases],
                 )
-            out = _core.forward_float32(X, *self._float32, threads)
+            out: np.ndarray = _core.forward_float32(X, *self._float32, threads)
         else:
             out = _core.forward_float64(X, weights, biases, threads)
         return out.T
 
-    def _evaluated(self) -> tuple[list, list]:
+    def _evaluated(self) -> Layers:
         """The layers that :meth:`forward` evaluates: this network without its dead units.
 
         A hidden unit whose weights on the live units of the layer below and whose bias are
@@ -235,9 +239,10 @@ class Network:
         and only used when it saves at least a quarter of the multiply-adds.
         """
         if self._compact is None:
-            self._compact = (list(self._weights), list(self._biases))
+            compact = (list(self._weights), list(self._biases))
             live = np.arange(self.input_dim)
-            weights, biases = [], []
+            weights: list[np.ndarray] = []
+            biases: list[np.ndarray] = []
             for index, (w, b) in enumerate(zip(self._weights, self._biases)):
                 w = w[:, live] if live.size < w.shape[1] else w
                 if index + 1 < len(self._weights):
@@ -251,7 +256,8 @@ class Network:
                 biases.append(np.ascontiguousarray(b))
             full = sum(w.size for w in self._weights)
             if sum(w.size for w in weights) <= 0.75 * full:
-                self._compact = (weights, biases)
+                compact = (weights, biases)
+            self._compact = compact
         return self._compact
 
     __call__ = forward
@@ -285,10 +291,9 @@ class Network:
 
         Parameters
         ----------
-        delta : float in (0, 1), default 1e-6
-            Failure probability of the certificates, for all layers together.
-        seed : int or numpy.random.Generator, optional
-            Seed of the Lanczos start vectors.
+        delta, seed
+            As in :meth:`norms`: the failure probability of all the certificates together,
+            and the seed of the Lanczos start vectors.
 
         Returns
         -------
@@ -307,7 +312,8 @@ class Network:
         path : str or os.PathLike
             The file to write (NumPy adds ``.npz`` when the name lacks it).
         """
-        arrays = {"n_layers": np.array(len(self._weights))}
+        # Any: NumPy's stubs type np.savez's **kwds together with its allow_pickle flag.
+        arrays: dict[str, Any] = {"n_layers": np.array(len(self._weights))}
         for index, (w, b) in enumerate(zip(self._weights, self._biases)):
             arrays[f"weight_{index}"] = w
             arrays[f"bias_{index}"] = b

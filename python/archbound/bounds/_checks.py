@@ -12,11 +12,14 @@ import numpy as np
 
 from archbound._validation import (
     check_array,
+    check_labels,
     check_probability,
     check_seed,
     check_seed_argument,
     check_threads,
+    is_one_dimensional,
 )
+from archbound.construct import _one_hot
 from archbound.network import Network
 
 
@@ -81,18 +84,10 @@ def _check_job_network(net, first) -> None:
 
 
 def _check_labels(Y, name: str, n_rows: int, q: int) -> np.ndarray:
-    """2-D targets, or 1-D integer labels that are one-hot encoded to Q columns."""
-    try:
-        array = np.asarray(Y) if not isinstance(Y, (str, bytes)) else Y
-    except ValueError:  # ragged input: check_array names it
-        array = Y
-    if isinstance(array, np.ndarray) and array.ndim == 1 and array.dtype.kind in "iu":
-        if array.size and (array.min() < 0 or array.max() >= q):
-            raise ValueError(f"{name} holds class labels outside 0..{q - 1}")
-        from archbound.construct import one_hot
-
-        array = one_hot(array, q) if array.size else array
-    Y = check_array(array, name)
+    """2-D targets, or 1-D class labels (:func:`check_labels`) one-hot encoded to Q columns."""
+    if is_one_dimensional(Y):
+        return _one_hot(check_labels(Y, name, n_samples=n_rows, n_classes=q), q)
+    Y = check_array(Y, name)
     if Y.shape[0] != n_rows:
         raise ValueError(f"{name} has {Y.shape[0]} rows, but its inputs have {n_rows} samples")
     if Y.shape[1] != q:

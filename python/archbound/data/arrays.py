@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from archbound._validation import DTypeError, check_array
+from archbound._validation import DTypeError, check_array, check_labels
 from archbound.data.errors import DataError
 
 
@@ -86,19 +86,11 @@ def _numeric(array, path, key: str, ndim: int) -> np.ndarray:
 
 
 def _labels(array, path) -> np.ndarray:
-    array = np.asarray(array)
-    if array.ndim != 1:
-        raise DataError(f"{path}: 'y' must be 1-dimensional labels, got shape {array.shape}")
-    if array.dtype.kind == "f" and np.all(np.isfinite(array)) and np.all(np.mod(array, 1) == 0):
-        array = array.astype(np.int64)
-    if array.dtype.kind not in "iu":
-        raise DataError(
-            f"{path}: 'y' must hold integer class labels, got dtype {array.dtype} (store "
-            "real-valued targets as 'Y', shape (n, Q))"
-        )
-    if array.size and array.min() < 0:
-        raise DataError(f"{path}: 'y' holds a negative label ({array.min()})")
-    return array.astype(np.int64)
+    try:
+        return check_labels(array, f"{path}: 'y'")
+    except ValueError as exc:  # DTypeError included
+        hint = "; store real-valued targets as 'Y', shape (n, Q)" if "integer" in str(exc) else ""
+        raise DataError(f"{exc}{hint}") from None
 
 
 def load_arrays(path) -> ArrayData:
