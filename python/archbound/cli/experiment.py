@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -30,6 +31,12 @@ from archbound.experiment.config import (
 )
 from archbound.experiment.trained import DEFAULT_HIDDEN
 
+if TYPE_CHECKING:
+    from archbound.experiment.capacity import CapacityRecord, CapacitySection
+    from archbound.experiment.records import TrainedSection
+    from archbound.experiment.results import ExperimentResults
+    from archbound.experiment.summary import SummaryRow
+
 
 def _ints(values) -> str:
     """``[1, 2, 4]`` -> ``"1,2,4"``, as the list options take them."""
@@ -46,41 +53,47 @@ def _per_dataset(defaults: dict, other=None) -> str:
 _DEFAULTS = ExperimentConfig()
 
 
-def _discrepancy_ratio(row: dict, distance: str):
-    return (row.get("discrepancy") or {}).get("bounds", {}).get(distance, {}).get("ratio")
+def _discrepancy_ratio(row: SummaryRow, distance: str) -> float | None:
+    bound = row.discrepancy.bounds.get(distance)
+    return None if bound is None else bound.ratio
 
 
-def _summary_table(results: dict) -> str:
-    variants = results["config"]["variants"]
-    runs = {run["n_train"]: run for run in results["runs"]}
+def _mean_ratio(row: SummaryRow, variant: str) -> float | None:
+    summary = row.bounds.get(variant)
+    return None if summary is None else summary.mean_ratio
+
+
+def _summary_table(results: ExperimentResults) -> str:
+    variants = results.config.variants
+    runs = {run.n_train: run for run in results.runs}
     headers = (
         ["N", "rank", "cond", "construction", "nets", "test cost", "mean|f-y|", "acc", "spread"]
         + [f"{v} B/err" for v in variants]
         + [f"a-priori {d} /true" for d in DISCREPANCY_DISTANCES]
     )
-    rows = []
-    for row in results["summary"]["by_n"]:
-        run = runs[row["n_train"]]
+    rows: list[list[Any]] = []
+    for row in results.summary.by_n:
+        run = runs[row.n_train]
         rows.append(
             [
-                row["n_train"],
-                run["rank"],
-                _format(run["condition_number"]),
-                row["construction"],
-                row["n_networks"],
-                _format(row["test_cost"]),
-                _format(row["mean_error"]),
-                _format(row["accuracy"], "percent"),
-                _format(row["test_cost_spread"]),
+                row.n_train,
+                run.rank,
+                _format(run.condition_number),
+                row.construction,
+                row.n_networks,
+                _format(row.test_cost),
+                _format(row.mean_error),
+                _format(row.accuracy, "percent"),
+                _format(row.test_cost_spread),
             ]
-            + [_format(row["bounds"].get(v, {}).get("mean_ratio"), "ratio") for v in variants]
+            + [_format(_mean_ratio(row, v), "ratio") for v in variants]
             + [_format(_discrepancy_ratio(row, d)) for d in DISCREPANCY_DISTANCES]
         )
     lines = [format_table(headers, rows)]
-    for run in results["runs"]:
-        if run["status"] != "ok":
-            lines.append(f"N = {run['n_train']} skipped: {run['reason']}")
-    average = results["summary"]["average_mean_ratio"]
+    for run in results.runs:
+        if run.status != "ok":
+            lines.append(f"N = {run.n_train} skipped: {run.reason}")
+    average = results.summary.average_mean_ratio
     for construction, values in average.items():
         text = ", ".join(f"{v} {values[v]:.2f}" for v in variants if v in values)
         lines.append(f"average mean B / mean |f-y| over N, {construction}: {text}")
@@ -94,7 +107,7 @@ def _summary_table(results: dict) -> str:
     return "\n".join(lines)
 
 
-def _trained_table(results: dict) -> str:
+def _trained_table(trained: TrainedSection) -> str:
     """Trained networks (t) beside the readout_first minimizer (c) of the same N and widths."""
     headers = [
         "N",
@@ -108,24 +121,24 @@ def _trained_table(results: dict) -> str:
         "B/err t/c",
     ]
     rows = []
-    for run in results["trained"]["runs"]:
-        for net in run["networks"]:
-            t, c = net["trained"], net["constructed"] or {}
+    for run in trained.runs:
+        for net in run.networks:
+            t, c = net.trained, net.constructed
 
             def pair(get, kind="g", t=t, c=c):
                 return f"{_format(get(t), kind)} / {_format(get(c) if c else None, kind)}"
 
             rows.append(
                 [
-                    run["n_train"],
-                    "-".join(map(str, net["hidden"])),
-                    net["epochs"],
-                    _format(t["train_loss"]),
-                    pair(lambda d: d["test"]["test_cost"]),
-                    pair(lambda d: d["test"]["accuracy"], "percent"),
-                    pair(lambda d: d["lipschitz"]),
-                    pair(lambda d: d["bound"]["test_cost_bound"]),
-                    pair(lambda d: d["bound"]["mean_ratio"], "ratio"),
+                    run.n_train,
+                    "-".join(map(str, net.hidden)),
+                    net.epochs,
+                    _format(t.train_loss),
+                    pair(lambda d: d.test.test_cost),
+                    pair(lambda d: d.test.accuracy, "percent"),
+                    pair(lambda d: d.lipschitz),
+                    pair(lambda d: d.bound.test_cost_bound),
+                    pair(lambda d: d.bound.mean_ratio, "ratio"),
                 ]
             )
     return "\n".join(
@@ -143,12 +156,12 @@ def _trained_table(results: dict) -> str:
     )
 
 
-def _capacity_table(results: dict) -> str:
+def _capacity_table(section: CapacitySection, delta: float) -> str:
     """The classic capacity bounds of every network of the largest N, and their reading."""
-    from archbound.experiment.capacity import MEASURES, largest_n
+    from archbound.experiment.capacity import MEASURES
 
-    n = largest_n(results)
-    nets = [r for r in results["capacity"]["networks"] if r["n_train"] == n]
+    n = section.largest_n()
+    nets = [r for r in section.networks if r.n_train == n]
     headers = [
         "construction",
         "hidden",
@@ -167,24 +180,25 @@ def _capacity_table(results: dict) -> str:
     ]
     keys = [k for k in MEASURES if k != "train_error"]  # the table shows test error instead
     rows = [
-        [r["construction"], "-".join(map(str, r["hidden"]))]
-        + [_format(r[k]) for k in keys]
-        + [_format(r["test_error"], "percent"), _format(r["paper_bound"]), _format(r["test_cost"])]
+        [r.construction, "-".join(map(str, r.hidden))]
+        + [_format(getattr(r, k)) for k in keys]
+        + [_format(r.test_error, "percent"), _format(r.paper_bound), _format(r.test_cost)]
         for r in nets
     ]
     return "\n".join(
         [f"classic capacity bounds, N = {n} (gamma: the 0.1 quantile of the training margins):"]
         + [format_table(headers, rows)]
-        + _capacity_reading(results, nets)
+        + _capacity_reading(section.networks, nets, delta)
     )
 
 
-def _capacity_reading(results: dict, nets: list[dict]) -> list[str]:
+def _capacity_reading(
+    every: list[CapacityRecord], nets: list[CapacityRecord], delta: float
+) -> list[str]:
     """What each column bounds, which values are vacuous, and what moves with the architecture."""
-    every = results["capacity"]["networks"]
     out = [
         "VC, Bartlett, Neyshabur bound the population risk P(argmax f(x) != y), with "
-        f"probability >= 1 - delta (delta = {results['config']['delta']:g}) over the draw of "
+        f"probability >= 1 - delta (delta = {delta:g}) over the draw of "
         "the training set: compare them with test err. paper = the lipschitz bound mean_j "
         "B_j^2, which bounds the realised test cost of this test set: compare it with test "
         "cost. Golowich bounds a Rademacher complexity, not a risk; R_A, path and VCdim are "
@@ -196,16 +210,16 @@ def _capacity_reading(results: dict, nets: list[dict]) -> list[str]:
         ("bartlett_bound", "Bartlett"),
         ("neyshabur_bound", "Neyshabur"),
     ):
-        values = [r[key] for r in every if r[key] is not None]
+        values = [getattr(r, key) for r in every if getattr(r, key) is not None]
         above = sum(v > 1 for v in values)
         vacuous.append(f"{name} {above} of {len(values)}")
     out.append("vacuous (above 1, where a 0-1 risk is trivially bounded): " + ", ".join(vacuous))
-    first = [r for r in nets if r["construction"] == "readout_first"]
-    papers = [r["paper_bound"] for r in first if r["paper_bound"] is not None]
-    if first and papers:
+    first = [r for r in nets if r.construction == "readout_first"]
+    papers = [r.paper_bound for r in first if r.paper_bound is not None]
+    vc = [r.vc_dimension for r in first if r.vc_dimension is not None]
+    ra = [r.spectral_complexity for r in first if r.spectral_complexity is not None]
+    if first and papers and vc and ra:
         spread = (max(papers) - min(papers)) / (sum(papers) / len(papers)) if any(papers) else 0.0
-        vc = [r["vc_dimension"] for r in first]
-        ra = [r["spectral_complexity"] for r in first]
         out.append(
             f"readout_first over {len(first)} architectures: the paper's bound has spread "
             f"{_format(spread)} ((max - min) / mean); VCdim grows {max(vc) / min(vc):.3g}x "
@@ -215,17 +229,17 @@ def _capacity_reading(results: dict, nets: list[dict]) -> list[str]:
     return out
 
 
-def _reading(results: dict) -> list[str]:
+def _reading(results: ExperimentResults) -> list[str]:
     """A short, honest reading of the table (what each variant measures, and why)."""
 
-    rows = [r for r in results["summary"]["by_n"] if r["construction"] == "readout_first"]
+    rows = [r for r in results.summary.by_n if r.construction == "readout_first"]
     if not rows:
         return []
-    variants = results["config"]["variants"]
-    ok = [run for run in results["runs"] if run["status"] == "ok"]
+    variants = results.config.variants
+    ok = [run for run in results.runs if run.status == "ok"]
 
     def ratios(variant):
-        return _span([r["bounds"].get(variant, {}).get("mean_ratio") for r in rows], "ratio")
+        return _span([_mean_ratio(r, variant) for r in rows], "ratio")
 
     out = ["Reading (readout_first):"]
     geometric = [v for v in variants if v in GEOMETRIC_VARIANTS + ("best",)]
@@ -253,15 +267,15 @@ def _reading(results: dict) -> list[str]:
     if ok:
         first, last = ok[0], ok[-1]
         out.append(
-            f"- the peak near N = M0 = {results['dataset']['input_dim']}: from N = "
-            f"{first['n_train']} to {last['n_train']}, cond(X) grows from "
-            f"{_format(first['condition_number'])} to {_format(last['condition_number'])} "
-            f"and ||Y X^+|| from {_format(first['readout_norm'])} to "
-            f"{_format(last['readout_norm'])}; the minimum-norm interpolant bends to fit "
+            f"- the peak near N = M0 = {results.dataset.input_dim}: from N = "
+            f"{first.n_train} to {last.n_train}, cond(X) grows from "
+            f"{_format(first.condition_number)} to {_format(last.condition_number)} "
+            f"and ||Y X^+|| from {_format(first.readout_norm)} to "
+            f"{_format(last.readout_norm)}; the minimum-norm interpolant bends to fit "
             "every label, its test cost rises, and the bounds that multiply input distances "
             "by ||Y X^+|| (lipschitz, projected) rise much faster."
         )
-    spread = max((r["test_cost_spread"] or 0.0) for r in rows)
+    spread = max((r.test_cost_spread or 0.0) for r in rows)
     out.append(
         f"- architecture independence holds exactly for readout_first, whose function "
         f"is relu(A x + beta) - beta for every depth and width (largest spread of its "
@@ -276,33 +290,29 @@ def _reading(results: dict) -> list[str]:
     return out
 
 
-def _warnings(results: dict) -> list[str]:
+def _warnings(results: ExperimentResults) -> list[str]:
     out = []
-    for run in results["runs"]:
-        for net in run["networks"]:
-            where = (
-                f"N = {run['n_train']}, {net['construction']}, L = {net['depth']}, "
-                f"M = {net['width']}"
-            )
-            if not net["zero_loss"]:
+    for run in results.runs:
+        for net in run.networks:
+            where = f"N = {run.n_train}, {net.construction}, L = {net.depth}, M = {net.width}"
+            if not net.zero_loss:
                 out.append(
-                    f"warning: training loss is not zero ({net['max_train_error']:.3g}) "
-                    f"for {where}"
+                    f"warning: training loss is not zero ({net.max_train_error:.3g}) for {where}"
                 )
-            for variant, bound in net["bounds"].items():
-                if bound["violations"]:
+            for variant, bound in net.bounds.items():
+                if bound.violations:
                     out.append(
                         f"warning: the {variant} bound is below the true error on "
-                        f"{bound['violations']} test samples for {where}"
+                        f"{bound.violations} test samples for {where}"
                     )
-    for run in results.get("trained", {}).get("runs", []):
-        for net in run["networks"]:
-            violations = net["trained"]["bound"]["violations"]
+    for trained_run in results.trained.runs if results.trained else []:
+        for trained_net in trained_run.networks:
+            violations = trained_net.trained.bound.violations
             if violations:
                 out.append(
                     f"warning: the lipschitz bound is below the true error on "
-                    f"{violations} test samples for N = {run['n_train']}, trained "
-                    f"{net['hidden']}"
+                    f"{violations} test samples for N = {trained_run.n_train}, trained "
+                    f"{trained_net.hidden}"
                 )
     return out
 
@@ -444,19 +454,19 @@ def experiment(
     finally:
         progress.close()
     paths = write_results(results, out)
-    data = results["dataset"]
+    data, resolved = results.dataset, results.config
     click.echo(
-        f"{data['name']}: M0 = {data['input_dim']}, Q = {data['n_classes']}, "
-        f"{data['n_test']} test samples; N = {','.join(map(str, results['config']['n_train']))}; "
-        f"L = {','.join(map(str, results['config']['depths']))}; "
-        f"M = {','.join(map(str, results['config']['widths']))} "
-        f"({results['seconds']:.1f} s)"
+        f"{data.name}: M0 = {data.input_dim}, Q = {data.n_classes}, "
+        f"{data.n_test} test samples; N = {_ints(resolved.n_train or [])}; "
+        f"L = {_ints(resolved.depths or [])}; "
+        f"M = {_ints(resolved.widths or [])} "
+        f"({results.seconds:.1f} s)"
     )
     click.echo(_summary_table(results))
-    if "trained" in results:
-        click.echo(_trained_table(results))
-    if "capacity" in results and results["capacity"]["networks"]:
-        click.echo(_capacity_table(results))
+    if results.trained is not None:
+        click.echo(_trained_table(results.trained))
+    if results.capacity is not None and results.capacity.networks:
+        click.echo(_capacity_table(results.capacity, resolved.delta))
     for line in _warnings(results):
         click.echo(line, err=True)
     click.echo("wrote " + ", ".join(str(p) for p in paths.values()))

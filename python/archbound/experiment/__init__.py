@@ -11,12 +11,17 @@ One module per job:
 
 - :mod:`~archbound.experiment.config`: :class:`ExperimentConfig`, its defaults,
   :func:`resolve` and :func:`plan`;
-- :mod:`~archbound.experiment.run`: :func:`run_experiment`, the sweep, which returns the
-  content of results.json as a JSON-safe dict;
+- :mod:`~archbound.experiment.run`: :func:`run_experiment`, the sweep, which returns an
+  :class:`ExperimentResults`;
+- :mod:`~archbound.experiment.results`: :class:`ExperimentResults`, the typed content of
+  results.json, whose ``to_dict`` is that content;
 - :mod:`~archbound.experiment.records`: the typed records of that content (run, network,
-  test, bound, discrepancy), each with its ``to_dict``;
-- :mod:`~archbound.experiment.report`: :func:`summarize`, results.csv (:func:`csv_rows`),
-  the figures, and :func:`write_results`;
+  test, bound, discrepancy, trained), one shared ``to_dict``, and the columns of
+  results.csv (:data:`CSV_COLUMNS`);
+- :mod:`~archbound.experiment.summary`: :func:`summarize`, the per-N means;
+- :mod:`~archbound.experiment.figures`: bound_vs_n.png and architectures.png;
+- :mod:`~archbound.experiment.report`: results.csv (:func:`csv_rows`) and
+  :func:`write_results`;
 - :mod:`~archbound.experiment.trained`: ``--trained``, networks trained by gradient
   descent beside the constructed minimizer;
 - :mod:`~archbound.experiment.capacity`: ``--capacity``, the classic capacity bounds of
@@ -56,17 +61,22 @@ from archbound.experiment.config import (
     plan,
     resolve,
 )
+from archbound.experiment.figures import figures
 from archbound.experiment.records import (
+    CSV_COLUMNS,
     BoundRecord,
     DiscrepancyBoundRecord,
     DiscrepancyRecord,
     NetworkRecord,
+    Record,
     RunRecord,
     TestRecord,
 )
-from archbound.experiment.report import CSV_COLUMNS, csv_rows, figures, summarize, write_results
+from archbound.experiment.report import csv_rows, write_results
+from archbound.experiment.results import DatasetRecord, ExperimentResults
 from archbound.experiment.run import run_experiment
 from archbound.experiment.schema import RESULTS_SCHEMA, RESULTS_VERSION
+from archbound.experiment.summary import SummaryRecord, summarize
 
 __all__ = [
     "ANY_NETWORK_VARIANTS",
@@ -80,11 +90,15 @@ __all__ = [
     "RESULTS_SCHEMA",
     "RESULTS_VERSION",
     "BoundRecord",
+    "DatasetRecord",
     "DiscrepancyBoundRecord",
     "DiscrepancyRecord",
     "ExperimentConfig",
+    "ExperimentResults",
     "NetworkRecord",
+    "Record",
     "RunRecord",
+    "SummaryRecord",
     "TestRecord",
     "csv_rows",
     "figures",

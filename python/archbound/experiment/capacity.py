@@ -16,26 +16,81 @@ same network, and capacity.png shows every bound against depth and against width
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from archbound._json import finite_or_none
 from archbound.capacity import capacity_bounds
+from archbound.experiment.records import Record, TestRecord
+
+if TYPE_CHECKING:
+    from archbound.experiment.config import ExperimentConfig
+    from archbound.experiment.results import ExperimentResults
 
 #: The quantile of the training margins taken as gamma.
 MARGIN_QUANTILE = 0.1
+#: Field metadata: the field is one of the capacity measures (:data:`MEASURES`).
+_MEASURE = {"measure": True}
+
+
+@dataclass
+class CapacityRecord(Record):
+    """One network's capacity measures beside its truths (``#/$defs/capacity``).
+
+    Attributes
+    ----------
+    n_train : int
+    construction : str
+        readout_first, readout_last or trained.
+    depth : int
+    width : int
+        The widest hidden layer.
+    hidden : list of int
+        The hidden widths.
+    n_parameters, vc_dimension, vc_bound, spectral_complexity, bartlett_bound,
+    neyshabur_bound, golowich_bound, path_norm, margin, train_error : float or None
+        The measures of :func:`archbound.capacity_bounds` (:data:`MEASURES`).
+    test_error : float or None
+        1 - the test accuracy.
+    test_cost : float or None
+    paper_bound : float or None
+        The lipschitz variant's mean_j B_j^2, which bounds the realised test cost.
+    unavailable : dict
+        Measure -> why it is not available.
+    seconds : float or None
+    """
+
+    n_train: int
+    construction: str
+    depth: int
+    width: int
+    hidden: list[int]
+    n_parameters: int = field(metadata=_MEASURE)
+    vc_dimension: float | None = field(metadata=_MEASURE)
+    vc_bound: float | None = field(metadata=_MEASURE)
+    spectral_complexity: float | None = field(metadata=_MEASURE)
+    bartlett_bound: float | None = field(metadata=_MEASURE)
+    neyshabur_bound: float | None = field(metadata=_MEASURE)
+    golowich_bound: float | None = field(metadata=_MEASURE)
+    path_norm: float | None = field(metadata=_MEASURE)
+    margin: float | None = field(metadata=_MEASURE)
+    train_error: float | None = field(metadata=_MEASURE)
+    test_error: float | None
+    test_cost: float | None
+    paper_bound: float | None
+    unavailable: dict[str, str]
+    seconds: float | None
+
+    def key(self) -> tuple:
+        """What identifies the network: N, construction, depth, width and hidden widths."""
+        return (self.n_train, self.construction, self.depth, self.width, tuple(self.hidden))
+
+
 #: The measures of a row, in the order of the table and the CSV.
-MEASURES = (
-    "n_parameters",
-    "vc_dimension",
-    "vc_bound",
-    "spectral_complexity",
-    "bartlett_bound",
-    "neyshabur_bound",
-    "golowich_bound",
-    "path_norm",
-    "margin",
-    "train_error",
-)
+MEASURES = tuple(item.name for item in fields(CapacityRecord) if item.metadata.get("measure"))
 #: Columns added to results.csv (on every row of the network they describe).
 CSV_COLUMNS = [f"capacity_{m}" for m in MEASURES] + ["capacity_test_error"]
 #: The bounds drawn in capacity.png: key -> legend label and what it bounds.
@@ -49,7 +104,18 @@ PLOTTED = {
 TRUTHS = {"test_error": "test classification error", "test_cost": "test cost"}
 
 
-def row(net, X, Y, *, where: dict, test: dict, paper_bound, config) -> dict:
+def row(
+    net: Any,
+    X: np.ndarray,
+    Y: np.ndarray,
+    *,
+    n_train: int,
+    construction: str,
+    hidden: list[int],
+    test: TestRecord,
+    paper_bound: float | None,
+    config: ExperimentConfig,
+) -> CapacityRecord:
     """One network's capacity measures beside its truths.
 
     Parameters
@@ -57,11 +123,13 @@ def row(net, X, Y, *, where: dict, test: dict, paper_bound, config) -> dict:
     net : Network
     X, Y : ndarray
         The training set, Y one-hot.
-    where : dict
-        ``n_train``, ``construction`` (readout_first, readout_last or trained), ``depth``,
-        ``width`` (the widest hidden layer) and ``hidden`` (the hidden widths).
-    test : dict
-        The network's ``test`` record (``test_cost``, ``accuracy``, ...).
+    n_train : int
+    construction : str
+        readout_first, readout_last or trained.
+    hidden : list of int
+        The hidden widths (the depth is their number, the width the largest).
+    test : TestRecord
+        The network's truth on the test set.
     paper_bound : float or None
         The lipschitz variant's mean_j B_j^2, which bounds the realised test cost.
     config : ExperimentConfig
@@ -76,34 +144,47 @@ def row(net, X, Y, *, where: dict, test: dict, paper_bound, config) -> dict:
         seed=config.seed,
         threads=config.threads,
     )
-    accuracy = test.get("accuracy")
-    out = dict(where)
-    out.update({m: finite_or_none(getattr(report, m)) for m in MEASURES})
-    out["n_parameters"] = int(report.n_parameters)
-    out.update(
-        {
-            "test_error": None if accuracy is None else finite_or_none(1.0 - accuracy),
-            "test_cost": test.get("test_cost"),
-            "paper_bound": finite_or_none(paper_bound),
-            "unavailable": dict(report.unavailable),
-            "seconds": finite_or_none(report.seconds),
-        }
+    measures: dict[str, Any] = {m: finite_or_none(getattr(report, m)) for m in MEASURES}
+    measures["n_parameters"] = int(report.n_parameters)
+    accuracy = test.accuracy
+    return CapacityRecord(
+        n_train=n_train,
+        construction=construction,
+        depth=len(hidden),
+        width=max(hidden),
+        hidden=[int(w) for w in hidden],
+        **measures,
+        test_error=None if accuracy is None else finite_or_none(1.0 - accuracy),
+        test_cost=test.test_cost,
+        paper_bound=finite_or_none(paper_bound),
+        unavailable=dict(report.unavailable),
+        seconds=finite_or_none(report.seconds),
     )
-    return out
 
 
-def section(rows: list[dict]) -> dict:
+@dataclass
+class CapacitySection(Record):
+    """results.json's ``capacity``, with ``--capacity`` only."""
+
+    margin_quantile: float
+    networks: list[CapacityRecord]
+
+    def largest_n(self) -> int | None:
+        """The largest N with capacity rows (the one the table and figure show)."""
+        values = [r.n_train for r in self.networks]
+        return max(values) if values else None
+
+
+def section(rows: list[CapacityRecord]) -> CapacitySection:
     """results.json's ``capacity``."""
-    return {"margin_quantile": MARGIN_QUANTILE, "networks": rows}
+    return CapacitySection(margin_quantile=MARGIN_QUANTILE, networks=rows)
 
 
-def _key(r: dict) -> tuple:
-    return (r["n_train"], r["construction"], r["depth"], r["width"], tuple(r["hidden"]))
-
-
-def add_csv_columns(results: dict, rows: list[dict]) -> list[dict]:
+def add_csv_columns(results: ExperimentResults, rows: list[dict[str, Any]]) -> list[dict]:
     """Fill :data:`CSV_COLUMNS` on the rows of results.csv of each network."""
-    table = {_key(r): r for r in results["capacity"]["networks"]}
+    if results.capacity is None:
+        return rows
+    table = {r.key(): r for r in results.capacity.networks}
     for csv_row in rows:
         hidden = csv_row.get("hidden")
         if hidden is None:
@@ -120,46 +201,42 @@ def add_csv_columns(results: dict, rows: list[dict]) -> list[dict]:
             )
         )
         if found is not None:
-            csv_row.update({f"capacity_{m}": found[m] for m in MEASURES})
-            csv_row["capacity_test_error"] = found["test_error"]
+            csv_row.update({f"capacity_{m}": getattr(found, m) for m in MEASURES})
+            csv_row["capacity_test_error"] = found.test_error
     return rows
 
 
-def largest_n(results: dict) -> int | None:
-    """The largest N with capacity rows of the sweep (the one the table and figure show)."""
-    values = [r["n_train"] for r in results["capacity"]["networks"]]
-    return max(values) if values else None
-
-
-def figure(results: dict, out_dir) -> dict:
+def figure(results: ExperimentResults, out_dir: str | Path) -> dict[str, Path]:
     """capacity.png: every bound and truth against depth and against width, at the largest
     N, for each construction (and the trained networks); return its path."""
     from archbound import plots
 
-    n = largest_n(results)
-    nets = [r for r in results["capacity"]["networks"] if r["n_train"] == n]
-    depths, widths = results["config"]["depths"], results["config"]["widths"]
+    if results.capacity is None:
+        return {}
+    n = results.capacity.largest_n()
+    nets = [r for r in results.capacity.networks if r.n_train == n]
+    depths, widths = results.config.depths or [], results.config.widths or []
     fixed_width, fixed_depth = max(widths), max(depths)
-    panels = []
+    panels: list[dict[str, Any]] = []
     for axis, fixed in (("depth", ("width", fixed_width)), ("width", ("depth", fixed_depth))):
-        series = []
+        series: list[dict[str, Any]] = []
         for construction in ("readout_first", "readout_last", "trained"):
-            chosen = [r for r in nets if r["construction"] == construction]
+            chosen = [r for r in nets if r.construction == construction]
             if construction != "trained":
-                chosen = [r for r in chosen if r[fixed[0]] == fixed[1]]
-            chosen = sorted(chosen, key=lambda r: (r[axis], r[fixed[0]]))
+                chosen = [r for r in chosen if getattr(r, fixed[0]) == fixed[1]]
+            chosen = sorted(chosen, key=lambda r: (getattr(r, axis), getattr(r, fixed[0])))
             if not chosen:
                 continue
-            x = [r[axis] for r in chosen]
+            x = [getattr(r, axis) for r in chosen]
             for key, label in list(PLOTTED.items()) + list(TRUTHS.items()):
                 series.append(
                     {
                         "construction": construction,
                         "measure": key,
-                        "label": f"{label}",
+                        "label": label,
                         "truth": key in TRUTHS,
                         "x": x,
-                        "y": [r[key] for r in chosen],
+                        "y": [getattr(r, key) for r in chosen],
                     }
                 )
         panels.append(
@@ -169,14 +246,23 @@ def figure(results: dict, out_dir) -> dict:
                 "series": series,
             }
         )
-    name = results["dataset"]["name"]
     path = plots.capacity(
         panels,
         Path(out_dir) / "capacity.png",
-        title=f"{name}, N = {n}: classic bounds (population risk) and the paper's bound "
-        "(realised test cost), each beside its truth",
+        title=f"{results.dataset.name}, N = {n}: classic bounds (population risk) and the "
+        "paper's bound (realised test cost), each beside its truth",
     )
     return {"capacity": path}
 
 
-__all__ = ["CSV_COLUMNS", "MARGIN_QUANTILE", "MEASURES", "add_csv_columns", "figure", "row"]
+__all__ = [
+    "CSV_COLUMNS",
+    "MARGIN_QUANTILE",
+    "MEASURES",
+    "CapacityRecord",
+    "CapacitySection",
+    "add_csv_columns",
+    "figure",
+    "row",
+    "section",
+]

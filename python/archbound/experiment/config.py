@@ -3,11 +3,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from typing import Any
 
 from archbound.bounds import ANY_NETWORK_VARIANTS, VARIANTS
 from archbound.construct import METHODS
 from archbound.experiment.trained import DEFAULT_EPOCHS, DEFAULT_HIDDEN
+
+#: Field metadata: the option is recorded in results.json's ``config``.
+_IN_RESULTS = {"results": True}
 
 #: The constructions of the sweep, in the order they are reported.
 CONSTRUCTIONS = METHODS
@@ -68,20 +72,28 @@ class ExperimentConfig:
         (:mod:`archbound.experiment.capacity`; results.json's ``capacity``).
     """
 
-    dataset: str = "digits"
-    n_train: list | None = None
-    depths: list | None = None
-    widths: list | None = None
-    n_test: int | None = None
-    variants: list = field(default_factory=lambda: list(VARIANTS))
-    seed: int = 0
-    delta: float = 1e-6
-    quick: bool = False
+    dataset: str = field(default="digits", metadata=_IN_RESULTS)
+    n_train: list[int] | None = field(default=None, metadata=_IN_RESULTS)
+    depths: list[int] | None = field(default=None, metadata=_IN_RESULTS)
+    widths: list[int] | None = field(default=None, metadata=_IN_RESULTS)
+    n_test: int | None = field(default=None, metadata=_IN_RESULTS)
+    variants: list[str] = field(default_factory=lambda: list(VARIANTS), metadata=_IN_RESULTS)
+    seed: int = field(default=0, metadata=_IN_RESULTS)
+    delta: float = field(default=1e-6, metadata=_IN_RESULTS)
+    quick: bool = field(default=False, metadata=_IN_RESULTS)
     threads: int | None = None
     trained: bool = False
-    trained_hidden: list | None = None
+    trained_hidden: list[list[int]] | None = None
     trained_epochs: int = DEFAULT_EPOCHS
     capacity: bool = False
+
+    def results_dict(self) -> dict[str, Any]:
+        """The options results.json records (its ``config``), in order."""
+        return {
+            item.name: getattr(self, item.name)
+            for item in fields(self)
+            if item.metadata.get("results")
+        }
 
 
 def _default_n_train(dataset: str, input_dim: int) -> list[int]:

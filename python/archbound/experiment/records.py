@@ -1,36 +1,83 @@
-"""The typed records of results.json's ``runs``: one dataclass per object of the schema.
+"""The typed records of results.json: one dataclass per object of the schema.
 
 Each record is built from what the sweep measured (a :class:`~archbound.BoundReport`, a
-:class:`~archbound.DiscrepancyReport`, a network's test outputs) and written by its
-``to_dict``, whose keys and their order are those of ``results.schema.json``
-(``#/$defs/run``, ``network``, ``test``, ``bound``, ``discrepancy``). Every float goes
-through :func:`archbound._json.finite_or_none`: a number that is not finite is None.
+:class:`~archbound.DiscrepancyReport`, a network's test outputs) and written by the one
+:meth:`Record.to_dict`, whose keys and their order are the record's fields, those of
+``results.schema.json`` (``#/$defs/run``, ``network``, ``test``, ``bound``,
+``discrepancy``). Every float goes through :func:`archbound._json.finite_or_none`: a
+number that is not finite is None.
+
+The columns of results.csv are defined here too, once: the fields of each record marked
+:data:`IN_CSV`, in their order (:meth:`Record.csv_columns`, :data:`CSV_COLUMNS`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import os
+from dataclasses import dataclass, field, fields
+from typing import Any, ClassVar
 
 import numpy as np
 
 from archbound._json import finite_or_none
+from archbound.bounds import DISCREPANCY_DISTANCES
 
-#: The columns of results.csv taken from each run (:class:`RunRecord`'s ``to_dict``).
-RUN_COLUMNS = ("n_train", "rank", "condition_number", "readout_norm", "status")
-#: The keys of a network's bound in the trained section of results.json (those of
-#: :class:`archbound.BoundSnapshot` that the sweep's :class:`BoundRecord` also has).
-TRAINED_BOUND_KEYS = (
-    "test_cost_bound",
-    "ratio",
-    "mean_bound",
-    "mean_ratio",
-    "uniform_bound",
-    "violations",
-)
+#: Field metadata: the field is a column of results.csv.
+IN_CSV = {"csv": True}
+#: Field metadata: the field is left out of ``to_dict`` when it is None.
+OMIT_NONE = {"omit_none": True}
+
+
+def plain(value: Any) -> Any:
+    """A record, or lists and dicts of them, as JSON-safe lists and dicts."""
+    if isinstance(value, Record):
+        return value.to_dict()
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    return value
+
+
+class Record:
+    """A dataclass of results.json: one ``to_dict`` and the columns of results.csv.
+
+    Subclasses are dataclasses; ``to_dict`` writes every field in order (records, lists
+    and dicts of records recursively), leaving out a field marked :data:`OMIT_NONE` when it
+    is None; the fields marked :data:`IN_CSV` are the record's columns of results.csv.
+    """
+
+    __dataclass_fields__: ClassVar[dict[str, Any]]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The record as a JSON-safe dict (the schema's keys, in order)."""
+        out = {}
+        for item in fields(self):
+            value = getattr(self, item.name)
+            if value is None and item.metadata.get("omit_none"):
+                continue
+            out[item.name] = plain(value)
+        return out
+
+    @classmethod
+    def csv_fields(cls) -> list[str]:
+        """The fields marked :data:`IN_CSV`, in order."""
+        return [item.name for item in fields(cls) if item.metadata.get("csv")]
+
+    @classmethod
+    def csv_columns(cls) -> list[str]:
+        """The record's columns of results.csv (its :meth:`csv_fields` unless overridden)."""
+        return cls.csv_fields()
+
+    def csv_values(self) -> dict[str, Any]:
+        """The record's values in results.csv, column -> value."""
+        return {name: getattr(self, name) for name in self.csv_fields()}
 
 
 @dataclass
-class TestRecord:
+class TestRecord(Record):
     """The truth on the test set (``#/$defs/test``).
 
     Attributes
@@ -47,13 +94,13 @@ class TestRecord:
 
     __test__ = False  # not a pytest test class, whatever its name
 
-    test_cost: float | None
-    mean_error: float | None
-    max_error: float | None
-    accuracy: float | None
+    test_cost: float | None = field(metadata=IN_CSV)
+    mean_error: float | None = field(metadata=IN_CSV)
+    max_error: float | None = field(metadata=IN_CSV)
+    accuracy: float | None = field(metadata=IN_CSV)
 
     @classmethod
-    def from_errors(cls, errors, accuracy) -> TestRecord:
+    def from_errors(cls, errors: Any, accuracy: Any) -> TestRecord:
         """From the per-sample errors |f(x~_j) - y~_j| (ndarray of shape (m,))."""
         errors = np.asarray(errors)
         return cls(
@@ -63,21 +110,15 @@ class TestRecord:
             accuracy=finite_or_none(accuracy),
         )
 
-    def to_dict(self) -> dict:
-        return {
-            "test_cost": self.test_cost,
-            "mean_error": self.mean_error,
-            "max_error": self.max_error,
-            "accuracy": self.accuracy,
-        }
-
 
 @dataclass
-class BoundRecord:
+class BoundRecord(Record):
     """One bound variant of one network (``#/$defs/bound``).
 
     Attributes
     ----------
+    attained_by : dict or None
+        For ``best``: component variant -> number of test samples it attains.
     test_cost_bound : float or None
         mean_j B_j^2.
     ratio : float or None
@@ -94,22 +135,20 @@ class BoundRecord:
         Test samples with B_j < |f(x~_j) - y~_j| (beyond a 1e-9 relative slack): 0 unless
         something is wrong.
     seconds : float or None
-    attained_by : dict or None
-        For ``best``: component variant -> number of test samples it attains.
     """
 
-    test_cost_bound: float | None
-    ratio: float | None
-    mean_bound: float | None
-    mean_ratio: float | None
-    uniform_bound: float | None
-    lipschitz: float | None
-    violations: int
+    attained_by: dict[str, int] | None = field(default=None, kw_only=True, metadata=OMIT_NONE)
+    test_cost_bound: float | None = field(metadata=IN_CSV)
+    ratio: float | None = field(metadata=IN_CSV)
+    mean_bound: float | None = field(metadata=IN_CSV)
+    mean_ratio: float | None = field(metadata=IN_CSV)
+    uniform_bound: float | None = field(metadata=IN_CSV)
+    lipschitz: float | None = field(metadata=IN_CSV)
+    violations: int = field(metadata=IN_CSV)
     seconds: float | None
-    attained_by: dict | None = None
 
     @classmethod
-    def from_report(cls, report) -> BoundRecord:
+    def from_report(cls, report: Any) -> BoundRecord:
         """From a :class:`~archbound.BoundReport` (its ``seconds`` included)."""
         summary = report.summary()
         return cls(
@@ -124,22 +163,24 @@ class BoundRecord:
             attained_by=None if report.attained_by is None else report.attained_counts(),
         )
 
-    def to_dict(self) -> dict:
-        extra = {} if self.attained_by is None else {"attained_by": self.attained_by}
-        return extra | {
-            "test_cost_bound": self.test_cost_bound,
-            "ratio": self.ratio,
-            "mean_bound": self.mean_bound,
-            "mean_ratio": self.mean_ratio,
-            "uniform_bound": self.uniform_bound,
-            "lipschitz": self.lipschitz,
-            "violations": self.violations,
-            "seconds": self.seconds,
-        }
+    @classmethod
+    def csv_columns(cls) -> list[str]:
+        return super().csv_columns() + ["bound_seconds", "attained_by"]
+
+    def csv_values(self) -> dict[str, Any]:
+        values = super().csv_values()
+        values["bound_seconds"] = self.seconds
+        # "lipschitz:0;projected:12;coordinates:437"
+        values["attained_by"] = (
+            None
+            if self.attained_by is None
+            else ";".join(f"{k}:{v}" for k, v in self.attained_by.items())
+        )
+        return values
 
 
 @dataclass
-class DiscrepancyBoundRecord:
+class DiscrepancyBoundRecord(Record):
     """The a-priori bound on |C_test - C_train| with one transport distance.
 
     Attributes
@@ -159,7 +200,7 @@ class DiscrepancyBoundRecord:
     seconds: float | None
 
     @classmethod
-    def from_report(cls, report, true) -> DiscrepancyBoundRecord:
+    def from_report(cls, report: Any, true: float | None) -> DiscrepancyBoundRecord:
         """From a :class:`~archbound.DiscrepancyReport` and the true discrepancy."""
         return cls(
             bound=finite_or_none(report.bound),
@@ -169,18 +210,14 @@ class DiscrepancyBoundRecord:
             seconds=finite_or_none(report.seconds),
         )
 
-    def to_dict(self) -> dict:
-        return {
-            "bound": self.bound,
-            "ratio": self.ratio,
-            "transport_term": self.transport_term,
-            "train_term": self.train_term,
-            "seconds": self.seconds,
-        }
+
+def _discrepancy_prefix(distance: str) -> str:
+    """The CSV prefix of a distance: ``discrepancy`` (lipschitz), ``discrepancy_<distance>``."""
+    return "discrepancy" if distance == "lipschitz" else f"discrepancy_{distance}"
 
 
 @dataclass
-class DiscrepancyRecord:
+class DiscrepancyRecord(Record):
     """The cost discrepancy of one network beside its a-priori bounds (``#/$defs/discrepancy``).
 
     Attributes
@@ -193,14 +230,28 @@ class DiscrepancyRecord:
     """
 
     true: float | None
-    bounds: dict = field(default_factory=dict)
+    bounds: dict[str, DiscrepancyBoundRecord] = field(default_factory=dict)
 
-    def to_dict(self) -> dict:
-        return {"true": self.true, "bounds": {k: v.to_dict() for k, v in self.bounds.items()}}
+    @classmethod
+    def csv_columns(cls) -> list[str]:
+        """``true_discrepancy``, then the bound and ratio of every distance."""
+        out = ["true_discrepancy"]
+        for distance in DISCREPANCY_DISTANCES:
+            prefix = _discrepancy_prefix(distance)
+            out += [f"{prefix}_bound", f"{prefix}_ratio"]
+        return out
+
+    def csv_values(self) -> dict[str, Any]:
+        values: dict[str, Any] = {"true_discrepancy": self.true}
+        for distance, bound in self.bounds.items():
+            prefix = _discrepancy_prefix(distance)
+            values[f"{prefix}_bound"] = bound.bound
+            values[f"{prefix}_ratio"] = bound.ratio
+        return values
 
 
 @dataclass
-class NetworkRecord:
+class NetworkRecord(Record):
     """One network of the sweep (``#/$defs/network``).
 
     Attributes
@@ -227,21 +278,28 @@ class NetworkRecord:
     discrepancy : DiscrepancyRecord or None
     """
 
-    construction: str
-    depth: int
-    width: int
-    widths: list
-    train_loss: float | None
-    max_train_error: float | None
-    zero_loss: bool
+    construction: str = field(metadata=IN_CSV)
+    depth: int = field(metadata=IN_CSV)
+    width: int = field(metadata=IN_CSV)
+    widths: list[int]
+    train_loss: float | None = field(metadata=IN_CSV)
+    max_train_error: float | None = field(metadata=IN_CSV)
+    zero_loss: bool = field(metadata=IN_CSV)
     test: TestRecord
-    bounds: dict = field(default_factory=dict)
+    bounds: dict[str, BoundRecord] = field(default_factory=dict)
     seconds: float | None = None
-    discrepancy: DiscrepancyRecord | None = None
+    discrepancy: DiscrepancyRecord | None = field(default=None, metadata=OMIT_NONE)
 
     @classmethod
     def from_network(
-        cls, net, construction, depth, width, output, Y_test, y_test
+        cls,
+        net: Any,
+        construction: str,
+        depth: int,
+        width: int,
+        output: np.ndarray,
+        Y_test: np.ndarray,
+        y_test: np.ndarray,
     ) -> NetworkRecord:
         """The truth of a constructed network, from its test outputs.
 
@@ -271,26 +329,9 @@ class NetworkRecord:
             test=TestRecord.from_errors(errors, np.mean(output.argmax(axis=1) == y_test)),
         )
 
-    def to_dict(self) -> dict:
-        out = {
-            "construction": self.construction,
-            "depth": self.depth,
-            "width": self.width,
-            "widths": self.widths,
-            "train_loss": self.train_loss,
-            "max_train_error": self.max_train_error,
-            "zero_loss": self.zero_loss,
-            "test": self.test.to_dict(),
-            "bounds": {k: v.to_dict() for k, v in self.bounds.items()},
-            "seconds": self.seconds,
-        }
-        if self.discrepancy is not None:
-            out["discrepancy"] = self.discrepancy.to_dict()
-        return out
-
 
 @dataclass
-class RunRecord:
+class RunRecord(Record):
     """One training-set size N of the sweep (``#/$defs/run``).
 
     Attributes
@@ -308,18 +349,18 @@ class RunRecord:
     networks : list of NetworkRecord
     """
 
-    n_train: int
-    rank: int
+    n_train: int = field(metadata=IN_CSV)
+    rank: int = field(metadata=IN_CSV)
     sigma_max: float | None
     sigma_min: float | None
-    condition_number: float | None
-    readout_norm: float | None = None
-    status: str = "ok"
+    condition_number: float | None = field(metadata=IN_CSV)
+    readout_norm: float | None = field(default=None, metadata=IN_CSV)
+    status: str = field(default="ok", metadata=IN_CSV)
     reason: str | None = None
-    networks: list = field(default_factory=list)
+    networks: list[NetworkRecord] = field(default_factory=list)
 
     @classmethod
-    def from_pinv_info(cls, n_train, info) -> RunRecord:
+    def from_pinv_info(cls, n_train: int, info: Any) -> RunRecord:
         """From :func:`archbound.pinv_info` of the training matrix."""
         return cls(
             n_train=n_train,
@@ -329,27 +370,131 @@ class RunRecord:
             condition_number=finite_or_none(info.condition_number),
         )
 
-    def to_dict(self) -> dict:
-        return {
-            "n_train": self.n_train,
-            "rank": self.rank,
-            "sigma_max": self.sigma_max,
-            "sigma_min": self.sigma_min,
-            "condition_number": self.condition_number,
-            "readout_norm": self.readout_norm,
-            "status": self.status,
-            "reason": self.reason,
-            "networks": [net.to_dict() for net in self.networks],
-        }
 
+@dataclass
+class TrainedBoundRecord(Record):
+    """The lipschitz bound of a network in the trained section (the keys of
+    :class:`archbound.BoundSnapshot` that :class:`BoundRecord` also has)."""
+
+    test_cost_bound: float | None = field(metadata=IN_CSV)
+    ratio: float | None = field(metadata=IN_CSV)
+    mean_bound: float | None = field(metadata=IN_CSV)
+    mean_ratio: float | None = field(metadata=IN_CSV)
+    uniform_bound: float | None = field(metadata=IN_CSV)
+    violations: int = field(metadata=IN_CSV)
+
+    @classmethod
+    def from_snapshot(cls, snapshot: Any) -> TrainedBoundRecord:
+        """From a :class:`~archbound.BoundSnapshot`."""
+        values = snapshot.to_dict()
+        return cls(**{item.name: values[item.name] for item in fields(cls)})
+
+
+@dataclass
+class FitRecord(Record):
+    """A trained network, or the constructed minimizer beside it (``#/$defs/trained``).
+
+    Attributes
+    ----------
+    train_loss, max_train_error : float or None
+    test : TestRecord
+    lipschitz : float or None
+        The product of the certified upper norms.
+    lipschitz_estimate : float or None
+    bound : TrainedBoundRecord
+        The lipschitz variant.
+    history : dict or None
+        The trained network's :meth:`archbound.NormMonitor.to_dict` (None for the
+        constructed minimizer).
+    """
+
+    train_loss: float | None
+    max_train_error: float | None
+    test: TestRecord
+    lipschitz: float | None
+    lipschitz_estimate: float | None
+    bound: TrainedBoundRecord
+    history: dict[str, Any] | None = field(default=None, metadata=OMIT_NONE)
+
+
+@dataclass
+class TrainedNetworkRecord(Record):
+    """One trained architecture of one N, beside the readout_first minimizer.
+
+    Attributes
+    ----------
+    hidden : list of int
+    widths : list of int
+    epochs : int
+    trained : FitRecord
+    constructed : FitRecord or None
+        None where the sweep skipped this N.
+    seconds : float or None
+    """
+
+    hidden: list[int]
+    widths: list[int]
+    epochs: int
+    trained: FitRecord
+    constructed: FitRecord | None
+    seconds: float | None
+
+
+@dataclass
+class TrainedRunRecord(Record):
+    """The trained networks of one N (``status`` is the sweep's)."""
+
+    n_train: int
+    status: str
+    networks: list[TrainedNetworkRecord] = field(default_factory=list)
+
+
+@dataclass
+class TrainedConfigRecord(Record):
+    """How the networks were trained."""
+
+    hidden: list[list[int]]
+    epochs: int
+    record_every: int
+    learning_rate: float
+    solver: str
+    alpha: float
+
+
+@dataclass
+class TrainedSection(Record):
+    """results.json's ``trained``, with ``--trained`` only."""
+
+    config: TrainedConfigRecord
+    runs: list[TrainedRunRecord]
+
+
+#: The columns of results.csv: one row per (N, network, variant).
+CSV_COLUMNS = [
+    *RunRecord.csv_columns(),
+    *NetworkRecord.csv_columns(),
+    *TestRecord.csv_columns(),
+    "variant",
+    *BoundRecord.csv_columns(),
+    *DiscrepancyRecord.csv_columns(),
+]
 
 __all__ = [
-    "RUN_COLUMNS",
-    "TRAINED_BOUND_KEYS",
+    "CSV_COLUMNS",
+    "IN_CSV",
+    "OMIT_NONE",
     "BoundRecord",
     "DiscrepancyBoundRecord",
     "DiscrepancyRecord",
+    "FitRecord",
     "NetworkRecord",
+    "Record",
     "RunRecord",
     "TestRecord",
+    "TrainedBoundRecord",
+    "TrainedConfigRecord",
+    "TrainedNetworkRecord",
+    "TrainedRunRecord",
+    "TrainedSection",
+    "plain",
 ]

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import datetime
 import time
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -36,8 +38,9 @@ from archbound.experiment.records import (
     NetworkRecord,
     RunRecord,
 )
-from archbound.experiment.report import summarize
+from archbound.experiment.results import DatasetRecord, ExperimentResults
 from archbound.experiment.schema import RESULTS_VERSION
+from archbound.experiment.summary import summarize
 from archbound.linalg import pinv_info
 
 
@@ -63,8 +66,10 @@ def _discrepancy_records(built, cache: TrainingSetCache) -> None:
         discrepancy.bounds[distance] = DiscrepancyBoundRecord.from_report(report, discrepancy.true)
 
 
-def run_experiment(config: ExperimentConfig, *, progress=None) -> dict:
-    """Run the sweep and return the results as a JSON-safe dict.
+def run_experiment(
+    config: ExperimentConfig, *, progress: Callable[..., Any] | None = None
+) -> ExperimentResults:
+    """Run the sweep and return its typed results.
 
     Parameters
     ----------
@@ -75,8 +80,9 @@ def run_experiment(config: ExperimentConfig, *, progress=None) -> dict:
 
     Returns
     -------
-    dict
-        The content of results.json (schema: ``archbound/experiment/results.schema.json``).
+    ExperimentResults
+        Its ``to_dict()`` is the content of results.json (schema:
+        ``archbound/experiment/results.schema.json``).
 
     Raises
     ------
@@ -88,16 +94,17 @@ def run_experiment(config: ExperimentConfig, *, progress=None) -> dict:
     config = resolve(config)
     if config.n_train is None:
         config = resolve(config, input_dim=dataset_input_dim(config.dataset))
+    n_train: list[int] = config.n_train or []
     X_pool, y_pool, X_test, y_test = load_dataset(
         config.dataset,
-        max_train=max(config.n_train),
+        max_train=max(n_train),
         max_test=config.n_test,
         seed=config.seed,
         clip=test_cap_only,
     )
-    if X_pool.shape[0] < max(config.n_train):
+    if X_pool.shape[0] < max(n_train):
         raise DataError(
-            f"N = {max(config.n_train)} is more than the {X_pool.shape[0]} training samples of "
+            f"N = {max(n_train)} is more than the {X_pool.shape[0]} training samples of "
             f"{config.dataset}"
         )
     n_classes = int(max(y_pool.max(), y_test.max())) + 1
@@ -119,10 +126,10 @@ def run_experiment(config: ExperimentConfig, *, progress=None) -> dict:
                 "minimizer they are compared with needs every hidden width M >= Q"
             )
     if progress:
-        n_trained = len(config.n_train) * len(config.trained_hidden) if config.trained else 0
+        n_trained = len(n_train) * len(config.trained_hidden) if config.trained else 0
         progress(total=len(networks_planned) + n_trained)
     runs, capacity_rows = [], []
-    for n in config.n_train:
+    for n in n_train:
         X, Y = X_pool[:n], Y_pool[:n]
         info = pinv_info(X, threads=config.threads)
         run = RunRecord.from_pinv_info(n, info)
@@ -208,14 +215,10 @@ def run_experiment(config: ExperimentConfig, *, progress=None) -> dict:
                         net,
                         X,
                         Y,
-                        where={
-                            "n_train": n,
-                            "construction": record.construction,
-                            "depth": record.depth,
-                            "width": record.width,
-                            "hidden": [record.width] * record.depth,
-                        },
-                        test=record.test.to_dict(),
+                        n_train=n,
+                        construction=record.construction,
+                        hidden=[record.width] * record.depth,
+                        test=record.test,
                         paper_bound=None if lipschitz is None else lipschitz.test_cost_bound,
                         config=config,
                     )
@@ -224,36 +227,11 @@ def run_experiment(config: ExperimentConfig, *, progress=None) -> dict:
             shares = list(record.bounds.values()) + list(record.discrepancy.bounds.values())
             record.seconds = finite_or_none(seconds + sum(b.seconds or 0.0 for b in shares))
             run.networks.append(record)
-    runs = [run.to_dict() for run in runs]
-    results = {
-        "version": RESULTS_VERSION,
-        "archbound_version": __version__,
-        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "seconds": None,
-        "config": {
-            "dataset": str(config.dataset),
-            "n_train": config.n_train,
-            "depths": config.depths,
-            "widths": config.widths,
-            "n_test": config.n_test,
-            "variants": config.variants,
-            "seed": config.seed,
-            "delta": config.delta,
-            "quick": config.quick,
-        },
-        "dataset": {
-            "name": str(config.dataset),
-            "input_dim": int(X_pool.shape[1]),
-            "n_classes": n_classes,
-            "n_pool": int(max(config.n_train)),
-            "n_test": int(X_test.shape[0]),
-        },
-        "runs": runs,
-    }
+    trained = None
     if config.trained:  # only then: without --trained, results.json is unchanged
         from archbound.experiment.trained import run_trained
 
-        results["trained"] = run_trained(
+        trained = run_trained(
             config,
             X_pool,
             Y_pool,
@@ -264,11 +242,26 @@ def run_experiment(config: ExperimentConfig, *, progress=None) -> dict:
             progress=progress,
             capacity_rows=capacity_rows if config.capacity else None,
         )
-    if config.capacity:  # only then: without --capacity, results.json is unchanged
-        results["capacity"] = capacity.section(capacity_rows)
-    results["summary"] = summarize(runs)
-    results["seconds"] = finite_or_none(time.perf_counter() - start)
-    return results
+    summary = summarize(runs)
+    return ExperimentResults(
+        version=RESULTS_VERSION,
+        archbound_version=__version__,
+        created=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        seconds=finite_or_none(time.perf_counter() - start),
+        config=config,
+        dataset=DatasetRecord(
+            name=str(config.dataset),
+            input_dim=int(X_pool.shape[1]),
+            n_classes=n_classes,
+            n_pool=int(max(n_train)),
+            n_test=int(X_test.shape[0]),
+        ),
+        runs=runs,
+        trained=trained,
+        # only with --capacity: without it, results.json is unchanged
+        capacity=capacity.section(capacity_rows) if config.capacity else None,
+        summary=summary,
+    )
 
 
 __all__ = ["run_experiment"]

@@ -28,16 +28,33 @@ results.json gets a key ``trained`` only when the option is given (its schema is
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from archbound._json import finite_or_none
-from archbound.bounds import BoundSnapshot, sample_bounds
+from archbound.bounds import sample_bounds
 from archbound.construct import construct_minimizer
-from archbound.experiment.records import RUN_COLUMNS, TRAINED_BOUND_KEYS, TestRecord
+from archbound.experiment.records import (
+    FitRecord,
+    RunRecord,
+    TestRecord,
+    TrainedBoundRecord,
+    TrainedConfigRecord,
+    TrainedNetworkRecord,
+    TrainedRunRecord,
+    TrainedSection,
+)
 from archbound.monitor import NormMonitor, history_series
 from archbound.network import Network
 from archbound.opnorm import estimate_product
+
+if TYPE_CHECKING:
+    from archbound.experiment.capacity import CapacityRecord
+    from archbound.experiment.config import ExperimentConfig
+    from archbound.experiment.results import ExperimentResults
 
 #: Architectures trained by default (hidden widths); every width must be >= Q for the
 #: readout_first minimizer they are compared with.
@@ -58,31 +75,23 @@ CSV_COLUMNS = [
 ]
 
 
-def _bound_entry(summary: BoundSnapshot) -> dict:
-    """The ``bound`` of a network in results.json's ``trained`` section."""
-    values = summary.to_dict()
-    return {k: values[k] for k in TRAINED_BOUND_KEYS}
-
-
-def _evaluate(net: Network, X, Y, X_test, Y_test, y_test, *, delta, seed, threads) -> dict:
+def _evaluate(
+    net: Network, X, Y, X_test, Y_test, *, delta: float, seed: int, threads: int | None
+) -> FitRecord:
     """Truth and lipschitz bound of a network (used for the constructed minimizer)."""
     report = sample_bounds(
         net, X, Y, X_test, Y_test, variant="lipschitz", delta=delta, seed=seed, threads=threads
     )
-    return {
-        "train_loss": finite_or_none(report.train_cost),
-        "max_train_error": finite_or_none(
+    return FitRecord(
+        train_loss=finite_or_none(report.train_cost),
+        max_train_error=finite_or_none(
             np.max(np.linalg.norm(net.forward(X, threads=threads) - Y, axis=1))
         ),
-        "test": _test_record(report.errors, report.accuracy),
-        "lipschitz": finite_or_none(report.lipschitz),
-        "lipschitz_estimate": finite_or_none(estimate_product(report.norms)),
-        "bound": _bound_entry(report.summary()),
-    }
-
-
-def _test_record(errors, accuracy) -> dict:
-    return TestRecord.from_errors(errors, accuracy).to_dict()
+        test=TestRecord.from_errors(report.errors, report.accuracy),
+        lipschitz=finite_or_none(report.lipschitz),
+        lipschitz_estimate=finite_or_none(estimate_product(report.norms)),
+        bound=TrainedBoundRecord.from_snapshot(report.summary()),
+    )
 
 
 def train_one(
@@ -136,8 +145,17 @@ def train_one(
 
 
 def run_trained(
-    config, X_pool, Y_pool, X_test, Y_test, y_test, runs, *, progress=None, capacity_rows=None
-):
+    config: ExperimentConfig,
+    X_pool: np.ndarray,
+    Y_pool: np.ndarray,
+    X_test: np.ndarray,
+    Y_test: np.ndarray,
+    y_test: np.ndarray,
+    runs: list[RunRecord],
+    *,
+    progress: Callable[..., Any] | None = None,
+    capacity_rows: list[CapacityRecord] | None = None,
+) -> TrainedSection:
     """Train and compare for every N of the sweep; return results.json's ``trained``.
 
     ``config`` is the resolved :class:`archbound.experiment.ExperimentConfig`, ``runs`` the
@@ -148,11 +166,11 @@ def run_trained(
     hidden_list = config.trained_hidden or DEFAULT_HIDDEN
     epochs = config.trained_epochs
     record_every = min(DEFAULT_RECORD_EVERY, epochs)
-    status = {run["n_train"]: run["status"] for run in runs}
+    status = {run.n_train: run.status for run in runs}
     out_runs = []
-    for n in config.n_train:
+    for n in config.n_train or []:
         X, Y = X_pool[:n], Y_pool[:n]
-        entry = {"n_train": n, "status": status.get(n, "ok"), "networks": []}
+        entry = TrainedRunRecord(n_train=n, status=status.get(n, "ok"))
         out_runs.append(entry)
         for hidden in hidden_list:
             label = "-".join(map(str, hidden))
@@ -176,15 +194,15 @@ def run_trained(
             net = Network.from_sklearn(model)
             output = net.forward(X_test, threads=config.threads)
             errors = np.linalg.norm(output - Y_test, axis=1)
-            trained = {
-                "train_loss": finite_or_none(last.train_cost),
-                "max_train_error": finite_or_none(last.max_train_residual),
-                "test": _test_record(errors, np.mean(output.argmax(axis=1) == y_test)),
-                "lipschitz": finite_or_none(last.lipschitz),
-                "lipschitz_estimate": finite_or_none(last.lipschitz_estimate),
-                "bound": _bound_entry(last.bound),
-                "history": monitor.to_dict(),
-            }
+            trained = FitRecord(
+                train_loss=finite_or_none(last.train_cost),
+                max_train_error=finite_or_none(last.max_train_residual),
+                test=TestRecord.from_errors(errors, np.mean(output.argmax(axis=1) == y_test)),
+                lipschitz=finite_or_none(last.lipschitz),
+                lipschitz_estimate=finite_or_none(last.lipschitz_estimate),
+                bound=TrainedBoundRecord.from_snapshot(last.bound),
+                history=monitor.to_dict(),
+            )
             if capacity_rows is not None:
                 from archbound.experiment import capacity
 
@@ -193,20 +211,16 @@ def run_trained(
                         net,
                         X,
                         Y,
-                        where={
-                            "n_train": n,
-                            "construction": "trained",
-                            "depth": len(hidden),
-                            "width": max(hidden),
-                            "hidden": [int(w) for w in hidden],
-                        },
-                        test=trained["test"],
-                        paper_bound=trained["bound"]["test_cost_bound"],
+                        n_train=n,
+                        construction="trained",
+                        hidden=hidden,
+                        test=trained.test,
+                        paper_bound=trained.bound.test_cost_bound,
                         config=config,
                     )
                 )
             constructed = None
-            if entry["status"] == "ok":
+            if entry.status == "ok":
                 minimizer = construct_minimizer(
                     X,
                     Y,
@@ -221,134 +235,129 @@ def run_trained(
                     Y,
                     X_test,
                     Y_test,
-                    y_test,
                     delta=config.delta,
                     seed=config.seed,
                     threads=config.threads,
                 )
-            entry["networks"].append(
-                {
-                    "hidden": [int(w) for w in hidden],
-                    "widths": net.widths,
-                    "epochs": int(epochs),
-                    "trained": trained,
-                    "constructed": constructed,
-                    "seconds": finite_or_none(time.perf_counter() - began),
-                }
+            entry.networks.append(
+                TrainedNetworkRecord(
+                    hidden=[int(w) for w in hidden],
+                    widths=net.widths,
+                    epochs=int(epochs),
+                    trained=trained,
+                    constructed=constructed,
+                    seconds=finite_or_none(time.perf_counter() - began),
+                )
             )
             if progress:
                 progress(advance=1, description=f"N={n} trained {label}")
-    return {
-        "config": {
-            "hidden": [[int(w) for w in h] for h in hidden_list],
-            "epochs": int(epochs),
-            "record_every": int(record_every),
-            "learning_rate": LEARNING_RATE,
-            "solver": "adam",
-            "alpha": 0.0,
-        },
-        "runs": out_runs,
-    }
+    return TrainedSection(
+        config=TrainedConfigRecord(
+            hidden=[[int(w) for w in h] for h in hidden_list],
+            epochs=int(epochs),
+            record_every=int(record_every),
+            learning_rate=LEARNING_RATE,
+            solver="adam",
+            alpha=0.0,
+        ),
+        runs=out_runs,
+    )
 
 
-def csv_rows(results: dict) -> list[dict]:
+def _label(hidden: list[int]) -> str:
+    """``[64, 64]`` -> ``"64-64"``."""
+    return "-".join(map(str, hidden))
+
+
+def csv_rows(results: ExperimentResults) -> list[dict[str, Any]]:
     """results.csv rows for the trained networks (construction = "trained", variant lipschitz)."""
-    rows = []
-    sweep = {run["n_train"]: run for run in results["runs"]}
-    for run in results.get("trained", {}).get("runs", []):
-        base = {k: sweep[run["n_train"]][k] for k in RUN_COLUMNS}
-        for net in run["networks"]:
-            trained, constructed = net["trained"], net["constructed"] or {}
+    rows: list[dict[str, Any]] = []
+    if results.trained is None:
+        return rows
+    sweep = {run.n_train: run for run in results.runs}
+    for run in results.trained.runs:
+        base = sweep[run.n_train].csv_values()
+        for net in run.networks:
+            trained, constructed = net.trained, net.constructed
             row = dict(
                 base,
                 construction="trained",
-                depth=len(net["hidden"]),
-                width=max(net["hidden"]),
-                hidden="-".join(map(str, net["hidden"])),
-                epochs=net["epochs"],
-                train_loss=trained["train_loss"],
-                max_train_error=trained["max_train_error"],
+                depth=len(net.hidden),
+                width=max(net.hidden),
+                hidden=_label(net.hidden),
+                epochs=net.epochs,
+                train_loss=trained.train_loss,
+                max_train_error=trained.max_train_error,
                 zero_loss=False,
                 variant="lipschitz",
-                lipschitz=trained["lipschitz"],
-                lipschitz_estimate=trained["lipschitz_estimate"],
+                lipschitz=trained.lipschitz,
+                lipschitz_estimate=trained.lipschitz_estimate,
                 bound_seconds=None,
             )
-            row.update(trained["test"])
-            row.update(trained["bound"])
-            row.update(
-                {
-                    "constructed_test_cost": constructed.get("test", {}).get("test_cost"),
-                    "constructed_accuracy": constructed.get("test", {}).get("accuracy"),
-                    "constructed_lipschitz": constructed.get("lipschitz"),
-                    "constructed_test_cost_bound": constructed.get("bound", {}).get(
-                        "test_cost_bound"
-                    ),
-                    "constructed_mean_ratio": constructed.get("bound", {}).get("mean_ratio"),
-                }
-            )
+            row.update(trained.test.csv_values())
+            row.update(trained.bound.csv_values())
+            if constructed is not None:
+                row.update(
+                    {
+                        "constructed_test_cost": constructed.test.test_cost,
+                        "constructed_accuracy": constructed.test.accuracy,
+                        "constructed_lipschitz": constructed.lipschitz,
+                        "constructed_test_cost_bound": constructed.bound.test_cost_bound,
+                        "constructed_mean_ratio": constructed.bound.mean_ratio,
+                    }
+                )
             rows.append(row)
     return rows
 
 
-def figures(results: dict, out_dir) -> dict:
+def _fit_series(
+    runs: list[TrainedRunRecord], index: int, constructed: bool
+) -> dict[str, list[float | None]]:
+    """The test cost, lipschitz bound and Lipschitz constant of one network over N."""
+    out: dict[str, list[float | None]] = {"test_cost": [], "test_cost_bound": [], "lipschitz": []}
+    for run in runs:
+        fit = None
+        if index < len(run.networks):
+            net = run.networks[index]
+            fit = net.constructed if constructed else net.trained
+        out["test_cost"].append(None if fit is None else fit.test.test_cost)
+        out["test_cost_bound"].append(None if fit is None else fit.bound.test_cost_bound)
+        out["lipschitz"].append(None if fit is None else fit.lipschitz)
+    return out
+
+
+def figures(results: ExperimentResults, out_dir: str | Path) -> dict[str, Path]:
     """trained_history.png (norms and bound against the epoch, largest N) and
     trained_vs_constructed.png (over N); return their paths."""
-    from pathlib import Path
-
     from archbound import plots
 
     out_dir = Path(out_dir)
-    name = results["dataset"]["name"]
-    runs = [r for r in results["trained"]["runs"] if r["networks"]]
-    paths = {}
+    name = results.dataset.name
+    paths: dict[str, Path] = {}
+    if results.trained is None:
+        return paths
+    runs = [r for r in results.trained.runs if r.networks]
     if not runs:
         return paths
-    shown = [r for r in runs if r["status"] == "ok"] or runs
+    shown = [r for r in runs if r.status == "ok"] or runs
     run = shown[-1]
     series = [
         history_series(
-            net["trained"]["history"]["records"],
-            label=f"hidden {'-'.join(map(str, net['hidden']))}",
+            (net.trained.history or {})["records"], label=f"hidden {_label(net.hidden)}"
         )
-        for net in run["networks"]
+        for net in run.networks
     ]
     paths["trained_history"] = plots.monitor_history(
         series,
         out_dir / "trained_history.png",
-        title=f"{name}, N = {run['n_train']}: certified norms and lipschitz bound while "
+        title=f"{name}, N = {run.n_train}: certified norms and lipschitz bound while "
         "training (MLPRegressor, Adam)",
     )
-    n_values = [r["n_train"] for r in runs]
-
-    def pick(part, index, *keys):
-        values = []
-        for r in runs:
-            value = r["networks"][index][part] if index < len(r["networks"]) else None
-            for key in keys:
-                value = None if value is None else value.get(key)
-            values.append(value)
-        return values
-
-    lines = [
-        {
-            "label": "constructed readout_first",
-            "test_cost": pick("constructed", 0, "test", "test_cost"),
-            "test_cost_bound": pick("constructed", 0, "bound", "test_cost_bound"),
-            "lipschitz": pick("constructed", 0, "lipschitz"),
-        }
-    ]
-    for index, net in enumerate(runs[0]["networks"]):
-        lines.append(
-            {
-                "label": f"trained {'-'.join(map(str, net['hidden']))}",
-                "test_cost": pick("trained", index, "test", "test_cost"),
-                "test_cost_bound": pick("trained", index, "bound", "test_cost_bound"),
-                "lipschitz": pick("trained", index, "lipschitz"),
-            }
-        )
+    lines = [{"label": "constructed readout_first", **_fit_series(runs, 0, constructed=True)}]
+    for index, net in enumerate(runs[0].networks):
+        lines.append({"label": f"trained {_label(net.hidden)}", **_fit_series(runs, index, False)})
     paths["trained_vs_constructed"] = plots.trained_vs_constructed(
-        n_values,
+        [r.n_train for r in runs],
         lines,
         out_dir / "trained_vs_constructed.png",
         title=f"{name}: trained networks beside the constructed minimizer",
