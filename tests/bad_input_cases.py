@@ -1,10 +1,17 @@
 """The entry points of the bad-input battery (tests/test_bad_input.py) and the cases
 generated from them: every target against every bad value of each argument's kind, and
-every good layout of each array argument."""
+every good layout of each array argument.
+
+A target is one row of TARGETS: a name, the function, and a table ``argument -> (valid
+value, kind)`` whose first ``positional`` arguments are passed by position and the rest by
+keyword. The kinds and their bad values are in bad_input_data.py.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
+from functools import partial
 
 import numpy as np
 import pytest
@@ -15,10 +22,6 @@ from archbound import Network
 from bad_input_data import (
     ARRAY_KINDS,
     BIASES,
-    BOUND_ARGS,
-    BOUND_COLS,
-    BOUND_KINDS,
-    BOUND_ROWS,
     KIND_BAD,
     LABELS_TEST,
     LABELS_TRAIN,
@@ -35,386 +38,311 @@ from bad_input_data import (
     Y_TRAIN,
     N,
     Q,
-    Target,
-    _bound_data,
-    _bounds_kw,
 )
 
+
+@dataclasses.dataclass
+class Target:
+    """An entry point: ``function(*positional arguments, **keyword arguments)``.
+
+    rows and cols: groups of arguments that must agree in their number of rows or columns;
+    "net" stands for the network's sizes.
+    """
+
+    name: str
+    function: Callable
+    valid: dict
+    kinds: dict
+    positional: int = 0
+    rows: list = dataclasses.field(default_factory=list)
+    cols: list = dataclasses.field(default_factory=list)
+
+    @classmethod
+    def of(cls, name, function, table, *, positional=0, rows=(), cols=()):
+        """A target from its table ``argument -> (valid value, kind)``."""
+        valid = {arg: value for arg, (value, _) in table.items()}
+        kinds = {arg: kind for arg, (_, kind) in table.items()}
+        return cls(name, function, valid, kinds, positional, list(rows), list(cols))
+
+    def call(self, kw):
+        names = list(self.valid)
+        args = [kw[name] for name in names[: self.positional]]
+        return self.function(*args, **{name: kw[name] for name in names[self.positional :]})
+
+    def partners(self, arg: str, axis: str) -> list[str] | None:
+        for group in self.rows if axis == "rows" else self.cols:
+            if arg in group:
+                return group
+        return None
+
+
+# The five data arguments of a bound, in the order the bounds take them.
+BOUND_DATA = {
+    "net": (NET, "net"),
+    "X_train": (X_TRAIN, "matrix"),
+    "Y_train": (Y_TRAIN, "targets"),
+    "X_test": (X_TEST, "matrix"),
+    "Y_test": (Y_TEST, "targets"),
+}
+BOUND_OPTIONS = {"delta": (1e-6, "probability"), "seed": (0, "seed"), "threads": (None, "threads")}
+BOUND_ROWS = [["X_train", "Y_train"], ["X_test", "Y_test"]]
+BOUND_COLS = [["X_train", "X_test", "net"], ["Y_train", "Y_test", "net"]]
+LAYER_TABLE = {
+    **{f"weights[{i}]": (w, "matrix") for i, w in enumerate(LAYERS)},
+    **{f"biases[{i}]": (b, "vector") for i, b in enumerate(BIASES)},
+}
+
+
+def bound_target(name, function, table=BOUND_DATA, **extra):
+    """A bound's target: its data (positional), the options every bound takes, and `extra`."""
+    cols = BOUND_COLS if "net" in table else [["X_test", "X_train"], ["Y_train", "Y_test"]]
+    table = {**table, **BOUND_OPTIONS, **extra}
+    return Target.of(
+        name, function, table, positional=4 + ("net" in table), rows=BOUND_ROWS, cols=cols
+    )
+
+
+def _batch(function, *variants):
+    """A batch bound whose jobs are one network with each of `variants`."""
+
+    def call(net, *data, **options):
+        return function([(net, variant) for variant in variants], *data, **options)
+
+    return call
+
+
+def _monitor_record(X_train, Y_train, X_test, Y_test, *, step, network, threads, **options):
+    return ab.NormMonitor(X_train, Y_train, X_test, Y_test, **options).record(
+        step, network, threads=threads
+    )
+
+
+SOLVER = {"rcond": (None, "rcond"), "threads": (None, "threads")}
+NORM = {"delta": (1e-6, "probability"), "seed": (2, "seed")}
+OPNORM = {
+    "method": ("lanczos", "method:opnorm"),
+    "delta": (1e-3, "probability"),
+    "rtol": (0.5, "rtol"),
+    "max_iter": (None, "max_iter"),
+    "seed": (4, "seed"),
+    "threads": (None, "threads"),
+}
+PAIR = {"A": (X_TEST, "matrix"), "B": (X_TRAIN, "matrix")}
+NEAREST = {
+    "F_test": (X_TEST, "matrix"),
+    "F_train": (X_TRAIN, "matrix"),
+    "alpha": (2.5, "alpha"),
+    "y_test": (Y_TEST, "labels"),
+    "y_train": (Y_TRAIN, "labels"),
+    "offsets": (OFFSETS, "offsets"),
+    "classes_test": (LABELS_TEST, "classes"),
+    "classes_train": (LABELS_TRAIN, "classes"),
+    "block_size": (2, "block_size"),
+    "threads": (None, "threads"),
+}
+DATA = {"X": (X_TRAIN, "matrix"), "Y": (Y_TRAIN, "matrix")}
+
 TARGETS = [
-    Target(
-        "pinv",
-        lambda kw: ab.pinv(kw["a"], rcond=kw["rcond"], threads=kw["threads"]),
-        dict(a=X_TRAIN, rcond=None, threads=None),
-        dict(a="matrix", rcond="rcond", threads="threads"),
-    ),
-    Target(
+    Target.of("pinv", ab.pinv, {"a": (X_TRAIN, "matrix"), **SOLVER}, positional=1),
+    Target.of(
         "pinv_info",
-        lambda kw: ab.pinv_info(kw["a"], rcond=kw["rcond"], threads=kw["threads"]),
-        dict(a=X_TEST.T, rcond=1e-10, threads=1),
-        dict(a="matrix", rcond="rcond", threads="threads"),
+        ab.pinv_info,
+        {"a": (X_TEST.T, "matrix"), "rcond": (1e-10, "rcond"), "threads": (1, "threads")},
+        positional=1,
     ),
-    Target(
+    Target.of(
         "one_hot",
-        lambda kw: ab.one_hot(kw["labels"], kw["n_classes"]),
-        dict(labels=LABELS_TRAIN, n_classes=Q),
-        dict(labels="integer_labels", n_classes="n_classes"),
+        ab.one_hot,
+        {"labels": (LABELS_TRAIN, "integer_labels"), "n_classes": (Q, "n_classes")},
+        positional=2,
     ),
-    Target(
+    Target.of(
         "construct_minimizer",
-        lambda kw: ab.construct_minimizer(
-            kw["X"],
-            kw["Y"],
-            kw["widths"],
-            method=kw["method"],
-            seed=kw["seed"],
-            rcond=kw["rcond"],
-            threads=kw["threads"],
-        ),
-        dict(
-            X=X_TRAIN,
-            Y=Y_TRAIN,
-            widths=[5, 4],
-            method="readout_first",
-            seed=1,
-            rcond=None,
-            threads=None,
-        ),
-        dict(
-            X="matrix",
-            Y="matrix",
-            widths="widths",
-            method="method:construct",
-            seed="seed",
-            rcond="rcond",
-            threads="threads",
-        ),
+        ab.construct_minimizer,
+        {
+            **DATA,
+            "widths": ([5, 4], "widths"),
+            "method": ("readout_first", "method:construct"),
+            "seed": (1, "seed"),
+            **SOLVER,
+        },
+        positional=3,
         rows=[["X", "Y"]],
     ),
-    Target(
+    Target.of(
         "construct_minimizer[readout_last]",
-        lambda kw: ab.construct_minimizer(
-            kw["X"], kw["Y"], kw["widths"], method="readout_last", seed=kw["seed"]
-        ),
-        dict(X=X_TRAIN, Y=Y_TRAIN, widths=[N, N + 2], seed=3),
-        dict(X="matrix", Y="matrix", widths="widths", seed="seed"),
+        partial(ab.construct_minimizer, method="readout_last"),
+        {**DATA, "widths": ([N, N + 2], "widths"), "seed": (3, "seed")},
+        positional=3,
         rows=[["X", "Y"]],
     ),
-    Target(
+    Target.of(
         "Network",
-        lambda kw: Network(
-            [kw[f"weights[{i}]"] for i in range(3)], [kw[f"biases[{i}]"] for i in range(3)]
-        ),
-        {
-            **{f"weights[{i}]": w for i, w in enumerate(LAYERS)},
-            **{f"biases[{i}]": b for i, b in enumerate(BIASES)},
-        },
-        {
-            **{f"weights[{i}]": "matrix" for i in range(3)},
-            **{f"biases[{i}]": "vector" for i in range(3)},
-        },
+        lambda *layers: Network(list(layers[:3]), list(layers[3:])),
+        LAYER_TABLE,
+        positional=6,
         rows=[[f"weights[{i}]", f"biases[{i}]"] for i in range(3)],
         # Columns of W_l must match the rows of W_{l-1} (W_1's columns are free: M0).
         cols=[["weights[1]"], ["weights[2]"]],
     ),
-    Target(
+    Target.of(
         "Network.forward",
-        lambda kw: NET.forward(kw["X"], threads=kw["threads"]),
-        dict(X=X_TEST, threads=None),
-        dict(X="matrix", threads="threads"),
+        NET.forward,
+        {"X": (X_TEST, "matrix"), "threads": (None, "threads")},
+        positional=1,
         cols=[["X", "net"]],
     ),
-    Target(
+    Target.of(
         "Network.forward[float32]",
-        lambda kw: NET.forward(kw["X"]),
-        dict(X=X_TEST.astype(np.float32)),
-        dict(X="matrix"),
+        NET.forward,
+        {"X": (X_TEST.astype(np.float32), "matrix")},
+        positional=1,
         cols=[["X", "net"]],
     ),
-    Target(
-        "Network.norms",
-        lambda kw: NET.norms(delta=kw["delta"], seed=kw["seed"]),
-        dict(delta=1e-6, seed=2),
-        dict(delta="probability", seed="seed"),
+    Target.of("Network.norms", NET.norms, NORM),
+    Target.of(
+        "Network.lipschitz_upper", NET.lipschitz_upper, {**NORM, "delta": (0.5, "probability")}
     ),
-    Target(
-        "Network.lipschitz_upper",
-        lambda kw: NET.lipschitz_upper(delta=kw["delta"], seed=kw["seed"]),
-        dict(delta=0.5, seed=2),
-        dict(delta="probability", seed="seed"),
-    ),
-    Target(
-        "opnorm",
-        lambda kw: ab.opnorm(
-            kw["W"],
-            method=kw["method"],
-            delta=kw["delta"],
-            rtol=kw["rtol"],
-            max_iter=kw["max_iter"],
-            seed=kw["seed"],
-            threads=kw["threads"],
-        ),
-        dict(
-            W=X_TEST, method="lanczos", delta=1e-3, rtol=0.5, max_iter=None, seed=4, threads=None
-        ),
-        dict(
-            W="matrix",
-            method="method:opnorm",
-            delta="probability",
-            rtol="rtol",
-            max_iter="max_iter",
-            seed="seed",
-            threads="threads",
-        ),
-    ),
-    Target(
+    Target.of("opnorm", ab.opnorm, {"W": (X_TEST, "matrix"), **OPNORM}, positional=1),
+    Target.of(
         "opnorms",
-        lambda kw: ab.opnorms(
-            [kw["weights[0]"], kw["weights[1]"]],
-            method=kw["method"],
-            delta=kw["delta"],
-            rtol=kw["rtol"],
-            max_iter=kw["max_iter"],
-            seed=kw["seed"],
-            threads=kw["threads"],
-        ),
+        lambda *weights, **options: ab.opnorms(list(weights), **options),
         {
-            "weights[0]": X_TRAIN,
-            "weights[1]": LAYERS[1],
-            "method": "auto",
-            "delta": 0.1,
-            "rtol": 0.01,
-            "max_iter": 50,
-            "seed": 5,
-            "threads": 2,
+            "weights[0]": (X_TRAIN, "matrix"),
+            "weights[1]": (LAYERS[1], "matrix"),
+            **OPNORM,
+            "method": ("auto", "method:opnorm"),
+            "delta": (0.1, "probability"),
+            "rtol": (0.01, "rtol"),
+            "max_iter": (50, "max_iter"),
+            "seed": (5, "seed"),
+            "threads": (2, "threads"),
         },
-        {
-            "weights[0]": "matrix",
-            "weights[1]": "matrix",
-            "method": "method:opnorm",
-            "delta": "probability",
-            "rtol": "rtol",
-            "max_iter": "max_iter",
-            "seed": "seed",
-            "threads": "threads",
-        },
+        positional=2,
     ),
-    Target(
+    Target.of(
         "nearest",
-        lambda kw: ab.nearest(
-            kw["F_test"],
-            kw["F_train"],
-            **{k: v for k, v in kw.items() if k not in ("F_test", "F_train")},
-        ),
-        dict(
-            F_test=X_TEST,
-            F_train=X_TRAIN,
-            alpha=2.5,
-            y_test=Y_TEST,
-            y_train=Y_TRAIN,
-            offsets=OFFSETS,
-            classes_test=LABELS_TEST,
-            classes_train=LABELS_TRAIN,
-            block_size=2,
-            threads=None,
-        ),
-        dict(
-            F_test="matrix",
-            F_train="matrix",
-            alpha="alpha",
-            y_test="labels",
-            y_train="labels",
-            offsets="offsets",
-            classes_test="classes",
-            classes_train="classes",
-            block_size="block_size",
-            threads="threads",
-        ),
+        ab.nearest,
+        NEAREST,
+        positional=2,
         rows=[
             ["F_test", "y_test", "classes_test"],
             ["F_train", "y_train", "offsets", "classes_train"],
         ],
         cols=[["F_test", "F_train"], ["y_test", "y_train"]],
     ),
-    Target(
+    Target.of(
         "nearest[float32]",
-        lambda kw: ab.nearest(kw["F_test"], kw["F_train"], block_size=kw["block_size"]),
-        dict(
-            F_test=X_TEST.astype(np.float32), F_train=X_TRAIN.astype(np.float32), block_size="auto"
-        ),
-        dict(F_test="matrix", F_train="matrix", block_size="block_size"),
+        ab.nearest,
+        {
+            "F_test": (X_TEST.astype(np.float32), "matrix"),
+            "F_train": (X_TRAIN.astype(np.float32), "matrix"),
+            "block_size": ("auto", "block_size"),
+        },
+        positional=2,
         cols=[["F_test", "F_train"]],
     ),
-    Target(
-        "chamfer",
-        lambda kw: ab.chamfer(kw["A"], kw["B"], symmetric=True),
-        dict(A=X_TEST, B=X_TRAIN),
-        dict(A="matrix", B="matrix"),
-        cols=[["A", "B"]],
+    Target.of(
+        "chamfer", partial(ab.chamfer, symmetric=True), PAIR, positional=2, cols=[["A", "B"]]
     ),
-    Target(
+    Target.of(
         "hausdorff",
-        lambda kw: ab.hausdorff(kw["A"], kw["B"]),
-        dict(A=X_TEST, B=X_TRAIN.astype(np.float32)),
-        dict(A="matrix", B="matrix"),
+        ab.hausdorff,
+        {**PAIR, "B": (X_TRAIN.astype(np.float32), "matrix")},
+        positional=2,
         cols=[["A", "B"]],
     ),
-    Target(
-        "sample_bounds",
-        lambda kw: ab.sample_bounds(
-            kw["net"],
-            *_bound_data(kw),
-            variant=kw["variant"],
-            **_bounds_kw(kw),
-        ),
-        {**BOUND_ARGS, "variant": "lipschitz"},
-        {**BOUND_KINDS, "variant": "method:variant"},
-        rows=BOUND_ROWS,
-        cols=BOUND_COLS,
-    ),
-    Target(
+    bound_target("sample_bounds", ab.sample_bounds, variant=("lipschitz", "method:variant")),
+    bound_target(
         "sample_bounds[projected]",
-        lambda kw: ab.sample_bounds(
-            MINIMIZER,
-            *_bound_data(kw),
-            variant="projected",
-            **_bounds_kw(kw),
-        ),
-        {k: v for k, v in BOUND_ARGS.items() if k != "net"},
-        {k: v for k, v in BOUND_KINDS.items() if k != "net"},
-        rows=BOUND_ROWS,
-        cols=[["X_test", "X_train"], ["Y_train", "Y_test"]],
+        partial(ab.sample_bounds, MINIMIZER, variant="projected"),
+        {k: v for k, v in BOUND_DATA.items() if k != "net"},
     ),
-    Target(
-        "cost_discrepancy_bound",
-        lambda kw: ab.cost_discrepancy_bound(kw["net"], *_bound_data(kw), **_bounds_kw(kw)),
-        BOUND_ARGS,
-        BOUND_KINDS,
-        rows=BOUND_ROWS,
-        cols=BOUND_COLS,
-    ),
-    Target(
+    bound_target("cost_discrepancy_bound", ab.cost_discrepancy_bound),
+    bound_target(
         "sample_bounds_batch",
-        lambda kw: ab.sample_bounds_batch(
-            [(kw["net"], "lipschitz"), (kw["net"], "best")],
-            *_bound_data(kw),
-            **_bounds_kw(kw),
-        ),
-        BOUND_ARGS,
-        BOUND_KINDS,
-        rows=BOUND_ROWS,
-        cols=BOUND_COLS,
+        _batch(ab.sample_bounds_batch, "lipschitz", "best"),
     ),
-    Target(
+    bound_target(
         "cost_discrepancy_bound_batch",
-        lambda kw: ab.cost_discrepancy_bound_batch(
-            [(kw["net"], "lipschitz")],
-            *_bound_data(kw),
-            **_bounds_kw(kw),
-        ),
-        BOUND_ARGS,
-        BOUND_KINDS,
-        rows=BOUND_ROWS,
-        cols=BOUND_COLS,
+        _batch(ab.cost_discrepancy_bound_batch, "lipschitz"),
     ),
-    Target(
+    Target.of(
         "capacity_bounds",
-        lambda kw: ab.capacity_bounds(
-            kw["net"],
-            kw["X_train"],
-            kw["Y_train"],
-            **{k: kw[k] for k in ("delta", "margin_quantile", "reference", "seed", "threads")},
-        ),
-        dict(
-            net=NET,
-            X_train=X_TRAIN,
-            Y_train=Y_TRAIN,
-            delta=1e-6,
-            margin_quantile=0.5,
-            reference=Network([w * 0.5 for w in LAYERS], BIASES),
-            seed=0,
-            threads=None,
-        ),
-        dict(
-            net="net",
-            X_train="matrix",
-            Y_train="targets",
-            delta="probability",
-            margin_quantile="probability",
-            reference="reference",
-            seed="seed",
-            threads="threads",
-        ),
+        ab.capacity_bounds,
+        {
+            **{k: BOUND_DATA[k] for k in ("net", "X_train", "Y_train")},
+            "delta": (1e-6, "probability"),
+            "margin_quantile": (0.5, "probability"),
+            "reference": (Network([w * 0.5 for w in LAYERS], BIASES), "reference"),
+            "seed": (0, "seed"),
+            "threads": (None, "threads"),
+        },
+        positional=3,
         rows=[["X_train", "Y_train"]],
         cols=[["X_train", "net"], ["Y_train", "net"]],
     ),
-    Target(
+    Target.of(
         "NormMonitor",
-        lambda kw: ab.NormMonitor(
-            kw["X_train"],
-            kw["Y_train"],
-            kw["X_test"],
-            kw["Y_test"],
-            bound_every=kw["bound_every"],
-            delta=kw["delta"],
-            seed=kw["seed"],
-        ).record(kw["step"], kw["network"], threads=kw["threads"]),
-        dict(
-            X_train=X_TRAIN,
-            Y_train=Y_TRAIN,
-            X_test=X_TEST,
-            Y_test=Y_TEST,
-            bound_every=1,
-            delta=1e-6,
-            seed=0,
-            step=0,
-            network=NET,
-            threads=None,
-        ),
-        dict(
-            X_train="matrix",
-            Y_train="targets",
-            X_test="matrix",
-            Y_test="targets",
-            bound_every="bound_every",
-            delta="probability",
-            seed="seed",
-            step="step",
-            network="network",
-            threads="threads",
-        ),
+        _monitor_record,
+        {
+            **{k: v for k, v in BOUND_DATA.items() if k != "net"},
+            "bound_every": (1, "bound_every"),
+            "delta": (1e-6, "probability"),
+            "seed": (0, "seed"),
+            "step": (0, "step"),
+            "network": (NET, "network"),
+            "threads": (None, "threads"),
+        },
+        positional=4,
         rows=BOUND_ROWS,
         cols=[["X_train", "X_test", "network"], ["Y_train", "Y_test", "network"]],
     ),
-    Target(
-        "Network.from_sklearn",
-        lambda kw: Network.from_sklearn(kw["estimator"]),
-        dict(estimator=MLP),
-        dict(estimator="estimator"),
-    ),
-    Target(
-        "Network.from_torch",
-        lambda kw: Network.from_torch(kw["module"]),
-        dict(module=STATE_DICT),
-        dict(module="module"),
-    ),
-    Target(
+    Target.of("Network.from_sklearn", Network.from_sklearn, {"estimator": (MLP, "estimator")}),
+    Target.of("Network.from_torch", Network.from_torch, {"module": (STATE_DICT, "module")}),
+    bound_target(
         "distributed.sample_bounds_dask",
-        lambda kw: abd.sample_bounds_dask(
-            kw["net"],
-            *_bound_data(kw),
-            chunk_rows=kw["chunk_rows"],
-            **_bounds_kw(kw),
-        ),
-        {**BOUND_ARGS, "chunk_rows": 3},
-        {**BOUND_KINDS, "chunk_rows": "chunk_rows"},
-        rows=BOUND_ROWS,
-        cols=BOUND_COLS,
+        abd.sample_bounds_dask,
+        chunk_rows=(3, "chunk_rows"),
     ),
 ]
+BY_NAME = {target.name: target for target in TARGETS}
 
 
-def _value(v, valid):
-    return v(valid) if callable(v) else v
+def _cut(axis):
+    return (lambda v: v[:-1]) if axis == "rows" else (lambda v: v[:, :-1])
+
+
+#: Calls of Network and opnorms with a whole argument that is not a list of layers.
+STRUCTURE = {
+    "Network": [
+        ("weights array", lambda: Network(np.stack([LAYERS[1]] * 2), BIASES[:2]), ["weights"]),
+        ("weights None", lambda: Network(None, BIASES), ["weights"]),
+        ("weights str", lambda: Network("abc", BIASES), ["weights"]),
+        ("biases array", lambda: Network(LAYERS, np.zeros(3)), ["biases"]),
+        ("biases None", lambda: Network(LAYERS, None), ["biases"]),
+        ("no layers", lambda: Network([], []), ["weights"]),
+        ("L = 0", lambda: Network(LAYERS[:1], BIASES[:1]), ["weights"]),
+        ("fewer biases", lambda: Network(LAYERS, BIASES[:2]), ["bias"]),
+        ("more biases", lambda: Network(LAYERS, BIASES + [BIASES[0]]), ["bias"]),
+        (
+            "consecutive shapes",
+            lambda: Network([LAYERS[0], LAYERS[2], LAYERS[1]], [BIASES[0], BIASES[2], BIASES[1]]),
+            ["weights"],
+        ),
+        ("layers swapped", lambda: Network(LAYERS[::-1], BIASES[::-1]), ["weights"]),
+    ],
+    "opnorms": [
+        (label, partial(ab.opnorms, weights), ["weights"])
+        for label, weights in [
+            ("array", np.stack([X_TRAIN] * 2)),
+            ("None", None),
+            ("empty", []),
+            ("str", "abc"),
+            ("ragged", [[1.0], [1.0, 2.0]]),
+        ]
+    ],
+}
 
 
 def _bad_cases():
@@ -428,41 +356,12 @@ def _bad_cases():
                     continue
                 if axis == "cols" and np.ndim(target.valid[arg]) < 2:
                     continue
-                cut = (lambda v: v[:-1]) if axis == "rows" else (lambda v: v[:, :-1])
-                yield target, arg, f"{axis} mismatch", cut, group
-    # Network structure.
-    network = TARGETS[[t.name for t in TARGETS].index("Network")]
-    structural = [
-        ("weights array", lambda kw: Network(np.stack([LAYERS[1]] * 2), BIASES[:2]), ["weights"]),
-        ("weights None", lambda kw: Network(None, BIASES), ["weights"]),
-        ("weights str", lambda kw: Network("abc", BIASES), ["weights"]),
-        ("biases array", lambda kw: Network(LAYERS, np.zeros(3)), ["biases"]),
-        ("biases None", lambda kw: Network(LAYERS, None), ["biases"]),
-        ("no layers", lambda kw: Network([], []), ["weights"]),
-        ("L = 0", lambda kw: Network(LAYERS[:1], BIASES[:1]), ["weights"]),
-        ("fewer biases", lambda kw: Network(LAYERS, BIASES[:2]), ["bias"]),
-        ("more biases", lambda kw: Network(LAYERS, BIASES + [BIASES[0]]), ["bias"]),
-        (
-            "consecutive shapes",
-            lambda kw: Network(
-                [LAYERS[0], LAYERS[2], LAYERS[1]], [BIASES[0], BIASES[2], BIASES[1]]
-            ),
-            ["weights"],
-        ),
-        ("layers swapped", lambda kw: Network(LAYERS[::-1], BIASES[::-1]), ["weights"]),
-    ]
-    for label, call, names in structural:
-        yield dataclasses.replace(network, call=call), "structure", label, None, names
-    opnorms = TARGETS[[t.name for t in TARGETS].index("opnorms")]
-    for label, weights in [
-        ("array", np.stack([X_TRAIN] * 2)),
-        ("None", None),
-        ("empty", []),
-        ("str", "abc"),
-        ("ragged", [[1.0], [1.0, 2.0]]),
-    ]:
-        call = (lambda w: lambda kw: ab.opnorms(w))(weights)
-        yield dataclasses.replace(opnorms, call=call), "weights", label, None, ["weights"]
+                yield target, arg, f"{axis} mismatch", _cut(axis), group
+    for name, cases in STRUCTURE.items():
+        arg = "structure" if name == "Network" else "weights"
+        for label, call, names in cases:
+            whole = dataclasses.replace(BY_NAME[name], function=lambda *a, call=call, **k: call())
+            yield whole, arg, label, None, names
 
 
 #: Targets that need torch: their cases are marked ``torch`` (they skip without it, and fail
@@ -470,29 +369,21 @@ def _bad_cases():
 TORCH_TARGETS = {"Network.from_torch"}
 
 
-def _marks(target):
-    return [pytest.mark.torch] if target.name in TORCH_TARGETS else []
+def _param(target, arg, label, *values):
+    return pytest.param(
+        target,
+        arg,
+        *values,
+        id=f"{target.name}-{arg}-{label}".replace(" ", "_"),
+        marks=[pytest.mark.torch] if target.name in TORCH_TARGETS else [],
+    )
 
 
 BAD_CASES = [
-    pytest.param(
-        target,
-        arg,
-        value,
-        names,
-        id=f"{target.name}-{arg}-{label}".replace(" ", "_"),
-        marks=_marks(target),
-    )
-    for target, arg, label, value, names in _bad_cases()
+    _param(target, arg, label, value, names) for target, arg, label, value, names in _bad_cases()
 ]
 GOOD_CASES = [
-    pytest.param(
-        target,
-        arg,
-        layout,
-        id=f"{target.name}-{arg}-{label}".replace(" ", "_"),
-        marks=_marks(target),
-    )
+    _param(target, arg, label, layout)
     for target in TARGETS
     for arg, kind in target.kinds.items()
     if kind in ARRAY_KINDS

@@ -1,9 +1,7 @@
-"""The data of the bad-input battery (tests/test_bad_input.py): valid arguments, the
-:class:`Target` that names an entry point, and the bad values and good layouts per kind."""
+"""The data of the bad-input battery (tests/test_bad_input.py): valid arguments, and the
+bad values and good layouts of each kind of argument."""
 
 from __future__ import annotations
-
-import dataclasses
 
 import numpy as np
 
@@ -45,62 +43,6 @@ STATE_DICT = {
     for index, layer in enumerate(zip(LAYERS, BIASES))
     for name, value in zip(("weight", "bias"), layer)
 }
-
-
-# ---------------------------------------------------------------------------------------
-# The targets: name -> (call, valid arguments, kinds, groups).
-#
-# kinds: argument -> kind (below). groups: lists of arguments that must agree in their
-# number of rows ("rows") or columns ("cols"); "net" stands for the network's sizes.
-
-
-@dataclasses.dataclass
-class Target:
-    name: str
-    call: object  # callable(kw) -> result
-    valid: dict
-    kinds: dict
-    rows: list = dataclasses.field(default_factory=list)
-    cols: list = dataclasses.field(default_factory=list)
-
-    def partners(self, arg: str, axis: str) -> list[str] | None:
-        for group in self.rows if axis == "rows" else self.cols:
-            if arg in group:
-                return group
-        return None
-
-
-def _bound_data(kw):
-    """X_train, Y_train, X_test, Y_test of a bound target's arguments."""
-    return kw["X_train"], kw["Y_train"], kw["X_test"], kw["Y_test"]
-
-
-def _bounds_kw(kw):
-    return {k: kw[k] for k in ("delta", "seed", "threads") if k in kw}
-
-
-BOUND_ARGS = dict(
-    net=NET,
-    X_train=X_TRAIN,
-    Y_train=Y_TRAIN,
-    X_test=X_TEST,
-    Y_test=Y_TEST,
-    delta=1e-6,
-    seed=0,
-    threads=None,
-)
-BOUND_KINDS = dict(
-    net="net",
-    X_train="matrix",
-    Y_train="targets",
-    X_test="matrix",
-    Y_test="targets",
-    delta="probability",
-    seed="seed",
-    threads="threads",
-)
-BOUND_ROWS = [["X_train", "Y_train"], ["X_test", "Y_test"]]
-BOUND_COLS = [["X_train", "X_test", "net"], ["Y_train", "Y_test", "net"]]
 
 
 # ---------------------------------------------------------------------------------------
@@ -153,7 +95,8 @@ VECTOR_BAD = ARRAY_BAD[:-2] + [
     ("empty", lambda v: v[:0]),
     ("8 TB broadcast view", np.broadcast_to(1.0, (10**12,))),
 ]
-INTEGER_BAD = [
+#: Class labels (check_labels): applied to a valid 1-D label vector.
+LABEL_BAD = [
     ("float with nan", lambda v: np.where(v == v[0], NAN, v.astype(float))),
     ("fractional float", lambda v: v + 0.5),
     ("object", lambda v: v.astype(object)),
@@ -167,13 +110,63 @@ INTEGER_BAD = [
     ("3-d", lambda v: v[None, None]),
     ("empty", lambda v: v[:0]),
 ]
+#: A count or size, an int >= 1 (check_scalar); None is left out: it is a default for some.
+SIZE_BAD = [
+    ("0", 0),
+    ("negative", -1),
+    ("float", 2.5),
+    ("whole float", 10.0),
+    ("str", "big"),
+    ("numeric str", "2"),
+    ("bool", True),
+    ("nan", NAN),
+    ("list", [2]),
+]
+#: A real number (check_scalar) that must be finite and >= 0 at least.
+REAL_BAD = [
+    ("negative", -1.0),
+    ("nan", NAN),
+    ("inf", INF),
+    ("10**400", 10**400),
+    ("str", "0.1"),
+    ("bool", True),
+    ("complex", 1j),
+    ("list", [0.1]),
+]
+NONE = [("None", None)]
+
+
+def _without(cases, *labels):
+    return [case for case in cases if case[0] not in labels]
+
+
+def _as_labels(cases):
+    """Label cases for a bound's targets, applied to the labels of its valid one-hot rows."""
+    return [
+        (f"labels {label}", (lambda f: lambda v: _value(f, v.argmax(axis=1)))(bad))
+        for label, bad in cases
+    ]
+
+
+def _value(v, valid):
+    return v(valid) if callable(v) else v
+
+
+#: A network argument that is not a Network (what every kind of network refuses).
+NOT_A_NETWORK = [
+    ("None", None),
+    ("array", LAYERS[0]),
+    ("str", "net.npz"),
+    ("list of weights", LAYERS),
+]
 KIND_BAD = {
     "matrix": MATRIX_BAD,
     "vector": VECTOR_BAD,
-    "offsets": [c for c in VECTOR_BAD if c[0] != "None"]
+    "offsets": _without(VECTOR_BAD, "None")
     + [("negative", lambda v: -v), ("one negative", _with(-1e-9, 2))],
     # Targets of a bound: 2-D, or 1-D integer class labels in 0..Q-1.
     "targets": MATRIX_BAD
+    + _as_labels(LABEL_BAD)
     + [
         ("labels out of range", lambda v: np.full(v.shape[0], Q)),
         ("negative labels", lambda v: np.full(v.shape[0], -1)),
@@ -182,116 +175,36 @@ KIND_BAD = {
         ("fractional labels", lambda v: np.full(v.shape[0], 0.5)),
     ],
     # nearest's labels: 2-D, or 1-D (Q = 1).
-    "labels": [c for c in MATRIX_BAD if c[0] not in ("empty columns",)],
-    "integer_labels": INTEGER_BAD + [("negative", lambda v: v - 1)],
-    "classes": [c for c in INTEGER_BAD if c[0] != "None"]
+    "labels": _without(MATRIX_BAD, "empty columns"),
+    "integer_labels": LABEL_BAD + [("negative", lambda v: v - 1)],
+    "classes": _without(LABEL_BAD, "None")
     + [
         ("float with inf", lambda v: np.where(v == v[0], INF, v.astype(float))),
         ("wrong length", lambda v: v[:-1]),
         ("uint64 too large", lambda v: np.full(v.shape, 2**63 + 5, dtype=np.uint64)),
     ],
-    "probability": [
+    "probability": REAL_BAD
+    + NONE
+    + [
         ("0", 0),
         ("1", 1),
         ("0.0", 0.0),
         ("1.0", 1.0),
-        ("negative", -0.1),
         ("above 1", 1.5),
-        ("nan", NAN),
-        ("inf", INF),
         ("-inf", -INF),
-        ("10**400", 10**400),
-        ("str", "0.1"),
-        ("None", None),
-        ("bool", True),
-        ("list", [0.1]),
-        ("complex", 0.1j),
         ("array", np.array([0.1, 0.2])),
     ],
-    "alpha": [
-        ("negative", -1.0),
-        ("nan", NAN),
-        ("inf", INF),
-        ("10**400", 10**400),
-        ("str", "1"),
-        ("None", None),
-        ("bool", True),
-        ("complex", 1j),
-        ("list", [1.0]),
-    ],
-    "rtol": [
-        ("0", 0),
-        ("negative", -1e-3),
-        ("nan", NAN),
-        ("inf", INF),
-        ("10**400", 10**400),
-        ("str", "0.1"),
-        ("None", None),
-        ("bool", True),
-    ],
-    "rcond": [
-        ("negative", -1.0),
-        ("nan", NAN),
-        ("inf", INF),
-        ("10**400", 10**400),
-        ("str", "1e-3"),
-        ("bool", False),
-        ("complex", 1j),
-    ],
-    "threads": [
-        ("0", 0),
-        ("negative", -2),
-        ("float", 1.5),
-        ("str", "2"),
-        ("bool", True),
-        ("10**6", 10**6),
-        ("10**30", 10**30),
-        ("nan", NAN),
-        ("list", [2]),
-    ],
-    "seed": [
-        ("negative", -1),
-        ("float", 1.5),
-        ("str", "1"),
-        ("bool", True),
-        ("nan", NAN),
-        ("list", [1]),
-        ("RandomState", np.random.RandomState(0)),
-    ],
-    "max_iter": [
-        ("0", 0),
-        ("negative", -5),
-        ("float", 10.0),
-        ("str", "10"),
-        ("bool", True),
-        ("nan", NAN),
-    ],
-    "block_size": [
-        ("0", 0),
-        ("negative", -1),
-        ("float", 2.5),
-        ("str", "big"),
-        ("bool", True),
-        ("None", None),
-        ("nan", NAN),
-    ],
-    "chunk_rows": [
-        ("0", 0),
-        ("negative", -1),
-        ("float", 2.5),
-        ("str", "big"),
-        ("bool", True),
-        ("None", None),
-    ],
-    "n_classes": [
-        ("0", 0),
-        ("negative", -3),
-        ("below max label + 1", Q - 1),
-        ("float", 3.5),
-        ("str", "3"),
-        ("bool", True),
-        ("10**12", 10**12),
-    ],
+    "alpha": REAL_BAD + NONE,
+    "rtol": REAL_BAD + NONE + [("0", 0)],
+    "rcond": REAL_BAD,
+    "threads": SIZE_BAD + [("10**6", 10**6), ("10**30", 10**30)],
+    "seed": _without(SIZE_BAD, "0") + [("RandomState", np.random.RandomState(0))],
+    "max_iter": SIZE_BAD,
+    "block_size": SIZE_BAD + NONE,
+    "chunk_rows": SIZE_BAD + NONE,
+    "n_classes": SIZE_BAD + [("below max label + 1", Q - 1), ("10**12", 10**12)],
+    "bound_every": SIZE_BAD,
+    "step": _without(SIZE_BAD, "0", "negative") + NONE,
     "widths": [
         ("empty (L = 0)", []),
         ("zero", [0, 4]),
@@ -324,54 +237,26 @@ KIND_BAD = {
         ("list", ["exact"]),
     ],
     "method:variant": [("unknown", "tight"), ("empty", ""), ("int", 0), ("None", None)],
-    "reference": [
-        ("array", LAYERS[0]),
-        ("str", "net.npz"),
-        ("list of weights", LAYERS),
-        ("dict", {}),
-        # A Network is callable: wrapped, so that the value is the network itself.
-        ("other widths", lambda v: OTHER_WIDTHS),
-    ],
-    "bound_every": [
-        ("0", 0),
-        ("negative", -1),
-        ("float", 2.5),
-        ("str", "2"),
-        ("bool", True),
-        ("nan", NAN),
-    ],
-    "step": [("float", 1.5), ("str", "1"), ("None", None), ("bool", True)],
+    # A Network is callable: wrapped, so that the value is the network itself.
+    "reference": _without(NOT_A_NETWORK, "None")
+    + [("dict", {}), ("other widths", lambda v: OTHER_WIDTHS)],
     # NormMonitor.record's network: a Network, or what the adapters convert.
-    "network": [
-        ("None", None),
-        ("array", LAYERS[0]),
-        ("str", "net.npz"),
-        ("list of weights", LAYERS),
-        ("other inputs", lambda v: OTHER_INPUTS),
-    ],
-    "estimator": [
-        ("None", None),
-        ("array", LAYERS[0]),
+    "network": NOT_A_NETWORK + [("other inputs", lambda v: OTHER_INPUTS)],
+    "estimator": _without(NOT_A_NETWORK, "list of weights", "str")
+    + [
         ("str", "model.pkl"),
         ("network", lambda v: NET),
         ("unfitted", lambda v: type(v)()),
         ("tanh", lambda v: _fitted_mlp("tanh")),
     ],
-    "module": [
-        ("None", None),
+    "module": _without(NOT_A_NETWORK, "list of weights", "str")
+    + [
         ("str", "net.pt"),
-        ("array", LAYERS[0]),
         ("empty", {}),
         ("one layer", lambda v: {k: v[k] for k in ("0.weight", "0.bias")}),
         ("keys step by 1", lambda v: {k.replace("2.", "1."): x for k, x in v.items()}),
     ],
-    "net": [
-        ("None", None),
-        ("array", LAYERS[0]),
-        ("str", "net.npz"),
-        ("list of weights", LAYERS),
-        ("dict", {}),
-    ],
+    "net": NOT_A_NETWORK + [("dict", {})],
 }
 
 # Layouts that must work and give the result of the C-contiguous array, bit for bit.

@@ -11,8 +11,8 @@ good layouts (Fortran order, strided, reversed, big-endian, read-only, nested li
   whose message names the argument, and return nothing.
 - A good layout must give the result of the C-contiguous input, bit for bit.
 
-The battery is generated from these lists (about 1,700 bad values that must be refused and
-280 layouts that must work), plus targeted tests: absent classes, memory guards, extreme but
+The battery is generated from these lists (about 2,500 bad values that must be refused and
+360 layouts that must work), plus targeted tests: absent classes, memory guards, extreme but
 legal values and crafted files (``pytest --collect-only -q tests/test_bad_input.py`` counts
 them).
 Every case has a 10 s hang guard; ``pytest --durations`` shows the slowest.
@@ -33,7 +33,7 @@ import archbound as ab
 import archbound.distributed as abd
 from archbound import MemoryLimitError, Network
 from archbound.data import load_arrays
-from bad_input_cases import BAD_CASES, GOOD_CASES, TARGETS, TORCH_TARGETS, _value
+from bad_input_cases import BAD_CASES, GOOD_CASES, TARGETS, TORCH_TARGETS
 from bad_input_data import (
     HUGE_VIEW_2D,
     INF,
@@ -49,6 +49,7 @@ from bad_input_data import (
     Y_TRAIN,
     M,
     Q,
+    _value,
 )
 from conftest import TORCH_MISSING
 

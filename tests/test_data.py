@@ -185,6 +185,26 @@ def test_load_dataset_checks_label_count(tmp_path, rng):
         load_dataset(tmp_path / "m")
 
 
+@pytest.mark.parametrize(
+    "labels, message",
+    [
+        (np.array([0.0, 2.0] * 15, dtype=np.float32), None),  # whole numbers: labels
+        (np.array([0.5, 2.0] * 15, dtype=np.float32), "train labels must hold integer"),
+        (np.array([0, -1] * 15, dtype=np.int32), "train labels must be non-negative"),
+    ],
+)
+def test_load_dataset_reads_labels_by_the_one_label_rule(tmp_path, rng, labels, message):
+    write_mnist_dir(tmp_path / "m", rng)
+    write_idx(tmp_path / "m" / "train-labels-idx1-ubyte.gz", labels, compress=True)
+    if message is None:
+        y = load_dataset(tmp_path / "m")[1]
+        assert y.dtype == np.int64
+        np.testing.assert_array_equal(y, labels.astype(np.int64))
+    else:
+        with pytest.raises(DataError, match=message):
+            load_dataset(tmp_path / "m")
+
+
 def test_load_dataset_scales_other_dtypes_to_unit_interval(tmp_path, rng):
     directory = tmp_path / "f"
     directory.mkdir()

@@ -88,9 +88,10 @@ def _numeric(array, path, key: str, ndim: int) -> np.ndarray:
 def _labels(array, path) -> np.ndarray:
     try:
         return check_labels(array, f"{path}: 'y'")
-    except ValueError as exc:  # DTypeError included
-        hint = "; store real-valued targets as 'Y', shape (n, Q)" if "integer" in str(exc) else ""
-        raise DataError(f"{exc}{hint}") from None
+    except DTypeError as exc:
+        raise DataError(f"{exc}; store real-valued targets as 'Y', shape (n, Q)") from None
+    except ValueError as exc:
+        raise DataError(str(exc)) from None
 
 
 def load_arrays(path) -> ArrayData:

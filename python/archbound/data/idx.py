@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from archbound._validation import check_labels
 from archbound.data.errors import DataError
 
 # IDX type codes (http://yann.lecun.com/exdb/mnist/): data are big-endian.
@@ -171,19 +172,15 @@ def read_idx_directory(directory):
             raise DataError(
                 f"{directory}: {split} images must have >= 2 dimensions, got shape {images.shape}"
             )
-        if labels.ndim != 1:
-            raise DataError(
-                f"{directory}: {split} labels must be 1-dimensional, got shape {labels.shape}"
-            )
-        if labels.dtype.kind not in "iu":
-            raise DataError(f"{directory}: {split} labels must be integers, got {labels.dtype}")
         if images.shape[0] != labels.shape[0]:
             raise DataError(
                 f"{directory}: {images.shape[0]} {split} images but {labels.shape[0]} labels"
             )
-        if labels.size and labels.min() < 0:
-            raise DataError(f"{directory}: negative {split} label {labels.min()}")
-        out += [images.reshape(images.shape[0], -1), labels.astype(np.int64)]
+        try:
+            labels = check_labels(labels, f"{directory}: {split} labels")
+        except ValueError as exc:  # DTypeError included
+            raise DataError(str(exc)) from None
+        out += [images.reshape(images.shape[0], -1), labels]
     if out[0].shape[1] != out[2].shape[1]:
         raise DataError(
             f"{directory}: train images have {out[0].shape[1]} pixels, test images "
