@@ -14,9 +14,9 @@ from archbound.experiment.config import SHOWN_DEFAULTS, ExperimentConfig
 
 if TYPE_CHECKING:
     from archbound.experiment.capacity import CapacityRecord, CapacitySection
-    from archbound.experiment.records import TrainedSection
     from archbound.experiment.results import ExperimentResults
     from archbound.experiment.summary import SummaryRow
+    from archbound.experiment.trained import TrainedSection
 
 
 def _ints(values) -> str:
