@@ -1,24 +1,64 @@
 """The command line's figures, drawn with matplotlib's Agg canvas (no display needed).
 
-Every function takes plain data (lists and dicts of numbers), writes one PNG and returns
-its path. Figures are built on :class:`matplotlib.figure.Figure` directly, never through
-pyplot, so no global backend state is touched and nothing is left open.
+Every function takes plain data (lists of numbers, :class:`Panel` objects or dicts), writes
+one PNG to ``path`` (str or path-like), with the optional ``title`` above its panels, and
+returns that path (a :class:`pathlib.Path`). In every list of values, None, NaN or a value
+<= 0 leaves a gap on the log axes. Figures are built on :class:`matplotlib.figure.Figure`
+directly, never through pyplot, so no global backend state is touched and nothing is left
+open.
 """
 
 from __future__ import annotations
 
 import math
 import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedFormatter, FixedLocator, NullLocator
 
 _DPI = 120
+#: Values of one line, one per x (None leaves a gap).
+Values = Sequence[float | None]
 
 
-def _save(figure: Figure, path, dpi: int = _DPI) -> Path:
+@dataclass(frozen=True)
+class Panel:
+    """One panel of lines: the truth drawn thick, the bounds with markers.
+
+    Attributes
+    ----------
+    title : str
+    ylabel : str
+    labels : list of str
+        The x tick labels of :func:`architectures` (one per architecture, e.g.
+        ``"L=2, M=64"``); unused by :func:`bound_vs_n`, whose x values are N.
+    truth : dict
+        Label -> values, one per x.
+    bounds : dict
+        Label -> values, one per x.
+    """
+
+    title: str = ""
+    ylabel: str = ""
+    labels: list[str] = field(default_factory=list)
+    truth: dict[str, Values] = field(default_factory=dict)
+    bounds: dict[str, Values] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, panel: Panel | Mapping[str, Any]) -> Panel:
+        """A Panel, or one from a dict with the same keys."""
+        return panel if isinstance(panel, Panel) else cls(**panel)
+
+
+def _save(figure: Figure, path: str | os.PathLike, title: str | None, dpi: int = _DPI) -> Path:
+    """Put the title above the panels, write the PNG and return its path."""
+    if title:
+        figure.suptitle(title, fontsize=11)
     path = Path(path)
     FigureCanvasAgg(figure)
     figure.savefig(os.fspath(path), dpi=dpi)
@@ -37,16 +77,18 @@ def _bound_style(index: int) -> dict:
     }
 
 
-def _positive(values):
+def _positive(values: Values) -> list[float]:
     """Replace non-positive or missing values by NaN, so that log axes skip them."""
     out = []
     for value in values:
-        ok = value is not None and math.isfinite(value) and value > 0
-        out.append(float(value) if ok else math.nan)
+        if value is not None and math.isfinite(value) and value > 0:
+            out.append(float(value))
+        else:
+            out.append(math.nan)
     return out
 
 
-def _log_n_axes(ax, n_train) -> None:
+def _log_n_axes(ax: Any, n_train: Sequence[int]) -> None:
     """Log-log axes against the training-set size N, with a labelled tick at every N."""
     ax.set_xscale("log")
     ax.set_yscale("log")
@@ -56,31 +98,20 @@ def _log_n_axes(ax, n_train) -> None:
     ax.set_xlabel("training samples N")
 
 
-def bound_vs_n(n_train, panels, path, *, title=None) -> Path:
-    """Lines against the training-set size N, on log-log axes, one panel per quantity.
-
-    Parameters
-    ----------
-    n_train : list of int
-        The x values, N.
-    panels : list of dict
-        One dict per panel, with ``"ylabel"`` (str), optional ``"title"``, ``"truth"``
-        (dict label -> list of float, drawn as thick black-ish lines) and ``"bounds"``
-        (dict label -> list of float, drawn with markers). Each list has one value per N;
-        None, NaN or values <= 0 leave a gap.
-    path : str or path-like
-        The PNG to write.
-    title : str, optional
-
-    Returns
-    -------
-    pathlib.Path
-    """
+def bound_vs_n(
+    n_train: Sequence[int],
+    panels: Sequence[Panel | Mapping[str, Any]],
+    path: str | os.PathLike,
+    *,
+    title: str | None = None,
+) -> Path:
+    """Lines against the training-set size N, on log-log axes, one :class:`Panel` per
+    quantity (its lists have one value per N; the truth in black-ish lines)."""
     figure = Figure(figsize=(5.2 * max(1, len(panels)), 4.2), layout="constrained")
     axes = figure.subplots(1, max(1, len(panels)), squeeze=False)[0]
     truth_styles = [("black", "-"), ("dimgray", "--"), ("gray", ":")]
-    for ax, panel in zip(axes, panels):
-        for k, (label, values) in enumerate(panel.get("truth", {}).items()):
+    for ax, panel in zip(axes, map(Panel.of, panels)):
+        for k, (label, values) in enumerate(panel.truth.items()):
             color, style = truth_styles[k % len(truth_styles)]
             ax.plot(
                 n_train,
@@ -90,47 +121,38 @@ def bound_vs_n(n_train, panels, path, *, title=None) -> Path:
                 linewidth=2.2,
                 label=label,
             )
-        for k, (label, values) in enumerate(panel.get("bounds", {}).items()):
+        for k, (label, values) in enumerate(panel.bounds.items()):
             ax.plot(n_train, _positive(values), label=label, **_bound_style(k))
         _log_n_axes(ax, n_train)
         gaps = [math.log10(b / a) for a, b in zip(n_train[:-1], n_train[1:]) if a > 0 and b > 0]
         if gaps and min(gaps) < 0.15:  # close ticks on a log axis: tilt the labels apart
             ax.tick_params(axis="x", labelrotation=45)
-        ax.set_ylabel(panel.get("ylabel", ""))
-        if panel.get("title"):
-            ax.set_title(panel["title"], fontsize=10)
+        ax.set_ylabel(panel.ylabel)
+        if panel.title:
+            ax.set_title(panel.title, fontsize=10)
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=8)
-    if title:
-        figure.suptitle(title, fontsize=11)
-    return _save(figure, path)
+    return _save(figure, path, title)
 
 
-def architectures(groups, path, *, ylabel="test cost", title=None) -> Path:
-    """Truth and bounds across architectures, one panel per construction.
-
-    Parameters
-    ----------
-    groups : list of dict
-        One dict per panel: ``"title"`` (str), ``"labels"`` (list of str, one per
-        architecture, e.g. ``"L=2, M=64"``), ``"truth"`` and ``"bounds"`` (dict label ->
-        list of float, one value per architecture).
-    path : str or path-like
-        The PNG to write.
-    ylabel, title : str
-
-    Returns
-    -------
-    pathlib.Path
-    """
-    groups = [g for g in groups if g.get("labels")]
-    n_panels = max(1, len(groups))
-    widest = max([len(g["labels"]) for g in groups] + [1])
+def architectures(
+    groups: Sequence[Panel | Mapping[str, Any]],
+    path: str | os.PathLike,
+    *,
+    ylabel: str = "test cost",
+    title: str | None = None,
+) -> Path:
+    """Truth and bounds across architectures, one :class:`Panel` per construction (its
+    ``labels`` name the architectures, its lists have one value per architecture; a panel
+    without labels is left out); ``ylabel`` is the shared y axis'."""
+    panels = [p for p in map(Panel.of, groups) if p.labels]
+    n_panels = max(1, len(panels))
+    widest = max([len(p.labels) for p in panels] + [1])
     figure = Figure(figsize=(max(5.0, 0.38 * widest + 2.5) * n_panels, 4.6), layout="constrained")
     axes = figure.subplots(1, n_panels, squeeze=False, sharey=True)[0]
-    for ax, group in zip(axes, groups):
-        x = list(range(len(group["labels"])))
-        for label, values in group.get("truth", {}).items():
+    for ax, group in zip(axes, panels):
+        x = list(range(len(group.labels)))
+        for label, values in group.truth.items():
             ax.plot(
                 x,
                 _positive(values),
@@ -140,42 +162,42 @@ def architectures(groups, path, *, ylabel="test cost", title=None) -> Path:
                 markersize=4,
                 label=label,
             )
-        for k, (label, values) in enumerate(group.get("bounds", {}).items()):
+        for k, (label, values) in enumerate(group.bounds.items()):
             ax.plot(x, _positive(values), label=label, **_bound_style(k))
         ax.set_yscale("log")
         ax.set_xticks(x)
-        ax.set_xticklabels(group["labels"], rotation=60, ha="right", fontsize=7)
-        ax.set_title(group.get("title", ""), fontsize=10)
+        ax.set_xticklabels(group.labels, rotation=60, ha="right", fontsize=7)
+        ax.set_title(group.title, fontsize=10)
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=8)
     axes[0].set_ylabel(ylabel)
-    if not groups:
+    if not panels:
         axes[0].text(
             0.5, 0.5, "no architecture could be built", ha="center", transform=axes[0].transAxes
         )
-    if title:
-        figure.suptitle(title, fontsize=11)
-    return _save(figure, path)
+    return _save(figure, path, title)
 
 
-def spectrum(singular_values, path, *, tolerance=None, rank=None, title=None) -> Path:
+def spectrum(
+    singular_values: Sequence[float],
+    path: str | os.PathLike,
+    *,
+    tolerance: float | None = None,
+    rank: int | None = None,
+    title: str | None = None,
+) -> Path:
     """Singular values sigma_1 >= sigma_2 >= ... on a log axis, with the rank cut-off.
 
     Parameters
     ----------
     singular_values : list of float
         In decreasing order.
-    path : str or path-like
-        The PNG to write.
     tolerance : float, optional
         Values at or below it count as zero; drawn as a horizontal line.
     rank : int, optional
         Drawn as a vertical line.
     title : str, optional
-
-    Returns
-    -------
-    pathlib.Path
+        Above the axes.
     """
     figure = Figure(figsize=(6.0, 4.2), layout="constrained")
     ax = figure.subplots()
@@ -208,10 +230,12 @@ def spectrum(singular_values, path, *, tolerance=None, rank=None, title=None) ->
     ax.legend(fontsize=8)
     if title:
         ax.set_title(title, fontsize=10)
-    return _save(figure, path)
+    return _save(figure, path, None)
 
 
-def monitor_history(series, path, *, title=None) -> Path:
+def monitor_history(
+    series: Sequence[Mapping[str, Any]], path: str | os.PathLike, *, title: str | None = None
+) -> Path:
     """Weight norms and bounds along training runs, one row of two panels per run.
 
     Parameters
@@ -222,13 +246,6 @@ def monitor_history(series, path, *, title=None) -> Path:
         upper norms, one value per step), ``"lipschitz"``, ``"train_cost"``,
         ``"test_cost"`` and ``"test_cost_bound"`` (lists, one value per step; None where a
         record has no bound).
-    path : str or path-like
-        The PNG to write.
-    title : str, optional
-
-    Returns
-    -------
-    pathlib.Path
     """
     rows = max(1, len(series))
     figure = Figure(figsize=(9.6, 2.9 * rows + 0.4), layout="constrained")
@@ -278,12 +295,16 @@ def monitor_history(series, path, *, title=None) -> Path:
             ax.legend(fontsize=7)
             if run.get("label"):
                 ax.set_title(f"{run['label']}: {what}", fontsize=10)
-    if title:
-        figure.suptitle(title, fontsize=11)
-    return _save(figure, path, dpi=100)  # several rows: keep the PNG small
+    return _save(figure, path, title, dpi=100)  # several rows: keep the PNG small
 
 
-def trained_vs_constructed(n_train, series, path, *, title=None) -> Path:
+def trained_vs_constructed(
+    n_train: Sequence[int],
+    series: Sequence[Mapping[str, Any]],
+    path: str | os.PathLike,
+    *,
+    title: str | None = None,
+) -> Path:
     """Trained networks beside the constructed minimizer over N: error, bound, Lipschitz.
 
     Parameters
@@ -295,119 +316,129 @@ def trained_vs_constructed(n_train, series, path, *, title=None) -> Path:
         ``"test_cost_bound"`` (the lipschitz bound) and ``"lipschitz"`` (prod ||W_l||),
         each a list with one value per N (None leaves a gap). The same colour marks a
         family in both panels; solid lines are the truth, dashed ones the bound.
-    path : str or path-like
-        The PNG to write.
-    title : str, optional
-
-    Returns
-    -------
-    pathlib.Path
     """
     figure = Figure(figsize=(10.4, 5.4), layout="constrained")
     costs, lips = figure.subplots(1, 2, squeeze=True)
     colors = ("black", "tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple")
     for k, run in enumerate(series):
-        color = colors[k % len(colors)]
-        costs.plot(
-            n_train,
-            _positive(run["test_cost"]),
-            color=color,
-            marker="o",
-            markersize=4,
-            linewidth=1.8,
-            label=f"{run['label']}: true test cost",
-        )
-        costs.plot(
-            n_train,
-            _positive(run["test_cost_bound"]),
-            color=color,
-            marker="^",
-            markersize=4,
-            linestyle="--",
-            markerfacecolor="none",
-            label=f"{run['label']}: lipschitz bound",
-        )
-        lips.plot(
-            n_train,
-            _positive(run["lipschitz"]),
-            color=color,
-            marker="o",
-            markersize=4,
-            label=run["label"],
-        )
+        lines: list[tuple[Any, str, str, dict[str, Any]]] = [
+            (costs, "test_cost", f"{run['label']}: true test cost", {"linewidth": 1.8}),
+            (
+                costs,
+                "test_cost_bound",
+                f"{run['label']}: lipschitz bound",
+                {"marker": "^", "linestyle": "--", "markerfacecolor": "none"},
+            ),
+            (lips, "lipschitz", run["label"], {}),
+        ]
+        for ax, key, label, style in lines:
+            style = {"marker": "o", **style}
+            ax.plot(
+                n_train,
+                _positive(run[key]),
+                color=colors[k % len(colors)],
+                markersize=4,
+                label=label,
+                **style,
+            )
     for ax, ylabel in ((costs, "mean squared test error"), (lips, "Lip <= prod ||W_l||")):
         _log_n_axes(ax, n_train)
         ax.set_ylabel(ylabel)
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)
-    if title:
-        figure.suptitle(title, fontsize=11)
-    return _save(figure, path)
+    return _save(figure, path, title)
 
 
 #: Line styles of the constructions in :func:`capacity` (trained: markers only).
-_CONSTRUCTION_STYLES = {
+_CONSTRUCTION_STYLES: dict[str, dict[str, Any]] = {
     "readout_first": {"linestyle": "-", "marker": "o"},
     "readout_last": {"linestyle": "--", "marker": "s"},
     "trained": {"linestyle": "none", "marker": "^"},
 }
 
 
-def capacity(panels, path, *, title=None) -> Path:
-    """Classic bounds, the paper's bound and the truths against depth and width, log y.
+@dataclass(frozen=True)
+class CapacitySeries:
+    """One line of :func:`capacity`.
 
-    Parameters
+    Attributes
     ----------
-    panels : list of dict
-        One dict per panel: ``"xlabel"``, ``"title"`` and ``"series"``, a list of dicts
-        with ``"construction"`` (readout_first, readout_last or trained: the line style),
-        ``"measure"`` (the colour), ``"label"``, ``"truth"`` (bool: drawn thick) and
-        ``"x"``, ``"y"`` (lists; None or values <= 0 leave a gap).
-    path : str or path-like
-        The PNG to write.
-    title : str, optional
-
-    Returns
-    -------
-    pathlib.Path
+    construction : str
+        readout_first, readout_last or trained: the line style.
+    measure : str
+        What is drawn: the colour, the same in every panel.
+    label : str
+        The legend entry of the measure.
+    truth : bool
+        A truth (drawn thick) rather than a bound.
+    x : list of int
+        Depths or widths.
+    y : list of float or None
+        One value per x.
     """
+
+    construction: str
+    measure: str
+    label: str
+    truth: bool
+    x: list[int]
+    y: Values
+
+
+@dataclass(frozen=True)
+class CapacityPanel:
+    """One panel of :func:`capacity`: its lines against one x axis."""
+
+    xlabel: str
+    title: str
+    series: list[CapacitySeries]
+
+
+def capacity(
+    panels: Sequence[CapacityPanel], path: str | os.PathLike, *, title: str | None = None
+) -> Path:
+    """Classic bounds, the paper's bound and the truths against depth and width (log y),
+    one :class:`CapacityPanel` per x axis; x spanning a factor of 8 or more is drawn on a
+    log axis."""
     from matplotlib.lines import Line2D
 
     figure = Figure(figsize=(12.0, 5.6), layout="constrained")
     axes = figure.subplots(1, max(1, len(panels)), squeeze=False)[0]
     palette = ("tab:blue", "tab:orange", "tab:green", "tab:purple", "tab:red")
     truth_colors = ("black", "dimgray")
-    colors, labels, constructions = {}, {}, []
+    colors: dict[str, str] = {}
+    labels: dict[str, tuple[str, bool]] = {}
+    constructions: list[str] = []
     for panel in panels:
-        for s in panel["series"]:
-            if s["measure"] not in colors:
-                pool = truth_colors if s["truth"] else palette
-                used = sum(1 for m in colors if labels[m][1] == s["truth"])
-                colors[s["measure"]] = pool[used % len(pool)]
-                labels[s["measure"]] = (s["label"], s["truth"])
-            if s["construction"] not in constructions:
-                constructions.append(s["construction"])
+        for s in panel.series:
+            if s.measure not in colors:
+                pool = truth_colors if s.truth else palette
+                used = sum(1 for m in colors if labels[m][1] == s.truth)
+                colors[s.measure] = pool[used % len(pool)]
+                labels[s.measure] = (s.label, s.truth)
+            if s.construction not in constructions:
+                constructions.append(s.construction)
     for ax, panel in zip(axes, panels):
-        for s in panel["series"]:
+        for s in panel.series:
             ax.plot(
-                s["x"],
-                _positive(s["y"]),
-                color=colors[s["measure"]],
-                linewidth=2.4 if s["truth"] else 1.3,
+                s.x,
+                _positive(s.y),
+                color=colors[s.measure],
+                linewidth=2.4 if s.truth else 1.3,
                 markersize=5,
-                markerfacecolor="none" if not s["truth"] else colors[s["measure"]],
-                **_CONSTRUCTION_STYLES.get(s["construction"], {}),
+                markerfacecolor="none" if not s.truth else colors[s.measure],
+                **_CONSTRUCTION_STYLES.get(s.construction, {}),
             )
         ax.set_yscale("log")
-        xs = sorted({x for s in panel["series"] for x in s["x"]})
+        xs = sorted({x for s in panel.series for x in s.x})
         if xs and min(xs) > 0 and max(xs) / min(xs) >= 8:
             ax.set_xscale("log", base=2)
         ax.xaxis.set_major_locator(FixedLocator([float(x) for x in xs]))
         ax.xaxis.set_major_formatter(FixedFormatter([str(x) for x in xs]))
         ax.xaxis.set_minor_locator(NullLocator())
         ax.axhline(1.0, color="gray", linewidth=0.8, linestyle=":")
-        ax.set_xlabel(panel["xlabel"])
-        ax.set_title(panel["title"], fontsize=10)
+        ax.set_xlabel(panel.xlabel)
+        ax.set_title(panel.title, fontsize=10)
         ax.grid(True, which="major", alpha=0.3)
     axes[0].set_ylabel("bound or truth (dotted line: 1, a 0-1 risk above it is vacuous)")
     handles = [
@@ -418,12 +449,13 @@ def capacity(panels, path, *, title=None) -> Path:
         for c in constructions
     ]
     figure.legend(handles=handles, loc="outside lower center", ncol=5, fontsize=8)
-    if title:
-        figure.suptitle(title, fontsize=11)
-    return _save(figure, path, dpi=100)
+    return _save(figure, path, title, dpi=100)
 
 
 __all__ = [
+    "CapacityPanel",
+    "CapacitySeries",
+    "Panel",
     "architectures",
     "bound_vs_n",
     "capacity",

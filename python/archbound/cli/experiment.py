@@ -7,35 +7,16 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from archbound.bounds import (
-    ANY_NETWORK_VARIANTS,
-    DISCREPANCY_DISTANCES,
-    GEOMETRIC_VARIANTS,
-)
-from archbound.cli.options import (
-    IntList,
-    Variants,
-    debug_option,
-    delta_option,
-    seed_option,
-    threads_option,
-)
+from archbound.bounds import DISCREPANCY_DISTANCES, GEOMETRIC_VARIANTS
+from archbound.cli.options import config_options, debug_option
 from archbound.cli.output import _format, _Progress, _span, format_table
-from archbound.experiment.config import (
-    DEFAULT_DEPTHS,
-    DEFAULT_N_TRAIN,
-    DEFAULT_WIDTHS,
-    DEFAULT_WIDTHS_LARGE,
-    QUICK,
-    ExperimentConfig,
-)
-from archbound.experiment.trained import DEFAULT_HIDDEN
+from archbound.experiment.config import SHOWN_DEFAULTS, ExperimentConfig
 
 if TYPE_CHECKING:
     from archbound.experiment.capacity import CapacityRecord, CapacitySection
-    from archbound.experiment.records import TrainedSection
     from archbound.experiment.results import ExperimentResults
     from archbound.experiment.summary import SummaryRow
+    from archbound.experiment.trained import TrainedSection
 
 
 def _ints(values) -> str:
@@ -318,110 +299,21 @@ def _warnings(results: ExperimentResults) -> list[str]:
 
 
 @click.command()
-@click.option(
-    "--dataset",
-    default=_DEFAULTS.dataset,
-    show_default=True,
-    metavar="digits|fashion-mnist|DIR",
-    help="scikit-learn's digits (embedded), Fashion-MNIST from the Debian package "
-    "dataset-fashion-mnist, or a directory of MNIST-format IDX files.",
-)
-@click.option(
-    "--n-train",
-    type=IntList(),
-    default=None,
-    help=f"Training-set sizes N, each <= rank(X) [{_per_dataset(DEFAULT_N_TRAIN)}].",
-)
-@click.option(
-    "--depths",
-    type=IntList(),
-    default=None,
-    help=f"Numbers of hidden layers L [{_ints(DEFAULT_DEPTHS)}].",
-)
-@click.option(
-    "--widths",
-    type=IntList(),
-    default=None,
-    help="Hidden widths M, each >= Q; readout_last is built where M >= N "
-    f"[{_per_dataset(DEFAULT_WIDTHS, DEFAULT_WIDTHS_LARGE)}].",
-)
-@click.option(
-    "--n-test",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Test samples, a seeded random subset [all].",
-)
-@click.option(
-    "--variants",
-    type=Variants(),
-    default=",".join(_DEFAULTS.variants),
-    show_default=True,
-    help=f"Bound variants (readout_last gets only {' and '.join(ANY_NETWORK_VARIANTS)}).",
-)
-@seed_option
-@delta_option
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("archbound-results"),
-    show_default=True,
-    help="Directory for results.json, results.csv and the PNGs.",
-)
-@click.option(
-    "--quick",
-    is_flag=True,
-    help=f"A small smoke-test sweep: every other default N, L {_ints(QUICK['depths'])}, "
-    f"M {_ints(QUICK['widths'])}, at most {QUICK['n_test']} test samples (explicit options "
-    "win).",
-)
-@threads_option
-@click.option(
-    "--trained",
-    is_flag=True,
-    help="Also train ReLU networks by gradient descent (scikit-learn MLPRegressor) "
-    "on every N, monitor their certified norms, and report them beside the "
-    "constructed readout_first minimizer.",
-)
-@click.option(
-    "--trained-hidden",
-    default=",".join("x".join(map(str, hidden)) for hidden in DEFAULT_HIDDEN),
-    show_default=True,
-    metavar="ARCH,...",
-    help="With --trained: the architectures trained; x joins "
-    "the hidden layers of one network (64x64: two of 64).",
-)
-@click.option(
-    "--trained-epochs",
-    type=click.IntRange(min=1),
-    default=_DEFAULTS.trained_epochs,
-    show_default=True,
-    help="With --trained: the epoch budget of each network.",
-)
-@click.option(
-    "--capacity",
-    is_flag=True,
-    help="Also compute the classic capacity bounds (VC dimension, Bartlett et al., "
-    "Neyshabur et al., Golowich et al., path norm) of every network, with certified norms: "
-    "a table, results.json's capacity, CSV columns and capacity.png.",
+@config_options(
+    ExperimentConfig,
+    after={
+        "delta": click.option(
+            "--out",
+            type=click.Path(file_okay=False, path_type=Path),
+            default=Path("archbound-results"),
+            show_default=True,
+            help="Directory for results.json, results.csv and the PNGs.",
+        )
+    },
+    shown=SHOWN_DEFAULTS,
 )
 @debug_option
-def experiment(
-    dataset,
-    n_train,
-    depths,
-    widths,
-    n_test,
-    variants,
-    seed,
-    delta,
-    out,
-    quick,
-    threads,
-    trained,
-    trained_hidden,
-    trained_epochs,
-    capacity,
-):
+def experiment(out: Path, **options: Any) -> None:
     """Reproduce the paper's experiment: zero-loss minimizers built in closed form over a
     sweep of training-set sizes N, depths L and widths M, with every bound beside the true
     test error (arXiv:2504.05695).
@@ -430,24 +322,8 @@ def experiment(
     architectures.png to --out, and prints a summary table.
     """
     from archbound.experiment import run_experiment, write_results
-    from archbound.experiment.trained import parse_hidden
 
-    config = ExperimentConfig(
-        dataset=dataset,
-        n_train=n_train,
-        depths=depths,
-        widths=widths,
-        n_test=n_test,
-        variants=variants,
-        seed=seed,
-        delta=delta,
-        quick=quick,
-        threads=threads,
-        trained=trained,
-        trained_hidden=parse_hidden(trained_hidden),
-        trained_epochs=trained_epochs,
-        capacity=capacity,
-    )
+    config = ExperimentConfig(**options)
     progress = _Progress()
     try:
         results = run_experiment(config, progress=progress)
@@ -457,9 +333,9 @@ def experiment(
     data, resolved = results.dataset, results.config
     click.echo(
         f"{data.name}: M0 = {data.input_dim}, Q = {data.n_classes}, "
-        f"{data.n_test} test samples; N = {_ints(resolved.n_train or [])}; "
-        f"L = {_ints(resolved.depths or [])}; "
-        f"M = {_ints(resolved.widths or [])} "
+        f"{data.n_test} test samples; N = {','.join(map(str, resolved.n_train or []))}; "
+        f"L = {','.join(map(str, resolved.depths or []))}; "
+        f"M = {','.join(map(str, resolved.widths or []))} "
         f"({results.seconds:.1f} s)"
     )
     click.echo(_summary_table(results))

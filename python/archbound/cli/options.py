@@ -1,9 +1,13 @@
 """Options shared by the commands (``--debug``, ``--seed``, ``--threads``, ``--delta``, the data
-files) and the comma-separated list types."""
+files), the comma-separated list types, and :func:`config_options`, the options of a config
+dataclass generated from its fields."""
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -78,9 +82,105 @@ class Variants(click.ParamType):
         return values
 
 
+class Architectures(click.ParamType):
+    """Comma-separated architectures, ``x`` joining the hidden layers of one network:
+    ``64,64x64,256`` -> [[64], [64, 64], [256]]."""
+
+    name = "ARCH,..."
+
+    def convert(self, value, param, ctx):
+        from archbound.experiment.trained import parse_hidden
+
+        if isinstance(value, list):
+            return value
+        try:
+            return parse_hidden(value)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+#: The click type of each ``kind`` of config field (archbound.experiment.config._option).
+_KINDS: dict[str, Callable[[], click.ParamType]] = {
+    "ints": IntList,
+    "variants": Variants,
+    "architectures": Architectures,
+}
+
+
+def _as_text(value: Any) -> Any:
+    """A list default as the option writes it: ``1,2,4``; nested lists joined by ``x``."""
+    if isinstance(value, list):
+        return ",".join("x".join(map(str, v)) if isinstance(v, list) else str(v) for v in value)
+    return value
+
+
+def _option_type(item: dataclasses.Field, default: Any) -> Any:
+    """The click type of a config field: its kind, or a range from its bounds."""
+    kind, low, high = (item.metadata.get(k) for k in ("kind", "minimum", "maximum"))
+    if kind is not None:
+        return _KINDS[kind]()
+    if low is None and high is None:
+        return None
+    if "float" in str(item.type):
+        return click.FloatRange(low, high, min_open=high is not None, max_open=high is not None)
+    return click.IntRange(min=low, max=high)
+
+
+def config_options(
+    config_class: type, *, after: dict[str, Callable] | None = None, shown: dict | None = None
+) -> Callable:
+    """Decorate a command with one option per field of a config dataclass.
+
+    Each field's metadata (``help``, ``kind``, ``minimum``, ``maximum``, ``metavar``,
+    ``show_default``) gives its option ``--field-name``; a bool field is a flag, and the
+    default is the field's. The command receives the fields by name, ready for
+    ``config_class(**values)``.
+
+    Parameters
+    ----------
+    config_class : type
+        A dataclass whose fields carry that metadata.
+    after : dict, optional
+        Field name -> a further option decorator, listed right after that field's option.
+    shown : dict, optional
+        Field name -> the default to show where the field's own is None.
+    """
+    after, shown = after or {}, shown or {}
+    decorators = []
+    for item in dataclasses.fields(config_class):
+        default = item.default
+        if item.default_factory is not dataclasses.MISSING:
+            default = item.default_factory()
+        default = _as_text(shown.get(item.name, default))
+        meta = item.metadata
+        flag = isinstance(default, bool)
+        kwargs: dict[str, Any] = {"help": meta.get("help")}
+        if flag:
+            kwargs["is_flag"] = True
+        else:
+            kwargs.update(default=default, type=_option_type(item, default))
+            if meta.get("metavar"):
+                kwargs["metavar"] = meta["metavar"]
+            if meta.get("show_default"):
+                kwargs["show_default"] = True
+        flag_name = "--" + item.name.replace("_", "-")
+        decorators.append(click.option(flag_name, item.name, **kwargs))
+        if item.name in after:
+            decorators.append(after[item.name])
+
+    def decorate(command: Callable) -> Callable:
+        for decorator in reversed(decorators):
+            command = decorator(command)
+        return command
+
+    return decorate
+
+
 __all__ = [
+    "Architectures",
     "IntList",
     "Variants",
+    "config_options",
     "data_file_option",
     "debug_option",
     "delta_option",

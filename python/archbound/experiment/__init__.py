@@ -16,16 +16,16 @@ One module per job:
 - :mod:`~archbound.experiment.results`: :class:`ExperimentResults`, the typed content of
   results.json, whose ``to_dict`` is that content;
 - :mod:`~archbound.experiment.records`: the typed records of that content (run, network,
-  test, bound, discrepancy, trained), one shared ``to_dict``, and the columns of
-  results.csv (:data:`CSV_COLUMNS`);
+  test, bound, discrepancy), their base :class:`Record` with the one ``to_dict``, and the
+  columns of results.csv (:data:`CSV_COLUMNS`);
 - :mod:`~archbound.experiment.summary`: :func:`summarize`, the per-N means;
 - :mod:`~archbound.experiment.figures`: bound_vs_n.png and architectures.png;
 - :mod:`~archbound.experiment.report`: results.csv (:func:`csv_rows`) and
   :func:`write_results`;
 - :mod:`~archbound.experiment.trained`: ``--trained``, networks trained by gradient
-  descent beside the constructed minimizer;
+  descent beside the constructed minimizer, and the records of that section;
 - :mod:`~archbound.experiment.capacity`: ``--capacity``, the classic capacity bounds of
-  every network beside the paper's (docs/capacity.md);
+  every network beside the paper's (docs/capacity.md), and their record;
 - :mod:`~archbound.experiment.schema`: :data:`RESULTS_SCHEMA`, read from
   ``results.schema.json``.
 

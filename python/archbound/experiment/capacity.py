@@ -16,7 +16,7 @@ same network, and capacity.png shows every bound against depth and against width
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,8 +32,6 @@ if TYPE_CHECKING:
 
 #: The quantile of the training margins taken as gamma.
 MARGIN_QUANTILE = 0.1
-#: Field metadata: the field is one of the capacity measures (:data:`MEASURES`).
-_MEASURE = {"measure": True}
 
 
 @dataclass
@@ -68,16 +66,16 @@ class CapacityRecord(Record):
     depth: int
     width: int
     hidden: list[int]
-    n_parameters: int = field(metadata=_MEASURE)
-    vc_dimension: float | None = field(metadata=_MEASURE)
-    vc_bound: float | None = field(metadata=_MEASURE)
-    spectral_complexity: float | None = field(metadata=_MEASURE)
-    bartlett_bound: float | None = field(metadata=_MEASURE)
-    neyshabur_bound: float | None = field(metadata=_MEASURE)
-    golowich_bound: float | None = field(metadata=_MEASURE)
-    path_norm: float | None = field(metadata=_MEASURE)
-    margin: float | None = field(metadata=_MEASURE)
-    train_error: float | None = field(metadata=_MEASURE)
+    n_parameters: int
+    vc_dimension: float | None
+    vc_bound: float | None
+    spectral_complexity: float | None
+    bartlett_bound: float | None
+    neyshabur_bound: float | None
+    golowich_bound: float | None
+    path_norm: float | None
+    margin: float | None
+    train_error: float | None
     test_error: float | None
     test_cost: float | None
     paper_bound: float | None
@@ -89,8 +87,10 @@ class CapacityRecord(Record):
         return (self.n_train, self.construction, self.depth, self.width, tuple(self.hidden))
 
 
-#: The measures of a row, in the order of the table and the CSV.
-MEASURES = tuple(item.name for item in fields(CapacityRecord) if item.metadata.get("measure"))
+_FIELDS = [item.name for item in fields(CapacityRecord)]
+#: The measures of a row (the fields of :class:`CapacityRecord` from n_parameters to
+#: train_error), in the order of the table and the CSV.
+MEASURES = tuple(_FIELDS[_FIELDS.index("n_parameters") : _FIELDS.index("train_error") + 1])
 #: Columns added to results.csv (on every row of the network they describe).
 CSV_COLUMNS = [f"capacity_{m}" for m in MEASURES] + ["capacity_test_error"]
 #: The bounds drawn in capacity.png: key -> legend label and what it bounds.
@@ -217,9 +217,9 @@ def figure(results: ExperimentResults, out_dir: str | Path) -> dict[str, Path]:
     nets = [r for r in results.capacity.networks if r.n_train == n]
     depths, widths = results.config.depths or [], results.config.widths or []
     fixed_width, fixed_depth = max(widths), max(depths)
-    panels: list[dict[str, Any]] = []
+    panels: list[plots.CapacityPanel] = []
     for axis, fixed in (("depth", ("width", fixed_width)), ("width", ("depth", fixed_depth))):
-        series: list[dict[str, Any]] = []
+        series: list[plots.CapacitySeries] = []
         for construction in ("readout_first", "readout_last", "trained"):
             chosen = [r for r in nets if r.construction == construction]
             if construction != "trained":
@@ -230,21 +230,21 @@ def figure(results: ExperimentResults, out_dir: str | Path) -> dict[str, Path]:
             x = [getattr(r, axis) for r in chosen]
             for key, label in list(PLOTTED.items()) + list(TRUTHS.items()):
                 series.append(
-                    {
-                        "construction": construction,
-                        "measure": key,
-                        "label": label,
-                        "truth": key in TRUTHS,
-                        "x": x,
-                        "y": [getattr(r, key) for r in chosen],
-                    }
+                    plots.CapacitySeries(
+                        construction=construction,
+                        measure=key,
+                        label=label,
+                        truth=key in TRUTHS,
+                        x=x,
+                        y=[getattr(r, key) for r in chosen],
+                    )
                 )
         panels.append(
-            {
-                "xlabel": f"hidden {'layers L' if axis == 'depth' else 'width M'}",
-                "title": f"against {axis} ({fixed[0]} {fixed[1]}; trained: as trained)",
-                "series": series,
-            }
+            plots.CapacityPanel(
+                xlabel=f"hidden {'layers L' if axis == 'depth' else 'width M'}",
+                title=f"against {axis} ({fixed[0]} {fixed[1]}; trained: as trained)",
+                series=series,
+            )
         )
     path = plots.capacity(
         panels,

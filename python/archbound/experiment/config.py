@@ -3,15 +3,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+import numbers
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
+from archbound._validation import check_scalar
 from archbound.bounds import ANY_NETWORK_VARIANTS, VARIANTS
 from archbound.construct import METHODS
 from archbound.experiment.trained import DEFAULT_EPOCHS, DEFAULT_HIDDEN
-
-#: Field metadata: the option is recorded in results.json's ``config``.
-_IN_RESULTS = {"results": True}
 
 #: The constructions of the sweep, in the order they are reported.
 CONSTRUCTIONS = METHODS
@@ -26,12 +25,68 @@ DEFAULT_WIDTHS = {"digits": [16, 64, 256]}
 DEFAULT_WIDTHS_LARGE = [64, 256, 1024]
 DEFAULT_DEPTHS = [1, 2, 4, 8]
 # --quick: every other default N (the largest kept), two depths, two widths, 200 test samples
-QUICK = {"depths": [1, 2], "widths": [16, 64], "n_test": 200}
+QUICK_DEPTHS, QUICK_WIDTHS, QUICK_N_TEST = [1, 2], [16, 64], 200
+QUICK = {"depths": QUICK_DEPTHS, "widths": QUICK_WIDTHS, "n_test": QUICK_N_TEST}
+
+
+def _ints(values: list[int]) -> str:
+    """``[1, 2, 4]`` -> ``"1,2,4"``, as the list options take them."""
+    return ",".join(map(str, values))
+
+
+def _per_dataset(defaults: dict[str, list[int]], other: list[int] | None = None) -> str:
+    """An option's defaults per dataset, for its help: ``digits: 10,20; fashion-mnist: ...``."""
+    text = "; ".join(f"{name}: {_ints(values)}" for name, values in defaults.items())
+    return text if other is None else f"{text}; otherwise {_ints(other)}"
+
+
+def _option(
+    help: str | None = None,
+    *,
+    kind: str | None = None,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    metavar: str | None = None,
+    show_default: bool = False,
+    results: bool = False,
+) -> dict[str, Any]:
+    """The metadata of an :class:`ExperimentConfig` field: the command line's option
+    (:func:`archbound.cli.options.config_options`), the check of :func:`resolve` and
+    whether results.json records it.
+
+    Parameters
+    ----------
+    help : str, optional
+        The option's help.
+    kind : str, optional
+        What the option reads where its type does not say: ``"ints"`` (comma-separated
+        positive integers), ``"variants"`` or ``"architectures"`` (``64,64x64``).
+    minimum, maximum : float, optional
+        The bounds of a number, checked by :func:`resolve` with
+        :func:`archbound._validation.check_scalar`; with both, the bounds are excluded.
+    metavar : str, optional
+    show_default : bool
+        Show the default in the help.
+    results : bool
+        The option is recorded in results.json's ``config``.
+    """
+    return {
+        "help": help,
+        "kind": kind,
+        "minimum": minimum,
+        "maximum": maximum,
+        "metavar": metavar,
+        "show_default": show_default,
+        "results": results,
+    }
 
 
 @dataclass
 class ExperimentConfig:
     """Options of :func:`run_experiment`; None means the dataset's default.
+
+    Each field's metadata (:func:`_option`) is its command-line option: help, type and
+    bounds are written here once.
 
     Attributes
     ----------
@@ -72,20 +127,105 @@ class ExperimentConfig:
         (:mod:`archbound.experiment.capacity`; results.json's ``capacity``).
     """
 
-    dataset: str = field(default="digits", metadata=_IN_RESULTS)
-    n_train: list[int] | None = field(default=None, metadata=_IN_RESULTS)
-    depths: list[int] | None = field(default=None, metadata=_IN_RESULTS)
-    widths: list[int] | None = field(default=None, metadata=_IN_RESULTS)
-    n_test: int | None = field(default=None, metadata=_IN_RESULTS)
-    variants: list[str] = field(default_factory=lambda: list(VARIANTS), metadata=_IN_RESULTS)
-    seed: int = field(default=0, metadata=_IN_RESULTS)
-    delta: float = field(default=1e-6, metadata=_IN_RESULTS)
-    quick: bool = field(default=False, metadata=_IN_RESULTS)
-    threads: int | None = None
-    trained: bool = False
-    trained_hidden: list[list[int]] | None = None
-    trained_epochs: int = DEFAULT_EPOCHS
-    capacity: bool = False
+    dataset: str = field(
+        default="digits",
+        metadata=_option(
+            "scikit-learn's digits (embedded), Fashion-MNIST from the Debian package "
+            "dataset-fashion-mnist, or a directory of MNIST-format IDX files.",
+            metavar="digits|fashion-mnist|DIR",
+            show_default=True,
+            results=True,
+        ),
+    )
+    n_train: list[int] | None = field(
+        default=None,
+        metadata=_option(
+            f"Training-set sizes N, each <= rank(X) [{_per_dataset(DEFAULT_N_TRAIN)}].",
+            kind="ints",
+            results=True,
+        ),
+    )
+    depths: list[int] | None = field(
+        default=None,
+        metadata=_option(
+            f"Numbers of hidden layers L [{_ints(DEFAULT_DEPTHS)}].", kind="ints", results=True
+        ),
+    )
+    widths: list[int] | None = field(
+        default=None,
+        metadata=_option(
+            "Hidden widths M, each >= Q; readout_last is built where M >= N "
+            f"[{_per_dataset(DEFAULT_WIDTHS, DEFAULT_WIDTHS_LARGE)}].",
+            kind="ints",
+            results=True,
+        ),
+    )
+    n_test: int | None = field(
+        default=None,
+        metadata=_option("Test samples, a seeded random subset [all].", minimum=1, results=True),
+    )
+    variants: list[str] = field(
+        default_factory=lambda: list(VARIANTS),
+        metadata=_option(
+            f"Bound variants (readout_last gets only {' and '.join(ANY_NETWORK_VARIANTS)}).",
+            kind="variants",
+            show_default=True,
+            results=True,
+        ),
+    )
+    seed: int = field(default=0, metadata=_option(minimum=0, show_default=True, results=True))
+    delta: float = field(
+        default=1e-6,
+        metadata=_option(
+            "Failure probability of the certified norms.",
+            minimum=0,
+            maximum=1,
+            show_default=True,
+            results=True,
+        ),
+    )
+    quick: bool = field(
+        default=False,
+        metadata=_option(
+            f"A small smoke-test sweep: every other default N, L {_ints(QUICK_DEPTHS)}, "
+            f"M {_ints(QUICK_WIDTHS)}, at most {QUICK_N_TEST} test samples (explicit "
+            "options win).",
+            results=True,
+        ),
+    )
+    threads: int | None = field(default=None, metadata=_option("OpenMP threads.", minimum=1))
+    trained: bool = field(
+        default=False,
+        metadata=_option(
+            "Also train ReLU networks by gradient descent (scikit-learn MLPRegressor) "
+            "on every N, monitor their certified norms, and report them beside the "
+            "constructed readout_first minimizer."
+        ),
+    )
+    trained_hidden: list[list[int]] | None = field(
+        default=None,
+        metadata=_option(
+            "With --trained: the architectures trained; x joins the hidden layers of one "
+            "network (64x64: two of 64).",
+            kind="architectures",
+            metavar="ARCH,...",
+            show_default=True,
+        ),
+    )
+    trained_epochs: int = field(
+        default=DEFAULT_EPOCHS,
+        metadata=_option(
+            "With --trained: the epoch budget of each network.", minimum=1, show_default=True
+        ),
+    )
+    capacity: bool = field(
+        default=False,
+        metadata=_option(
+            "Also compute the classic capacity bounds (VC dimension, Bartlett et al., "
+            "Neyshabur et al., Golowich et al., path norm) of every network, with certified "
+            "norms: a table, results.json's capacity, CSV columns and capacity.png."
+        ),
+    )
 
     def results_dict(self) -> dict[str, Any]:
         """The options results.json records (its ``config``), in order."""
@@ -96,6 +236,10 @@ class ExperimentConfig:
         }
 
 
+#: The defaults the command line shows where a field's own default is None.
+SHOWN_DEFAULTS: dict[str, Any] = {"trained_hidden": DEFAULT_HIDDEN}
+
+
 def _default_n_train(dataset: str, input_dim: int) -> list[int]:
     values, n = [], 25
     while n < 0.97 * input_dim:
@@ -104,7 +248,7 @@ def _default_n_train(dataset: str, input_dim: int) -> list[int]:
     return values + [int(0.97 * input_dim)] if input_dim >= 26 else [max(1, input_dim - 1)]
 
 
-def _check_list(values, name: str, minimum: int = 1) -> list[int]:
+def _check_list(values: Any, name: str, minimum: int = 1) -> list[int]:
     values = list(values)
     if not values:
         raise ValueError(f"{name} is empty")
@@ -114,8 +258,36 @@ def _check_list(values, name: str, minimum: int = 1) -> list[int]:
     return sorted({int(v) for v in values})
 
 
+def _check_numbers(config: ExperimentConfig) -> dict[str, Any]:
+    """Every bounded number of the config (its field metadata's ``minimum`` and ``maximum``),
+    checked by :func:`archbound._validation.check_scalar`; None stays None."""
+    out = {}
+    for item in fields(config):
+        low, high = item.metadata.get("minimum"), item.metadata.get("maximum")
+        value = getattr(config, item.name)
+        if (low is None and high is None) or value is None:
+            continue
+        integral = "float" not in str(item.type)
+        out[item.name] = check_scalar(
+            value,
+            item.name,
+            numbers.Integral if integral else numbers.Real,
+            min_val=low,
+            max_val=high,
+            include_boundaries="both" if high is None else "neither",
+        )
+    return out
+
+
 def resolve(config: ExperimentConfig, input_dim: int | None = None) -> ExperimentConfig:
-    """Fill in the defaults that do not need the data (N needs M0 for IDX directories)."""
+    """Check the options and fill in the defaults that do not need the data (N needs M0 for
+    IDX directories).
+
+    Raises
+    ------
+    ValueError
+        For an option out of its range (a TypeError too for one of the wrong type).
+    """
     name = config.dataset
     quick = config.quick
     n_train = config.n_train
@@ -125,58 +297,48 @@ def resolve(config: ExperimentConfig, input_dim: int | None = None) -> Experimen
             n_train = _default_n_train(name, input_dim)
         if n_train is not None and quick:
             n_train = n_train[::-2][::-1]
-    depths = config.depths or (QUICK["depths"] if quick else DEFAULT_DEPTHS)
+    depths = config.depths or (QUICK_DEPTHS if quick else DEFAULT_DEPTHS)
     widths = config.widths or (
-        QUICK["widths"] if quick else DEFAULT_WIDTHS.get(name, DEFAULT_WIDTHS_LARGE)
+        QUICK_WIDTHS if quick else DEFAULT_WIDTHS.get(name, DEFAULT_WIDTHS_LARGE)
     )
-    n_test = config.n_test if config.n_test is not None else (QUICK["n_test"] if quick else None)
     for variant in config.variants:
         if variant not in VARIANTS:
             raise ValueError(
                 f"unknown bound variant {variant!r}: choose from {', '.join(VARIANTS)}"
             )
-    if n_test is not None and n_test < 1:
-        raise ValueError(f"n_test must be >= 1, got {n_test}")
-    return ExperimentConfig(
-        dataset=name,
+    checked = _check_numbers(config)
+    if config.n_test is None and quick:
+        checked["n_test"] = QUICK_N_TEST
+    return replace(
+        config,
+        **checked,
         n_train=None if n_train is None else _check_list(n_train, "n_train"),
         depths=_check_list(depths, "depths"),
         widths=_check_list(widths, "widths"),
-        n_test=n_test,
         variants=[v for v in VARIANTS if v in config.variants],
-        seed=int(config.seed),
-        delta=float(config.delta),
         quick=bool(quick),
-        threads=config.threads,
         capacity=bool(config.capacity),
-        **_resolve_trained(config),
+        trained=bool(config.trained),
+        trained_hidden=_check_hidden(config.trained_hidden or DEFAULT_HIDDEN),
     )
 
 
-def _resolve_trained(config: ExperimentConfig) -> dict:
-    """The --trained options, checked (they only matter when ``trained`` is set)."""
-    hidden = config.trained_hidden or DEFAULT_HIDDEN
+def _check_hidden(hidden: Any) -> list[list[int]]:
+    """The --trained architectures, checked (they only matter when ``trained`` is set)."""
     hidden = [list(h) for h in hidden]
     for widths in hidden:
         if not widths or any(int(w) != w or w < 1 for w in widths):
             raise ValueError(f"trained_hidden must hold lists of widths >= 1, got {hidden}")
-    hidden = [[int(w) for w in h] for h in hidden]
-    epochs = config.trained_epochs
-    if int(epochs) != epochs or epochs < 1:
-        raise ValueError(f"trained_epochs must be an integer >= 1, got {epochs}")
-    return {
-        "trained": bool(config.trained),
-        "trained_hidden": hidden,
-        "trained_epochs": int(epochs),
-    }
+    return [[int(w) for w in h] for h in hidden]
 
 
 def plan(config: ExperimentConfig) -> list[tuple[int, int, int, str]]:
-    """Every network the sweep builds: (N, depth, width, construction)."""
+    """Every network the sweep builds: (N, depth, width, construction), for a resolved
+    config."""
     out = []
-    for n in config.n_train:
-        for depth in config.depths:
-            for width in config.widths:
+    for n in config.n_train or []:
+        for depth in config.depths or []:
+            for width in config.widths or []:
                 out.append((n, depth, width, "readout_first"))
                 if width >= n:
                     out.append((n, depth, width, "readout_last"))
@@ -191,6 +353,10 @@ __all__ = [
     "DEFAULT_WIDTHS",
     "DEFAULT_WIDTHS_LARGE",
     "QUICK",
+    "QUICK_DEPTHS",
+    "QUICK_N_TEST",
+    "QUICK_WIDTHS",
+    "SHOWN_DEFAULTS",
     "ExperimentConfig",
     "plan",
     "resolve",

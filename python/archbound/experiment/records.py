@@ -46,7 +46,8 @@ class Record:
 
     Subclasses are dataclasses; ``to_dict`` writes every field in order (records, lists
     and dicts of records recursively), leaving out a field marked :data:`OMIT_NONE` when it
-    is None; the fields marked :data:`IN_CSV` are the record's columns of results.csv.
+    is None, and writing first a field whose metadata has ``first``; the fields marked
+    :data:`IN_CSV` are the record's columns of results.csv.
     """
 
     __dataclass_fields__: ClassVar[dict[str, Any]]
@@ -54,7 +55,7 @@ class Record:
     def to_dict(self) -> dict[str, Any]:
         """The record as a JSON-safe dict (the schema's keys, in order)."""
         out = {}
-        for item in fields(self):
+        for item in sorted(fields(self), key=lambda item: not item.metadata.get("first")):
             value = getattr(self, item.name)
             if value is None and item.metadata.get("omit_none"):
                 continue
@@ -112,13 +113,11 @@ class TestRecord(Record):
 
 
 @dataclass
-class BoundRecord(Record):
-    """One bound variant of one network (``#/$defs/bound``).
+class BoundSummaryRecord(Record):
+    """What a bound says over the test set, shared by the sweep's and the trained section's.
 
     Attributes
     ----------
-    attained_by : dict or None
-        For ``best``: component variant -> number of test samples it attains.
     test_cost_bound : float or None
         mean_j B_j^2.
     ratio : float or None
@@ -129,34 +128,50 @@ class BoundRecord(Record):
         mean B / mean error (1 would be exact).
     uniform_bound : float or None
         max_j B_j.
+    """
+
+    test_cost_bound: float | None = field(metadata=IN_CSV)
+    ratio: float | None = field(metadata=IN_CSV)
+    mean_bound: float | None = field(metadata=IN_CSV)
+    mean_ratio: float | None = field(metadata=IN_CSV)
+    uniform_bound: float | None = field(metadata=IN_CSV)
+
+
+@dataclass
+class BoundRecord(BoundSummaryRecord):
+    """One bound variant of one network (``#/$defs/bound``): the fields of
+    :class:`BoundSummaryRecord`, then these.
+
+    Attributes
+    ----------
     lipschitz : float or None
         The Lipschitz constant alpha used.
     violations : int
         Test samples with B_j < |f(x~_j) - y~_j| (beyond a 1e-9 relative slack): 0 unless
         something is wrong.
     seconds : float or None
+    attained_by : dict or None
+        For ``best``: component variant -> number of test samples it attains (written
+        first).
     """
 
-    attained_by: dict[str, int] | None = field(default=None, kw_only=True, metadata=OMIT_NONE)
-    test_cost_bound: float | None = field(metadata=IN_CSV)
-    ratio: float | None = field(metadata=IN_CSV)
-    mean_bound: float | None = field(metadata=IN_CSV)
-    mean_ratio: float | None = field(metadata=IN_CSV)
-    uniform_bound: float | None = field(metadata=IN_CSV)
     lipschitz: float | None = field(metadata=IN_CSV)
     violations: int = field(metadata=IN_CSV)
     seconds: float | None
+    attained_by: dict[str, int] | None = field(
+        default=None, kw_only=True, metadata={**OMIT_NONE, "first": True}
+    )
 
     @classmethod
     def from_report(cls, report: Any) -> BoundRecord:
         """From a :class:`~archbound.BoundReport` (its ``seconds`` included)."""
         summary = report.summary()
+        shared = {
+            item.name: finite_or_none(getattr(summary, item.name))
+            for item in fields(BoundSummaryRecord)
+        }
         return cls(
-            test_cost_bound=finite_or_none(summary.test_cost_bound),
-            ratio=finite_or_none(summary.ratio),
-            mean_bound=finite_or_none(summary.mean_bound),
-            mean_ratio=finite_or_none(summary.mean_ratio),
-            uniform_bound=finite_or_none(summary.uniform_bound),
+            **shared,
             lipschitz=finite_or_none(report.lipschitz),
             violations=summary.violations,
             seconds=finite_or_none(report.seconds),
@@ -371,104 +386,6 @@ class RunRecord(Record):
         )
 
 
-@dataclass
-class TrainedBoundRecord(Record):
-    """The lipschitz bound of a network in the trained section (the keys of
-    :class:`archbound.BoundSnapshot` that :class:`BoundRecord` also has)."""
-
-    test_cost_bound: float | None = field(metadata=IN_CSV)
-    ratio: float | None = field(metadata=IN_CSV)
-    mean_bound: float | None = field(metadata=IN_CSV)
-    mean_ratio: float | None = field(metadata=IN_CSV)
-    uniform_bound: float | None = field(metadata=IN_CSV)
-    violations: int = field(metadata=IN_CSV)
-
-    @classmethod
-    def from_snapshot(cls, snapshot: Any) -> TrainedBoundRecord:
-        """From a :class:`~archbound.BoundSnapshot`."""
-        values = snapshot.to_dict()
-        return cls(**{item.name: values[item.name] for item in fields(cls)})
-
-
-@dataclass
-class FitRecord(Record):
-    """A trained network, or the constructed minimizer beside it (``#/$defs/trained``).
-
-    Attributes
-    ----------
-    train_loss, max_train_error : float or None
-    test : TestRecord
-    lipschitz : float or None
-        The product of the certified upper norms.
-    lipschitz_estimate : float or None
-    bound : TrainedBoundRecord
-        The lipschitz variant.
-    history : dict or None
-        The trained network's :meth:`archbound.NormMonitor.to_dict` (None for the
-        constructed minimizer).
-    """
-
-    train_loss: float | None
-    max_train_error: float | None
-    test: TestRecord
-    lipschitz: float | None
-    lipschitz_estimate: float | None
-    bound: TrainedBoundRecord
-    history: dict[str, Any] | None = field(default=None, metadata=OMIT_NONE)
-
-
-@dataclass
-class TrainedNetworkRecord(Record):
-    """One trained architecture of one N, beside the readout_first minimizer.
-
-    Attributes
-    ----------
-    hidden : list of int
-    widths : list of int
-    epochs : int
-    trained : FitRecord
-    constructed : FitRecord or None
-        None where the sweep skipped this N.
-    seconds : float or None
-    """
-
-    hidden: list[int]
-    widths: list[int]
-    epochs: int
-    trained: FitRecord
-    constructed: FitRecord | None
-    seconds: float | None
-
-
-@dataclass
-class TrainedRunRecord(Record):
-    """The trained networks of one N (``status`` is the sweep's)."""
-
-    n_train: int
-    status: str
-    networks: list[TrainedNetworkRecord] = field(default_factory=list)
-
-
-@dataclass
-class TrainedConfigRecord(Record):
-    """How the networks were trained."""
-
-    hidden: list[list[int]]
-    epochs: int
-    record_every: int
-    learning_rate: float
-    solver: str
-    alpha: float
-
-
-@dataclass
-class TrainedSection(Record):
-    """results.json's ``trained``, with ``--trained`` only."""
-
-    config: TrainedConfigRecord
-    runs: list[TrainedRunRecord]
-
-
 #: The columns of results.csv: one row per (N, network, variant).
 CSV_COLUMNS = [
     *RunRecord.csv_columns(),
@@ -484,17 +401,12 @@ __all__ = [
     "IN_CSV",
     "OMIT_NONE",
     "BoundRecord",
+    "BoundSummaryRecord",
     "DiscrepancyBoundRecord",
     "DiscrepancyRecord",
-    "FitRecord",
     "NetworkRecord",
     "Record",
     "RunRecord",
     "TestRecord",
-    "TrainedBoundRecord",
-    "TrainedConfigRecord",
-    "TrainedNetworkRecord",
-    "TrainedRunRecord",
-    "TrainedSection",
     "plain",
 ]

@@ -12,8 +12,9 @@ from typing import Any
 
 from archbound.experiment.capacity import CapacitySection
 from archbound.experiment.config import ExperimentConfig
-from archbound.experiment.records import OMIT_NONE, Record, RunRecord, TrainedSection, plain
+from archbound.experiment.records import OMIT_NONE, Record, RunRecord, plain
 from archbound.experiment.summary import SummaryRecord
+from archbound.experiment.trained import TrainedSection
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -42,27 +43,40 @@ from archbound.experiment.results import DatasetRecord, ExperimentResults
 from archbound.experiment.schema import RESULTS_VERSION
 from archbound.experiment.summary import summarize
 from archbound.linalg import pinv_info
+from archbound.network import Network
 
 
-def _discrepancy_records(built, cache: TrainingSetCache) -> None:
+@dataclass(frozen=True)
+class _Built:
+    """A network of one N, built and run on the test set, before its bounds."""
+
+    net: Network
+    record: NetworkRecord
+    output: np.ndarray
+    seconds: float
+
+
+def _discrepancy_records(built: list[_Built], cache: TrainingSetCache) -> None:
     """The a-priori bound on |C_test - C_train| in each applicable form, beside the truth,
     for every network of one N (one batch: one kernel pass per distance).
 
     The truth comes from the test cost measured before; the bound never evaluates f on the
     test set.
     """
-    jobs, records = [], []
-    for net, record, _, _ in built:
-        true = abs(record.test.test_cost - net.construction.train_loss)
+    jobs: list[tuple[Network, str]] = []
+    records: list[DiscrepancyRecord] = []
+    for item in built:
+        net, record = item.net, item.record
+        cost = record.test.test_cost
+        true = None if cost is None else abs(cost - net.construction.train_loss)
         record.discrepancy = DiscrepancyRecord(true=finite_or_none(true))
         distances = (
             DISCREPANCY_DISTANCES if record.construction == "readout_first" else ("lipschitz",)
         )
         jobs += [(net, distance) for distance in distances]
-        records += [record] * len(distances)
+        records += [record.discrepancy] * len(distances)
     reports = _cost_discrepancy_bound_batch(cache, jobs, evaluate_truth=False)
-    for (_, distance), record, report in zip(jobs, records, reports):
-        discrepancy = record.discrepancy
+    for (_, distance), discrepancy, report in zip(jobs, records, reports):
         discrepancy.bounds[distance] = DiscrepancyBoundRecord.from_report(report, discrepancy.true)
 
 
@@ -108,7 +122,8 @@ def run_experiment(
             f"{config.dataset}"
         )
     n_classes = int(max(y_pool.max(), y_test.max())) + 1
-    too_narrow = [w for w in config.widths if w < n_classes]
+    trained_hidden: list[list[int]] = config.trained_hidden or []
+    too_narrow = [w for w in config.widths or [] if w < n_classes]
     if too_narrow:
         raise ValueError(
             f"widths {too_narrow} are below Q = {n_classes}: readout_first needs every hidden "
@@ -119,14 +134,14 @@ def run_experiment(
 
     networks_planned = plan(config)
     if config.trained:
-        narrow = [h for h in config.trained_hidden if min(h) < n_classes]
+        narrow = [h for h in trained_hidden if min(h) < n_classes]
         if narrow:
             raise ValueError(
                 f"trained_hidden {narrow} has widths below Q = {n_classes}: the readout_first "
                 "minimizer they are compared with needs every hidden width M >= Q"
             )
     if progress:
-        n_trained = len(n_train) * len(config.trained_hidden) if config.trained else 0
+        n_trained = len(n_train) * len(trained_hidden) if config.trained else 0
         progress(total=len(networks_planned) + n_trained)
     runs, capacity_rows = [], []
     for n in n_train:
@@ -146,7 +161,7 @@ def run_experiment(
             if progress:
                 progress(advance=len(todo), description=f"N={n} skipped")
             continue
-        built = []  # (net, record, output, seconds) of every network of this N
+        built: list[_Built] = []  # every network of this N
         for _, depth, width, construction in todo:
             if progress:
                 progress(advance=0, description=f"N={n} L={depth} M={width} {construction}")
@@ -169,15 +184,18 @@ def run_experiment(
             record = NetworkRecord.from_network(
                 net, construction, depth, width, output, Y_test, y_test
             )
-            built.append((net, record, output, time.perf_counter() - began))
+            built.append(_Built(net, record, output, time.perf_counter() - began))
             if progress:
                 progress(advance=1, description=f"N={n} L={depth} M={width} {construction}")
         if run.status != "ok" or not built:
             continue
         # Every bound of every network of this N in one batch: the training set's geometry
         # is computed once per feature space, each network and variant one objective of it.
-        jobs, outputs, records = [], [], []
-        for net, record, output, _ in built:
+        jobs: list[tuple[Network, str]] = []
+        outputs: list[np.ndarray | None] = []
+        records: list[NetworkRecord] = []
+        for item in built:
+            net, record, output = item.net, item.record, item.output
             variants = (
                 config.variants
                 if record.construction == "readout_first"
@@ -191,7 +209,7 @@ def run_experiment(
         # Validated once; one cache for both batches of this N: training outputs and certified
         # norms are computed once per network, the bases and features once per training set.
         inputs = check_bound_inputs(
-            built[0][0],
+            built[0].net,
             X,
             Y,
             X_test,
@@ -208,7 +226,8 @@ def run_experiment(
         if config.capacity:
             if progress:
                 progress(advance=0, description=f"N={n}: capacity of {len(built)} networks")
-            for net, record, _, _ in built:
+            for item in built:
+                net, record = item.net, item.record
                 lipschitz = record.bounds.get("lipschitz")
                 capacity_rows.append(
                     capacity.row(
@@ -223,9 +242,13 @@ def run_experiment(
                         config=config,
                     )
                 )
-        for _, record, _, seconds in built:
-            shares = list(record.bounds.values()) + list(record.discrepancy.bounds.values())
-            record.seconds = finite_or_none(seconds + sum(b.seconds or 0.0 for b in shares))
+        for item in built:
+            record = item.record
+            gap = record.discrepancy.bounds if record.discrepancy else {}
+            shares = [b.seconds for b in record.bounds.values()] + [
+                b.seconds for b in gap.values()
+            ]
+            record.seconds = finite_or_none(item.seconds + sum(s or 0.0 for s in shares))
             run.networks.append(record)
     trained = None
     if config.trained:  # only then: without --trained, results.json is unchanged

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,14 +39,12 @@ from archbound._json import finite_or_none
 from archbound.bounds import sample_bounds
 from archbound.construct import construct_minimizer
 from archbound.experiment.records import (
-    FitRecord,
+    IN_CSV,
+    OMIT_NONE,
+    BoundSummaryRecord,
+    Record,
     RunRecord,
     TestRecord,
-    TrainedBoundRecord,
-    TrainedConfigRecord,
-    TrainedNetworkRecord,
-    TrainedRunRecord,
-    TrainedSection,
 )
 from archbound.monitor import NormMonitor, history_series
 from archbound.network import Network
@@ -73,6 +72,99 @@ CSV_COLUMNS = [
     "constructed_test_cost_bound",
     "constructed_mean_ratio",
 ]
+
+
+@dataclass
+class TrainedBoundRecord(BoundSummaryRecord):
+    """The lipschitz bound of a network in the trained section (the keys of
+    :class:`archbound.BoundSnapshot` that :class:`BoundRecord` also has)."""
+
+    violations: int = field(metadata=IN_CSV)
+
+    @classmethod
+    def from_snapshot(cls, snapshot: Any) -> TrainedBoundRecord:
+        """From a :class:`~archbound.BoundSnapshot`."""
+        values = snapshot.to_dict()
+        return cls(**{item.name: values[item.name] for item in fields(cls)})
+
+
+@dataclass
+class FitRecord(Record):
+    """A trained network, or the constructed minimizer beside it (``#/$defs/trained``).
+
+    Attributes
+    ----------
+    train_loss, max_train_error : float or None
+    test : TestRecord
+    lipschitz : float or None
+        The product of the certified upper norms.
+    lipschitz_estimate : float or None
+    bound : TrainedBoundRecord
+        The lipschitz variant.
+    history : dict or None
+        The trained network's :meth:`archbound.NormMonitor.to_dict` (None for the
+        constructed minimizer).
+    """
+
+    train_loss: float | None
+    max_train_error: float | None
+    test: TestRecord
+    lipschitz: float | None
+    lipschitz_estimate: float | None
+    bound: TrainedBoundRecord
+    history: dict[str, Any] | None = field(default=None, metadata=OMIT_NONE)
+
+
+@dataclass
+class TrainedNetworkRecord(Record):
+    """One trained architecture of one N, beside the readout_first minimizer.
+
+    Attributes
+    ----------
+    hidden : list of int
+    widths : list of int
+    epochs : int
+    trained : FitRecord
+    constructed : FitRecord or None
+        None where the sweep skipped this N.
+    seconds : float or None
+    """
+
+    hidden: list[int]
+    widths: list[int]
+    epochs: int
+    trained: FitRecord
+    constructed: FitRecord | None
+    seconds: float | None
+
+
+@dataclass
+class TrainedRunRecord(Record):
+    """The trained networks of one N (``status`` is the sweep's)."""
+
+    n_train: int
+    status: str
+    networks: list[TrainedNetworkRecord] = field(default_factory=list)
+
+
+@dataclass
+class TrainedConfigRecord(Record):
+    """How the networks were trained."""
+
+    hidden: list[list[int]]
+    epochs: int
+    record_every: int
+    learning_rate: float
+    solver: str
+    alpha: float
+
+
+@dataclass
+class TrainedSection(Record):
+    """results.json's ``trained``, with ``--trained`` only."""
+
+    config: TrainedConfigRecord
+    runs: list[TrainedRunRecord]
 
 
 def _evaluate(
@@ -389,6 +481,12 @@ def parse_hidden(text: str) -> list[list[int]]:
 __all__ = [
     "CSV_COLUMNS",
     "DEFAULT_HIDDEN",
+    "FitRecord",
+    "TrainedBoundRecord",
+    "TrainedConfigRecord",
+    "TrainedNetworkRecord",
+    "TrainedRunRecord",
+    "TrainedSection",
     "csv_rows",
     "figures",
     "parse_hidden",
