@@ -254,6 +254,64 @@ def test_experiment_input_errors(tmp_path, monkeypatch):
         assert invoke("experiment", *bad).exit_code == 2
 
 
+def test_run_experiment_returns_typed_results(tmp_path):
+    """run_experiment returns ExperimentResults: its to_dict is what results.json holds, and
+    results.csv has one row per csv_rows entry, with the columns the records define."""
+    config = experiment.ExperimentConfig(
+        n_train=[5, 12], depths=[1], widths=[10, 16], n_test=30, variants=["lipschitz", "best"]
+    )
+    results = experiment.run_experiment(config)
+    assert isinstance(results, experiment.ExperimentResults)
+    assert all(isinstance(run, experiment.RunRecord) for run in results.runs)
+    content = results.to_dict()
+    validate_schema(content)
+    assert list(content)[:4] == ["version", "archbound_version", "created", "seconds"]
+    assert list(content)[-1] == "summary" and "trained" not in content
+    assert content["config"]["n_train"] == [5, 12] and "threads" not in content["config"]
+    first = results.runs[0].networks[0]
+    assert first.bounds["best"].to_dict()["attained_by"] == first.bounds["best"].attained_by
+    assert next(iter(first.bounds["best"].to_dict())) == "attained_by"
+    paths = experiment.write_results(results, tmp_path)
+    assert json.loads(paths["json"].read_text()) == content
+    with open(paths["csv"], newline="") as stream:
+        rows = list(csv.DictReader(stream))
+    assert list(rows[0]) == experiment.CSV_COLUMNS
+    assert len(rows) == len(experiment.csv_rows(results))
+    summary = results.summary.row(12, "readout_first")
+    assert summary is not None and summary.n_networks == 2
+
+
+@pytest.mark.parametrize(
+    ("options", "name"),
+    [
+        ({"seed": -1}, "seed"),
+        ({"delta": 0.0}, "delta"),
+        ({"delta": 1.0}, "delta"),
+        ({"n_test": 0}, "n_test"),
+        ({"threads": 0}, "threads"),
+        ({"trained_epochs": 0}, "trained_epochs"),
+        ({"seed": 1.5}, "seed"),
+    ],
+)
+def test_resolve_checks_the_numbers_the_options_bound(options, name):
+    with pytest.raises((ValueError, TypeError), match=name):
+        experiment.resolve(experiment.ExperimentConfig(**options))
+
+
+def test_experiment_options_come_from_the_config_fields():
+    """One option per ExperimentConfig field (plus --out and --debug), each with its help."""
+    import dataclasses
+
+    from archbound.cli.experiment import experiment as command
+
+    names = {p.name for p in command.params}
+    fields = [f.name for f in dataclasses.fields(experiment.ExperimentConfig)]
+    assert names == set(fields) | {"out", "debug"}
+    by_name = {p.name: p for p in command.params}
+    assert by_name["trained_epochs"].default == experiment.ExperimentConfig().trained_epochs
+    assert by_name["quick"].is_flag and by_name["capacity"].is_flag
+
+
 def test_experiment_on_an_idx_directory(tmp_path, rng):
     from test_data import write_mnist_dir
 
