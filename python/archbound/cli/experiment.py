@@ -19,21 +19,6 @@ if TYPE_CHECKING:
     from archbound.experiment.trained import TrainedSection
 
 
-def _ints(values) -> str:
-    """``[1, 2, 4]`` -> ``"1,2,4"``, as the list options take them."""
-    return ",".join(map(str, values))
-
-
-def _per_dataset(defaults: dict, other=None) -> str:
-    """An option's defaults per dataset, for its help: ``digits: 10,20; fashion-mnist: ...``."""
-    text = "; ".join(f"{name}: {_ints(values)}" for name, values in defaults.items())
-    return text if other is None else f"{text}; otherwise {_ints(other)}"
-
-
-#: The defaults of ExperimentConfig, which the options take as theirs.
-_DEFAULTS = ExperimentConfig()
-
-
 def _discrepancy_ratio(row: SummaryRow, distance: str) -> float | None:
     bound = row.discrepancy.bounds.get(distance)
     return None if bound is None else bound.ratio
