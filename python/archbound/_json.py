@@ -8,6 +8,7 @@ where NaN and infinities become ``None``.
 from __future__ import annotations
 
 import math
+import os
 
 import numpy as np
 
@@ -24,8 +25,13 @@ def json_safe(value):
     """Plain JSON types, recursively; non-finite floats become None.
 
     Dicts (keys made strings), lists, tuples and arrays are converted element by element;
-    NumPy scalars become Python bool, int or float.
+    NumPy scalars become Python bool, int or float; a path becomes a string; an object with
+    a ``to_dict()`` (the typed records of results.json) becomes what that returns.
     """
+    if hasattr(value, "to_dict"):
+        return value.to_dict()
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
     if isinstance(value, dict):
         return {str(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

@@ -13,13 +13,12 @@ The columns of results.csv are defined here too, once: the fields of each record
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
 
 import numpy as np
 
-from archbound._json import finite_or_none
+from archbound._json import finite_or_none, json_safe
 from archbound.bounds import DISCREPANCY_DISTANCES
 
 #: Field metadata: the field is a column of results.csv.
@@ -28,26 +27,14 @@ IN_CSV = {"csv": True}
 OMIT_NONE = {"omit_none": True}
 
 
-def plain(value: Any) -> Any:
-    """A record, or lists and dicts of them, as JSON-safe lists and dicts."""
-    if isinstance(value, Record):
-        return value.to_dict()
-    if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
-    if isinstance(value, os.PathLike):
-        return os.fspath(value)
-    return value
-
-
 class Record:
     """A dataclass of results.json: one ``to_dict`` and the columns of results.csv.
 
     Subclasses are dataclasses; ``to_dict`` writes every field in order (records, lists
-    and dicts of records recursively), leaving out a field marked :data:`OMIT_NONE` when it
-    is None, and writing first a field whose metadata has ``first``; the fields marked
-    :data:`IN_CSV` are the record's columns of results.csv.
+    and dicts of records recursively, through :func:`archbound._json.json_safe`), leaving
+    out a field marked :data:`OMIT_NONE` when it is None, and writing first a field whose
+    metadata has ``first``; the fields marked :data:`IN_CSV` are the record's columns of
+    results.csv.
     """
 
     __dataclass_fields__: ClassVar[dict[str, Any]]
@@ -59,7 +46,7 @@ class Record:
             value = getattr(self, item.name)
             if value is None and item.metadata.get("omit_none"):
                 continue
-            out[item.name] = plain(value)
+            out[item.name] = json_safe(value)
         return out
 
     @classmethod
@@ -408,5 +395,4 @@ __all__ = [
     "Record",
     "RunRecord",
     "TestRecord",
-    "plain",
 ]

@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from archbound._json import json_safe
 from archbound.experiment.capacity import CapacitySection
 from archbound.experiment.config import ExperimentConfig
-from archbound.experiment.records import OMIT_NONE, Record, RunRecord, plain
+from archbound.experiment.records import OMIT_NONE, Record, RunRecord
 from archbound.experiment.summary import SummaryRecord
 from archbound.experiment.trained import TrainedSection
 
@@ -82,7 +83,7 @@ class ExperimentResults(Record):
     def to_dict(self) -> dict[str, Any]:
         """The content of results.json (JSON-safe; the schema's keys, in order)."""
         out = super().to_dict()
-        out["config"] = plain(self.config.results_dict())
+        out["config"] = json_safe(self.config.results_dict())
         return out
 
 
