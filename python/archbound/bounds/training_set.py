@@ -79,7 +79,8 @@ class TrainingSet:
     >>> import numpy as np, archbound
     >>> rng = np.random.default_rng(0)
     >>> X, labels = rng.standard_normal((20, 30)), np.arange(20) % 3
-    >>> net = archbound.construct_minimizer(X, labels, widths=[8], method="readout_first")
+    >>> Y = archbound.one_hot(labels, 3)
+    >>> net = archbound.construct_minimizer(X, Y, widths=[8], method="readout_first")
     >>> train = archbound.TrainingSet(X, labels, network=net, seed=0)
     >>> Xt, test_labels = rng.standard_normal((5, 30)), np.arange(5) % 3
     >>> reports = [
