@@ -274,6 +274,17 @@ TARGETS = [
         _batch(ab.cost_discrepancy_bound_batch, "lipschitz"),
     ),
     Target.of(
+        "TrainingSet",
+        ab.TrainingSet.of,  # the training set of a bound's (net, X_train, Y_train, ...)
+        {
+            **{k: BOUND_DATA[k] for k in ("net", "X_train", "Y_train")},
+            **BOUND_OPTIONS,
+        },
+        positional=3,
+        rows=[["X_train", "Y_train"]],
+        cols=[["X_train", "net"], ["Y_train", "net"]],
+    ),
+    Target.of(
         "capacity_bounds",
         ab.capacity_bounds,
         {
