@@ -214,7 +214,7 @@ class Best(BoundVariant):
         ]
         # The randomized norm certificates share delta, so that all of them hold at once
         # with probability >= 1 - delta (an exact certificate spends none).
-        share = delta / sum(v.randomized for v in parts)
+        share = delta / max(1, sum(v.randomized for v in parts))
         components = [
             v.prepare(train, net, share if v.randomized else delta, residuals) for v in parts
         ]
