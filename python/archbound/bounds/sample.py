@@ -39,48 +39,48 @@ def sample_bounds(
 ) -> BoundReport:
     """Per-sample test-error bounds of a ReLU network, with the truth beside them.
 
-        For every test sample, |f(x~_j) - y~_j| <= B_j = min_i (alpha |F_j - G_i| +
-        |y~_j - y_i| + r_i), by the triangle inequality through training sample i, where
-        r_i = |f(x_i) - y_i| are the training residuals (docs/design.md §2.5.2, arXiv:2504.05695).
-        Aggregates: C_test <= mean_j B_j^2 and max_j |f(x~_j) - y~_j| <= max_j B_j.
+    For every test sample, |f(x~_j) - y~_j| <= B_j = min_i (alpha |F_j - G_i| +
+    |y~_j - y_i| + r_i), by the triangle inequality through training sample i, where
+    r_i = |f(x_i) - y_i| are the training residuals (docs/design.md §2.5.2, arXiv:2504.05695).
+    Aggregates: C_test <= mean_j B_j^2 and max_j |f(x~_j) - y~_j| <= max_j B_j.
 
-        The variants differ in the features F (test) and G (training) and the weight alpha.
-        For each: what it computes; whether it applies the network's weights to the test
-        inputs; which networks it applies to; its cost (m test samples, N training samples,
-        M0 inputs, Q outputs). A is the readout Y_0 X_0^+ of a readout_first network, whose
-        function is f(x) = relu(A x + beta) - beta.
+    The variants differ in the features F (test) and G (training) and the weight alpha.
+    For each: what it computes; whether it applies the network's weights to the test
+    inputs; which networks it applies to; its cost (m test samples, N training samples,
+    M0 inputs, Q outputs). A is the readout Y_0 X_0^+ of a readout_first network, whose
+    function is f(x) = relu(A x + beta) - beta.
 
     <variant catalogue>
 
-        Per sample, ``"linearized"`` <= ``"projected"`` and <= ``"coordinates"``,
-        ``"projected"`` <= ``"lipschitz"`` (up to the norm certificates), and ``"best"`` <=
-        each of its components.
+    Per sample, ``"linearized"`` <= ``"projected"`` and <= ``"coordinates"``,
+    ``"projected"`` <= ``"lipschitz"`` (up to the norm certificates), and ``"best"`` <=
+    each of its components.
 
-        Parameters
-        ----------
-        net : Network
-        X_train : array_like of shape (N, M0), or TrainingSet
-            The training inputs, or a :class:`TrainingSet` (which carries its targets, delta,
-            seed and threads, and shares what it computes with every other call on it).
-        Y_train : array_like of shape (N, Q), or (N,) int labels; None with a TrainingSet
-        X_test : array_like of shape (m, M0)
-        Y_test : array_like of shape (m, Q), or (m,) int labels
-        variant : <variant names>
-            See above; an unknown name is a ValueError.
-        delta : float in (0, 1), default 1e-6
-            Failure probability of the randomized norm certificates: the bound holds with
-            probability >= 1 - delta.
-        seed : int or numpy.random.Generator, optional
-            Seed of the norm estimators.
-        threads : int, optional
-            OpenMP threads.
-        test_outputs : array_like of shape (m, Q), optional
-            f(X_test), if already computed (for example for several variants): saves a forward
-            pass. It only enters the reported truth; the bound B_j never uses f on test samples.
+    Parameters
+    ----------
+    net : Network
+    X_train : array_like of shape (N, M0), or TrainingSet
+        The training inputs, or a :class:`TrainingSet` (which carries its targets, delta,
+        seed and threads, and shares what it computes with every other call on it).
+    Y_train : array_like of shape (N, Q), or (N,) int labels; None with a TrainingSet
+    X_test : array_like of shape (m, M0)
+    Y_test : array_like of shape (m, Q), or (m,) int labels
+    variant : <variant names>
+        See above; an unknown name is a ValueError.
+    delta : float in (0, 1), default 1e-6
+        Failure probability of the randomized norm certificates: the bound holds with
+        probability >= 1 - delta.
+    seed : int or numpy.random.Generator, optional
+        Seed of the norm estimators.
+    threads : int, optional
+        OpenMP threads.
+    test_outputs : array_like of shape (m, Q), optional
+        f(X_test), if already computed (for example for several variants): saves a forward
+        pass. It only enters the reported truth; the bound B_j never uses f on test samples.
 
-        Returns
-        -------
-        BoundReport
+    Returns
+    -------
+    BoundReport
     """
     return sample_bounds_batch(
         [(net, variant)],
@@ -95,11 +95,18 @@ def sample_bounds(
     )[0]
 
 
-sample_bounds.__doc__ = (
-    (sample_bounds.__doc__ or "")
-    .replace("<variant catalogue>", variant_catalogue())
-    .replace("<variant names>", "{" + ", ".join(f'"{name}"' for name in variant_names()) + "}")
-)
+def _with_registry(doc: str) -> str:
+    """The docstring with the registry's variant paragraphs and names filled in."""
+    lines = []
+    for line in doc.splitlines():
+        if line.strip() == "<variant catalogue>":
+            line = variant_catalogue(indent=line[: len(line) - len(line.lstrip())])
+        lines.append(line)
+    names = "{" + ", ".join(f'"{name}"' for name in variant_names()) + "}"
+    return "\n".join(lines).replace("<variant names>", names)
+
+
+sample_bounds.__doc__ = _with_registry(sample_bounds.__doc__ or "")
 
 
 def _check_job(net, variant, first) -> None:

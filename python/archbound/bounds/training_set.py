@@ -133,6 +133,21 @@ class TrainingSet:
         ``delta``, ``seed`` and ``threads`` must be None, since it carries its own),
         otherwise one built from the arrays and checked against ``net``'s sizes.
 
+        Parameters
+        ----------
+        net : Network
+            The network the training set serves.
+        X_train : array_like of shape (N, M0), or TrainingSet
+        Y_train : array_like of shape (N, Q), or (N,) int labels; None with a TrainingSet
+        delta : float in (0, 1), optional
+            Default 1e-6; None with a TrainingSet.
+        seed : int or numpy.random.Generator, optional
+        threads : int, optional
+
+        Returns
+        -------
+        TrainingSet
+
         Raises
         ------
         TypeError
@@ -188,7 +203,14 @@ class TrainingSet:
 
     def check_network(self, net: Network, name: str = "net") -> None:
         """Check that ``net`` is an archbound.Network with the training set's input and
-        output sizes (M0 and Q); raise TypeError or ValueError naming ``name`` otherwise."""
+        output sizes (M0 and Q); raise TypeError or ValueError naming ``name`` otherwise.
+
+        Parameters
+        ----------
+        net : Network
+        name : str
+            The argument's name in the error messages.
+        """
         if not isinstance(net, Network):
             raise TypeError(f"{name} must be an archbound.Network, got {type(net).__name__}")
         m0, q = self.X_train.shape[1], self.Y_train.shape[1]
@@ -201,7 +223,19 @@ class TrainingSet:
     def check_test_set(
         self, net: Network, X_test: ArrayLike, Y_test: ArrayLike
     ) -> tuple[np.ndarray, np.ndarray]:
-        """(X_test, Y_test) validated against ``net``'s sizes, as the training set is."""
+        """(X_test, Y_test) validated against ``net``'s sizes, as the training set is.
+
+        Parameters
+        ----------
+        net : Network
+        X_test : array_like of shape (m, M0)
+        Y_test : array_like of shape (m, Q), or (m,) int labels
+
+        Returns
+        -------
+        X_test : ndarray of shape (m, M0)
+        Y_test : ndarray of shape (m, Q)
+        """
         return check_data(net, X_test, Y_test, which="test")
 
     # -------------------------------------------------------------- training set only
@@ -250,7 +284,14 @@ class TrainingSet:
 
     # ------------------------------------------------------------- one network of it
     def linearized_space(self, net: Network, readout: np.ndarray) -> FeatureSpace:
-        """A x, the first layer of a readout_first network (``"linearized"``)."""
+        """A x, the first layer of a readout_first network (``"linearized"``).
+
+        Parameters
+        ----------
+        net : Network
+        readout : ndarray of shape (Q, M0)
+            Its readout A.
+        """
         if net not in self._linearized:
             transform = np.ascontiguousarray(readout.T)
             G = np.ascontiguousarray(matmul(self.X_train, transform))
@@ -258,19 +299,36 @@ class TrainingSet:
         return self._linearized[net]
 
     def train_outputs(self, net: Network) -> np.ndarray:
-        """f(X_train), of shape (N, Q)."""
+        """f(X_train), of shape (N, Q).
+
+        Parameters
+        ----------
+        net : Network
+        """
         if net not in self._outputs:
             self._outputs[net] = net._forward(self.X_train, self.threads)
         return self._outputs[net]
 
     def residuals(self, net: Network) -> np.ndarray:
-        """|f(x_i) - y_i| for every training sample, of shape (N,)."""
+        """|f(x_i) - y_i| for every training sample, of shape (N,).
+
+        Parameters
+        ----------
+        net : Network
+        """
         return np.linalg.norm(self.train_outputs(net) - self.Y_train, axis=1)
 
     def certified_norms(self, net: Network, delta: float) -> list[NormEstimate]:
         """The certified norms of the network's layers with this delta (opnorms), computed
         once per network and delta when the seed is an int; a Generator or None draws anew
-        on every call."""
+        on every call.
+
+        Parameters
+        ----------
+        net : Network
+        delta : float
+            The failure probability of the certificates, all layers together.
+        """
         if not self.fixed_seed:
             return self._compute_norms(net, delta)
         key = (net, delta)
