@@ -84,7 +84,13 @@ BOUND_DATA = {
     "X_test": (X_TEST, "matrix"),
     "Y_test": (Y_TEST, "targets"),
 }
-BOUND_OPTIONS = {"delta": (1e-6, "probability"), "seed": (0, "seed"), "threads": (None, "threads")}
+#: The options of a bound that takes a TrainingSet: delta=None means the default 1e-6 (or the
+#: training set's own delta).
+BOUND_OPTIONS = {
+    "delta": (1e-6, "optional_probability"),
+    "seed": (0, "seed"),
+    "threads": (None, "threads"),
+}
 BOUND_ROWS = [["X_train", "Y_train"], ["X_test", "Y_test"]]
 BOUND_COLS = [["X_train", "X_test", "net"], ["Y_train", "Y_test", "net"]]
 LAYER_TABLE = {
@@ -268,11 +274,22 @@ TARGETS = [
         _batch(ab.cost_discrepancy_bound_batch, "lipschitz"),
     ),
     Target.of(
+        "TrainingSet",
+        ab.TrainingSet.of,  # the training set of a bound's (net, X_train, Y_train, ...)
+        {
+            **{k: BOUND_DATA[k] for k in ("net", "X_train", "Y_train")},
+            **BOUND_OPTIONS,
+        },
+        positional=3,
+        rows=[["X_train", "Y_train"]],
+        cols=[["X_train", "net"], ["Y_train", "net"]],
+    ),
+    Target.of(
         "capacity_bounds",
         ab.capacity_bounds,
         {
             **{k: BOUND_DATA[k] for k in ("net", "X_train", "Y_train")},
-            "delta": (1e-6, "probability"),
+            "delta": (1e-6, "optional_probability"),
             "margin_quantile": (0.5, "probability"),
             "reference": (Network([w * 0.5 for w in LAYERS], BIASES), "reference"),
             "seed": (0, "seed"),

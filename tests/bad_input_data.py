@@ -258,6 +258,7 @@ KIND_BAD = {
     ],
     "net": NOT_A_NETWORK + [("dict", {})],
 }
+KIND_BAD["optional_probability"] = _without(KIND_BAD["probability"], "None")
 
 # Layouts that must work and give the result of the C-contiguous array, bit for bit.
 

@@ -86,6 +86,9 @@ def _assert_same(a, b, where="result"):
     elif isinstance(a, Network):
         _assert_same(list(a.weights) + list(a.biases), list(b.weights) + list(b.biases), where)
         _assert_same(a.construction, b.construction, where)
+    elif isinstance(a, ab.TrainingSet):
+        for name in ("X_train", "Y_train", "delta", "seed", "threads"):
+            _assert_same(getattr(a, name), getattr(b, name), f"{where}.{name}")
     elif dataclasses.is_dataclass(a):
         for f in dataclasses.fields(a):
             if f.name != "seconds":

@@ -362,3 +362,67 @@ def test_batches_equal_single_calls():
         single = archbound.cost_discrepancy_bound(net, X, Y, Xt, Yt, seed=4, distance=distance)
         assert report.bound == single.bound
         assert report.bound >= report.discrepancy
+
+
+def test_the_registry_writes_the_docstring_and_the_help():
+    from archbound.bounds import registered_variants, variant_help
+
+    doc = " ".join(archbound.sample_bounds.__doc__.split())
+    help_text = variant_help()
+    assert tuple(v.name for v in registered_variants()) == archbound.bounds.VARIANTS
+    for variant in registered_variants():
+        assert " ".join(variant.doc.split()) in doc
+        assert f"{variant.name}: {variant.summary}" in help_text
+    names = ", ".join(f'"{name}"' for name in archbound.bounds.VARIANTS)
+    assert "{" + names + "}" in doc
+    assert (
+        tuple(v.name for v in registered_variants() if v.geometric and not v.composite)
+        == archbound.bounds.GEOMETRIC_VARIANTS
+    )
+
+
+@pytest.mark.parametrize("name", ["linearised", "", None, 3, "LIPSCHITZ"])
+def test_an_unknown_variant_is_refused_by_name(name):
+    rng = np.random.default_rng(0)
+    X, Y = rng.standard_normal((6, 4)), rng.standard_normal((6, 2))
+    net = archbound.Network(
+        [rng.standard_normal((3, 4)), rng.standard_normal((2, 3))], [np.zeros(3), np.zeros(2)]
+    )
+    with pytest.raises(ValueError, match="variant must be one of") as error:
+        archbound.sample_bounds(net, X, Y, X, Y, variant=name)
+    assert repr(name) in str(error.value)
+    with pytest.raises(ValueError, match=repr(name).replace("'", ".")):
+        archbound.bounds.prepare_bounds(net, X, Y, variant=name)
+
+
+def test_a_name_is_registered_once():
+    from archbound.bounds import BoundVariant, register
+
+    class Again(BoundVariant):
+        name = "lipschitz"
+
+    with pytest.raises(ValueError, match="registered already"):
+        register(Again)
+
+
+def test_a_training_set_is_shared_and_gives_the_arrays_results():
+    rng = np.random.default_rng(4)
+    X, labels = rng.standard_normal((10, 20)), np.arange(10) % 3
+    net = archbound.construct_minimizer(
+        X, archbound.one_hot(labels, 3), widths=[6], method="readout_first"
+    )
+    Xt, test_labels = rng.standard_normal((7, 20)), np.arange(7) % 3
+    train = archbound.TrainingSet(X, labels, network=net, seed=3)
+    for variant in archbound.bounds.VARIANTS:
+        shared = archbound.sample_bounds(net, train, None, Xt, test_labels, variant=variant)
+        alone = archbound.sample_bounds(net, X, labels, Xt, test_labels, variant=variant, seed=3)
+        np.testing.assert_array_equal(shared.per_sample, alone.per_sample)
+        assert np.all(shared.per_sample >= shared.errors * (1 - 1e-9) - 1e-12)
+    assert train.basis() is train.basis()  # computed once
+    with pytest.raises(ValueError, match="leave Y_train, seed out"):
+        archbound.sample_bounds(net, train, labels, Xt, test_labels, seed=1)
+    other = archbound.Network([np.ones((4, 20)), np.ones((2, 4))], [np.zeros(4), np.zeros(2)])
+    with pytest.raises(ValueError, match="Q = 3 target columns"):
+        archbound.sample_bounds(other, train, None, Xt, test_labels)
+    # Without a network, integer labels give Q = the largest label plus one.
+    assert archbound.TrainingSet(X, labels).Y_train.shape == (10, 3)

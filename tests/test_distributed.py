@@ -220,3 +220,16 @@ def test_client_for_refuses_workers_with_an_address():
 
 def test_the_older_name_is_the_same_function():
     assert distributed.sample_bounds is distributed.sample_bounds_dask
+
+
+def test_a_training_set_on_the_chunked_path(problem):
+    """A TrainingSet prepares the bounds once; the chunks give the in-process report."""
+    net, X, Y, Xt, Yt, _ = problem
+    train = archbound.TrainingSet(X, Y, network=net, seed=3, threads=1)
+    reference = archbound.sample_bounds(net, train, None, Xt, Yt, variant="best")
+    report = distributed.sample_bounds_dask(
+        net, train, None, Xt, Yt, chunk_rows=70, variant="best"
+    )
+    _assert_same(report, reference)
+    with pytest.raises(ValueError, match="leave delta out"):
+        distributed.sample_bounds_dask(net, train, None, Xt, Yt, delta=0.1)

@@ -132,20 +132,65 @@ def _call_table():
     }
 
 
-def _sane(name, result):
-    """A returned result is finite where a finite answer exists."""
+def _close(actual, expected, dtype) -> None:
+    """Agreement with the NumPy oracle at the tolerance of the dtype, relative to the scale."""
+    tol = 1e-4 if dtype == np.float32 else 1e-9
+    scale = 1.0 + float(np.max(np.abs(expected), initial=0.0))
+    assert np.all(np.abs(np.asarray(actual, np.float64) - expected) <= tol * scale)
+
+
+def _sane(name, result, a, b, c):
+    """A property of each function's result, on the inputs it accepted."""
     if name.startswith("nearest"):
         values, index = result
         assert np.all((index >= 0) == np.isfinite(values))
-    elif name in ("pinv", "one_hot", "Network.forward"):
+    elif name in ("pinv", "one_hot"):
         assert np.all(np.isfinite(result))
     elif name == "pinv_info":
         assert np.all(np.isfinite(result.pinv)) and result.rank >= 0
     elif name.startswith("opnorm"):
         for e in result if isinstance(result, list) else [result]:
             assert 0 <= e.estimate <= e.upper
-    elif name in ("sample_bounds",):
+    elif name.startswith("construct_minimizer"):
+        # A minimizer of the training set a (rank(a) = N, or it raises): its sizes are the
+        # data's, and it fits b up to rounding (relative to cond(a), as a solve does).
+        X = np.asarray(a, dtype=np.float64)
+        Y = ab.one_hot(b, int(np.max(b)) + 1) if np.ndim(b) == 1 else np.asarray(b, float)
+        assert (result.input_dim, result.output_dim) == (X.shape[1], Y.shape[1])
+        errors = np.linalg.norm(result.forward(X) - Y, axis=1)
+        construction = result.construction
+        assert construction.rank == X.shape[0]
+        assert np.isclose(construction.max_train_error, errors.max(), rtol=1e-9, atol=1e-12)
+        scale = (1.0 + np.abs(Y).max()) * max(1.0, np.linalg.cond(X))
+        assert errors.max() <= 1e-8 * scale
+    elif name == "Network":
+        # Its sizes are the arrays' and it computes relu(a x + c) then b h + c.
+        assert result.input_dim == np.shape(a)[1] and result.output_dim == np.shape(b)[0]
+        x = np.random.default_rng(0).standard_normal((3, result.input_dim))
+        _close(result.forward(x), reference.forward(result.weights, result.biases, x), np.float64)
+    elif name == "Network.forward":
+        X = np.asarray(a)
+        assert result.shape == (X.shape[0], NET.output_dim) and np.all(np.isfinite(result))
+        _close(result, reference.forward(NET.weights, NET.biases, X.astype(float)), result.dtype)
+    elif name in ("chamfer", "hausdorff"):
+        A, B = np.asarray(a, float), np.asarray(b, float)
+        chamfer, hausdorff = ab.chamfer(A, B), ab.hausdorff(A, B)
+        assert 0.0 <= chamfer <= hausdorff * (1 + 1e-12) + 1e-12  # a mean of minima <= max
+        assert ab.hausdorff(B, A) == hausdorff  # symmetric
+        # The kernel's |x|^2 + |y|^2 - 2<x, y> loses about sqrt(eps) |x| to cancellation.
+        eps = np.finfo(np.result_type(a, b, np.float32)).eps
+        tol = 4 * np.sqrt(eps) * (1.0 + max(np.abs(A).max(), np.abs(B).max()))
+        assert ab.chamfer(A, A) <= tol and ab.hausdorff(A, A) <= tol  # 0 for one set
+        oracle = reference.chamfer(A, B) if name == "chamfer" else reference.hausdorff(A, B)
+        assert abs(result - oracle) <= tol + 1e-6 * oracle
+    elif name == "sample_bounds":
         assert np.all(result.per_sample >= result.errors * (1 - 1e-9) - 1e-9)
+    elif name == "cost_discrepancy_bound":
+        # The bound holds: bound >= |C_test - C_train| (here the test set is the training
+        # set, so the truth is 0 and the train term vanishes).
+        assert result.bound >= result.discrepancy * (1 - 1e-9) - 1e-12
+        assert result.transport_term >= 0 and result.train_term >= 0
+        assert result.discrepancy == abs(result.test_cost - result.train_cost)
 
 
 @pytest.mark.parametrize("name", list(_call_table()))
@@ -158,7 +203,7 @@ def test_every_function_returns_or_raises_cleanly(name, data):
         result = call(a, b, c)
     except (ValueError, TypeError):
         return
-    _sane(name, result)
+    _sane(name, result, a, b, c)
 
 
 # ---------------------------------------------------------------------------------------

@@ -267,3 +267,79 @@ def test_products_on_the_cores_blas_equal_numpys(dtype, orders):
     np.testing.assert_allclose(matmul(a[::2], b), a[::2] @ b, rtol=tol, atol=tol * 10)
     assert matmul(a[:, :0], b[:0]).shape == (70, 40)
     assert matmul(a.astype(np.int64), b.astype(np.int64)).dtype == np.int64
+
+
+#: The core's computing functions; each takes a ``threads`` argument (named in its signature).
+_COMPUTING = (
+    "pinv",
+    "opnorm",
+    "opnorms",
+    "forward_float32",
+    "forward_float64",
+    "nearest_float32",
+    "nearest_float64",
+    "readout_first",
+    "readout_last",
+)
+
+
+def _threads_position(function) -> int:
+    """The position of ``threads`` in a core function's signature (pybind11's docstring)."""
+    import re
+
+    names = re.findall(r"[(,]\s*(\w+):", function.__doc__.strip().splitlines()[0])
+    return names.index("threads")
+
+
+@pytest.fixture
+def core_threads(monkeypatch):
+    """Every core call made while the fixture is active, as (function, threads it was given)."""
+    calls = []
+    for name in _COMPUTING:
+        original = getattr(_core, name)
+        position = _threads_position(original)
+
+        def spy(*args, _original=original, _name=name, _position=position, **kwargs):
+            calls.append((_name, kwargs["threads"] if "threads" in kwargs else args[_position]))
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(_core, name, spy)
+    return calls
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("variant", ab.bounds.VARIANTS)
+def test_every_variant_runs_on_the_threads_it_is_given(core_threads, variant, threads):
+    """Every core call of a bound (norms, generalized inverse, forward passes, kernel) runs
+    on the ``threads`` of the call, never on OpenMP's default (0)."""
+    rng = np.random.default_rng(5)
+    X, labels = rng.standard_normal((12, 30)), np.arange(12) % 3
+    net = ab.construct_minimizer(X, ab.one_hot(labels, 3), widths=[8, 8], method="readout_first")
+    Xt, test_labels = rng.standard_normal((9, 30)), np.arange(9) % 3
+    del core_threads[:]  # the construction's own calls
+    ab.sample_bounds(net, X, labels, Xt, test_labels, variant=variant, seed=0, threads=threads)
+    used = {name for name, _ in core_threads}
+    assert {"forward_float64", "nearest_float64"} <= used
+    assert "opnorm" in used or "opnorms" in used or variant == "linearized"
+    assert {t for _, t in core_threads} == {threads}, core_threads
+    # The discrepancy bound and the capacity bounds as well.
+    del core_threads[:]
+    for distance in ab.bounds.DISCREPANCY_DISTANCES:
+        ab.cost_discrepancy_bound(
+            net, X, labels, Xt, test_labels, distance=distance, seed=0, threads=threads
+        )
+    ab.capacity_bounds(net, X, labels, seed=0, threads=threads)
+    assert core_threads and {t for _, t in core_threads} == {threads}, core_threads
+
+
+def test_the_thread_count_spy_sees_the_default():
+    """The check above can fail: a call without ``threads`` gives the core 0 (the default)."""
+    calls = []
+    original = _core.opnorm
+    position = _threads_position(original)
+    try:
+        _core.opnorm = lambda *a, **k: calls.append(a[position]) or original(*a, **k)
+        ab.opnorm(np.eye(3), seed=0)
+    finally:
+        _core.opnorm = original
+    assert calls == [0]

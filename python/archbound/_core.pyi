@@ -14,7 +14,15 @@ _F64 = NDArray[np.float64]
 _F32 = NDArray[np.float32]
 _I64 = NDArray[np.int64]
 
-class PinvResult:
+class _Pybind11Type(type):
+    """pybind11's metaclass of the result types (pybind11_builtins.pybind11_type)."""
+
+class _Result(metaclass=_Pybind11Type):
+    """A result type: made by the core's functions only (calling it raises TypeError)."""
+
+    def __init__(self, /, *args: Any, **kwargs: Any) -> None: ...
+
+class PinvResult(_Result):
     @property
     def pinv(self) -> _F64: ...  # (n, m) of the (m, n) input, Fortran-ordered
     @property
@@ -26,7 +34,7 @@ class PinvResult:
     @property
     def fast_path(self) -> bool: ...
 
-class ConstructedNetwork:
+class ConstructedNetwork(_Result):
     @property
     def weights(self) -> list[_F64]: ...
     @property
@@ -38,7 +46,7 @@ class ConstructedNetwork:
     @property
     def beta(self) -> float: ...
 
-class NormResult:
+class NormResult(_Result):
     @property
     def estimate(self) -> float: ...
     @property
@@ -50,7 +58,7 @@ class NormResult:
     @property
     def method(self) -> str: ...
 
-class NearestResultFloat32:
+class NearestResultFloat32(_Result):
     @property
     def values(self) -> _F32: ...  # (m, K)
     @property
@@ -58,7 +66,7 @@ class NearestResultFloat32:
     @property
     def distances(self) -> _F32: ...  # (m, K)
 
-class NearestResultFloat64:
+class NearestResultFloat64(_Result):
     @property
     def values(self) -> _F64: ...
     @property

@@ -25,14 +25,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from archbound._json import json_safe
-from archbound._validation import (
-    SeedLike,
-    check_probability,
-    check_scalar,
-    check_seed,
-    check_threads,
-)
-from archbound.bounds._checks import _check_classes, _check_data
+from archbound._validation import SeedLike, check_scalar
+from archbound.bounds import TrainingSet, check_classes
 from archbound.network import Network
 from archbound.opnorm import NormEstimate, _opnorms
 
@@ -294,10 +288,10 @@ def _neyshabur(ctx: dict, gamma: float, share: float) -> float:
 
 def capacity_bounds(
     net: Network,
-    X_train: ArrayLike,
-    Y_train: ArrayLike,
+    X_train: ArrayLike | TrainingSet,
+    Y_train: ArrayLike | None,
     *,
-    delta: float = 1e-6,
+    delta: float | None = None,
     margin_quantile: float = 0.1,
     reference: Network | None = None,
     seed: SeedLike = None,
@@ -310,9 +304,10 @@ def capacity_bounds(
     net : Network
         Any network (constructed, trained, read from scikit-learn or PyTorch) with Q >= 2
         outputs, read as the classifier x -> argmax_j f(x)_j.
-    X_train : array_like of shape (N, M0)
-        The training inputs.
-    Y_train : array_like of shape (N,) or (N, Q)
+    X_train : array_like of shape (N, M0), or TrainingSet
+        The training inputs, or a :class:`~archbound.TrainingSet` (which carries the
+        labels, delta, seed and threads: leave those None).
+    Y_train : array_like of shape (N,) or (N, Q), or None with a TrainingSet
         Class labels in 0..Q-1, or one-hot rows.
     delta : float, default 1e-6
         Failure probability of the whole report, in (0, 1): delta / 2 for the certified
@@ -352,14 +347,13 @@ def capacity_bounds(
     control in neural networks", COLT 2015. V. N. Vapnik, "Statistical Learning Theory",
     Wiley 1998.
     """
-    X, Y = _check_data(net, X_train, Y_train)
+    train = TrainingSet.of(net, X_train, Y_train, delta=delta, seed=seed, threads=threads)
     if net.output_dim < 2:
         raise ValueError(
             f"net has Q = {net.output_dim} output; the capacity bounds classify by argmax "
             "and need Q >= 2 outputs"
         )
-    classes = _check_classes(Y, "Y_train")
-    delta = check_probability(delta, "delta")
+    classes = check_classes(train.Y_train, "Y_train")
     quantile = check_scalar(
         margin_quantile,
         "margin_quantile",
@@ -380,13 +374,13 @@ def capacity_bounds(
             )
     return _capacity(
         net,
-        X,
+        train.X_train,
         classes,
-        delta=delta,
+        delta=train.delta,
         quantile=quantile,
         reference=reference,
-        seed=check_seed(seed),
-        threads=check_threads(threads),
+        seed=train.draw_seed(),
+        threads=train.threads,
     )
 
 

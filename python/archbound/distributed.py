@@ -22,8 +22,13 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from archbound._validation import SeedLike, check_memory, check_scalar
-from archbound.bounds import BoundReport, evaluate_bounds, prepare_bounds
-from archbound.bounds.evaluate import PER_SAMPLE_ARRAYS, BoundAggregates, BoundSamples, _report
+from archbound.bounds import BoundReport, TrainingSet, evaluate_bounds, prepare_bounds
+from archbound.bounds.evaluate import (
+    PER_SAMPLE_ARRAYS,
+    BoundAggregates,
+    BoundSamples,
+    report_from_samples,
+)
 from archbound.network import Network
 
 _TARGET_CHUNK_BYTES = 64 * 2**20
@@ -204,7 +209,7 @@ def _reduce(context, partials, chunks, m, out_paths, seconds) -> BoundReport:
         max_error=max(p.max_error for p in partials),
         accuracy=None if any(h is None for h in hits) else sum(hits) / m,
     )
-    return _report(context, samples, totals, seconds)
+    return report_from_samples(context, samples, seconds, totals)
 
 
 @contextlib.contextmanager
@@ -269,15 +274,15 @@ def client_for(scheduler=None, workers=None, *, timeout="20s"):
 
 def sample_bounds_dask(
     net: Network,
-    X_train: ArrayLike,
-    Y_train: ArrayLike,
+    X_train: ArrayLike | TrainingSet,
+    Y_train: ArrayLike | None,
     X_test: Any,
     Y_test: Any,
     *,
     client: Any = None,
     chunk_rows: int | str = "auto",
     variant: str = "lipschitz",
-    delta: float = 1e-6,
+    delta: float | None = None,
     seed: SeedLike = None,
     per_sample_out: str | os.PathLike | None = None,
     threads: int | None = None,
@@ -288,7 +293,8 @@ def sample_bounds_dask(
     Parameters
     ----------
     net, X_train, Y_train : as in :func:`archbound.sample_bounds`
-        The training set must fit in memory; it is broadcast to every worker once.
+        The training set (arrays, or a :class:`archbound.TrainingSet`) must fit in
+        memory; it is broadcast to every worker once.
     X_test : ndarray, numpy.memmap, path to a .npy file, dask array or zarr array, (m, M0)
         May be larger than memory: chunks are read where they are computed (a .npy path
         or a zarr array is opened by the worker itself, so it must be reachable there).
@@ -306,7 +312,8 @@ def sample_bounds_dask(
         (memory-mapped; workers write their rows) instead of gathering them; the report's
         arrays are then read-only memory maps of those files.
     threads : int, optional
-        OpenMP threads per chunk; default: the worker's thread count (in-process: all).
+        OpenMP threads per chunk (and, with arrays, of the preparation); default: the
+        training set's, or the worker's thread count (in-process: all).
     progress : bool
         Show a progress bar over chunks.
 
@@ -324,9 +331,14 @@ def sample_bounds_dask(
         workers keep dying); it names the chunks.
     """
     start_time = time.perf_counter()
-    context = prepare_bounds(
-        net, X_train, Y_train, variant=variant, delta=delta, seed=seed, threads=threads
-    )
+    if isinstance(X_train, TrainingSet):
+        # Its own threads prepare the bounds; ``threads`` applies to the chunks only.
+        context = prepare_bounds(net, X_train, Y_train, variant=variant, delta=delta, seed=seed)
+        threads = threads if threads is not None else (X_train.threads or None)
+    else:
+        context = prepare_bounds(
+            net, X_train, Y_train, variant=variant, delta=delta, seed=seed, threads=threads
+        )
     X_view, Y_view = _open(X_test, "X_test"), _open(Y_test, "Y_test")
     for name, view in (("X_test", X_view), ("Y_test", Y_view)):
         if not hasattr(view, "shape") or len(view.shape) not in (1, 2):

@@ -66,10 +66,13 @@ from archbound._validation import (
     is_one_dimensional,
     seed_from,
 )
-from archbound.bounds._cache import TrainingSetCache
-from archbound.bounds._checks import BoundInputs, _check_labels
-from archbound.bounds.reports import BOUND_COLUMNS, BoundSnapshot
-from archbound.bounds.sample import _sample_bounds_batch
+from archbound.bounds import (
+    BOUND_COLUMNS,
+    BoundSnapshot,
+    TrainingSet,
+    check_labels_for,
+    sample_bounds,
+)
 from archbound.network import Network
 from archbound.opnorm import _opnorms, estimate_product, upper_product
 
@@ -293,10 +296,10 @@ class NormMonitor:
     def _targets_for(self, q: int):
         """Y_train and Y_test with Q columns (labels one-hot encoded once per Q)."""
         if q not in self._targets:
-            Y_train = _check_labels(self._Y_train, "Y_train", self.X_train.shape[0], q)
+            Y_train = check_labels_for(self._Y_train, "Y_train", self.X_train.shape[0], q)
             Y_test = None
             if self._Y_test is not None and self.X_test is not None:
-                Y_test = _check_labels(self._Y_test, "Y_test", self.X_test.shape[0], q)
+                Y_test = check_labels_for(self._Y_test, "Y_test", self.X_test.shape[0], q)
             self._targets = {q: (Y_train, Y_test)}
         return self._targets[q]
 
@@ -343,12 +346,12 @@ class NormMonitor:
         if with_bound:
             # The lipschitz variant certifies the norms with opnorms(weights, delta_t, seed):
             # the same call as below, so the bound spends no failure probability of its own.
-            inputs = BoundInputs(
-                self.X_train, Y_train, self.X_test, Y_test, delta_t, seed, threads
+            assert self.X_test is not None and Y_test is not None  # with_bound needs them
+            train = TrainingSet(
+                self.X_train, Y_train, delta=delta_t, seed=seed, threads=threads or None
             )
-            cache = TrainingSetCache(inputs)
-            report = _sample_bounds_batch(cache, [(net, "lipschitz")])[0]
-            norms, residuals = list(report.norms), cache.residuals(net)
+            report = sample_bounds(net, train, None, self.X_test, Y_test, variant="lipschitz")
+            norms, residuals = list(report.norms), train.residuals(net)
             bound = report.summary()
         else:
             norms = _opnorms(list(net.weights), delta=delta_t, seed=seed, threads=threads)

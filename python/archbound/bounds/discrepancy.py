@@ -9,11 +9,12 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from archbound._validation import SeedLike
-from archbound.bounds._cache import TrainingSetCache
-from archbound.bounds._checks import _check_job_network, check_bound_inputs
-from archbound.bounds.evaluate import _evaluate_groups
+from archbound.bounds._checks import _check_job_network
+from archbound.bounds.evaluate import evaluate_groups
+from archbound.bounds.registry import get_variant
 from archbound.bounds.reports import DiscrepancyReport, share_seconds
-from archbound.bounds.variants import DISCREPANCY_DISTANCES, _prepare
+from archbound.bounds.training_set import TrainingSet
+from archbound.bounds.variants import DISCREPANCY_DISTANCES
 from archbound.network import Network
 from archbound.opnorm import NormEstimate, upper_product
 
@@ -28,12 +29,12 @@ def output_radius(norms: list[NormEstimate], net: Network, s: np.ndarray) -> np.
 
 def cost_discrepancy_bound(
     net: Network,
-    X_train: ArrayLike,
-    Y_train: ArrayLike,
+    X_train: ArrayLike | TrainingSet,
+    Y_train: ArrayLike | None,
     X_test: ArrayLike,
     Y_test: ArrayLike,
     *,
-    delta: float = 1e-6,
+    delta: float | None = None,
     seed: SeedLike = None,
     evaluate_truth: bool = True,
     threads: int | None = None,
@@ -77,8 +78,9 @@ def cost_discrepancy_bound(
     ----------
     net : Network
     X_train, Y_train, X_test, Y_test : array_like
-        As in :func:`sample_bounds`.
-    delta : float in (0, 1)
+        As in :func:`sample_bounds` (``X_train`` may be a :class:`TrainingSet`, with
+        ``Y_train=None``).
+    delta : float in (0, 1), default 1e-6
         Failure probability of the norm certificates.
     seed : int or numpy.random.Generator, optional
     evaluate_truth : bool
@@ -114,12 +116,12 @@ def _check_job(net, distance, first) -> None:
 
 def cost_discrepancy_bound_batch(
     jobs: Sequence[tuple[Network, str]],
-    X_train: ArrayLike,
-    Y_train: ArrayLike,
+    X_train: ArrayLike | TrainingSet,
+    Y_train: ArrayLike | None,
     X_test: ArrayLike,
     Y_test: ArrayLike,
     *,
-    delta: float = 1e-6,
+    delta: float | None = None,
     seed: SeedLike = None,
     evaluate_truth: bool = True,
     threads: int | None = None,
@@ -147,36 +149,41 @@ def cost_discrepancy_bound_batch(
     if not jobs:
         return []
     first = jobs[0][0]
-    inputs = check_bound_inputs(
-        first, X_train, Y_train, X_test, Y_test, delta=delta, seed=seed, threads=threads
-    )
+    train = TrainingSet.of(first, X_train, Y_train, delta=delta, seed=seed, threads=threads)
+    X_test, Y_test = train.check_test_set(first, X_test, Y_test)
     for net, distance in jobs:
         _check_job(net, distance, first)
-    return _cost_discrepancy_bound_batch(TrainingSetCache(inputs), jobs, bool(evaluate_truth))
+    return _cost_discrepancy_bound_batch(train, X_test, Y_test, jobs, bool(evaluate_truth))
 
 
 def _cost_discrepancy_bound_batch(
-    cache: TrainingSetCache, jobs: list[tuple[Network, str]], evaluate_truth: bool
+    cache: TrainingSet,
+    X_test: np.ndarray,
+    Y_test: np.ndarray,
+    jobs: list[tuple[Network, str]],
+    evaluate_truth: bool,
 ) -> list[DiscrepancyReport]:
-    """:func:`cost_discrepancy_bound_batch` on validated inputs (``cache.inputs``, with a
-    test set) and jobs; ``cache`` may be shared with other batches of the training set."""
+    """:func:`cost_discrepancy_bound_batch` on a validated training set, test set and
+    jobs; ``cache`` may be shared with other batches of the training set."""
     start = time.perf_counter()
-    inputs = cache.inputs
-    X_train, Y_train = inputs.X_train, inputs.Y_train
-    X_test, Y_test = inputs.test_set()
-    delta, threads = inputs.delta, inputs.threads
+    X_train, Y_train = cache.X_train, cache.Y_train
+    delta, threads = cache.delta, cache.threads
     zeros = np.zeros(X_train.shape[0])
     contexts = []
     for net, distance in jobs:
         # Offsets 0: the transport term pairs test and training samples by distance alone.
-        context = _prepare(cache, net, distance, delta, zeros)
+        variant = get_variant(distance)
+        reason = variant.applies_to(net)
+        if reason is not None:
+            raise ValueError(reason)
+        context = variant.prepare(cache, net, delta, zeros)
         if context is None:
             raise ValueError(
                 "distance='coordinates' needs X_train of full row rank, rank(X_train) = N = "
                 f"{X_train.shape[0]}; use distance='lipschitz' for this training set"
             )
         contexts.append(context)
-    evaluated = _evaluate_groups(contexts, X_test, Y_test, threads)
+    evaluated = evaluate_groups(contexts, X_test, Y_test, threads)
     test_norms = np.linalg.norm(X_test, axis=1)
     train_norms = np.linalg.norm(X_train, axis=1)
     test_label_norms = np.linalg.norm(Y_test, axis=1)

@@ -2,7 +2,7 @@
 kernel per feature space, the truth beside them, and the aggregate :class:`BoundReport`.
 
 The feature space (:class:`~archbound.bounds._cache.FeatureSpace`) is the operator and the
-kernel pass the solver: :func:`_evaluate_groups` hands every context of one feature space to
+kernel pass the solver: :func:`evaluate_groups` hands every context of one feature space to
 one pass, which returns a :class:`SampleBounds` per context.
 """
 
@@ -16,9 +16,9 @@ from numpy.typing import ArrayLike
 
 from archbound._validation import check_threads
 from archbound.bounds._cache import FeatureSpace
-from archbound.bounds._checks import _check_data
+from archbound.bounds._checks import check_data
+from archbound.bounds.registry import BoundContext
 from archbound.bounds.reports import BoundReport
-from archbound.bounds.variants import BoundContext
 from archbound.geometry import _nearest
 from archbound.network import Network
 
@@ -184,7 +184,7 @@ def _kernel_pass(
     return out
 
 
-def _evaluate_groups(
+def evaluate_groups(
     contexts: list, X_test: np.ndarray, Y_test: np.ndarray, threads: int
 ) -> list[SampleBounds]:
     """:func:`_kernel_pass` for any contexts of one training set (``"best"`` included):
@@ -262,7 +262,7 @@ def evaluate_bounds(
         each B_j).
     """
     threads = check_threads(threads)
-    X, Y = _check_data(context.net, X_test, Y_test, which="test")
+    X, Y = check_data(context.net, X_test, Y_test, which="test")
     return _evaluate(context, X, Y, threads)
 
 
@@ -271,21 +271,24 @@ def _evaluate(
 ) -> BoundSamples:
     """:func:`evaluate_bounds` on validated arguments."""
     truth = _truth(context.net, X_test, Y_test, threads)
-    bounds = _evaluate_groups([context], X_test, Y_test, threads)[0]
+    bounds = evaluate_groups([context], X_test, Y_test, threads)[0]
     return BoundSamples.of(bounds, truth)
 
 
 def report_from_samples(
-    context: BoundContext, samples: BoundSamples, seconds: float
+    context: BoundContext,
+    samples: BoundSamples,
+    seconds: float,
+    totals: BoundAggregates | None = None,
 ) -> BoundReport:
-    """Aggregate per-sample results (from :func:`evaluate_bounds`) into a BoundReport."""
-    return _report(context, samples, BoundAggregates.of(samples), seconds)
+    """Aggregate per-sample results (from :func:`evaluate_bounds`) into a BoundReport.
 
-
-def _report(
-    context: BoundContext, samples: BoundSamples, totals: BoundAggregates, seconds: float
-) -> BoundReport:
-    """The one place a BoundReport is built: the in-process and the chunked paths alike."""
+    The one place a BoundReport is built, for the in-process and the chunked paths alike;
+    ``totals`` are the aggregates when already reduced (chunk by chunk), otherwise
+    :meth:`BoundAggregates.of` the samples.
+    """
+    if totals is None:
+        totals = BoundAggregates.of(samples)
     bound, test_cost = totals.test_cost_bound, totals.test_cost
     return BoundReport(
         **{k: getattr(samples, k) for k in PER_SAMPLE_ARRAYS},

@@ -1,58 +1,56 @@
-"""The bound variants and what each needs from the network and the training set.
+"""The bound variants, one registered class each, and the preparation of their contexts.
 
-:func:`prepare_bounds` computes, once per network, variant and training set, the
-:class:`BoundContext` that test samples are evaluated against (:mod:`.evaluate`).
+Each variant is a :class:`~archbound.bounds.registry.BoundVariant` registered under its
+name; :func:`prepare_bounds` computes, once per network, variant and training set, the
+:class:`BoundContext` that test samples are evaluated against (:mod:`.evaluate`). Adding a
+variant is one class here (docs/design.md §2.5.3).
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from archbound._backend import matmul
 from archbound._validation import SeedLike
-from archbound.bounds._cache import CoordinatesMap, FeatureSpace, TrainingSetCache
-from archbound.bounds._checks import check_bound_inputs
+from archbound.bounds._cache import CoordinatesMap
+from archbound.bounds.registry import (
+    BoundContext,
+    BoundVariant,
+    get_variant,
+    register,
+    registered_variants,
+    variant_names,
+)
+from archbound.bounds.training_set import TrainingSet
 from archbound.network import Network
 from archbound.opnorm import _opnorm, upper_product
 
-#: Every bound variant, the one definition the CLI, the experiment and the Dask path use.
-VARIANTS = ("lipschitz", "projected", "coordinates", "linearized", "best")
-#: The variants that never apply the network's weights to the test inputs: ``"best"`` takes
-#: the per-sample minimum over those of them that apply to the network.
-GEOMETRIC_VARIANTS = ("lipschitz", "projected", "coordinates")
-#: The variants that need a network built by construct_minimizer(method='readout_first').
-READOUT_FIRST_VARIANTS = ("projected", "coordinates", "linearized")
-#: The variants that apply to any network: the complement of READOUT_FIRST_VARIANTS.
-ANY_NETWORK_VARIANTS = tuple(v for v in VARIANTS if v not in READOUT_FIRST_VARIANTS)
 #: Relative tolerance of the check that X_train, Y_train are the set the network was built on.
 _TRAINING_SET_RTOL = 1e-6
-
 #: The distances cost_discrepancy_bound can use in its transport term.
 DISCREPANCY_DISTANCES = ("lipschitz", "coordinates")
 
 
-def _readout(net: Network, variant: str) -> np.ndarray:
-    """The readout A = Y_0 X_0^+ of a readout_first network; any other network is refused."""
+def _readout(net: Network) -> np.ndarray:
+    """The readout A = Y_0 X_0^+ of a readout_first network (checked by applies_to)."""
     construction = net.construction
-    if (
-        construction is None
-        or construction.method != "readout_first"
-        or construction.readout is None
-    ):
-        raise ValueError(
-            f"variant={variant!r} needs a network built by "
-            "construct_minimizer(method='readout_first'), whose function is "
-            "relu(A x + beta) - beta; use variant='lipschitz' (or 'best') for any other network"
-        )
+    assert construction is not None and construction.readout is not None
     return construction.readout
 
 
-def _is_readout_first(net: Network) -> bool:
-    c = net.construction
-    return c is not None and c.method == "readout_first" and c.readout is not None
+class _ReadoutFirstVariant(BoundVariant):
+    """A variant of networks built by construct_minimizer(method='readout_first')."""
+
+    def applies_to(self, net: Network) -> str | None:
+        c = net.construction
+        if c is not None and c.method == "readout_first" and c.readout is not None:
+            return None
+        return (
+            f"variant={self.name!r} needs a network built by "
+            "construct_minimizer(method='readout_first'), whose function is "
+            "relu(A x + beta) - beta; use variant='lipschitz' (or 'best') for any other network"
+        )
 
 
 def _check_projected_basis(A: np.ndarray, U: np.ndarray) -> None:
@@ -81,165 +79,213 @@ def _readout_gap(A: np.ndarray, coordinates: CoordinatesMap) -> float:
     return gap
 
 
-@dataclass(frozen=True, eq=False)
-class BoundContext:
-    """Everything about the network and the training set that a bound needs.
+@register
+class Lipschitz(BoundVariant):
+    name = "lipschitz"
+    geometric = True
+    randomized = True
+    summary = "any network"
+    doc = """F, G are the inputs and alpha = prod_l ||W_l||, the certified upper norms. Test
+    inputs enter only through distances |x~_j - x_i|; the weights only through their norms.
+    Any network. Cost: L + 1 norm certificates (Lanczos) and one kernel pass, O(m N M0)."""
 
-    Computed once by :func:`prepare_bounds`; evaluating test samples against it
-    (:func:`evaluate_bounds`) is independent per sample, so test sets can be split in
-    chunks (this is what :mod:`archbound.distributed` sends to its workers).
-
-    Attributes
-    ----------
-    net : Network
-    variant : str
-        One of :data:`VARIANTS`.
-    alpha : float
-        The weight of the feature distance.
-    norms : list of NormEstimate
-        The certified norms behind alpha.
-    space : FeatureSpace or None
-        The features F and G (None for ``"best"``, whose components have their own).
-    Y_train : ndarray of shape (N, Q)
-    residuals : ndarray of shape (N,)
-        |f(x_i) - y_i|.
-    delta : float
-    offsets : ndarray of shape (N,) or None
-        The kernel's r_i (None: the residuals).
-    test_gap : float
-        B_j += test_gap |x~_j| (``"coordinates"``: its rounding term).
-    components : tuple of BoundContext or None
-        ``"best"``: the contexts it takes the minimum over.
-    """
-
-    net: Network
-    variant: str
-    alpha: float
-    norms: list
-    space: FeatureSpace | None
-    Y_train: np.ndarray
-    residuals: np.ndarray
-    delta: float
-    offsets: np.ndarray | None = None
-    test_gap: float = 0.0
-    components: tuple[BoundContext, ...] | None = None
-
-    @property
-    def kernel_offsets(self) -> np.ndarray:
-        """r_i of the kernel: the offsets, or the training residuals."""
-        return self.residuals if self.offsets is None else self.offsets
+    def prepare(self, train, net, delta, residuals):
+        norms = train.certified_norms(net, delta)
+        return _context(
+            train,
+            net,
+            self.name,
+            upper_product(norms),
+            norms,
+            residuals,
+            delta,
+            train.input_space(),
+        )
 
 
-def _check_variant(variant) -> str:
-    if variant not in VARIANTS:
-        raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
-    return variant
+@register
+class Projected(_ReadoutFirstVariant):
+    name = "projected"
+    geometric = True
+    randomized = True
+    summary = "readout_first networks, ||A|| on the span of the training inputs"
+    doc = """F, G are U^T x, the coordinates in an orthonormal basis U of span(training
+    inputs), and alpha = ||A|| (certified); valid because A = A U U^T. Test inputs enter only
+    through a map built from the training inputs (U). readout_first only. Cost: a thin QR,
+    O(N^2 M0), one norm, O(m N M0) to project, and the kernel, O(m N^2)."""
+
+    def prepare(self, train, net, delta, residuals):
+        A = _readout(net)
+        space = train.projected_space()
+        _check_projected_basis(A, train.basis())
+        readout = np.ascontiguousarray(A, dtype=np.float64)
+        norm = _opnorm(readout, "auto", delta, 1e-2, 0, train.draw_seed(), train.threads)
+        return _context(train, net, self.name, float(norm.upper), [norm], residuals, delta, space)
+
+
+@register
+class Coordinates(_ReadoutFirstVariant):
+    name = "coordinates"
+    geometric = True
+    summary = "readout_first networks on X_train of full row rank, ||Y_0|| on X_0^+ x"
+    doc = """for X_0 of full column rank (rank(X_train) = N <= M0), F is c(x~) = X_0^+ x~ in
+    R^N, the test point's coordinates in the training set, G is the identity (c(x_i) = e_i)
+    and alpha = ||Y_0||, the norm of the N x Q training labels (an exact SVD, rounded up).
+    Valid because A = Y_0 X_0^+ annihilates what lies outside the row space of X, so A (x~ -
+    x_i) = Y_0 (c(x~) - e_i) and |A (x~ - x_i)| <= ||Y_0|| |c(x~) - e_i|. It uses the
+    training matrix (X_0^+), the norm of the training labels and the test inputs, never the
+    network's weights or outputs. Note that A x~ = Y_0 c(x~) exactly: this variant sits
+    between the geometric ones and ``"linearized"``; it keeps the test point's position
+    relative to the training set, and trades the arrangement of the labels (Y_0 applied to
+    c(x~) - e_i) for the single number ||Y_0||. So that it holds for the network's stored A
+    and not only for the exact Y_0 X_0^+, it adds ||Y_0|| |X_0^+ x_i - e_i| + ||A - Y_0
+    X_0^+||_F (|x_i| + |x~_j|), rounding terms about 1e-13 of the bound. readout_first
+    only; refused (ValueError) when rank(X_train) < N. Cost: the generalized inverse once,
+    O(N^2 M0), O(m N M0) for the coordinates, and the kernel, O(m N^2)."""
+
+    def prepare(self, train, net, delta, residuals):
+        coordinates = train.coordinates_map()
+        space = train.coordinates_space()
+        if coordinates is None or space is None:
+            return None
+        test_gap = _readout_gap(_readout(net), coordinates)
+        norm = coordinates.labels_norm
+        # Per training sample: ||Y_0|| |c(x_i) - e_i| + gap |x_i|.
+        offsets = residuals + (
+            norm.upper * coordinates.identity_gap + test_gap * coordinates.train_norms
+        )
+        return _context(
+            train,
+            net,
+            self.name,
+            float(norm.upper),
+            [norm],
+            residuals,
+            delta,
+            space,
+            offsets=offsets,
+            test_gap=test_gap,
+        )
+
+    def refusal(self, train):
+        return (
+            f"variant='coordinates' needs X_train of full row rank, rank(X_train) = N = "
+            f"{train.n_samples}: only then do the coordinates X_0^+ x "
+            "determine A x; use variant='projected' (or 'best') for this training set"
+        )
+
+
+@register
+class Linearized(_ReadoutFirstVariant):
+    name = "linearized"
+    summary = "readout_first networks, the first layer A x applied to the test inputs"
+    doc = """F, G are A x and alpha = 1, valid because relu(. + beta) - beta is 1-Lipschitz.
+    It applies the network's first layer A to the test inputs. For one-hot labels (beta = 0
+    and A x_i = y_i) the triangle inequality makes it exactly |A x~_j - y~_j|, the error of
+    the unclipped linear predictor x -> A x, whenever the training set holds a sample of
+    y~_j's class: it is tight by construction, not a geometric bound. readout_first only.
+    Cost: O(m Q M0) and the kernel, O(m N Q)."""
+
+    def prepare(self, train, net, delta, residuals):
+        # |f(x) - f(x')| <= |A x - A x'| for any x, x'.
+        space = train.linearized_space(net, _readout(net))
+        return _context(train, net, self.name, 1.0, [], residuals, delta, space)
+
+
+@register
+class Best(BoundVariant):
+    name = "best"
+    geometric = True
+    composite = True
+    summary = "the per-sample minimum of the geometric variants that apply"
+    doc = """the per-sample minimum over the geometric variants (:data:`GEOMETRIC_VARIANTS`)
+    that apply to the network (lipschitz always; projected for readout_first; coordinates
+    for readout_first with rank(X_train) = N). A minimum of valid upper bounds is a valid
+    upper bound; the randomized certificates (lipschitz, projected) share delta, so the
+    minimum holds with probability >= 1 - delta. It never applies the network's weights to
+    the test inputs. ``report.attained_by`` says which component attains each sample. Cost:
+    the sum of its components'."""
+
+    def prepare(self, train, net, delta, residuals):
+        parts = [
+            v
+            for v in registered_variants()
+            if v.geometric and not v.composite and v.applies_to(net) is None
+        ]
+        # The randomized norm certificates share delta, so that all of them hold at once
+        # with probability >= 1 - delta (an exact certificate spends none).
+        share = delta / max(1, sum(v.randomized for v in parts))
+        components = [
+            v.prepare(train, net, share if v.randomized else delta, residuals) for v in parts
+        ]
+        found = tuple(c for c in components if c is not None)  # None: refused by this set
+        first = found[0]  # lipschitz, which applies to every network and training set
+        return BoundContext(
+            net,
+            self.name,
+            first.alpha,
+            list(first.norms),
+            None,
+            train.Y_train,
+            residuals,
+            delta,
+            components=found,
+        )
+
+
+def _context(train, net, name, alpha, norms, residuals, delta, space, **extra) -> BoundContext:
+    return BoundContext(
+        net, name, alpha, list(norms), space, train.Y_train, residuals, delta, **extra
+    )
+
+
+#: Every bound variant, in the registry's order: the one definition the CLI, the
+#: experiment, the results schema and the Dask path use.
+VARIANTS = variant_names()
+#: The variants that never apply the network's weights to the test inputs and that
+#: ``"best"`` takes the per-sample minimum over (those of them that apply to the network).
+GEOMETRIC_VARIANTS = tuple(
+    v.name for v in registered_variants() if v.geometric and not v.composite
+)
+#: The variants that need a network built by construct_minimizer(method='readout_first').
+READOUT_FIRST_VARIANTS = tuple(
+    v.name for v in registered_variants() if isinstance(v, _ReadoutFirstVariant)
+)
+#: The variants that apply to any network: the complement of READOUT_FIRST_VARIANTS.
+ANY_NETWORK_VARIANTS = tuple(v for v in VARIANTS if v not in READOUT_FIRST_VARIANTS)
 
 
 def prepare_bounds(
     net: Network,
-    X_train: ArrayLike,
-    Y_train: ArrayLike,
+    X_train: ArrayLike | TrainingSet,
+    Y_train: ArrayLike | None = None,
     *,
     variant: str = "lipschitz",
-    delta: float = 1e-6,
+    delta: float | None = None,
     seed: SeedLike = None,
     threads: int | None = None,
 ) -> BoundContext:
     """Validate the network and training set and compute the norms, alpha and features.
 
-    Parameters are as in :func:`sample_bounds`.
+    Parameters are as in :func:`~archbound.sample_bounds` (``X_train`` may be a
+    :class:`TrainingSet`).
     """
-    _check_variant(variant)
-    inputs = check_bound_inputs(net, X_train, Y_train, delta=delta, seed=seed, threads=threads)
-    return _prepare_bounds(TrainingSetCache(inputs), net, variant)
+    chosen = get_variant(variant)
+    train = TrainingSet.of(net, X_train, Y_train, delta=delta, seed=seed, threads=threads)
+    return prepare_context(train, net, chosen.name)
 
 
-def _prepare_bounds(cache: TrainingSetCache, net: Network, variant: str) -> BoundContext:
-    """:func:`prepare_bounds` on validated inputs; ``cache`` holds what depends on the
-    training set only (the projected basis, the coordinates map, the feature spaces) or on
-    one network (its training outputs and certified norms), computed by the first context
+def prepare_context(train: TrainingSet, net: Network, variant: str) -> BoundContext:
+    """:func:`prepare_bounds` on a validated training set; ``train`` holds what depends on
+    the training set only (the projected basis, the coordinates map, the feature spaces) or
+    on one network (its training outputs and certified norms), computed by the first context
     that needs it and reused by the others, so that contexts of one training set share
-    their feature spaces (see :func:`_evaluate_groups`)."""
-    delta = cache.inputs.delta
-    residuals = cache.residuals(net)
-    if variant != "best":
-        context = _prepare(cache, net, variant, delta, residuals)
-        if context is None:
-            raise ValueError(
-                f"variant='coordinates' needs X_train of full row rank, rank(X_train) = N = "
-                f"{cache.inputs.X_train.shape[0]}: only then do the coordinates X_0^+ x "
-                "determine A x; use variant='projected' (or 'best') for this training set"
-            )
-        return context
-    # "best": every geometry-only variant that applies. The randomized norm certificates
-    # (lipschitz, projected) share delta, so that all of them hold at once with
-    # probability >= 1 - delta (coordinates' norm is an exact SVD).
-    names = ["lipschitz", "projected"] if _is_readout_first(net) else ["lipschitz"]
-    share = delta / len(names)
-    components = [_prepare(cache, net, name, share, residuals) for name in names]
-    first = components[0]
-    assert first is not None  # lipschitz and projected always apply
-    if _is_readout_first(net):
-        coordinates = _prepare(cache, net, "coordinates", delta, residuals)
-        if coordinates is not None:  # it applies only where rank(X_0) = N
-            components.append(coordinates)
-    return BoundContext(
-        net,
-        "best",
-        first.alpha,
-        list(first.norms),
-        None,
-        cache.inputs.Y_train,
-        residuals,
-        delta,
-        components=tuple(c for c in components if c is not None),
-    )
-
-
-def _prepare(
-    cache: TrainingSetCache, net: Network, variant: str, delta: float, residuals: np.ndarray
-) -> BoundContext | None:
-    """The context of one variant other than "best" (None: coordinates with rank < N)."""
-    offsets, test_gap = None, 0.0
-    if variant == "lipschitz":
-        norms = cache.certified_norms(net, delta)
-        alpha = upper_product(norms)
-        space = cache.input_space()
-    else:
-        A = _readout(net, variant)
-        if variant == "projected":
-            space = cache.projected_space()
-            _check_projected_basis(A, cache.basis())
-            readout = np.ascontiguousarray(A, dtype=np.float64)
-            norms = [_opnorm(readout, "auto", delta, 1e-2, 0, cache.inputs.draw_seed(), 0)]
-            alpha = float(norms[0].upper)
-        elif variant == "coordinates":
-            coordinates = cache.coordinates_map()
-            if coordinates is None:
-                return None
-            test_gap = _readout_gap(A, coordinates)
-            coordinates_space = cache.coordinates_space()  # not None: the map exists
-            assert coordinates_space is not None
-            space = coordinates_space
-            norm = coordinates.labels_norm
-            norms, alpha = [norm], float(norm.upper)
-            # Per training sample: ||Y_0|| |c(x_i) - e_i| + gap |x_i|.
-            offsets = residuals + (
-                norm.upper * coordinates.identity_gap + test_gap * coordinates.train_norms
-            )
-        else:  # linearized: |f(x) - f(x')| <= |A x - A x'| for any x, x'
-            norms, alpha = [], 1.0
-            space = cache.linearized_space(net, A)
-    return BoundContext(
-        net,
-        variant,
-        alpha,
-        list(norms),
-        space,
-        cache.inputs.Y_train,
-        residuals,
-        delta,
-        offsets=offsets,
-        test_gap=test_gap,
-    )
+    their feature spaces (see :func:`~archbound.bounds.evaluate.evaluate_groups`)."""
+    chosen = get_variant(variant)
+    reason = chosen.applies_to(net)
+    if reason is not None:
+        raise ValueError(reason)
+    context = chosen.prepare(train, net, train.delta, train.residuals(net))
+    if context is None:
+        raise ValueError(chosen.refusal(train))
+    return context

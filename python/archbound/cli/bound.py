@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from archbound._json import json_safe
-from archbound.bounds import VARIANTS
+from archbound.bounds import VARIANTS, variant_help
 from archbound.cli.options import (
     data_file_option,
     debug_option,
@@ -92,9 +92,7 @@ def _matching(data, net, which: str):
     type=click.Choice(list(VARIANTS)),
     default="lipschitz",
     show_default=True,
-    help="projected, coordinates and linearized need a readout_first network; best "
-    "is the per-sample minimum of lipschitz, projected and coordinates "
-    "(those that apply).",
+    help=variant_help(),
 )
 @delta_option
 @seed_option

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from archbound.bounds import DISCREPANCY_DISTANCES, GEOMETRIC_VARIANTS
+from archbound.bounds import DISCREPANCY_DISTANCES, get_variant
 from archbound.cli.options import config_options, debug_option
 from archbound.cli.output import _format, _Progress, _span, format_table
 from archbound.experiment.config import SHOWN_DEFAULTS, ExperimentConfig
@@ -208,7 +208,7 @@ def _reading(results: ExperimentResults) -> list[str]:
         return _span([_mean_ratio(r, variant) for r in rows], "ratio")
 
     out = ["Reading (readout_first):"]
-    geometric = [v for v in variants if v in GEOMETRIC_VARIANTS + ("best",)]
+    geometric = [v for v in variants if get_variant(v).geometric]
     if geometric:
         out.append(
             "- geometry-only (never apply the network's weights to the test inputs): "

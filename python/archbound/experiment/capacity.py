@@ -28,7 +28,6 @@ from archbound.experiment.records import Record, TestRecord
 
 if TYPE_CHECKING:
     from archbound.experiment.config import ExperimentConfig
-    from archbound.experiment.results import ExperimentResults
 
 #: The quantile of the training margins taken as gamma.
 MARGIN_QUANTILE = 0.1
@@ -180,11 +179,11 @@ def section(rows: list[CapacityRecord]) -> CapacitySection:
     return CapacitySection(margin_quantile=MARGIN_QUANTILE, networks=rows)
 
 
-def add_csv_columns(results: ExperimentResults, rows: list[dict[str, Any]]) -> list[dict]:
+def add_csv_columns(section: CapacitySection | None, rows: list[dict[str, Any]]) -> list[dict]:
     """Fill :data:`CSV_COLUMNS` on the rows of results.csv of each network."""
-    if results.capacity is None:
+    if section is None:
         return rows
-    table = {r.key(): r for r in results.capacity.networks}
+    table = {r.key(): r for r in section.networks}
     for csv_row in rows:
         hidden = csv_row.get("hidden")
         if hidden is None:
@@ -206,16 +205,19 @@ def add_csv_columns(results: ExperimentResults, rows: list[dict[str, Any]]) -> l
     return rows
 
 
-def figure(results: ExperimentResults, out_dir: str | Path) -> dict[str, Path]:
+def figure(
+    section: CapacitySection | None, config: ExperimentConfig, name: str, out_dir: str | Path
+) -> dict[str, Path]:
     """capacity.png: every bound and truth against depth and against width, at the largest
-    N, for each construction (and the trained networks); return its path."""
+    N, for each construction (and the trained networks) of the sweep ``config`` on the data
+    set called ``name``; return its path."""
     from archbound import plots
 
-    if results.capacity is None:
+    if section is None:
         return {}
-    n = results.capacity.largest_n()
-    nets = [r for r in results.capacity.networks if r.n_train == n]
-    depths, widths = results.config.depths or [], results.config.widths or []
+    n = section.largest_n()
+    nets = [r for r in section.networks if r.n_train == n]
+    depths, widths = config.depths or [], config.widths or []
     fixed_width, fixed_depth = max(widths), max(depths)
     panels: list[plots.CapacityPanel] = []
     for axis, fixed in (("depth", ("width", fixed_width)), ("width", ("depth", fixed_depth))):
@@ -249,7 +251,7 @@ def figure(results: ExperimentResults, out_dir: str | Path) -> dict[str, Path]:
     path = plots.capacity(
         panels,
         Path(out_dir) / "capacity.png",
-        title=f"{results.dataset.name}, N = {n}: classic bounds (population risk) and the "
+        title=f"{name}, N = {n}: classic bounds (population risk) and the "
         "paper's bound (realised test cost), each beside its truth",
     )
     return {"capacity": path}

@@ -10,7 +10,6 @@ from typing import Any
 from archbound._validation import check_scalar
 from archbound.bounds import ANY_NETWORK_VARIANTS, VARIANTS
 from archbound.construct import METHODS
-from archbound.experiment.trained import DEFAULT_EPOCHS, DEFAULT_HIDDEN
 
 #: The constructions of the sweep, in the order they are reported.
 CONSTRUCTIONS = METHODS
@@ -27,6 +26,12 @@ DEFAULT_DEPTHS = [1, 2, 4, 8]
 # --quick: every other default N (the largest kept), two depths, two widths, 200 test samples
 QUICK_DEPTHS, QUICK_WIDTHS, QUICK_N_TEST = [1, 2], [16, 64], 200
 QUICK = {"depths": QUICK_DEPTHS, "widths": QUICK_WIDTHS, "n_test": QUICK_N_TEST}
+
+#: Architectures trained by default with --trained (hidden widths); every width must be
+#: >= Q for the readout_first minimizer they are compared with.
+DEFAULT_HIDDEN = [[64], [64, 64], [256]]
+#: The epoch budget of each trained network.
+DEFAULT_EPOCHS = 400
 
 
 def _ints(values: list[int]) -> str:
@@ -119,7 +124,7 @@ class ExperimentConfig:
         minimizer (:mod:`archbound.experiment.trained`; results.json's ``trained``).
     trained_hidden : list of list of int, optional
         The architectures trained (hidden widths, each >= Q); default
-        :data:`archbound.experiment.trained.DEFAULT_HIDDEN`.
+        :data:`DEFAULT_HIDDEN`.
     trained_epochs : int
         The training budget, in epochs of ``MLPRegressor.partial_fit``.
     capacity : bool
@@ -349,6 +354,8 @@ __all__ = [
     "ANY_NETWORK_VARIANTS",
     "CONSTRUCTIONS",
     "DEFAULT_DEPTHS",
+    "DEFAULT_EPOCHS",
+    "DEFAULT_HIDDEN",
     "DEFAULT_N_TRAIN",
     "DEFAULT_WIDTHS",
     "DEFAULT_WIDTHS_LARGE",

@@ -49,10 +49,10 @@ def write_results(results: ExperimentResults, out_dir: str | Path) -> dict[str, 
     columns, rows = list(CSV_COLUMNS), csv_rows(results)
     if results.trained is not None:  # extra rows and columns only with --trained
         columns += trained.CSV_COLUMNS
-        rows += trained.csv_rows(results)
+        rows += trained.csv_rows(results.trained, results.runs)
     if results.capacity is not None:  # extra columns only with --capacity
         columns += capacity.CSV_COLUMNS
-        rows = capacity.add_csv_columns(results, rows)
+        rows = capacity.add_csv_columns(results.capacity, rows)
     with open(paths["json"], "w") as stream:
         json.dump(results.to_dict(), stream, indent=1, allow_nan=False)
         stream.write("\n")
@@ -62,9 +62,11 @@ def write_results(results: ExperimentResults, out_dir: str | Path) -> dict[str, 
         for row in rows:
             writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
     paths.update(figures(results, out_dir))
-    paths.update(trained.figures(results, out_dir))
+    paths.update(trained.figures(results.trained, results.dataset.name, out_dir))
     if results.capacity is not None and results.capacity.networks:
-        paths.update(capacity.figure(results, out_dir))
+        paths.update(
+            capacity.figure(results.capacity, results.config, results.dataset.name, out_dir)
+        )
     return paths
 
 

@@ -23,11 +23,10 @@ from archbound._json import finite_or_none
 from archbound.bounds import (
     ANY_NETWORK_VARIANTS,
     DISCREPANCY_DISTANCES,
-    TrainingSetCache,
-    check_bound_inputs,
+    TrainingSet,
+    cost_discrepancy_bound_batch,
+    sample_bounds_batch,
 )
-from archbound.bounds.discrepancy import _cost_discrepancy_bound_batch
-from archbound.bounds.sample import _sample_bounds_batch
 from archbound.construct import ZeroLossUnattainable, construct_minimizer, one_hot
 from archbound.data import DataError, dataset_input_dim, load_dataset
 from archbound.experiment import capacity
@@ -56,7 +55,9 @@ class _Built:
     seconds: float
 
 
-def _discrepancy_records(built: list[_Built], cache: TrainingSetCache) -> None:
+def _discrepancy_records(
+    built: list[_Built], train: TrainingSet, X_test: np.ndarray, Y_test: np.ndarray
+) -> None:
     """The a-priori bound on |C_test - C_train| in each applicable form, beside the truth,
     for every network of one N (one batch: one kernel pass per distance).
 
@@ -75,7 +76,7 @@ def _discrepancy_records(built: list[_Built], cache: TrainingSetCache) -> None:
         )
         jobs += [(net, distance) for distance in distances]
         records += [record.discrepancy] * len(distances)
-    reports = _cost_discrepancy_bound_batch(cache, jobs, evaluate_truth=False)
+    reports = cost_discrepancy_bound_batch(jobs, train, None, X_test, Y_test, evaluate_truth=False)
     for (_, distance), discrepancy, report in zip(jobs, records, reports):
         discrepancy.bounds[distance] = DiscrepancyBoundRecord.from_report(report, discrepancy.true)
 
@@ -206,23 +207,20 @@ def run_experiment(
             records += [record] * len(variants)
         if progress:
             progress(advance=0, description=f"N={n}: bounds of {len(built)} networks")
-        # Validated once; one cache for both batches of this N: training outputs and certified
-        # norms are computed once per network, the bases and features once per training set.
-        inputs = check_bound_inputs(
-            built[0].net,
+        # One training set for both batches of this N: training outputs and certified norms
+        # are computed once per network, the bases and features once per training set.
+        train = TrainingSet(
             X,
             Y,
-            X_test,
-            Y_test,
+            network=built[0].net,
             delta=config.delta,
             seed=config.seed,
             threads=config.threads,
         )
-        cache = TrainingSetCache(inputs)
-        reports = _sample_bounds_batch(cache, jobs, outputs)
+        reports = sample_bounds_batch(jobs, train, None, X_test, Y_test, test_outputs=outputs)
         for (_, variant), record, report in zip(jobs, records, reports):
             record.bounds[variant] = BoundRecord.from_report(report)
-        _discrepancy_records(built, cache)
+        _discrepancy_records(built, train, X_test, Y_test)
         if config.capacity:
             if progress:
                 progress(advance=0, description=f"N={n}: capacity of {len(built)} networks")

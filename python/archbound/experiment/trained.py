@@ -38,6 +38,7 @@ import numpy as np
 from archbound._json import finite_or_none
 from archbound.bounds import sample_bounds
 from archbound.construct import construct_minimizer
+from archbound.experiment.config import DEFAULT_HIDDEN, ExperimentConfig
 from archbound.experiment.records import (
     IN_CSV,
     OMIT_NONE,
@@ -52,13 +53,7 @@ from archbound.opnorm import estimate_product
 
 if TYPE_CHECKING:
     from archbound.experiment.capacity import CapacityRecord
-    from archbound.experiment.config import ExperimentConfig
-    from archbound.experiment.results import ExperimentResults
 
-#: Architectures trained by default (hidden widths); every width must be >= Q for the
-#: readout_first minimizer they are compared with.
-DEFAULT_HIDDEN = [[64], [64, 64], [256]]
-DEFAULT_EPOCHS = 400
 DEFAULT_RECORD_EVERY = 20
 LEARNING_RATE = 1e-2
 #: Plain-number columns appended to results.csv (rows with construction = "trained").
@@ -361,13 +356,14 @@ def _label(hidden: list[int]) -> str:
     return "-".join(map(str, hidden))
 
 
-def csv_rows(results: ExperimentResults) -> list[dict[str, Any]]:
-    """results.csv rows for the trained networks (construction = "trained", variant lipschitz)."""
+def csv_rows(section: TrainedSection | None, runs: list[RunRecord]) -> list[dict[str, Any]]:
+    """results.csv rows for the trained networks (construction = "trained", variant
+    lipschitz), beside the sweep's ``runs``."""
     rows: list[dict[str, Any]] = []
-    if results.trained is None:
+    if section is None:
         return rows
-    sweep = {run.n_train: run for run in results.runs}
-    for run in results.trained.runs:
+    sweep = {run.n_train: run for run in runs}
+    for run in section.runs:
         base = sweep[run.n_train].csv_values()
         for net in run.networks:
             trained, constructed = net.trained, net.constructed
@@ -418,17 +414,17 @@ def _fit_series(
     return out
 
 
-def figures(results: ExperimentResults, out_dir: str | Path) -> dict[str, Path]:
+def figures(section: TrainedSection | None, name: str, out_dir: str | Path) -> dict[str, Path]:
     """trained_history.png (norms and bound against the epoch, largest N) and
-    trained_vs_constructed.png (over N); return their paths."""
+    trained_vs_constructed.png (over N) of the data set called ``name``; return their
+    paths."""
     from archbound import plots
 
     out_dir = Path(out_dir)
-    name = results.dataset.name
     paths: dict[str, Path] = {}
-    if results.trained is None:
+    if section is None:
         return paths
-    runs = [r for r in results.trained.runs if r.networks]
+    runs = [r for r in section.runs if r.networks]
     if not runs:
         return paths
     shown = [r for r in runs if r.status == "ok"] or runs
@@ -480,7 +476,6 @@ def parse_hidden(text: str) -> list[list[int]]:
 
 __all__ = [
     "CSV_COLUMNS",
-    "DEFAULT_HIDDEN",
     "FitRecord",
     "TrainedBoundRecord",
     "TrainedConfigRecord",
