@@ -547,8 +547,8 @@ class Network:
             before the first or after the last Linear, a tensor on the meta device.
             Naming ``example_input``: a sample size or output that does not match.
         """
-        from archbound.readers import read_torch
         from archbound.readers.torch_module import check_example
+        from archbound.readers.torch_network import read_torch
 
         network = read_torch(module)
         if example_input is not None:

@@ -24,6 +24,7 @@ from archbound.network import Network
 from archbound.readers import files
 from archbound.readers._torch import is_torch_module
 from archbound.readers.sklearn import is_sklearn_mlp
+from archbound.readers.torch_network import read_state_dict, read_torch, read_torch_module
 
 
 @dataclass(frozen=True)
@@ -55,32 +56,6 @@ def _sklearn(estimator) -> Network:
     return Network(weights, biases, activation=activation)
 
 
-def _adopted(weights, biases, activation) -> Network:
-    try:
-        return Network._adopt(weights, biases, activation)
-    except ValueError as exc:
-        raise ValueError(f"module: {exc}") from None
-
-
-def _torch_module(module) -> Network:
-    from archbound.readers.torch_module import module_layers
-
-    return _adopted(*module_layers(module))
-
-
-def _state_dict(state) -> Network:
-    from archbound.activations import RELU
-    from archbound.readers.torch_state import state_dict_layers
-
-    weights, biases = state_dict_layers(state)
-    return _adopted(weights, biases, RELU)
-
-
-def read_torch(module) -> Network:
-    """A torch module or its state_dict (what :meth:`Network.from_torch` takes)."""
-    return _state_dict(module) if isinstance(module, Mapping) else _torch_module(module)
-
-
 READERS: tuple[Reader, ...] = (
     Reader("network", "an archbound.Network", lambda o: isinstance(o, Network), lambda o: o),
     Reader(
@@ -93,9 +68,11 @@ READERS: tuple[Reader, ...] = (
         "torch_module",
         "a torch.nn.Module whose forward is a chain",
         lambda o: is_torch_module(o) or (type(o).__module__ or "").startswith("torch"),
-        _torch_module,
+        read_torch_module,
     ),
-    Reader("state_dict", "a state_dict (mapping)", lambda o: isinstance(o, Mapping), _state_dict),
+    Reader(
+        "state_dict", "a state_dict (mapping)", lambda o: isinstance(o, Mapping), read_state_dict
+    ),
     Reader("torch_file", "a torch.save file path", files.is_torch_file, files.read_torch_file),
     Reader("npz", "a .npz path written by Network.save", files.is_path, files.read_npz),
 )

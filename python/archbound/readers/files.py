@@ -73,10 +73,10 @@ def read_torch_file(value):
             "model.state_dict() of an nn.Sequential of Linear and activation layers"
         ) from None
     if isinstance(obj, (torch.nn.Module, dict)):
-        from archbound.readers import as_network
+        from archbound.readers.torch_network import read_torch
 
         try:
-            return as_network(obj)
+            return read_torch(obj)
         except ValueError as exc:
             raise DataError(f"{path}: {exc}") from None
     raise DataError(
