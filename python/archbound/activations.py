@@ -1,4 +1,4 @@
-"""The activation functions of a network's hidden layers: one table (docs/design.md §2.6).
+"""The activation functions of a network's hidden layers: one table (docs/design.md §2.7).
 
 Each row of :data:`ACTIVATIONS` states an activation under torch's ``nn.functional`` name,
 its parameter (torch's names: ``negative_slope``, ``alpha``, ``beta``, ``approximate``),
@@ -30,7 +30,7 @@ def _up(value: float | str) -> float:
     return math.nextafter(float(value), math.inf)
 
 
-# Suprema, as decimals rounded up (derivations in docs/design.md §2.6).
+# Suprema, as decimals rounded up (derivations in docs/design.md §2.7).
 _GELU_SUP = "1.128904145185155"  # Phi(sqrt 2) + 1 / (e sqrt(pi)) = 1.12890414518515478...
 _GELU_TANH_SUP = "1.128993068658772"  # sigma' at x = 1.41850400879..., 1.12899306865877176...
 _SILU_SUP = "1.099839320128867"  # sigma' at x tanh(x/2) = 2, 1.09983932012886691...

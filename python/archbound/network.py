@@ -342,7 +342,7 @@ class Network:
         """An upper bound on the Lipschitz constant of f, valid with probability >= 1 - delta.
 
         Lip(f) <= rho^L prod_l ||W_l||, for a rho-Lipschitz activation (rho = 1 for ReLU;
-        docs/design.md §2.5.1, §2.6); each norm is the certified upper bound of
+        docs/design.md §2.5.1, §2.7); each norm is the certified upper bound of
         :meth:`norms`, the union bound spreads delta over the layers, and the product with
         rho^L is rounded up.
 

@@ -34,7 +34,7 @@ def forward(weights, biases, X, activation="relu"):
     """f(X) = W_{L+1} sigma(... sigma(W_1 x + b_1) ...) + b_{L+1}, row by row.
 
     ``activation`` is an :class:`archbound.Activation` or its name; sigma is the activation
-    table's NumPy forward (docs/design.md §2.6), evaluated in X's dtype.
+    table's NumPy forward (docs/design.md §2.7), evaluated in X's dtype.
     """
     sigma = Activation.parse(activation)
     h = np.asarray(X)

@@ -1,4 +1,4 @@
-"""The torch spellings of the activation table (docs/design.md §2.6, §4.4).
+"""The torch spellings of the activation table (docs/design.md §2.7, §4.4).
 
 Modules (``nn.GELU(approximate="tanh")``, ``nn.LeakyReLU(0.2)``, ...), functions
 (``F.gelu``, ``torch.tanh``, ``F.leaky_relu(x, 0.2)``, their in-place ``_`` forms) and tensor
