@@ -7,7 +7,17 @@ import math
 import numpy as np
 import pytest
 
-from archbound import Network, NormMonitor, capacity_bounds, reference, sample_bounds
+from archbound import (
+    Network,
+    NormMonitor,
+    capacity_bounds,
+    construct_minimizer,
+    cost_discrepancy_bound,
+    cost_discrepancy_bound_batch,
+    reference,
+    sample_bounds,
+    sample_bounds_batch,
+)
 from archbound.activations import ACTIVATIONS, Activation, activation
 from test_forward import ARCHITECTURES, random_network, rel_error
 
@@ -225,3 +235,29 @@ def test_bounds_and_monitor_refuse_other_activations():
         capacity_bounds(net, X, np.zeros(10, dtype=int))
     with pytest.raises(ValueError, match=message):
         NormMonitor(X, Y).record(0, net)
+    with pytest.raises(ValueError, match=message):
+        cost_discrepancy_bound(net, X, Y, X, Y)
+    relu = Network(weights, biases)
+    with pytest.raises(ValueError, match=message):
+        sample_bounds_batch([(relu, "lipschitz"), (net, "lipschitz")], X, Y, X, Y)
+    with pytest.raises(ValueError, match=message):
+        cost_discrepancy_bound_batch([(relu, "lipschitz"), (net, "lipschitz")], X, Y, X, Y)
+
+
+def test_network_validates_its_activation():
+    weights, biases = random_network([4, 6, 2])
+    with pytest.raises(TypeError, match="activation must be an archbound.Activation, a name"):
+        Network(weights, biases, activation=3)
+    with pytest.raises(ValueError, match="activation must be one of relu"):
+        Network(weights, biases, activation="swish")
+    with pytest.raises(ValueError, match="softplus's beta must be > 0"):
+        Network(weights, biases, activation={"name": "softplus", "beta": -1})
+
+
+def test_constructed_networks_are_relu_only():
+    X = np.random.default_rng(0).standard_normal((5, 8))
+    Y = np.random.default_rng(1).standard_normal((5, 2))
+    built = construct_minimizer(X, Y, [8, 10, 2])
+    assert built.activation.is_relu
+    with pytest.raises(ValueError, match="the constructions build ReLU networks only"):
+        Network(built.weights, built.biases, activation="gelu", construction=built.construction)

@@ -150,6 +150,11 @@ class Network:
         construction=None,
     ):
         self._activation = Activation.parse(activation)
+        if construction is not None and not self._activation.is_relu:
+            raise ValueError(
+                f"activation is {self._activation}, but construction records a "
+                f"{construction.method} minimizer: the constructions build ReLU networks only"
+            )
         self._weights, self._biases = _checked_layers(weights, biases, copy=True)
         self._float32 = None
         self._compact = None
