@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import math
 import os
-import zipfile
-import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -105,16 +102,6 @@ def _checked_layers(weights, biases, *, copy: bool) -> tuple[tuple, tuple]:
         ws.append(w)
         bs.append(b)
     return tuple(ws), tuple(bs)
-
-
-def _saved_activation(data) -> Activation:
-    """The activation stored by :meth:`Network.save` (ReLU when the entry is absent)."""
-    if "activation" not in data:
-        return RELU
-    try:
-        return Activation.parse(json.loads(str(data["activation"])))
-    except (json.JSONDecodeError, TypeError) as exc:
-        raise ValueError(f"unreadable activation entry ({exc})") from None
 
 
 class Network:
@@ -373,38 +360,17 @@ class Network:
     # --- end operator norms ---
 
     def save(self, path: str | os.PathLike) -> None:
-        """Write the network to a .npz file (no pickle), construction record included.
+        """Write the network to a .npz file (no pickle), activation and construction record
+        included.
 
         Parameters
         ----------
         path : str or os.PathLike
             The file to write (NumPy adds ``.npz`` when the name lacks it).
         """
-        # Any: NumPy's stubs type np.savez's **kwds together with its allow_pickle flag.
-        arrays: dict[str, Any] = {
-            "n_layers": np.array(len(self._weights)),
-            "activation": np.array(json.dumps(self._activation.to_dict())),
-        }
-        for index, (w, b) in enumerate(zip(self._weights, self._biases)):
-            arrays[f"weight_{index}"] = w
-            arrays[f"bias_{index}"] = b
-        c = self.construction
-        if c is not None:
-            arrays["construction_method"] = np.array(c.method)
-            arrays["construction_numbers"] = np.array(
-                [
-                    c.rank,
-                    c.n_samples,
-                    c.train_loss,
-                    c.max_train_error,
-                    np.nan if c.beta is None else c.beta,
-                ]
-            )
-            if c.seed is not None:
-                arrays["construction_seed"] = np.array(c.seed, dtype=np.int64)
-            if c.readout is not None:
-                arrays["construction_readout"] = c.readout
-        np.savez(path, **arrays)
+        from archbound._network_file import network_arrays
+
+        np.savez(path, **network_arrays(self))
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Network:
@@ -421,56 +387,16 @@ class Network:
         Returns
         -------
         Network
+
+        Raises
+        ------
+        ValueError
+            Naming the path: a file that is not a network saved by :meth:`save`, truncated,
+            corrupt, or holding pickled data.
         """
-        path = os.fspath(path)
-        try:
-            # The file is opened here, not by np.load, which leaks its handle when the zip
-            # archive is truncated.
-            with open(path, "rb") as stream, np.load(stream, allow_pickle=False) as data:
-                n_layers = int(data["n_layers"])
-                weights = [data[f"weight_{i}"] for i in range(n_layers)]
-                biases = [data[f"bias_{i}"] for i in range(n_layers)]
-                activation = _saved_activation(data)
-                construction = None
-                if "construction_method" in data:
-                    rank, n, loss, max_err, beta = data["construction_numbers"]
-                    construction = Construction(
-                        method=str(data["construction_method"]),
-                        rank=int(rank),
-                        n_samples=int(n),
-                        train_loss=float(loss),
-                        max_train_error=float(max_err),
-                        readout=data.get("construction_readout"),
-                        beta=None if np.isnan(beta) else float(beta),
-                        seed=int(data["construction_seed"])
-                        if "construction_seed" in data
-                        else None,
-                    )
-        except KeyError as exc:
-            raise ValueError(
-                f"path {path} is not a network saved by Network.save: missing {exc}"
-            ) from None
-        except (FileNotFoundError, IsADirectoryError, PermissionError):
-            raise
-        except (zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError, OSError) as exc:
-            # A truncated or damaged archive: zipfile and np.load fail in many ways.
-            raise ValueError(
-                f"path {path} is not a network saved by Network.save: truncated or corrupt "
-                f".npz archive ({exc or type(exc).__name__})"
-            ) from None
-        except TypeError as exc:  # an entry of the wrong shape or kind, such as n_layers
-            raise ValueError(
-                f"path {path} is not a network saved by Network.save: {exc}"
-            ) from None
-        except ValueError as exc:
-            if "pickle" in str(exc).lower():
-                raise ValueError(
-                    f"path {path} holds object arrays or pickled data, which are refused "
-                    f"(no pickle)"
-                ) from None
-            raise ValueError(
-                f"path {path} is not a network saved by Network.save: {exc}"
-            ) from None
+        from archbound._network_file import read_network_file
+
+        weights, biases, activation, construction = read_network_file(path)
         return cls(weights, biases, activation=activation, construction=construction)
 
     # --- adapters: trained models (the conversions: archbound.readers) ---
