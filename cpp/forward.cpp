@@ -41,30 +41,47 @@ void add_bias_and_apply(Matrix<S>& z, const BiasMap<S>& bias, const Activation& 
     const S a = S(activation.parameter);
     auto apply = [&z](auto sigma) { z = z.unaryExpr(sigma); };
     switch (activation.kind) {
-    case ActivationKind::relu: z = z.cwiseMax(S(0)); break;
-    case ActivationKind::leaky_relu: apply([a](S x) { return x > S(0) ? x : a * x; }); break;
-    case ActivationKind::elu: apply([a](S x) { return x > S(0) ? x : a * std::expm1(x); }); break;
-    case ActivationKind::gelu:
-        apply([](S x) { return S(0.5) * x * std::erfc(-x * S(0.70710678118654752440)); });
-        break;
-    case ActivationKind::gelu_tanh:
-        apply([](S x) {
-            const S u = S(0.79788456080286535588) * (x + S(0.044715) * x * x * x);
-            return S(0.5) * x * (S(1) + std::tanh(u));
-        });
-        break;
-    case ActivationKind::silu: apply([](S x) { return x * sigmoid(x); }); break;
-    case ActivationKind::softplus:  // max(bx, 0) + log1p(exp(-|bx|)), over b
-        apply([a](S x) {
-            const S z = a * x;
-            return (std::max(z, S(0)) + std::log1p(std::exp(-std::abs(z)))) / a;
-        });
-        break;
-    case ActivationKind::tanh: apply([](S x) { return std::tanh(x); }); break;
-    case ActivationKind::sigmoid: apply([](S x) { return sigmoid(x); }); break;
-    case ActivationKind::hardtanh: z = z.cwiseMax(S(-1)).cwiseMin(S(1)); break;
-    case ActivationKind::relu6: z = z.cwiseMax(S(0)).cwiseMin(S(6)); break;
-    case ActivationKind::identity: break;
+        case ActivationKind::relu:
+            z = z.cwiseMax(S(0));
+            break;
+        case ActivationKind::leaky_relu:
+            apply([a](S x) { return x > S(0) ? x : a * x; });
+            break;
+        case ActivationKind::elu:
+            apply([a](S x) { return x > S(0) ? x : a * std::expm1(x); });
+            break;
+        case ActivationKind::gelu:
+            apply([](S x) { return S(0.5) * x * std::erfc(-x * S(0.70710678118654752440)); });
+            break;
+        case ActivationKind::gelu_tanh:
+            apply([](S x) {
+                const S u = S(0.79788456080286535588) * (x + S(0.044715) * x * x * x);
+                return S(0.5) * x * (S(1) + std::tanh(u));
+            });
+            break;
+        case ActivationKind::silu:
+            apply([](S x) { return x * sigmoid(x); });
+            break;
+        case ActivationKind::softplus:  // max(bx, 0) + log1p(exp(-|bx|)), over b
+            apply([a](S x) {
+                const S z = a * x;
+                return (std::max(z, S(0)) + std::log1p(std::exp(-std::abs(z)))) / a;
+            });
+            break;
+        case ActivationKind::tanh:
+            apply([](S x) { return std::tanh(x); });
+            break;
+        case ActivationKind::sigmoid:
+            apply([](S x) { return sigmoid(x); });
+            break;
+        case ActivationKind::hardtanh:
+            z = z.cwiseMax(S(-1)).cwiseMin(S(1));
+            break;
+        case ActivationKind::relu6:
+            z = z.cwiseMax(S(0)).cwiseMin(S(6));
+            break;
+        case ActivationKind::identity:
+            break;
     }
 }
 
@@ -106,11 +123,12 @@ void forward_block(const In& x, const std::vector<WeightMap<S>>& weights,
 
 Activation make_activation(int code, double parameter) {
     require(code >= int(ActivationKind::relu) && code <= int(ActivationKind::identity),
-            "activation: a code in 0.." + std::to_string(int(ActivationKind::identity)) +
-                ", got " + std::to_string(code));
+            "activation: a code in 0.." + std::to_string(int(ActivationKind::identity)) + ", got " +
+                std::to_string(code));
     const auto kind = ActivationKind(code);
     require(std::isfinite(parameter), "activation: the parameter must be finite");
-    require(kind != ActivationKind::softplus || parameter > 0, "activation: softplus needs beta > 0");
+    require(kind != ActivationKind::softplus || parameter > 0,
+            "activation: softplus needs beta > 0");
     return {kind, parameter};
 }
 
@@ -133,8 +151,8 @@ Matrix<S> forward(const Eigen::Ref<const Matrix<S>>& x0, const std::vector<Weigh
         const Index chunk = std::max<Index>(256, (Index(1) << 22) / std::max<Index>(widest, 1));
         for (Index start = 0; start < n; start += chunk) {
             const Index len = std::min(chunk, n - start);
-            forward_block<S>(x0.middleCols(start, len), weights, biases,
-                             out.middleCols(start, len), activation);
+            forward_block<S>(x0.middleCols(start, len), weights, biases, out.middleCols(start, len),
+                             activation);
             poll(check);
         }
         return out;
@@ -153,8 +171,8 @@ Matrix<S> forward(const Eigen::Ref<const Matrix<S>>& x0, const std::vector<Weigh
         const Index last = std::min(nblocks, first + group);
         parallel_for(first, last, team, [&](Index b) {
             const Index start = b * block, len = std::min(block, n - start);
-            forward_block<S>(x0.middleCols(start, len), weights, biases,
-                             out.middleCols(start, len), activation);
+            forward_block<S>(x0.middleCols(start, len), weights, biases, out.middleCols(start, len),
+                             activation);
         });
         poll(check);
     }
