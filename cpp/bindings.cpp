@@ -84,7 +84,9 @@ std::vector<Index> to_indices(const std::vector<long long>& widths) {
 
 template <class S>
 py::array forward(const CArray<S>& x, const std::vector<CArray<S>>& weights,
-                  const std::vector<CArray<S>>& biases, int threads) {
+                  const std::vector<CArray<S>>& biases, int threads, int activation,
+                  double parameter) {
+    const archbound::Activation sigma = archbound::make_activation(activation, parameter);
     std::vector<archbound::WeightMap<S>> w;
     std::vector<archbound::BiasMap<S>> b;
     for (const auto& a : weights) {
@@ -97,7 +99,7 @@ py::array forward(const CArray<S>& x, const std::vector<CArray<S>>& weights,
     }
     auto x0 = columns(x);
     archbound::Matrix<S> out = without_gil([&](const archbound::InterruptCheck& check) {
-        return archbound::forward<S>(x0, w, b, threads, check);
+        return archbound::forward<S>(x0, w, b, threads, check, sigma);
     });
     return py::cast(std::move(out));
 }
@@ -235,9 +237,9 @@ PYBIND11_MODULE(_core, m) {
         py::arg("threads"));
 
     m.def("forward_float32", &forward<float>, py::arg("x"), py::arg("weights"), py::arg("biases"),
-          py::arg("threads"));
+          py::arg("threads"), py::arg("activation") = 0, py::arg("parameter") = 0.0);
     m.def("forward_float64", &forward<double>, py::arg("x"), py::arg("weights"), py::arg("biases"),
-          py::arg("threads"));
+          py::arg("threads"), py::arg("activation") = 0, py::arg("parameter") = 0.0);
 
     m.def(
         "opnorm",

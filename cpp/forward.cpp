@@ -4,6 +4,7 @@
 #include "blas.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <string>
 
 namespace archbound {
@@ -26,12 +27,70 @@ void check_shapes(Index m0, const std::vector<WeightMap<S>>& weights,
     }
 }
 
+/// 1 / (1 + exp(-x)) without overflow: exp(x) / (1 + exp(x)) for negative x.
+template <class S> S sigmoid(S x) {
+    if (x >= S(0)) return S(1) / (S(1) + std::exp(-x));
+    const S e = std::exp(x);
+    return e / (S(1) + e);
+}
+
+/// z <- sigma(z + b), column by column; relu is the caller's fast path.
+template <class S>
+void add_bias_and_apply(Matrix<S>& z, const BiasMap<S>& bias, const Activation& activation) {
+    z.colwise() += bias;
+    const S a = S(activation.parameter);
+    auto apply = [&z](auto sigma) { z = z.unaryExpr(sigma); };
+    switch (activation.kind) {
+        case ActivationKind::relu:
+            z = z.cwiseMax(S(0));
+            break;
+        case ActivationKind::leaky_relu:
+            apply([a](S x) { return x > S(0) ? x : a * x; });
+            break;
+        case ActivationKind::elu:
+            apply([a](S x) { return x > S(0) ? x : a * std::expm1(x); });
+            break;
+        case ActivationKind::gelu:
+            apply([](S x) { return S(0.5) * x * std::erfc(-x * S(0.70710678118654752440)); });
+            break;
+        case ActivationKind::gelu_tanh:
+            apply([](S x) {
+                const S u = S(0.79788456080286535588) * (x + S(0.044715) * x * x * x);
+                return S(0.5) * x * (S(1) + std::tanh(u));
+            });
+            break;
+        case ActivationKind::silu:
+            apply([](S x) { return x * sigmoid(x); });
+            break;
+        case ActivationKind::softplus:  // max(bx, 0) + log1p(exp(-|bx|)), over b
+            apply([a](S x) {
+                const S z = a * x;
+                return (std::max(z, S(0)) + std::log1p(std::exp(-std::abs(z)))) / a;
+            });
+            break;
+        case ActivationKind::tanh:
+            apply([](S x) { return std::tanh(x); });
+            break;
+        case ActivationKind::sigmoid:
+            apply([](S x) { return sigmoid(x); });
+            break;
+        case ActivationKind::hardtanh:
+            z = z.cwiseMax(S(-1)).cwiseMin(S(1));
+            break;
+        case ActivationKind::relu6:
+            z = z.cwiseMax(S(0)).cwiseMin(S(6));
+            break;
+        case ActivationKind::identity:
+            break;
+    }
+}
+
 /// Runs one block of samples through every layer; writes Q x cols into `out`. Each layer is
-/// one GEMM, then one pass that adds the bias and applies the ReLU in place, over the
+/// one GEMM, then one pass that adds the bias and applies sigma in place, over the
 /// block's activations, which stay in cache.
 template <class S, class In, class Out>
 void forward_block(const In& x, const std::vector<WeightMap<S>>& weights,
-                   const std::vector<BiasMap<S>>& biases, Out out) {
+                   const std::vector<BiasMap<S>>& biases, Out out, const Activation& activation) {
     const size_t layers = weights.size();
     const Index cols = x.cols();
     Matrix<S> h, z;
@@ -47,7 +106,10 @@ void forward_block(const In& x, const std::vector<WeightMap<S>>& weights,
         gemm<S>(true, false, w.rows(), cols, w.cols(), S(1), w.data(), w.cols(), input,
                 input_stride, S(0), target, target_stride);
         if (hidden) {
-            z = (z.colwise() + biases[l]).cwiseMax(S(0));
+            if (activation.kind == ActivationKind::relu)
+                z = (z.colwise() + biases[l]).cwiseMax(S(0));
+            else
+                add_bias_and_apply(z, biases[l], activation);
             h.swap(z);
             input = h.data();
             input_stride = h.rows();
@@ -59,9 +121,21 @@ void forward_block(const In& x, const std::vector<WeightMap<S>>& weights,
 
 }  // namespace
 
+Activation make_activation(int code, double parameter) {
+    require(code >= int(ActivationKind::relu) && code <= int(ActivationKind::identity),
+            "activation: a code in 0.." + std::to_string(int(ActivationKind::identity)) + ", got " +
+                std::to_string(code));
+    const auto kind = ActivationKind(code);
+    require(std::isfinite(parameter), "activation: the parameter must be finite");
+    require(kind != ActivationKind::softplus || parameter > 0,
+            "activation: softplus needs beta > 0");
+    return {kind, parameter};
+}
+
 template <class S>
 Matrix<S> forward(const Eigen::Ref<const Matrix<S>>& x0, const std::vector<WeightMap<S>>& weights,
-                  const std::vector<BiasMap<S>>& biases, int threads, const InterruptCheck& check) {
+                  const std::vector<BiasMap<S>>& biases, int threads, const InterruptCheck& check,
+                  const Activation& activation) {
     check_shapes(x0.rows(), weights, biases);
     const Index n = x0.cols();
     const Index q = weights.back().rows();
@@ -77,8 +151,8 @@ Matrix<S> forward(const Eigen::Ref<const Matrix<S>>& x0, const std::vector<Weigh
         const Index chunk = std::max<Index>(256, (Index(1) << 22) / std::max<Index>(widest, 1));
         for (Index start = 0; start < n; start += chunk) {
             const Index len = std::min(chunk, n - start);
-            forward_block<S>(x0.middleCols(start, len), weights, biases,
-                             out.middleCols(start, len));
+            forward_block<S>(x0.middleCols(start, len), weights, biases, out.middleCols(start, len),
+                             activation);
             poll(check);
         }
         return out;
@@ -97,8 +171,8 @@ Matrix<S> forward(const Eigen::Ref<const Matrix<S>>& x0, const std::vector<Weigh
         const Index last = std::min(nblocks, first + group);
         parallel_for(first, last, team, [&](Index b) {
             const Index start = b * block, len = std::min(block, n - start);
-            forward_block<S>(x0.middleCols(start, len), weights, biases,
-                             out.middleCols(start, len));
+            forward_block<S>(x0.middleCols(start, len), weights, biases, out.middleCols(start, len),
+                             activation);
         });
         poll(check);
     }
@@ -108,10 +182,10 @@ Matrix<S> forward(const Eigen::Ref<const Matrix<S>>& x0, const std::vector<Weigh
 template Matrix<float> forward<float>(const Eigen::Ref<const Matrix<float>>&,
                                       const std::vector<WeightMap<float>>&,
                                       const std::vector<BiasMap<float>>&, int,
-                                      const InterruptCheck&);
+                                      const InterruptCheck&, const Activation&);
 template Matrix<double> forward<double>(const Eigen::Ref<const Matrix<double>>&,
                                         const std::vector<WeightMap<double>>&,
                                         const std::vector<BiasMap<double>>&, int,
-                                        const InterruptCheck&);
+                                        const InterruptCheck&, const Activation&);
 
 }  // namespace archbound

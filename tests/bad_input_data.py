@@ -247,7 +247,6 @@ KIND_BAD = {
         ("str", "model.pkl"),
         ("network", lambda v: NET),
         ("unfitted", lambda v: type(v)()),
-        ("tanh", lambda v: _fitted_mlp("tanh")),
     ],
     "module": _without(NOT_A_NETWORK, "list of weights", "str")
     + [

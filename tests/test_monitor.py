@@ -76,10 +76,11 @@ def test_from_sklearn_refuses_what_it_cannot_represent(rng):
     Y = rng.standard_normal((30, 2))
     with pytest.raises(ValueError, match="estimator is an unfitted MLPRegressor"):
         Network.from_sklearn(MLPRegressor())
-    tanh = MLPRegressor(hidden_layer_sizes=(5,), activation="tanh", random_state=0)
-    tanh.partial_fit(X, Y)
-    with pytest.raises(ValueError, match="estimator has activation='tanh'"):
-        Network.from_sklearn(tanh)
+    unknown = MLPRegressor(hidden_layer_sizes=(5,), random_state=0)
+    unknown.partial_fit(X, Y)
+    unknown.activation = "softsign"
+    with pytest.raises(ValueError, match="estimator has activation='softsign'"):
+        Network.from_sklearn(unknown)
     poisson = MLPRegressor(loss="poisson", hidden_layer_sizes=(5,), random_state=0)
     poisson.partial_fit(X, np.abs(Y))
     with pytest.raises(ValueError, match="estimator has the output activation 'exp'"):
@@ -127,7 +128,7 @@ def test_from_torch_module_matches_forward(torch):
         np.testing.assert_allclose(Network.from_torch(source)(X), expected, rtol=1e-12, atol=1e-12)
     for bad, what in (
         (torch.nn.Dropout(0.1), "Dropout"),
-        (torch.nn.Tanh(), "Tanh"),
+        (torch.nn.Mish(), "Mish"),
         (torch.nn.BatchNorm1d(8), "BatchNorm1d"),
     ):
         layers = torch.nn.Sequential(torch.nn.Linear(5, 8), bad, torch.nn.Linear(8, 3))
@@ -259,8 +260,10 @@ def test_monitor_bad_input(digits):
         )
     with pytest.raises(ValueError, match="estimator is an unfitted"):
         mon.record(0, MLPRegressor())
-    with pytest.raises(ValueError, match="network must be an archbound.Network"):
+    with pytest.raises(ValueError, match="model.pt: no such file"):
         mon.record(0, "model.pt")
+    with pytest.raises(TypeError, match="network must be an archbound.Network, a fitted"):
+        mon.record(0, "model")
     with pytest.raises(ValueError, match="step must be an int"):
         mon.record(1.5, fitted_regressor(X, Y, epochs=1))
     assert mon.history == []  # nothing recorded by failed calls

@@ -1,4 +1,4 @@
-"""Network.from_torch on any nn.Module whose forward is a chain (archbound._torch_reader).
+"""Network.from_torch on any nn.Module whose forward is a chain (archbound.readers).
 
 Every test that takes the ``torch`` fixture (tests/conftest.py) is marked ``torch``: it skips
 without torch, and fails when skipped with ``CI`` set.
@@ -321,14 +321,14 @@ def test_training_mode_and_batch_statistics_are_refused(torch, nn):
     with pytest.raises(ValueError, match="^module: layer 2 is Dropout in training mode: "):
         Network.from_torch(dropout)
     assert Network.from_torch(dropout.eval()).widths == [4, 6, 2]
-    with pytest.raises(ValueError, match=r"layer 1 is GELU: only Linear, ReLU"):
-        Network.from_torch(nn.Sequential(nn.Linear(4, 6), nn.GELU(), nn.Linear(6, 2)))
+    with pytest.raises(ValueError, match=r"layer 1 is Mish: only Linear, the activations"):
+        Network.from_torch(nn.Sequential(nn.Linear(4, 6), nn.Mish(), nn.Linear(6, 2)))
 
 
 def test_layers_that_do_not_fold_or_flatten_are_refused(torch, nn):
     norm = randomize_batchnorm(torch, nn.BatchNorm1d(6))
     between = nn.Sequential(nn.Linear(4, 6), nn.ReLU(), norm, nn.ReLU(), nn.Linear(6, 2))
-    with pytest.raises(ValueError, match=r"layer 2 \(BatchNorm1d\).* between two ReLUs"):
+    with pytest.raises(ValueError, match=r"layer 2 \(BatchNorm1d\).* between two activations"):
         Network.from_torch(between.eval())
     batch = nn.Sequential(nn.Flatten(0), nn.Linear(4, 6), nn.ReLU(), nn.Linear(6, 2))
     with pytest.raises(ValueError, match=r"layer 0 is Flatten \(start_dim=0, end_dim=-1\)"):

@@ -82,10 +82,20 @@ def readout_last(
     x: _F64, y: _F64, widths: Sequence[int], seed: int, rcond: float, threads: int
 ) -> ConstructedNetwork: ...
 def forward_float32(
-    x: _F32, weights: Sequence[_F32], biases: Sequence[_F32], threads: int
+    x: _F32,
+    weights: Sequence[_F32],
+    biases: Sequence[_F32],
+    threads: int,
+    activation: int = ...,
+    parameter: float = ...,
 ) -> _F32: ...
 def forward_float64(
-    x: _F64, weights: Sequence[_F64], biases: Sequence[_F64], threads: int
+    x: _F64,
+    weights: Sequence[_F64],
+    biases: Sequence[_F64],
+    threads: int,
+    activation: int = ...,
+    parameter: float = ...,
 ) -> _F64: ...
 def opnorm(
     w: _F64, method: str, delta: float, rtol: float, max_iter: int, seed: int, threads: int

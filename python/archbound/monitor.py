@@ -44,7 +44,6 @@ import math
 import numbers
 import os
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,9 +52,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from archbound._json import finite_or_none
-from archbound._torch_reader import is_torch_module
 from archbound._validation import (
-    DTypeError,
     SeedLike,
     check_array,
     check_labels,
@@ -73,8 +70,8 @@ from archbound.bounds import (
     check_labels_for,
     sample_bounds,
 )
-from archbound.network import Network
 from archbound.opnorm import _opnorms, estimate_product, upper_product
+from archbound.readers import as_network
 
 #: The columns of the history's table that come from a record's own fields, in order.
 RECORD_COLUMNS = (
@@ -168,21 +165,6 @@ class MonitorRecord:
             "bound": None if self.bound is None else self.bound.to_dict(),
             "seconds": finite_or_none(self.seconds),
         }
-
-
-def as_network(network) -> Network:
-    """An :class:`archbound.Network`, or what the adapters convert into one."""
-    if isinstance(network, Network):
-        return network
-    module = type(network).__module__ or ""
-    if module.startswith("sklearn"):
-        return Network.from_sklearn(network)
-    if isinstance(network, Mapping) or module.startswith("torch") or is_torch_module(network):
-        return Network.from_torch(network)
-    raise DTypeError(
-        "network must be an archbound.Network, a fitted scikit-learn MLPRegressor or "
-        f"MLPClassifier, a torch nn.Module or a state_dict, got {type(network).__name__}"
-    )
 
 
 def _check_targets(Y, name: str, n_rows: int):
@@ -332,6 +314,7 @@ class NormMonitor:
         step = check_scalar(step, "step", numbers.Integral)
         threads = check_threads(threads)
         net = as_network(network)
+        net._require_relu("NormMonitor's Lipschitz bound and sample bound")
         if net.input_dim != self.X_train.shape[1]:
             raise ValueError(
                 f"network takes M0 = {net.input_dim} inputs, but X_train has "

@@ -1,12 +1,12 @@
-"""A feed-forward ReLU network held as torch-style weights (docs/design.md §1.2)."""
+"""A feed-forward network held as torch-style weights and an activation (docs/design.md §1.2)."""
 
 from __future__ import annotations
 
+import math
 import os
-import zipfile
-import zlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -14,6 +14,7 @@ from numpy.typing import ArrayLike
 
 from archbound import _core
 from archbound._validation import FLOATS, SeedLike, check_array, check_memory, check_threads
+from archbound.activations import RELU, Activation
 from archbound.opnorm import NormEstimate, opnorms, upper_product
 
 
@@ -104,9 +105,10 @@ def _checked_layers(weights, biases, *, copy: bool) -> tuple[tuple, tuple]:
 
 
 class Network:
-    """A ReLU network x^(l) = relu(W_l x^(l-1) + b_l), f(x) = W_{L+1} x^(L) + b_{L+1}.
+    """A network x^(l) = sigma(W_l x^(l-1) + b_l), f(x) = W_{L+1} x^(L) + b_{L+1}.
 
-    The arrays are copied (never aliased) and stored read-only, in float64.
+    One activation sigma serves every hidden layer; the output layer is linear. The arrays
+    are copied (never aliased) and stored read-only, in float64.
 
     Parameters
     ----------
@@ -114,6 +116,9 @@ class Network:
         W_1..W_{L+1}, torch.nn.Linear style: W_l has shape (M_l, M_{l-1}).
     biases : sequence of array_like
         b_1..b_{L+1}; b_l has shape (M_l,).
+    activation : str, dict or Activation, default "relu"
+        sigma, a row of :data:`archbound.activations.ACTIVATIONS` (``"gelu"``,
+        ``archbound.activation("leaky_relu", negative_slope=0.2)``, ...).
     construction : Construction, optional
         Set by :func:`archbound.construct_minimizer`; None for given weights.
     """
@@ -123,18 +128,32 @@ class Network:
     #: The evaluated layers (see :meth:`_evaluated`), made on the first forward.
     _compact: Layers | None
 
-    def __init__(self, weights: Sequence, biases: Sequence, *, construction=None):
+    def __init__(
+        self,
+        weights: Sequence,
+        biases: Sequence,
+        *,
+        activation: str | Mapping | Activation = "relu",
+        construction=None,
+    ):
+        self._activation = Activation.parse(activation)
+        if construction is not None and not self._activation.is_relu:
+            raise ValueError(
+                f"activation is {self._activation}, but construction records a "
+                f"{construction.method} minimizer: the constructions build ReLU networks only"
+            )
         self._weights, self._biases = _checked_layers(weights, biases, copy=True)
         self._float32 = None
         self._compact = None
         self.construction = construction
 
     @classmethod
-    def _adopt(cls, weights, biases) -> Network:
+    def _adopt(cls, weights, biases, activation: Activation = RELU) -> Network:
         """A network that takes over arrays an adapter has just made for it (float64, owned
         by nobody else, such as one conversion of each torch parameter): validated as the
         constructor validates, but not copied again. Internal."""
         network = cls.__new__(cls)
+        network._activation = activation
         network._weights, network._biases = _checked_layers(weights, biases, copy=False)
         network._float32 = None
         network._compact = None
@@ -142,17 +161,35 @@ class Network:
         return network
 
     @classmethod
-    def _trusted(cls, weights, biases, *, construction=None) -> Network:
+    def _trusted(
+        cls, weights, biases, *, construction=None, activation: Activation = RELU
+    ) -> Network:
         """A network from arrays the core just made (float64, C-contiguous, shapes that
         chain, owned by nobody else): stored read-only as they are, without validation or
         copies. Internal: the public constructor validates and copies."""
         network = cls.__new__(cls)
+        network._activation = activation
         network._weights = tuple(_read_only(w) for w in weights)
         network._biases = tuple(_read_only(b) for b in biases)
         network._float32 = None
         network._compact = None
         network.construction = construction
         return network
+
+    @property
+    def activation(self) -> Activation:
+        """sigma of the hidden layers: its certified Lipschitz constant is
+        ``activation.lipschitz``, and a bound on |sigma(0)| is ``activation.abs_at_zero``."""
+        return self._activation
+
+    def _require_relu(self, purpose: str) -> None:
+        """Raise ValueError unless the hidden layers are ReLU: ``purpose`` (such as "the
+        sample bounds") rests on ReLU's properties and does not yet hold for others."""
+        if not self._activation.is_relu:
+            raise ValueError(
+                f"net has activation {self._activation}; {purpose} assume ReLU hidden layers "
+                "and are computed for relu networks only"
+            )
 
     @property
     def weights(self) -> tuple:
@@ -184,7 +221,8 @@ class Network:
 
     def __repr__(self) -> str:
         method = f", construction={self.construction.method!r}" if self.construction else ""
-        return f"Network(widths={self.widths}{method})"
+        sigma = "" if self._activation.is_relu else f", activation={str(self._activation)!r}"
+        return f"Network(widths={self.widths}{sigma}{method})"
 
     def forward(self, X: ArrayLike, *, threads: int | None = None) -> np.ndarray:
         """Evaluate the network on a batch.
@@ -223,21 +261,31 @@ class Network:
                     [w.astype(np.float32) for w in weights],
                     [b.astype(np.float32) for b in biases],
                 )
-            out: np.ndarray = _core.forward_float32(X, *self._float32, threads)
+            out: np.ndarray = _core.forward_float32(
+                X, *self._float32, threads, *self._core_activation
+            )
         else:
-            out = _core.forward_float64(X, weights, biases, threads)
+            out = _core.forward_float64(X, weights, biases, threads, *self._core_activation)
         return out.T
+
+    @property
+    def _core_activation(self) -> tuple[int, float]:
+        """(code, parameter): the core's arguments for sigma."""
+        return self._activation.code, self._activation._value
 
     def _evaluated(self) -> Layers:
         """The layers that :meth:`forward` evaluates: this network without its dead units.
 
         A hidden unit whose weights on the live units of the layer below and whose bias are
-        all zero outputs relu(0) = 0 for every input, so dropping it, together with the
-        column of the next layer that reads it, leaves the function unchanged (up to the
-        order of floating-point sums). readout_first networks are mostly such units: of a
-        width-M layer, only Q units are live. Computed once (the weights are read-only),
-        and only used when it saves at least a quarter of the multiply-adds.
+        all zero outputs sigma(0) = 0 for every input (for an activation with sigma(0) = 0),
+        so dropping it, together with the column of the next layer that reads it, leaves
+        the function unchanged (up to the order of floating-point sums). readout_first
+        networks are mostly such units: of a width-M layer, only Q units are live. Computed
+        once (the weights are read-only), and only used when it saves at least a quarter of
+        the multiply-adds.
         """
+        if self._compact is None and self._activation.abs_at_zero != 0:
+            self._compact = (list(self._weights), list(self._biases))
         if self._compact is None:
             compact = (list(self._weights), list(self._biases))
             live = np.arange(self.input_dim)
@@ -285,9 +333,10 @@ class Network:
     def lipschitz_upper(self, *, delta: float = 1e-6, seed: SeedLike = None) -> float:
         """An upper bound on the Lipschitz constant of f, valid with probability >= 1 - delta.
 
-        Lip(f) <= prod_l ||W_l||, as ReLU is 1-Lipschitz (docs/design.md §2.5.1); each factor is
-        the certified upper bound of :meth:`norms`, and the union bound spreads delta over
-        the layers.
+        Lip(f) <= rho^L prod_l ||W_l||, for a rho-Lipschitz activation (rho = 1 for ReLU;
+        docs/design.md §2.5.1, §2.7); each norm is the certified upper bound of
+        :meth:`norms`, the union bound spreads delta over the layers, and the product with
+        rho^L is rounded up.
 
         Parameters
         ----------
@@ -298,46 +347,37 @@ class Network:
         Returns
         -------
         float
-            prod_l ||W_l||, from the certified upper bounds.
+            rho^L prod_l ||W_l||, from the certified upper bounds.
         """
-        return upper_product(self.norms(delta=delta, seed=seed))
+        product = upper_product(self.norms(delta=delta, seed=seed))
+        rho = self._activation.lipschitz
+        if rho == 1.0:
+            return product
+        exact = Fraction(rho) ** self.depth * Fraction(product)
+        value = float(exact)
+        return value if Fraction(value) >= exact else math.nextafter(value, math.inf)
 
     # --- end operator norms ---
 
     def save(self, path: str | os.PathLike) -> None:
-        """Write the network to a .npz file (no pickle), construction record included.
+        """Write the network to a .npz file (no pickle), activation and construction record
+        included.
 
         Parameters
         ----------
         path : str or os.PathLike
             The file to write (NumPy adds ``.npz`` when the name lacks it).
         """
-        # Any: NumPy's stubs type np.savez's **kwds together with its allow_pickle flag.
-        arrays: dict[str, Any] = {"n_layers": np.array(len(self._weights))}
-        for index, (w, b) in enumerate(zip(self._weights, self._biases)):
-            arrays[f"weight_{index}"] = w
-            arrays[f"bias_{index}"] = b
-        c = self.construction
-        if c is not None:
-            arrays["construction_method"] = np.array(c.method)
-            arrays["construction_numbers"] = np.array(
-                [
-                    c.rank,
-                    c.n_samples,
-                    c.train_loss,
-                    c.max_train_error,
-                    np.nan if c.beta is None else c.beta,
-                ]
-            )
-            if c.seed is not None:
-                arrays["construction_seed"] = np.array(c.seed, dtype=np.int64)
-            if c.readout is not None:
-                arrays["construction_readout"] = c.readout
-        np.savez(path, **arrays)
+        from archbound._network_file import network_arrays
+
+        np.savez(path, **network_arrays(self))
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Network:
         """Read a network written by :meth:`save`; pickled content is refused.
+
+        A file without an ``activation`` entry (written before networks carried one) is a
+        ReLU network.
 
         Parameters
         ----------
@@ -347,58 +387,19 @@ class Network:
         Returns
         -------
         Network
-        """
-        path = os.fspath(path)
-        try:
-            # The file is opened here, not by np.load, which leaks its handle when the zip
-            # archive is truncated.
-            with open(path, "rb") as stream, np.load(stream, allow_pickle=False) as data:
-                n_layers = int(data["n_layers"])
-                weights = [data[f"weight_{i}"] for i in range(n_layers)]
-                biases = [data[f"bias_{i}"] for i in range(n_layers)]
-                construction = None
-                if "construction_method" in data:
-                    rank, n, loss, max_err, beta = data["construction_numbers"]
-                    construction = Construction(
-                        method=str(data["construction_method"]),
-                        rank=int(rank),
-                        n_samples=int(n),
-                        train_loss=float(loss),
-                        max_train_error=float(max_err),
-                        readout=data.get("construction_readout"),
-                        beta=None if np.isnan(beta) else float(beta),
-                        seed=int(data["construction_seed"])
-                        if "construction_seed" in data
-                        else None,
-                    )
-        except KeyError as exc:
-            raise ValueError(
-                f"path {path} is not a network saved by Network.save: missing {exc}"
-            ) from None
-        except (FileNotFoundError, IsADirectoryError, PermissionError):
-            raise
-        except (zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError, OSError) as exc:
-            # A truncated or damaged archive: zipfile and np.load fail in many ways.
-            raise ValueError(
-                f"path {path} is not a network saved by Network.save: truncated or corrupt "
-                f".npz archive ({exc or type(exc).__name__})"
-            ) from None
-        except TypeError as exc:  # an entry of the wrong shape or kind, such as n_layers
-            raise ValueError(
-                f"path {path} is not a network saved by Network.save: {exc}"
-            ) from None
-        except ValueError as exc:
-            if "pickle" in str(exc).lower():
-                raise ValueError(
-                    f"path {path} holds object arrays or pickled data, which are refused "
-                    f"(no pickle)"
-                ) from None
-            raise ValueError(
-                f"path {path} is not a network saved by Network.save: {exc}"
-            ) from None
-        return cls(weights, biases, construction=construction)
 
-    # --- adapters: trained models (the conversions: _sklearn_reader, _torch_reader) ---
+        Raises
+        ------
+        ValueError
+            Naming the path: a file that is not a network saved by :meth:`save`, truncated,
+            corrupt, or holding pickled data.
+        """
+        from archbound._network_file import read_network_file
+
+        weights, biases, activation, construction = read_network_file(path)
+        return cls(weights, biases, activation=activation, construction=construction)
+
+    # --- adapters: trained models (the conversions: archbound.readers) ---
     @classmethod
     def from_sklearn(cls, estimator: Any) -> Network:
         """A fitted scikit-learn MLPRegressor, or an MLPClassifier's pre-softmax network.
@@ -406,7 +407,8 @@ class Network:
         Parameters
         ----------
         estimator : sklearn.neural_network.MLPRegressor or MLPClassifier
-            Fitted (``fit`` or ``partial_fit``), with ``activation="relu"``. scikit-learn stores
+            Fitted (``fit`` or ``partial_fit``), with ``activation`` ``"relu"``, ``"tanh"``,
+            ``"logistic"`` (the network's ``sigmoid``) or ``"identity"``. scikit-learn stores
             ``coefs_[l]`` as (in, out); they become torch-style W_l = ``coefs_[l].T`` of shape
             (out, in), and b_l = ``intercepts_[l]``.
 
@@ -421,23 +423,28 @@ class Network:
         Raises
         ------
         ValueError
-            Naming ``estimator``: not an MLP, not fitted, or an activation other than relu.
+            Naming ``estimator``: not an MLP, not fitted, or another activation.
         """
-        from archbound._sklearn_reader import sklearn_layers
+        from archbound.readers.sklearn import sklearn_layers
 
-        weights, biases = sklearn_layers(estimator)
-        return cls(weights, biases)
+        weights, biases, activation = sklearn_layers(estimator)
+        return cls(weights, biases, activation=activation)
 
     @classmethod
     def from_torch(cls, module: Any, example_input: Any = None) -> Network:
-        """A PyTorch ReLU network: any ``nn.Module`` whose forward is a chain, or a state_dict.
+        """A PyTorch network: any ``nn.Module`` whose forward is a chain, or a state_dict.
 
         Parameters
         ----------
         module : torch.nn.Module or mapping
             A module whose forward, read with ``torch.fx``, chains Linear layers
-            (``nn.Linear``, or ``F.linear`` on its own parameters) and ReLUs (``nn.ReLU``,
-            ``F.relu``, ``torch.relu``, ``.relu()``, in-place or not), with
+            (``nn.Linear``, or ``F.linear`` on its own parameters) and one activation of
+            :data:`archbound.activations.ACTIVATIONS` for every hidden layer, in any torch
+            spelling (``nn.ReLU``, ``F.relu``, ``torch.relu``, ``.relu()``, ``nn.GELU``,
+            ``F.gelu(x, approximate="tanh")``, ``torch.tanh``, ``x.sigmoid()``,
+            ``F.leaky_relu(x, 0.2)``, ``nn.SiLU``, ``nn.ELU``, ``nn.Softplus``,
+            ``nn.Hardtanh``, ``nn.ReLU6``, ``nn.Identity`` between two Linear layers; in-place
+            or not), with
             ``Flatten``/``view``/``reshape``/``flatten`` to (batch, -1), ``Identity``,
             ``Dropout`` in eval mode, and ``BatchNorm1d`` in eval mode (folded exactly into
             the neighbouring Linear) between them: a custom class, nested ``nn.Sequential``
@@ -465,20 +472,18 @@ class Network:
             A module (not a state_dict) without torch installed, naming ``archbound[torch]``.
         ValueError
             Naming ``module`` and, for a module, the refused node and its line in forward:
-            another layer or activation, a residual connection or concatenation, a value
-            that feeds two places, Dropout or BatchNorm in training mode, two Linear
-            layers without a ReLU between, a ReLU before the first or after the last
-            Linear. Naming ``example_input``: a sample size or output that does not match.
+            another layer or activation, two different activations, a residual connection
+            or concatenation, a value that feeds two places, Dropout or BatchNorm in
+            training mode, two Linear layers without an activation between, an activation
+            before the first or after the last Linear, a tensor on the meta device.
+            Naming ``example_input``: a sample size or output that does not match.
         """
-        from archbound import _torch_reader
+        from archbound.readers.torch_module import check_example
+        from archbound.readers.torch_network import read_torch
 
-        weights, biases = _torch_reader.torch_layers(module)
-        try:
-            network = cls._adopt(weights, biases)
-        except ValueError as exc:
-            raise ValueError(f"module: {exc}") from None
+        network = read_torch(module)
         if example_input is not None:
-            _torch_reader.check_example(network, module, example_input)
+            check_example(network, module, example_input)
         return network
 
     # --- end adapters ---

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from archbound.activations import Activation
+
 
 def pinv(a, rcond=None):
     """Moore-Penrose inverse by SVD (numpy.linalg.pinv, with its default rcond)."""
@@ -28,13 +30,18 @@ def matrix_rank(a, rcond=None):
     return int(np.sum(s > rcond * s[0]))
 
 
-def forward(weights, biases, X):
-    """f(X) = W_{L+1} relu(... relu(W_1 x + b_1) ...) + b_{L+1}, row by row."""
+def forward(weights, biases, X, activation="relu"):
+    """f(X) = W_{L+1} sigma(... sigma(W_1 x + b_1) ...) + b_{L+1}, row by row.
+
+    ``activation`` is an :class:`archbound.Activation` or its name; sigma is the activation
+    table's NumPy forward (docs/design.md §2.7), evaluated in X's dtype.
+    """
+    sigma = Activation.parse(activation)
     h = np.asarray(X)
     for index, (w, b) in enumerate(zip(weights, biases)):
         h = h @ np.asarray(w, dtype=h.dtype).T + np.asarray(b, dtype=h.dtype)
         if index + 1 < len(weights):
-            h = np.maximum(h, 0)
+            h = sigma.forward(h).astype(h.dtype, copy=False)
     return h
 
 

@@ -23,7 +23,7 @@ from archbound.cli.output import _format, _key_value_text
 
 def _bound_table(report, net, sizes: tuple[int, int]) -> str:
     rows = [
-        ("network", f"widths {net.widths} (L = {net.depth} hidden layers)"),
+        ("network", f"widths {net.widths} (L = {net.depth} hidden layers of {net.activation})"),
         ("data", f"N = {sizes[0]} training, m = {sizes[1]} test samples"),
         ("variant", f"{report.variant} (holds with probability >= 1 - {report.delta:g})"),
         ("Lipschitz constant", _format(report.lipschitz)),

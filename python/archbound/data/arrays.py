@@ -58,7 +58,7 @@ class ArrayData:
         return one_hot(self.labels, n_classes)
 
 
-def _numpy_kind(path: Path) -> str | None:
+def numpy_kind(path: Path) -> str | None:
     """ "npz", "npy", or None for anything else (a raw pickle included), from the magic bytes."""
     with open(path, "rb") as stream:
         magic = stream.read(6)
@@ -120,7 +120,7 @@ def load_arrays(path) -> ArrayData:
     if path.is_dir():
         raise DataError(f"{path}: is a directory, expected a .npz or .npy file")
     try:
-        kind = _numpy_kind(path)
+        kind = numpy_kind(path)
     except OSError as exc:
         raise DataError(f"{path}: cannot read: {exc.strerror or exc}") from None
     if kind is None:

@@ -1,15 +1,25 @@
-"""The torch.fx graph of a module, read as a chain of ReLU network layers.
+"""The torch.fx graph of a module, read as a chain of network layers.
 
 :func:`read_chain` traces a module with ``torch.fx`` (recording stack traces), then reads
 its graph in two steps. First every node is classified: a Linear layer (``nn.Linear``, or
-``F.linear`` on the module's own parameters, as a subclass of nn.Linear is traced), a ReLU,
+``F.linear`` on the module's own parameters, as a subclass of nn.Linear is traced), an
+activation of the table in any of its torch spellings (:mod:`.torch_activations`),
 an eval-mode BatchNorm1d, a flatten to (batch, -1), an identity (``nn.Identity``, eval-mode
 dropout, ``.contiguous()``), a size query (``x.size(0)``, ``x.shape[0]``) that feeds a
 flatten, or a parameter read; any other node is refused, naming it and its line in
 ``forward``. Then the chain
 is walked from the input to the output: each value must feed exactly one next node, and
-the layers must alternate as archbound's model does, relu(W_l x + b_l) up to the linear
-output layer. See :mod:`archbound._torch_reader` for the folding of BatchNorm1d.
+the layers must alternate as archbound's model does, sigma(W_l x + b_l) up to the linear
+output layer, with one activation sigma for every hidden layer. An ``nn.Identity`` layer
+directly between two Linear layers is the identity activation; elsewhere it is skipped.
+
+Eval-mode BatchNorm1d is the affine map h -> s h + t with s = gamma / sqrt(var + eps) and
+t = beta - s mu, folded exactly into the Linear before it (W' = diag(s) W, b' = s b + t) or,
+after an activation or on the input, into the Linear after it (W' = W diag(s),
+b' = W t + b); BatchNorm1d after an activation folds forward, so sigma is applied to what
+the module applies it to. Two Linear layers without an activation between are refused
+rather than multiplied together, so that the network's layers, and the norms recorded for
+them, are the module's own.
 """
 
 from __future__ import annotations
@@ -21,15 +31,21 @@ import re
 
 import numpy as np
 
-from archbound._torch_reader import _float64
+from archbound.activations import Activation, activation
+from archbound.readers._torch import float64 as _float64
+from archbound.readers.torch_activations import (
+    Unreadable,
+    activation_of_call,
+    activation_of_module,
+    function_table,
+)
 
 _FRAME = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+), in \S+\n(?P<code>[^\n]*)')
 _SUPPORTED = (
-    "only Linear, ReLU, Flatten, Identity, and Dropout and BatchNorm1d in eval mode chain into "
-    "a ReLU network"
+    "only Linear, the activations of archbound.activations.ACTIVATIONS (ReLU, GELU, Tanh, "
+    "...), Flatten, Identity, and Dropout and BatchNorm1d in eval mode chain into a network"
 )
 _IDENTITY_METHODS = ("contiguous",)
-_RELU_METHODS = ("relu", "relu_")
 _RESHAPE_METHODS = ("view", "reshape")
 _SIZES = ("shape", "batch", "size")  # the kinds of the nodes that ask a tensor's size
 _ASIDE = (*_SIZES, "parameter")  # inputs of a chain node other than the chain's value
@@ -82,8 +98,7 @@ class _Reader:
 
     def __init__(self, torch, root, graph):
         self.torch, self.root, self.graph = torch, root, graph
-        functional = torch.nn.functional
-        self.relu_functions = {functional.relu, functional.relu_, torch.relu, torch.relu_}
+        self.functions = function_table(torch)
         self.kinds = {}
         self.order = {node: index for index, node in enumerate(graph.nodes)}
 
@@ -120,11 +135,8 @@ class _Reader:
         elif node.op == "call_method" and node.target == "size":
             dim = node.args[1] if len(node.args) > 1 else node.kwargs.get("dim")
             return ("shape" if dim is None else "batch" if dim == 0 else "size"), None
-        elif node.op == "call_method" and node.target in _RELU_METHODS:
-            return "relu", node.target.endswith("_")
-        elif node.op == "call_function" and node.target in self.relu_functions:
-            inplace = node.target.__name__.endswith("_") or bool(node.kwargs.get("inplace"))
-            return "relu", inplace or (len(node.args) > 1 and bool(node.args[1]))
+        elif node.op in ("call_method", "call_function") and (found := self.activation_call(node)):
+            return "activation", found
         elif node.op == "call_method" and node.target in _IDENTITY_METHODS:
             return "identity", None
         elif node.op == "call_function" and node.target is self.torch.nn.functional.dropout:
@@ -169,6 +181,15 @@ class _Reader:
             )
         raise self.refuse(node, _SUPPORTED)
 
+    def activation_call(self, node):
+        """(Activation, in place) of a call that is an activation, or None."""
+        try:
+            return activation_of_call(self.functions, node)
+        except Unreadable as exc:
+            raise self.refuse(node, str(exc)) from None
+        except TypeError:  # an unhashable target: not an activation
+            return None
+
     def attribute(self, node):
         """The tensor a get_attr node reads (a parameter or a buffer of the module)."""
         return operator.attrgetter(node.target)(self.root)
@@ -179,10 +200,16 @@ class _Reader:
         kind = type(module)
         if isinstance(module, nn.Linear) and kind.forward is nn.Linear.forward:
             return "linear", (module.weight, module.bias)
-        if isinstance(module, nn.ReLU) and kind.forward is nn.ReLU.forward:
-            return "relu", bool(module.inplace)
-        if kind in (nn.Identity, nn.Dropout):
-            if kind is nn.Dropout and module.training:
+        try:
+            found = activation_of_module(self.torch, module)
+        except Unreadable as exc:
+            raise self.refuse_layer(node, "", str(exc)) from None
+        if found is not None:
+            return "activation", found
+        if kind is nn.Identity:
+            return "identity", "layer"
+        if kind is nn.Dropout:
+            if module.training:
                 raise self.refuse_layer(
                     node, " in training mode", "it multiplies by a random mask; call module.eval()"
                 )
@@ -230,12 +257,17 @@ class _Reader:
 
     # -------------------------------------------------------------------- the walk
     def next_node(self, value):
-        """The one node that consumes ``value``: size queries aside, and in-place ReLUs
-        whose result is unused (``x.relu_()`` as a statement) applied on the way."""
+        """The one node that consumes ``value``: size queries aside, and in-place
+        activations whose result is unused (``x.relu_()`` as a statement) applied on the
+        way."""
         consumers = [u for u in value.users if self.kinds[u][0] not in _SIZES]
         consumers.sort(key=self.order.__getitem__)
         applied = []
-        while len(consumers) > 1 and self.kinds[consumers[0]] == ("relu", True):
+        while (
+            len(consumers) > 1
+            and self.kinds[consumers[0]][0] == "activation"
+            and self.kinds[consumers[0]][1][1]
+        ):
             if consumers[0].users:
                 break
             applied.append(consumers.pop(0))
@@ -259,8 +291,8 @@ class _Reader:
         value = inputs[0]
         while True:
             applied, node = self.next_node(value)
-            for relu in applied:
-                chain.relu(relu)
+            for step in applied:
+                chain.activation(step, self.kinds[step][1])
             kind, payload = self.kinds[node]
             if kind == "output":
                 if node.args[0] is not value:
@@ -274,24 +306,31 @@ class _Reader:
 
 
 class _Chain:
-    """Layers composed along the walk: last is 'input', 'linear' or 'relu'; pending is an
-    affine map (s, t) met after a ReLU or on the input, folded into the next Linear."""
+    """Layers composed along the walk: last is 'input', 'linear' or 'activation'; pending is
+    an affine map (s, t) met after an activation or on the input, folded into the next
+    Linear; sigma is the hidden layers' activation, once met; identity_layer is an
+    nn.Identity met right after a Linear."""
 
     def __init__(self, reader):
         self.reader = reader
         self.weights, self.biases = [], []
         self.last, self.last_node = "input", None
+        self.sigma, self.sigma_node = None, None
+        self.identity_layer = None
         self.pending = None
         self.width = None  # the per-sample size a reshape to (-1, k) stated
 
     def linear(self, node, parameters):
+        if self.last == "linear" and self.identity_layer is not None:
+            self.activation(self.identity_layer, (activation("identity"), False))
         if self.last == "linear":
             raise self.reader.refuse(
                 node,
                 f"it follows {describe(self.last_node, self.reader.root)} without a ReLU "
-                "between; archbound's layers are relu(W x + b) and reports one norm per Linear, "
-                "so two Linear layers are not multiplied together silently: merge them into one "
-                "nn.Linear (W2 @ W1, W2 @ b1 + b2) or put a ReLU between",
+                "or another activation between; archbound's layers are sigma(W x + b) and "
+                "reports one norm per Linear, so two Linear layers are not multiplied together "
+                "silently: merge them into one nn.Linear (W2 @ W1, W2 @ b1 + b2), or put an "
+                "activation (nn.Identity for none) between",
             )
         weight, bias = parameters
         weight = _float64(weight, f"{node.name}.weight")
@@ -316,19 +355,37 @@ class _Chain:
         self.weights.append(weight)
         self.biases.append(bias)
         self.last, self.last_node, self.width = "linear", node, None
+        self.identity_layer = None
 
-    def relu(self, node, inplace=None):
+    def activation(self, node, found):
+        sigma = found[0]
+        self.identity_layer = None
+        name = "a ReLU" if sigma.is_relu else f"an activation ({sigma})"
         if self.last == "input":
             raise self.reader.refuse(
                 node,
-                "a ReLU before the first Linear layer; archbound's network applies its "
+                f"{name} before the first Linear layer; archbound's network applies its "
                 "first layer to the raw input",
             )
         if self.pending is not None:
             raise self.reader.refuse(
-                self.pending[2], "a BatchNorm1d between two ReLUs cannot be folded into a Linear"
+                self.pending[2],
+                "a BatchNorm1d between two activations cannot be folded into a Linear",
             )
-        self.last, self.last_node = "relu", node
+        if self.last == "activation":
+            raise self.reader.refuse(
+                node,
+                f"it follows {describe(self.last_node, self.reader.root)} without a Linear "
+                "between; archbound's hidden layers apply one activation each",
+            )
+        if self.sigma is not None and sigma != self.sigma:
+            raise self.reader.refuse(
+                node,
+                f"it is {sigma}, but {describe(self.sigma_node, self.reader.root)} is "
+                f"{self.sigma}; archbound's network applies one activation to every hidden layer",
+            )
+        self.sigma, self.sigma_node = sigma, node
+        self.last, self.last_node = "activation", node
 
     def batchnorm(self, node, module):
         """h -> s h + t, s = gamma / sqrt(var + eps), t = beta - s mu."""
@@ -370,22 +427,26 @@ class _Chain:
             )
 
     def identity(self, node, payload):
-        pass
+        if payload == "layer" and self.last == "linear":
+            self.identity_layer = node
 
     def end(self, node):
         if self.last == "input":
             raise self.reader.refuse(node, "forward has no Linear layer")
-        if self.last == "relu":
+        if self.last == "activation":
+            name = "a ReLU" if self.sigma.is_relu else f"an activation ({self.sigma})"
             raise self.reader.refuse(
                 self.last_node,
-                "a ReLU after the last Linear layer; archbound's output layer "
-                "is linear (apply the ReLU outside the module, or drop it)",
+                f"{name} after the last Linear layer; archbound's output layer "
+                "is linear (apply the activation outside the module, or drop it)",
             )
-        return self.weights, self.biases  # a Linear last: nothing pending
+        # A Linear last: nothing pending.
+        return self.weights, self.biases, self.sigma or activation("relu")
 
 
-def read_chain(torch, module) -> tuple[list, list]:
-    """(weights, biases) of a module whose fx graph is a chain (see the module docstring)."""
+def read_chain(torch, module) -> tuple[list, list, Activation]:
+    """(weights, biases, activation) of a module whose fx graph is a chain (see the module
+    docstring); a chain with one Linear layer and no activation reads as relu."""
     tracer = torch.fx.Tracer()
     tracer.record_stack_traces = True
     try:
