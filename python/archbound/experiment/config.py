@@ -19,6 +19,7 @@ CONSTRUCTIONS = METHODS
 # subsets lose rank beyond about N = 50 because more border pixels are blank in all of them.
 DEFAULT_N_TRAIN = {
     "digits": [10, 20, 30, 40, 50],
+    "mnist": [25, 50, 100, 200, 400, 500, 600, 784],
     "fashion-mnist": [25, 50, 100, 200, 400, 600, 760],
 }
 DEFAULT_WIDTHS = {"digits": [16, 64, 256]}
