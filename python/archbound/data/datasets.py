@@ -96,7 +96,7 @@ def load_dataset(
         is the size of the training part, in the balanced order, and ``max_test`` a random
         subset of the rest.
     seed : int
-        Seed of the digits split and of the subsets.
+        Seed of the digits split, of mnist's balanced order and of the subsets.
     test_size : float
         Digits only: the fraction held out as the test set.
     clip : bool
