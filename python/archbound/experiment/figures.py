@@ -122,12 +122,16 @@ def figures(results: ExperimentResults, out_dir: str | Path) -> dict[str, Path]:
 
     out_dir = Path(out_dir)
     name = results.dataset.name
+    title = f"{name}: bounds against the true test error (means over architectures)"
+    skipped = [str(run.n_train) for run in results.runs if run.status != "ok"]
+    if skipped:  # the sweep's N where zero loss is unattainable (rank(X) < N) draw nothing
+        title += f"; N = {', '.join(skipped)} skipped: zero training loss unattainable"
     return {
         "bound_vs_n": plots.bound_vs_n(
             [run.n_train for run in results.runs],
             _bound_vs_n_panels(results),
             out_dir / "bound_vs_n.png",
-            title=f"{name}: bounds against the true test error (means over architectures)",
+            title=title,
         ),
         "architectures": plots.architectures(
             _architecture_groups(results),

@@ -20,6 +20,7 @@ import numpy as np
 
 from archbound._json import finite_or_none, json_safe
 from archbound.bounds import DISCREPANCY_DISTANCES
+from archbound.bounds.reports import VIOLATION_SLACK
 
 #: Field metadata: the field is a column of results.csv.
 IN_CSV = {"csv": True}
@@ -124,6 +125,38 @@ class BoundSummaryRecord(Record):
     uniform_bound: float | None = field(metadata=IN_CSV)
 
 
+def relative_excess(per_sample: Any, errors: Any) -> tuple[float | None, int]:
+    """The mean relative excess of a bound over the truth, mean_j (B_j - e_j) / e_j.
+
+    Not the same number as mean B / mean error - 1 (the excess of the means): it weighs
+    every test sample alike, so samples with a small error e_j weigh more.
+
+    Parameters
+    ----------
+    per_sample : ndarray of shape (m,)
+        The bounds B_j.
+    errors : ndarray of shape (m,)
+        The truths e_j = |f(x~_j) - y~_j|.
+
+    Returns
+    -------
+    mean_relative_excess : float or None
+        Over the samples with e_j > :data:`~archbound.bounds.reports.VIOLATION_SLACK`
+        (1e-9); None when there is none.
+    zero_error_samples : int
+        The samples left out: their error is zero up to rounding, and a relative excess
+        over it is not defined.
+    """
+    per_sample = np.asarray(per_sample, dtype=np.float64)
+    errors = np.asarray(errors, dtype=np.float64)
+    kept = errors > VIOLATION_SLACK
+    excluded = int(errors.size - np.count_nonzero(kept))
+    if not kept.any():
+        return None, excluded
+    excess = (per_sample[kept] - errors[kept]) / errors[kept]
+    return finite_or_none(excess.mean()), excluded
+
+
 @dataclass
 class BoundRecord(BoundSummaryRecord):
     """One bound variant of one network (``#/$defs/bound``): the fields of
@@ -131,6 +164,11 @@ class BoundRecord(BoundSummaryRecord):
 
     Attributes
     ----------
+    mean_relative_excess : float or None
+        mean_j (B_j - e_j) / e_j over the test samples with e_j > 0 (0 would be exact;
+        :func:`relative_excess`). Not ``mean_ratio - 1``, the excess of the means.
+    zero_error_samples : int
+        Test samples with e_j = 0 (up to rounding), left out of ``mean_relative_excess``.
     lipschitz : float or None
         The Lipschitz constant alpha used.
     violations : int
@@ -142,6 +180,8 @@ class BoundRecord(BoundSummaryRecord):
         first).
     """
 
+    mean_relative_excess: float | None = field(metadata=IN_CSV)
+    zero_error_samples: int = field(metadata=IN_CSV)
     lipschitz: float | None = field(metadata=IN_CSV)
     violations: int = field(metadata=IN_CSV)
     seconds: float | None
@@ -157,8 +197,11 @@ class BoundRecord(BoundSummaryRecord):
             item.name: finite_or_none(getattr(summary, item.name))
             for item in fields(BoundSummaryRecord)
         }
+        excess, zero_error = relative_excess(report.per_sample, report.errors)
         return cls(
             **shared,
+            mean_relative_excess=excess,
+            zero_error_samples=zero_error,
             lipschitz=finite_or_none(report.lipschitz),
             violations=summary.violations,
             seconds=finite_or_none(report.seconds),
@@ -395,4 +438,5 @@ __all__ = [
     "Record",
     "RunRecord",
     "TestRecord",
+    "relative_excess",
 ]

@@ -25,7 +25,7 @@ class DatasetRecord(Record):
     Attributes
     ----------
     name : str
-        ``"digits"``, ``"fashion-mnist"`` or the IDX directory.
+        ``"digits"``, ``"mnist"``, ``"fashion-mnist"`` or the IDX directory.
     input_dim : int
         M0.
     n_classes : int

@@ -263,7 +263,7 @@ def run_experiment(
             progress=progress,
             capacity_rows=capacity_rows if config.capacity else None,
         )
-    summary = summarize(runs)
+    summary = summarize(runs, dataset=str(config.dataset))
     return ExperimentResults(
         version=RESULTS_VERSION,
         archbound_version=__version__,
