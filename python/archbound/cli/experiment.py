@@ -133,7 +133,7 @@ def _paper_claim_lines(results: ExperimentResults) -> list[str]:
         + "."
     )
     within = [v for v, gap in gaps.items() if gap.ratio_of_means - 1 <= claim.margin]
-    geometric = [v for v in within if v in GEOMETRIC_VARIANTS + ("best",)]
+    geometric = [v for v in within if get_variant(v).geometric]
     text = f"- within the paper's margin in this measure: {', '.join(within)}"
     if not within:
         text = "- none of our variants is within the paper's margin in this measure"
