@@ -177,7 +177,7 @@ def test_experiment_trained_beside_constructed(tmp_path):
     assert result.exit_code == 0, result.output
     results = json.loads((out / "results.json").read_text())
     validate_schema(results)
-    assert "trained (t: MLPRegressor" in result.output
+    assert "trained (t: relu hidden layers, scikit-learn" in result.output
     block = results["trained"]
     assert block["config"]["hidden"] == [[16], [12, 12]] and block["config"]["epochs"] == 30
     runs = {r["n_train"]: r for r in block["runs"]}

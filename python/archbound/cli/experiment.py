@@ -110,12 +110,14 @@ def _trained_table(trained: TrainedSection) -> str:
     return "\n".join(
         [
             (
-                "trained (t: MLPRegressor, Adam, squared loss) beside constructed "
-                "(c: readout_first, same N and hidden widths):"
+                f"trained (t: {trained.config.activation} hidden layers, "
+                f"{trained.config.framework}, Adam, squared loss) beside constructed "
+                "(c: readout_first, relu, same N and hidden widths):"
             ),
             format_table(headers, rows),
             (
-                "Lip = product of the certified layer norms; lip bound = mean_j B_j^2 of the "
+                "Lip = rho^L times the product of the certified layer norms (rho: the "
+                "activation's Lipschitz constant, 1 for relu); lip bound = mean_j B_j^2 of the "
                 "lipschitz variant (training residuals as offsets); B/err = mean B / mean |f - y|."
             ),
         ]
