@@ -69,9 +69,10 @@ class CapacityReport:
     n_parameters : int
         W = sum_l M_l (M_{l-1} + 1), the weights and biases.
     vc_dimension : float
-        An upper bound on the VC dimension of {x -> sgn(g(x))}, g a ReLU network of this
-        architecture with one output (Bartlett, Harvey, Liaw, Mehrabian, JMLR 20(63), 2019,
-        Theorem 7, degree 1, evaluated at p = 2, see :data:`PIECES`):
+        An upper bound on the VC dimension of {x -> sgn(g(x))}, g a network of this
+        architecture and piecewise-linear activation with one output (Bartlett, Harvey,
+        Liaw, Mehrabian, JMLR 20(63), 2019, Theorem 7, degree 1, evaluated at p = 2, or 3
+        for hardtanh and relu6, see :data:`PIECEWISE_LINEAR_PIECES`); NaN for the others:
         d + Lbar W1 log2(4 e p R log2(2 e p R)), R = sum_i i k_i, over the d layers of units
         k_i (k_d = 1), W1 the parameters of that one-output architecture and Lbar W1 the
         sum over layers i of the parameters of layers 1..i.
