@@ -170,7 +170,8 @@ def _capacity_reading(
         "the training set: compare them with test err. paper = the lipschitz bound mean_j "
         "B_j^2, which bounds the realised test cost of this test set: compare it with test "
         "cost. Golowich bounds a Rademacher complexity, not a risk; R_A, path and VCdim are "
-        "measures, not bounds on an error. '-': not available (a margin gamma <= 0)."
+        "measures, not bounds on an error. '-': not available (a margin gamma <= 0, or a "
+        "theorem that does not hold for the activation; docs/capacity.md)."
     ]
     vacuous = []
     for key, name in (
