@@ -63,6 +63,7 @@ LEARNING_RATE = 1e-2
 #: Plain-number columns appended to results.csv (rows with construction = "trained").
 CSV_COLUMNS = [
     "hidden",
+    "activation",
     "epochs",
     "lipschitz_estimate",
     "constructed_test_cost",
@@ -350,6 +351,7 @@ def csv_rows(section: TrainedSection | None, runs: list[RunRecord]) -> list[dict
                 depth=len(net.hidden),
                 width=max(net.hidden),
                 hidden=_label(net.hidden),
+                activation=trained.activation,
                 epochs=net.epochs,
                 train_loss=trained.train_loss,
                 max_train_error=trained.max_train_error,
