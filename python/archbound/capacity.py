@@ -80,10 +80,13 @@ class CapacityReport:
         Bound on P(argmax f(x) != y): train_error + sqrt((8/n) (ln S + ln(4/delta_r))),
         S the growth function of the 0-1 loss at 2n points, ln S <= min(2n ln 2,
         Q(Q-1) D ln(2 e n / D)) with D = vc_dimension (Vapnik's inequality; Sauer's lemma,
-        one growth function per ordered pair of outputs, the second when 2n >= D).
+        one growth function per ordered pair of outputs, the second when 2n >= D). NaN for
+        an activation that is not piecewise linear.
     spectral_complexity : float
-        R_A = prod_l s_l (sum_l (b_l / s_l)^(2/3))^(3/2) of Bartlett, Foster, Telgarsky
-        (NeurIPS 2017), s_l the certified ||W~_l||_2 and b_l = ||(W~_l - M~_l)^T||_{2,1},
+        R_A = prod_l rho_l s_l (sum_l (b_l / s_l)^(2/3))^(3/2) of Bartlett, Foster,
+        Telgarsky (NeurIPS 2017), rho_l the Lipschitz constant of the hidden layers' map
+        (rho, or max(rho, 1) for an activation that is not positively homogeneous; 1 for the
+        output layer), s_l the certified ||W~_l||_2 and b_l = ||(W~_l - M~_l)^T||_{2,1},
         the sum of the l2 norms of the rows of W~_l - M~_l (M_l = 0, or ``reference``).
     bartlett_bound : float
         Bound on P(argmax f(x) != y), Bartlett et al. 2017, Lemma A.8, with a union bound
@@ -92,9 +95,10 @@ class CapacityReport:
         Bound on P(argmax f(x) != y), Neyshabur, Bhojanapalli, Srebro (ICLR 2018), the
         proof of Theorem 1 (docs/capacity.md); valid when every input x of the distribution
         has |x~| <= input_norm, the largest training norm (an assumption on the data).
-        NaN when margin <= 0.
+        NaN when margin <= 0, and for an activation that is not positively homogeneous.
     golowich_bound : float
-        B (sqrt(2 ln(2) d) + 1) prod_l ||W~_l||_F / sqrt(n), B = input_norm: a bound on the
+        rho^L B (sqrt(2 ln(2) d) + 1) prod_l ||W~_l||_F / sqrt(n), B = input_norm (NaN for
+        an activation that is not positively homogeneous): a bound on the
         empirical Rademacher complexity, on the training inputs, of each output of the
         networks whose augmented layers have these Frobenius norms (Golowich, Rakhlin,
         Shamir, COLT 2018, Theorem 1). A complexity, not a risk.
