@@ -244,3 +244,29 @@ def test_experiment_capacity_section_table_csv_and_figure(tmp_path):
     assert all(r["capacity_vc_dimension"] for r in csv_rows if r["status"] == "ok")
     image = imread(out / "capacity.png")
     assert image.ndim == 3 and image[..., :3].var() > 1e-3
+
+
+@pytest.mark.parametrize(
+    "sigma",
+    ["sigmoid", "softplus", "gelu", "tanh", "hardtanh", "identity",
+     {"name": "leaky_relu", "negative_slope": 0.2}, {"name": "leaky_relu", "negative_slope": 2.0}],
+)  # fmt: skip
+def test_every_activation_against_the_reference(sigma):
+    """sigma(0) moved into the biases, rho in R_A and Golowich, absent bounds NaN with a
+    reason: as the reference computes them from docs/capacity.md."""
+    base = _random_net([M0, 30, 20, Q], seed=7)
+    net = Network(base.weights, base.biases, activation=sigma)
+    expected = _reference(net, X, LABELS, margin_quantile=0.3, activation=sigma)
+    report = ab.capacity_bounds(net, X, Y, margin_quantile=0.3, seed=0)
+    assert report.spectral_complexity >= expected["spectral_complexity"]
+    assert report.spectral_complexity <= expected["spectral_complexity"] * 1.1
+    np.testing.assert_allclose(report.frobenius_norms, expected["frobenius"], rtol=1e-12)
+    np.testing.assert_allclose(report.norms_21, expected["norms_21"], rtol=1e-12)
+    for key in ("vc_dimension", "golowich_bound", "margin", "train_error"):
+        value, truth = getattr(report, key), expected[key]
+        if math.isnan(truth):
+            assert math.isnan(value) and report.unavailable[key]
+        else:
+            assert value == pytest.approx(truth, rel=1e-10), key
+    homogeneous = not math.isnan(expected["golowich_bound"])
+    assert ("homogeneous" in report.unavailable.get("neyshabur_bound", "")) != homogeneous

@@ -185,7 +185,7 @@ def test_experiment_trained_beside_constructed(tmp_path):
     assert result.exit_code == 0, result.output
     results = json.loads((out / "results.json").read_text())
     validate_schema(results)
-    assert "trained (t: MLPRegressor" in result.output
+    assert "trained (t: relu hidden layers, scikit-learn" in result.output
     block = results["trained"]
     assert block["config"]["hidden"] == [[16], [12, 12]] and block["config"]["epochs"] == 30
     runs = {r["n_train"]: r for r in block["runs"]}
@@ -374,3 +374,32 @@ def test_plots_write_valid_images(tmp_path):
             [5.0, 2.0, 1e-3, 0.0], tmp_path / "s.png", tolerance=1e-10, rank=3, title="s"
         )
     )
+
+
+def test_experiment_trains_networks_with_another_activation(tmp_path, torch):
+    out = tmp_path / "results"
+    args = ["experiment", "--n-train", "12,30", "--depths", "1", "--widths", "16"]
+    args += ["--n-test", "40", "--variants", "lipschitz", "--trained", "--trained-hidden"]
+    result = invoke(*args, "16", "--trained-epochs", "5", "--activation", "gelu", "--out", out)
+    assert result.exit_code == 0, result.output
+    results = json.loads((out / "results.json").read_text())
+    validate_schema(results)
+    assert "trained (t: gelu hidden layers, torch" in result.output
+    block = results["trained"]
+    assert block["config"]["activation"] == "gelu" and block["config"]["framework"] == "torch"
+    for run in block["runs"]:
+        for net in run["networks"]:
+            t, c = net["trained"], net["constructed"]
+            assert t["activation"] == "gelu" and c["activation"] == "relu"
+            for side in (t, c):
+                assert side["bound"]["violations"] == 0
+                assert side["bound"]["test_cost_bound"] >= side["test"]["test_cost"]
+    assert_png(out / "trained_vs_constructed.png")
+
+
+def test_experiment_activation_errors(monkeypatch):
+    bad = invoke("experiment", "--trained", "--activation", "swish")
+    assert bad.exit_code == 2 and "activation must be one of relu" in bad.output
+    monkeypatch.setitem(__import__("sys").modules, "torch", None)  # torch not installed
+    missing = invoke("experiment", "--trained", "--activation", "gelu")
+    assert missing.exit_code == 2 and "pip install '.[torch]'" in missing.output

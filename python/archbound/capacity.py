@@ -9,9 +9,13 @@ called a bound is an upper bound with probability at least ``1 - delta``; Froben
 
 Biases are folded into the weights: the input x becomes x~ = [x; 1], a hidden layer
 (W_l, b_l) the matrix [[W_l, b_l], [0, 1]] of shape (M_l + 1, M_{l-1} + 1), whose last unit
-carries the constant 1 through the ReLU (relu(1) = 1), and the output layer the matrix
-[W_{L+1}, b_{L+1}] of shape (Q, M_L + 1). The augmented network has no biases and computes
-f(x) from x~ exactly.
+carries the constant 1 (relu(1) = leaky_relu(1) = 1; for other activations the constant
+unit is passed on unchanged, a vector map that is max(rho, 1)-Lipschitz), and the output
+layer the matrix [W_{L+1}, b_{L+1}] of shape (Q, M_L + 1). An activation with
+c = sigma(0) != 0 (sigmoid, softplus) is first written as sigma - c, which vanishes at 0,
+with c W_{l+1} 1 added to the next layer's bias: the same function. The augmented network
+has no biases and computes f(x) from x~ exactly. Which bound holds for which activation:
+docs/capacity.md.
 """
 
 from __future__ import annotations
@@ -27,6 +31,18 @@ from numpy.typing import ArrayLike
 from archbound._json import json_safe
 from archbound._validation import SeedLike, check_scalar
 from archbound.bounds import TrainingSet, check_classes
+from archbound.capacity_theorems import (
+    _NORM_FLOOR,
+    HOMOGENEOUS,
+    PIECES,
+    PIECEWISE_LINEAR_PIECES,
+    _bartlett,
+    _margins,
+    _neyshabur,
+    log_growth,
+    spectral_complexity,
+    vc_dimension_bound,
+)
 from archbound.network import Network
 from archbound.opnorm import NormEstimate, _opnorms
 
@@ -53,9 +69,10 @@ class CapacityReport:
     n_parameters : int
         W = sum_l M_l (M_{l-1} + 1), the weights and biases.
     vc_dimension : float
-        An upper bound on the VC dimension of {x -> sgn(g(x))}, g a ReLU network of this
-        architecture with one output (Bartlett, Harvey, Liaw, Mehrabian, JMLR 20(63), 2019,
-        Theorem 7, degree 1, evaluated at p = 2, see :data:`PIECES`):
+        An upper bound on the VC dimension of {x -> sgn(g(x))}, g a network of this
+        architecture and piecewise-linear activation with one output (Bartlett, Harvey,
+        Liaw, Mehrabian, JMLR 20(63), 2019, Theorem 7, degree 1, evaluated at p = 2, or 3
+        for hardtanh and relu6, see :data:`PIECEWISE_LINEAR_PIECES`); NaN for the others:
         d + Lbar W1 log2(4 e p R log2(2 e p R)), R = sum_i i k_i, over the d layers of units
         k_i (k_d = 1), W1 the parameters of that one-output architecture and Lbar W1 the
         sum over layers i of the parameters of layers 1..i.
@@ -63,10 +80,13 @@ class CapacityReport:
         Bound on P(argmax f(x) != y): train_error + sqrt((8/n) (ln S + ln(4/delta_r))),
         S the growth function of the 0-1 loss at 2n points, ln S <= min(2n ln 2,
         Q(Q-1) D ln(2 e n / D)) with D = vc_dimension (Vapnik's inequality; Sauer's lemma,
-        one growth function per ordered pair of outputs, the second when 2n >= D).
+        one growth function per ordered pair of outputs, the second when 2n >= D). NaN for
+        an activation that is not piecewise linear.
     spectral_complexity : float
-        R_A = prod_l s_l (sum_l (b_l / s_l)^(2/3))^(3/2) of Bartlett, Foster, Telgarsky
-        (NeurIPS 2017), s_l the certified ||W~_l||_2 and b_l = ||(W~_l - M~_l)^T||_{2,1},
+        R_A = prod_l rho_l s_l (sum_l (b_l / s_l)^(2/3))^(3/2) of Bartlett, Foster,
+        Telgarsky (NeurIPS 2017), rho_l the Lipschitz constant of the hidden layers' map
+        (rho, or max(rho, 1) for an activation that is not positively homogeneous; 1 for the
+        output layer), s_l the certified ||W~_l||_2 and b_l = ||(W~_l - M~_l)^T||_{2,1},
         the sum of the l2 norms of the rows of W~_l - M~_l (M_l = 0, or ``reference``).
     bartlett_bound : float
         Bound on P(argmax f(x) != y), Bartlett et al. 2017, Lemma A.8, with a union bound
@@ -75,9 +95,10 @@ class CapacityReport:
         Bound on P(argmax f(x) != y), Neyshabur, Bhojanapalli, Srebro (ICLR 2018), the
         proof of Theorem 1 (docs/capacity.md); valid when every input x of the distribution
         has |x~| <= input_norm, the largest training norm (an assumption on the data).
-        NaN when margin <= 0.
+        NaN when margin <= 0, and for an activation that is not positively homogeneous.
     golowich_bound : float
-        B (sqrt(2 ln(2) d) + 1) prod_l ||W~_l||_F / sqrt(n), B = input_norm: a bound on the
+        rho^L B (sqrt(2 ln(2) d) + 1) prod_l ||W~_l||_F / sqrt(n), B = input_norm (NaN for
+        an activation that is not positively homogeneous): a bound on the
         empirical Rademacher complexity, on the training inputs, of each output of the
         networks whose augmented layers have these Frobenius norms (Golowich, Rakhlin,
         Shamir, COLT 2018, Theorem 1). A complexity, not a risk.
@@ -144,13 +165,16 @@ class CapacityReport:
         return json_safe(out)
 
 
-def augmented_layers(weights, biases) -> list[np.ndarray]:
+def augmented_layers(weights, biases, at_zero: float = 0.0) -> list[np.ndarray]:
     """The bias-augmented matrices W~_1..W~_d of a network (see the module docstring).
 
     Parameters
     ----------
     weights, biases : sequences of ndarray
         W_l of shape (M_l, M_{l-1}) and b_l of shape (M_l,), l = 1..d.
+    at_zero : float, default 0.0
+        c = sigma(0) of the hidden activation: the biases of layers 2..d become
+        b_l + c W_l 1, those of the network with the activation sigma - c.
 
     Returns
     -------
@@ -162,128 +186,11 @@ def augmented_layers(weights, biases) -> list[np.ndarray]:
         hidden = index + 1 < len(weights)
         a = np.zeros((w.shape[0] + hidden, w.shape[1] + 1))
         a[: w.shape[0], : w.shape[1]] = w
-        a[: w.shape[0], -1] = b
+        a[: w.shape[0], -1] = b if index == 0 or at_zero == 0 else b + at_zero * w.sum(axis=1)
         if hidden:
             a[-1, -1] = 1.0
         out.append(a)
     return out
-
-
-#: The p of Bartlett, Harvey, Liaw, Mehrabian's Theorem 7. Read as the number of breakpoints
-#: of the activation (p + 1 pieces), ReLU has p = 1; read as the number of pieces, p = 2.
-#: The bound grows with p, so p = 2 is an upper bound under either reading.
-PIECES = 2
-
-
-def vc_dimension_bound(widths) -> float:
-    """Bartlett, Harvey, Liaw, Mehrabian (JMLR 2019), Theorem 7, for ReLU (degree 1), at
-    p = :data:`PIECES`.
-
-    Parameters
-    ----------
-    widths : list of int
-        [M0, M_1, ..., M_L, 1]: the architecture with one output unit.
-
-    Returns
-    -------
-    float
-        d + Lbar W log2(4 e p R log2(2 e p R)), d = len(widths) - 1 layers, k_i = widths[i],
-        W = sum_i k_i (k_{i-1} + 1), Lbar W = sum_i W_i with W_i the parameters of layers
-        1..i, and R = sum_i i k_i.
-    """
-    units = list(widths[1:])
-    per_layer = [k * (previous + 1) for previous, k in zip(widths[:-1], units)]
-    cumulative = np.cumsum(per_layer, dtype=np.float64)
-    r = float(sum(i * k for i, k in enumerate(units, start=1)))
-    return len(units) + float(cumulative.sum()) * math.log2(
-        4.0 * math.e * PIECES * r * math.log2(2.0 * math.e * PIECES * r)
-    )
-
-
-def log_growth(k: int, dimension: float) -> float:
-    """ln of Sauer's bound on the growth function at k points: d ln(e k / d), or k ln 2."""
-    return dimension * math.log(math.e * k / dimension) if k >= dimension else k * math.log(2.0)
-
-
-#: The grids of the union bounds: the values r^j, j an integer, with prior weight
-#: w(j) = (2/3) / ((|j| + 1)(|j| + 2)), which sums to 1 over the integers.
-def _grid(value: float, ratio: float, *, up: bool) -> tuple[float, float]:
-    """The grid point at or above (``up``) or at or below ``value`` > 0, and ln(1 / w(j))."""
-    j = math.log(value) / math.log(ratio)
-    j = math.ceil(j) if up else math.floor(j)
-    point = ratio**j
-    if up and point < value:
-        j, point = j + 1, ratio ** (j + 1)
-    elif not up and point > value:
-        j, point = j - 1, ratio ** (j - 1)
-    return point, math.log(1.5 * (abs(j) + 1) * (abs(j) + 2))
-
-
-#: A floor for (2,1) norms that are 0 (a network equal to its reference), so that the grid
-#: has a point for them; it only ever raises b_l.
-_NORM_FLOOR = 2.0**-40
-
-
-def spectral_complexity(spectral, norms_21) -> float:
-    """R_A = prod_l s_l (sum_l (b_l / s_l)^(2/3))^(3/2), written as
-    (sum_l (b_l prod_{k != l} s_k)^(2/3))^(3/2), which needs no division by s_l."""
-    s = np.asarray(spectral, dtype=np.float64)
-    terms = [b * np.prod(np.delete(s, i)) for i, b in enumerate(norms_21)]
-    return float(np.sum(np.asarray(terms) ** (2.0 / 3.0)) ** 1.5)
-
-
-def _margins(outputs: np.ndarray, classes: np.ndarray) -> np.ndarray:
-    rows = np.arange(outputs.shape[0])
-    others = outputs.copy()
-    others[rows, classes] = -np.inf
-    return outputs[rows, classes] - others.max(axis=1)
-
-
-def _bartlett(ctx: dict, gamma: float, share: float) -> float:
-    """Lemma A.8 of Bartlett et al. 2017 on the grid point above each (s_l, b_l) and the one
-    below gamma; the grid's prior weights enter the confidence term."""
-    d, n = len(ctx["spectral"]), ctx["n"]
-    ratio = 1.0 + 1.0 / d
-    s = [_grid(v, ratio, up=True) for v in ctx["spectral"]]
-    b = [_grid(max(v, _NORM_FLOOR), ratio, up=True) for v in ctx["norms_21"]]
-    gamma_grid, gamma_cost = _grid(gamma, ratio, up=False)
-    cost = gamma_cost + sum(c for _, c in s) + sum(c for _, c in b)
-    r_a = spectral_complexity([v for v, _ in s], [v for v, _ in b])
-    margin_error = float(np.mean(ctx["margins"] <= gamma_grid))
-    width = max(ctx["widths"])
-    return (
-        margin_error
-        + 8.0 / n
-        + 72.0 * ctx["data_norm"] * math.log(2.0 * width) * math.log(n) * r_a / (gamma_grid * n)
-        + 3.0 * math.sqrt((math.log(2.0 / share) + cost) / (2.0 * n))
-    )
-
-
-def _neyshabur(ctx: dict, gamma: float, share: float) -> float:
-    """The PAC-Bayes bound of Neyshabur et al. 2018 (proof of Theorem 1), with the layers
-    rescaled by the certified norms and a union bound over the grids of beta and gamma."""
-    s = np.asarray(ctx["spectral"])
-    f = np.asarray(ctx["frobenius"])
-    d, n, h, radius = len(s), ctx["n"], max(ctx["widths"]), ctx["input_norm"]
-    ratio = 1.0 + 1.0 / d
-    beta = float(np.exp(np.mean(np.log(s))))
-    beta_grid, beta_cost = _grid(beta, ratio, up=True)
-    gamma_grid, gamma_cost = _grid(gamma, ratio, up=False)
-    kl = (
-        16.0
-        * math.e**2
-        * radius**2
-        * d**2
-        * h
-        * math.log(4.0 * d * h)
-        * beta_grid ** (2 * (d - 1))
-        * beta**2
-        * float(np.sum(f**2 / s**2))
-        / gamma_grid**2
-    )
-    margin_error = float(np.mean(ctx["margins"] <= gamma_grid))
-    confidence = math.log(6.0 * n / share) + beta_cost + gamma_cost
-    return margin_error + 4.0 * math.sqrt((kl + confidence) / (n - 1))
 
 
 def capacity_bounds(
@@ -297,7 +204,14 @@ def capacity_bounds(
     seed: SeedLike = None,
     threads: int | None = None,
 ) -> CapacityReport:
-    """Classic capacity measures of a ReLU network and the generalization bounds they give.
+    """Classic capacity measures of a network and the generalization bounds they give.
+
+    Each bound is computed where its theorem holds for the network's activation
+    (docs/capacity.md): Bartlett et al. for every activation (its rho_i-Lipschitz
+    constants enter R_A); Neyshabur et al. and Golowich et al. for the positively
+    homogeneous ones (relu, leaky_relu, identity); the VC bound for the piecewise-linear
+    ones (relu, leaky_relu, hardtanh, relu6, identity). A bound that does not hold is NaN
+    (None in :meth:`CapacityReport.to_dict`), with the reason in ``unavailable``.
 
     Parameters
     ----------
@@ -388,7 +302,12 @@ def _capacity(net, X, classes, *, delta, quantile, reference, seed, threads) -> 
     """:func:`capacity_bounds` on validated arguments."""
     start = time.perf_counter()
     n, q, widths = X.shape[0], net.output_dim, net.widths
-    layers = augmented_layers(net.weights, net.biases)
+    sigma = net.activation
+    at_zero = 0.0 if sigma.abs_at_zero == 0 else float(sigma.forward(np.zeros(1))[0])
+    layers = augmented_layers(net.weights, net.biases, at_zero)
+    rho = sigma.lipschitz if sigma.name in HOMOGENEOUS else max(sigma.lipschitz, 1.0)
+    # prod_l rho_l over the hidden layers, rounded up.
+    lipschitz = 1.0 if rho == 1.0 else math.nextafter(rho**net.depth, math.inf) * (1 + 1e-15)
     estimates: list[NormEstimate] = _opnorms(layers, delta=delta / 2, seed=seed, threads=threads)
     # Rounded up to a positive floor (an upper bound stays one): an all-zero output layer.
     spectral = [max(e.upper, _NORM_FLOOR) for e in estimates]
@@ -416,38 +335,59 @@ def _capacity(net, X, classes, *, delta, quantile, reference, seed, threads) -> 
         "widths": [w + 1 for w in widths[:-1]] + [widths[-1]],
         "input_norm": float(input_norms.max()),
         "data_norm": float(math.sqrt(np.sum(input_norms**2))),
+        "lipschitz": lipschitz,
     }
     share = delta / 2 / len(RISK_BOUNDS)
-    vc_dimension = vc_dimension_bound(widths[:-1] + [1])
-    # The loss x -> 1[argmax f(x) != y] is binary, so also S <= 2^(2n).
-    log_s = min(q * (q - 1) * log_growth(2 * n, vc_dimension), 2 * n * math.log(2.0))
-    vc_bound = train_error + math.sqrt(8.0 / n * (log_s + math.log(4.0 / share)))
     unavailable = {}
+    pieces = PIECEWISE_LINEAR_PIECES.get(sigma.name)
+    vc_dimension = vc_bound = math.nan
+    if pieces is None:
+        unavailable["vc_dimension"] = unavailable["vc_bound"] = (
+            f"the activation {sigma} is not piecewise linear: Bartlett, Harvey, Liaw and "
+            "Mehrabian's VC-dimension bound holds for piecewise-polynomial activations with "
+            "finitely many pieces, and this one has none"
+        )
+    else:
+        vc_dimension = vc_dimension_bound(widths[:-1] + [1], pieces)
+        # The loss x -> 1[argmax f(x) != y] is binary, so also S <= 2^(2n).
+        log_s = min(q * (q - 1) * log_growth(2 * n, vc_dimension), 2 * n * math.log(2.0))
+        vc_bound = train_error + math.sqrt(8.0 / n * (log_s + math.log(4.0 / share)))
     bartlett = neyshabur = math.nan
     if gamma <= 0:
         why = (
             f"the margin gamma = {gamma:.3g} (the {quantile:g} quantile of the training "
             "margins) is not positive: a margin bound needs gamma > 0"
         )
-        unavailable = {"bartlett_bound": why, "neyshabur_bound": why}
+        unavailable.update({"bartlett_bound": why, "neyshabur_bound": why})
     elif n < 2:
         why = "a margin bound needs N >= 2 training samples"
-        unavailable = {"bartlett_bound": why, "neyshabur_bound": why}
+        unavailable.update({"bartlett_bound": why, "neyshabur_bound": why})
     else:
         bartlett = _bartlett(ctx, gamma, share)
         neyshabur = _neyshabur(ctx, gamma, share)
     depth = len(layers)
     golowich = (
-        ctx["input_norm"]
+        lipschitz
+        * ctx["input_norm"]
         * (math.sqrt(2.0 * math.log(2.0) * depth) + 1.0)
         * float(np.prod(frobenius))
         / math.sqrt(n)
     )
+    if sigma.name not in HOMOGENEOUS:
+        why = (
+            f"the activation {sigma} is not positively homogeneous (sigma(c z) = c sigma(z) "
+            "for c > 0): {} needs it"
+        )
+        golowich = neyshabur = math.nan
+        unavailable["golowich_bound"] = why.format("Golowich, Rakhlin and Shamir's Theorem 1")
+        unavailable["neyshabur_bound"] = why.format(
+            "the proof of Neyshabur, Bhojanapalli and Srebro's Theorem 1 rescales the layers and"
+        )
     return CapacityReport(
         n_parameters=int(sum(w.size + b.size for w, b in zip(net.weights, net.biases))),
         vc_dimension=vc_dimension,
         vc_bound=vc_bound,
-        spectral_complexity=spectral_complexity(spectral, norms_21),
+        spectral_complexity=lipschitz * spectral_complexity(spectral, norms_21),
         bartlett_bound=bartlett,
         neyshabur_bound=neyshabur,
         golowich_bound=golowich,
@@ -469,6 +409,9 @@ def _capacity(net, X, classes, *, delta, quantile, reference, seed, threads) -> 
 
 
 __all__ = [
+    "HOMOGENEOUS",
+    "PIECES",
+    "PIECEWISE_LINEAR_PIECES",
     "CapacityReport",
     "augmented_layers",
     "capacity_bounds",

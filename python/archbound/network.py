@@ -349,7 +349,11 @@ class Network:
         float
             rho^L prod_l ||W_l||, from the certified upper bounds.
         """
-        product = upper_product(self.norms(delta=delta, seed=seed))
+        return self._lipschitz_of(upper_product(self.norms(delta=delta, seed=seed)))
+
+    def _lipschitz_of(self, product: float) -> float:
+        """rho^L product, rounded up: the Lipschitz bound of f from an upper bound
+        ``product`` on prod_l ||W_l|| (rho the activation's certified constant)."""
         rho = self._activation.lipschitz
         if rho == 1.0:
             return product

@@ -313,8 +313,9 @@ def trained_vs_constructed(
         The x values, N.
     series : list of dict
         One dict per network family: ``"label"``, ``"test_cost"`` (the truth),
-        ``"test_cost_bound"`` (the lipschitz bound) and ``"lipschitz"`` (prod ||W_l||),
-        each a list with one value per N (None leaves a gap). The same colour marks a
+        ``"test_cost_bound"`` (the lipschitz bound) and ``"lipschitz"`` (rho^L prod ||W_l||,
+        rho the activation's constant), each a list with one value per N (None leaves a
+        gap). The same colour marks a
         family in both panels; solid lines are the truth, dashed ones the bound.
     """
     figure = Figure(figsize=(10.4, 5.4), layout="constrained")
@@ -341,7 +342,7 @@ def trained_vs_constructed(
                 label=label,
                 **style,
             )
-    for ax, ylabel in ((costs, "mean squared test error"), (lips, "Lip <= prod ||W_l||")):
+    for ax, ylabel in ((costs, "mean squared test error"), (lips, "Lip <= rho^L prod ||W_l||")):
         _log_n_axes(ax, n_train)
         ax.set_ylabel(ylabel)
         ax.grid(True, which="both", alpha=0.3)

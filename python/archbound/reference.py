@@ -200,7 +200,9 @@ def hausdorff(A, B):
 # --- capacity measures (docs/capacity.md) ---
 
 
-def capacity_measures(weights, biases, X, classes, *, margin_quantile=0.1, reference=None):
+def capacity_measures(
+    weights, biases, X, classes, *, margin_quantile=0.1, reference=None, activation="relu"
+):
     """The measures of :func:`archbound.capacity_bounds` with exact spectral norms (SVDs).
 
     Written from docs/capacity.md, loop by loop: the augmented matrices are built entry by
@@ -209,7 +211,22 @@ def capacity_measures(weights, biases, X, classes, *, margin_quantile=0.1, refer
     ``vc_dimension``, ``spectral``, ``frobenius``, ``norms_21``, ``spectral_complexity``,
     ``golowich_bound``, ``path_norm``, ``margin``, ``train_error``, ``input_norm`` and
     ``data_norm``. ``reference``: (weights, biases) of the reference network, or None.
+    ``activation``: the hidden activation (docs/capacity.md, "Activations"): c = sigma(0) is
+    moved into the next layers' biases, the hidden layers' Lipschitz constants multiply R_A
+    and the Golowich bound, and a bound whose theorem does not hold is NaN.
     """
+    sigma = Activation.parse(activation)
+    homogeneous = sigma.name in ("relu", "leaky_relu", "identity")
+    pieces = {"relu": 2, "leaky_relu": 2, "identity": 2, "hardtanh": 3, "relu6": 3}
+    c = float(sigma.forward(np.zeros(1))[0])
+    rho = sigma.lipschitz if homogeneous else max(sigma.lipschitz, 1.0)
+    rho_hidden = rho ** (len(weights) - 1)
+    original_biases = biases
+    biases = [
+        np.asarray(b, dtype=np.float64)
+        + (0.0 if i == 0 else c * np.asarray(w, dtype=np.float64).sum(axis=1))
+        for i, (w, b) in enumerate(zip(weights, biases))
+    ]
     X = np.asarray(X, dtype=np.float64)
     classes = np.asarray(classes)
     n = X.shape[0]
@@ -230,8 +247,10 @@ def capacity_measures(weights, biases, X, classes, *, margin_quantile=0.1, refer
     spectral = [float(np.linalg.norm(a, 2)) for a in layers]
     frobenius = [float(np.linalg.norm(a, "fro")) for a in layers]
     norms_21 = [float(sum(np.linalg.norm(row) for row in a - m)) for a, m in zip(layers, refs)]
-    complexity = float(np.prod(spectral)) * float(
-        sum((b / s) ** (2.0 / 3.0) for b, s in zip(norms_21, spectral)) ** 1.5
+    complexity = (
+        rho_hidden
+        * float(np.prod(spectral))
+        * float(sum((b / s) ** (2.0 / 3.0) for b, s in zip(norms_21, spectral)) ** 1.5)
     )
     widths = [np.asarray(weights[0]).shape[1]] + [np.asarray(w).shape[0] for w in weights]
     units = widths[1:-1] + [1]
@@ -239,14 +258,14 @@ def capacity_measures(weights, biases, X, classes, *, margin_quantile=0.1, refer
     per_layer = [k * (p + 1) for k, p in zip(units, previous)]
     effective = sum(sum(per_layer[: i + 1]) for i in range(len(per_layer)))
     r = sum((i + 1) * k for i, k in enumerate(units))
-    p = 2  # the conservative reading of the theorem's p (docs/capacity.md)
+    p = pieces.get(sigma.name, np.nan)  # the conservative reading of p (docs/capacity.md)
     vc_dimension = len(units) + effective * np.log2(4 * np.e * p * r * np.log2(2 * np.e * p * r))
-    outputs = forward(weights, biases, X)
+    outputs = forward(weights, original_biases, X, sigma)
     margins = np.array(
         [outputs[i, classes[i]] - np.delete(outputs[i], classes[i]).max() for i in range(n)]
     )
     h = np.ones(widths[0])
-    for w, b in zip(weights, biases):
+    for w, b in zip(weights, original_biases):
         h = (np.asarray(w) ** 2) @ h + np.asarray(b) ** 2
     x_norms = np.sqrt((X**2).sum(axis=1) + 1.0)
     return {
@@ -257,7 +276,8 @@ def capacity_measures(weights, biases, X, classes, *, margin_quantile=0.1, refer
         "norms_21": norms_21,
         "spectral_complexity": complexity,
         "golowich_bound": float(
-            x_norms.max()
+            (rho_hidden if homogeneous else np.nan)
+            * x_norms.max()
             * (np.sqrt(2 * np.log(2) * len(layers)) + 1)
             * np.prod(frobenius)
             / np.sqrt(n)

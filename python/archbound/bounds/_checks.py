@@ -24,7 +24,6 @@ def _check_job_network(net, first) -> None:
         raise TypeError(
             f"jobs: every network must be an archbound.Network, got {type(net).__name__}"
         )
-    net._require_relu("the bounds")
     if net.input_dim != first.input_dim or net.output_dim != first.output_dim:
         raise ValueError(
             "jobs: every network must have the inputs and outputs of the first, "
@@ -65,7 +64,6 @@ def check_data(net, X, Y, which: str = "train"):
     """Validate one (X, Y) pair against the network's input and output sizes."""
     if not isinstance(net, Network):
         raise TypeError(f"net must be an archbound.Network, got {type(net).__name__}")
-    net._require_relu("the bounds")
     X = check_array(X, f"X_{which}")
     if X.shape[1] != net.input_dim:
         raise ValueError(

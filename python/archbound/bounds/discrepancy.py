@@ -20,10 +20,19 @@ from archbound.opnorm import NormEstimate, upper_product
 
 
 def output_radius(norms: list[NormEstimate], net: Network, s: np.ndarray) -> np.ndarray:
-    """R(s) >= |f(x)| for |x| = s: s_0 = s, s_l = ||W_l|| s_{l-1} + |b_l|."""
+    """R(s) >= |f(x)| for |x| = s: s_0 = s, for each hidden layer l = 1..L
+    s_l = rho (||W_l|| s_{l-1} + |b_l|) + sqrt(M_l) |sigma(0)|, and for the linear output
+    layer s_{L+1} = ||W_{L+1}|| s_L + |b_{L+1}| (rho, |sigma(0)|: the activation's
+    certified constants; docs/design.md §2.5.6). Each step is rounded up by a relative
+    4 eps, more than the rounding of its few operations."""
+    rho, at_zero = net.activation.lipschitz, net.activation.abs_at_zero
+    up = 1.0 + 4.0 * np.finfo(np.float64).eps
     radius = np.asarray(s, dtype=np.float64)
-    for norm, bias in zip(norms, net.biases):
-        radius = norm.upper * radius + np.linalg.norm(bias)
+    last = len(net.weights) - 1
+    for index, (norm, bias) in enumerate(zip(norms, net.biases)):
+        radius = (norm.upper * radius + np.linalg.norm(bias)) * up
+        if index < last and (rho != 1.0 or at_zero != 0.0):
+            radius = (rho * radius + np.sqrt(bias.shape[0]) * at_zero) * up
     return radius
 
 
@@ -42,9 +51,12 @@ def cost_discrepancy_bound(
 ) -> DiscrepancyReport:
     """A-priori bound on |C_test - C_train| that never evaluates f on the test set.
 
-    With l(z) = |f(x) - y|^2, Lip = prod_l ||W_l|| (certified) and the output radius
-    R(s) (s_0 = s, s_l = ||W_l|| s_{l-1} + |b_l|), for pi(j) the training sample nearest
-    to test sample j in the metric d(x~, x_i) + |y~ - y_i|::
+    With l(z) = |f(x) - y|^2, Lip = rho^L prod_l ||W_l|| (certified; rho the hidden
+    activation's Lipschitz constant, 1 for ReLU) and the output radius R(s) (s_0 = s,
+    s_l = rho (||W_l|| s_{l-1} + |b_l|) + sqrt(M_l) |sigma(0)| for the hidden layers,
+    s_{L+1} = ||W_{L+1}|| s_L + |b_{L+1}|; for ReLU s_l = ||W_l|| s_{l-1} + |b_l|), for
+    pi(j) the training sample nearest to test sample j in the metric
+    d(x~, x_i) + |y~ - y_i|::
 
         |C_test - C_train| <= mean_j (d(x~_j, x_pi(j)) + |y~_j - y_pi(j)|)
                                   (R(|x~_j|) + R(|x_pi(j)|) + |y~_j| + |y_pi(j)|)
@@ -58,12 +70,13 @@ def cost_discrepancy_bound(
     (mean_j l(z_pi(j)) - C_train). With a = f(x~) - y~ and b = f(x) - y,
     |l(z~) - l(z)| = | |a| - |b| | (|a| + |b|) <= |a - b| (|a| + |b|), where
     |a - b| <= |f(x~) - f(x)| + |y~ - y|, |a| <= R(|x~|) + |y~| and |b| <= R(|x|) + |y|
-    (R bounds |f(x)| layer by layer: |relu(W h + b)| <= ||W|| |h| + |b|). It remains to
-    bound |f(x~) - f(x_i)| <= d(x~, x_i):
+    (R bounds |f(x)| layer by layer: |sigma(z_k)| <= |sigma(0)| + rho |z_k| for each
+    coordinate, so |sigma(W h + b)| <= sqrt(M) |sigma(0)| + rho (||W|| |h| + |b|)). It
+    remains to bound |f(x~) - f(x_i)| <= d(x~, x_i):
 
-    - ``distance="lipschitz"`` (any network; the paper's form): d = Lip |x~ - x_i|,
-      since ReLU is 1-Lipschitz.
-    - ``distance="coordinates"`` (readout_first, rank(X_train) = N): f(x) =
+    - ``distance="lipschitz"`` (any network, any activation; the paper's form):
+      d = Lip |x~ - x_i|, since sigma is rho-Lipschitz.
+    - ``distance="coordinates"`` (readout_first, a ReLU network, rank(X_train) = N): f(x) =
       relu(A x + beta) - beta is 1-Lipschitz in A x, and A = Y_0 X_0^+ vanishes outside
       the row space of X, so |f(x~) - f(x_i)| <= |A (x~ - x_i)| = |Y_0 (c(x~) - e_i)|
       <= ||Y_0|| |c(x~) - e_i|, with c(x~) = X_0^+ x~ the coordinates of
@@ -197,7 +210,7 @@ def _cost_discrepancy_bound_batch(
         lipschitz_norms = (
             context.norms if distance == "lipschitz" else cache.certified_norms(net, delta)
         )
-        lip = upper_product(lipschitz_norms)
+        lip = net._lipschitz_of(upper_product(lipschitz_norms))
         if distance == "lipschitz":
             x_gap = lip * feature_distance
         else:  # ||Y_0|| |c(x~) - e_i| plus the rounding terms of "coordinates"

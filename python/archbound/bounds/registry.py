@@ -89,7 +89,8 @@ class BoundVariant:
         True when its certificate is randomized and spends the failure probability delta
         (``"best"`` splits delta among its randomized components).
     activations : frozenset of str
-        The hidden activations of the networks it applies to.
+        The hidden activations (names of :data:`archbound.activations.ACTIVATIONS`) of the
+        networks it applies to; :meth:`applies_to` refuses the others.
     summary : str
         One line for the command line's help.
     doc : str
@@ -108,7 +109,15 @@ class BoundVariant:
 
     def applies_to(self, net: Network) -> str | None:
         """None when the variant applies to ``net``, otherwise the reason it does not (a
-        sentence for a ValueError)."""
+        sentence for a ValueError that names the variant, and the activation when that is
+        the reason)."""
+        sigma = net.activation
+        if sigma.name not in self.activations:
+            return (
+                f"variant={self.name!r} does not hold for activation {sigma}: it holds for "
+                f"{', '.join(sorted(self.activations))} hidden layers only; use "
+                "variant='lipschitz' (or 'best'), which holds for every activation"
+            )
         return None
 
     def prepare(

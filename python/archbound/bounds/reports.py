@@ -119,8 +119,8 @@ class BoundReport:
         Argmax agreement on the test set, when Y is one-hot.
     lipschitz : float
         alpha: the certified Lipschitz constant used (1 for ``"linearized"``, ||Y_0|| for
-        ``"coordinates"``; for ``"best"``, that of its ``"lipschitz"`` component,
-        prod_l ||W_l||).
+        ``"coordinates"``, rho^L prod_l ||W_l|| for ``"lipschitz"`` with rho the activation's
+        Lipschitz constant; for ``"best"``, that of its ``"lipschitz"`` component).
     norms : list of NormEstimate
         The operator norms behind alpha.
     delta : float

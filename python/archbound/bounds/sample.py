@@ -37,7 +37,7 @@ def sample_bounds(
     threads: int | None = None,
     test_outputs: ArrayLike | None = None,
 ) -> BoundReport:
-    """Per-sample test-error bounds of a ReLU network, with the truth beside them.
+    """Per-sample test-error bounds of a network, with the truth beside them.
 
     For every test sample, |f(x~_j) - y~_j| <= B_j = min_i (alpha |F_j - G_i| +
     |y~_j - y_i| + r_i), by the triangle inequality through training sample i, where

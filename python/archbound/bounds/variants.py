@@ -13,6 +13,7 @@ from numpy.typing import ArrayLike
 
 from archbound._backend import matmul
 from archbound._validation import SeedLike
+from archbound.activations import ACTIVATIONS
 from archbound.bounds._cache import CoordinatesMap
 from archbound.bounds.registry import (
     BoundContext,
@@ -43,6 +44,9 @@ class _ReadoutFirstVariant(BoundVariant):
     """A variant of networks built by construct_minimizer(method='readout_first')."""
 
     def applies_to(self, net: Network) -> str | None:
+        reason = super().applies_to(net)
+        if reason is not None:
+            return reason
         c = net.construction
         if c is not None and c.method == "readout_first" and c.readout is not None:
             return None
@@ -84,10 +88,13 @@ class Lipschitz(BoundVariant):
     name = "lipschitz"
     geometric = True
     randomized = True
-    summary = "any network"
-    doc = """F, G are the inputs and alpha = prod_l ||W_l||, the certified upper norms. Test
-    inputs enter only through distances |x~_j - x_i|; the weights only through their norms.
-    Any network. Cost: L + 1 norm certificates (Lanczos) and one kernel pass, O(m N M0)."""
+    activations = frozenset(ACTIVATIONS)
+    summary = "any network, any activation"
+    doc = """F, G are the inputs and alpha = rho^L prod_l ||W_l||, the certified upper norms
+    and the certified Lipschitz constant rho of the hidden activation (rho = 1 for ReLU).
+    Test inputs enter only through distances |x~_j - x_i|; the weights only through their
+    norms. Any network, any activation. Cost: L + 1 norm certificates (Lanczos) and one
+    kernel pass, O(m N M0)."""
 
     def prepare(self, train, net, delta, residuals):
         norms = train.certified_norms(net, delta)
@@ -95,7 +102,7 @@ class Lipschitz(BoundVariant):
             train,
             net,
             self.name,
-            upper_product(norms),
+            net._lipschitz_of(upper_product(norms)),
             norms,
             residuals,
             delta,
@@ -111,7 +118,7 @@ class Projected(_ReadoutFirstVariant):
     summary = "readout_first networks, ||A|| on the span of the training inputs"
     doc = """F, G are U^T x, the coordinates in an orthonormal basis U of span(training
     inputs), and alpha = ||A|| (certified); valid because A = A U U^T. Test inputs enter only
-    through a map built from the training inputs (U). readout_first only. Cost: a thin QR,
+    through a map built from the training inputs (U). readout_first (ReLU) only. Cost: a thin QR,
     O(N^2 M0), one norm, O(m N M0) to project, and the kernel, O(m N^2)."""
 
     def prepare(self, train, net, delta, residuals):
@@ -140,7 +147,7 @@ class Coordinates(_ReadoutFirstVariant):
     c(x~) - e_i) for the single number ||Y_0||. So that it holds for the network's stored A
     and not only for the exact Y_0 X_0^+, it adds ||Y_0|| |X_0^+ x_i - e_i| + ||A - Y_0
     X_0^+||_F (|x_i| + |x~_j|), rounding terms about 1e-13 of the bound. readout_first
-    only; refused (ValueError) when rank(X_train) < N. Cost: the generalized inverse once,
+    (ReLU) only; refused (ValueError) when rank(X_train) < N. Cost: the generalized inverse once,
     O(N^2 M0), O(m N M0) for the coordinates, and the kernel, O(m N^2)."""
 
     def prepare(self, train, net, delta, residuals):
@@ -183,7 +190,8 @@ class Linearized(_ReadoutFirstVariant):
     It applies the network's first layer A to the test inputs. For one-hot labels (beta = 0
     and A x_i = y_i) the triangle inequality makes it exactly |A x~_j - y~_j|, the error of
     the unclipped linear predictor x -> A x, whenever the training set holds a sample of
-    y~_j's class: it is tight by construction, not a geometric bound. readout_first only.
+    y~_j's class: it is tight by construction, not a geometric bound. readout_first (ReLU)
+    only.
     Cost: O(m Q M0) and the kernel, O(m N Q)."""
 
     def prepare(self, train, net, delta, residuals):
@@ -197,14 +205,15 @@ class Best(BoundVariant):
     name = "best"
     geometric = True
     composite = True
+    activations = frozenset(ACTIVATIONS)
     summary = "the per-sample minimum of the geometric variants that apply"
     doc = """the per-sample minimum over the geometric variants (:data:`GEOMETRIC_VARIANTS`)
-    that apply to the network (lipschitz always; projected for readout_first; coordinates
-    for readout_first with rank(X_train) = N). A minimum of valid upper bounds is a valid
-    upper bound; the randomized certificates (lipschitz, projected) share delta, so the
-    minimum holds with probability >= 1 - delta. It never applies the network's weights to
-    the test inputs. ``report.attained_by`` says which component attains each sample. Cost:
-    the sum of its components'."""
+    that apply to the network (lipschitz always, for every activation; projected for
+    readout_first, a ReLU network; coordinates for readout_first with rank(X_train) = N).
+    A minimum of valid upper bounds is a valid upper bound; the randomized certificates
+    (lipschitz, projected) share delta, so the minimum holds with probability >= 1 - delta.
+    It never applies the network's weights to the test inputs. ``report.attained_by`` says
+    which component attains each sample. Cost: the sum of its components'."""
 
     def prepare(self, train, net, delta, residuals):
         parts = [

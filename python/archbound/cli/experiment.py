@@ -187,12 +187,14 @@ def _trained_table(trained: TrainedSection) -> str:
     return "\n".join(
         [
             (
-                "trained (t: MLPRegressor, Adam, squared loss) beside constructed "
-                "(c: readout_first, same N and hidden widths):"
+                f"trained (t: {trained.config.activation} hidden layers, "
+                f"{trained.config.framework}, Adam, squared loss) beside constructed "
+                "(c: readout_first, relu, same N and hidden widths):"
             ),
             format_table(headers, rows),
             (
-                "Lip = product of the certified layer norms; lip bound = mean_j B_j^2 of the "
+                "Lip = rho^L times the product of the certified layer norms (rho: the "
+                "activation's Lipschitz constant, 1 for relu); lip bound = mean_j B_j^2 of the "
                 "lipschitz variant (training residuals as offsets); B/err = mean B / mean |f - y|."
             ),
         ]
@@ -245,7 +247,8 @@ def _capacity_reading(
         "the training set: compare them with test err. paper = the lipschitz bound mean_j "
         "B_j^2, which bounds the realised test cost of this test set: compare it with test "
         "cost. Golowich bounds a Rademacher complexity, not a risk; R_A, path and VCdim are "
-        "measures, not bounds on an error. '-': not available (a margin gamma <= 0)."
+        "measures, not bounds on an error. '-': not available (a margin gamma <= 0, or a "
+        "theorem that does not hold for the activation; docs/capacity.md)."
     ]
     vacuous = []
     for key, name in (

@@ -131,7 +131,10 @@ class ExperimentConfig:
         The architectures trained (hidden widths, each >= Q); default
         :data:`DEFAULT_HIDDEN`.
     trained_epochs : int
-        The training budget, in epochs of ``MLPRegressor.partial_fit``.
+        The training budget, in epochs (passes over the training set).
+    activation : str
+        The hidden activation of the trained networks (:mod:`archbound.experiment.training`);
+        the constructed minimizer is ReLU.
     capacity : bool
         Also compute the classic capacity bounds of every network
         (:mod:`archbound.experiment.capacity`; results.json's ``capacity``).
@@ -208,9 +211,9 @@ class ExperimentConfig:
     trained: bool = field(
         default=False,
         metadata=_option(
-            "Also train ReLU networks by gradient descent (scikit-learn MLPRegressor) "
-            "on every N, monitor their certified norms, and report them beside the "
-            "constructed readout_first minimizer."
+            "Also train networks by gradient descent (scikit-learn MLPRegressor, or torch "
+            "for --activation) on every N, monitor their certified norms, and report them "
+            "beside the constructed readout_first (ReLU) minimizer."
         ),
     )
     trained_hidden: list[list[int]] | None = field(
@@ -227,6 +230,19 @@ class ExperimentConfig:
         default=DEFAULT_EPOCHS,
         metadata=_option(
             "With --trained: the epoch budget of each network.", minimum=1, show_default=True
+        ),
+    )
+    activation: str = field(
+        default="relu",
+        metadata=_option(
+            "With --trained: the hidden activation of the trained networks, a name of "
+            "archbound.activations.ACTIVATIONS (relu, leaky_relu, elu, gelu, gelu_tanh, "
+            "silu, softplus, tanh, sigmoid or logistic, hardtanh, relu6, identity) with "
+            "torch's default parameter. relu trains with scikit-learn; the others with "
+            "torch when it is installed, otherwise scikit-learn for tanh, logistic and "
+            "identity.",
+            metavar="NAME",
+            show_default=True,
         ),
     )
     capacity: bool = field(
@@ -331,7 +347,22 @@ def resolve(config: ExperimentConfig, input_dim: int | None = None) -> Experimen
         capacity=bool(config.capacity),
         trained=bool(config.trained),
         trained_hidden=_check_hidden(config.trained_hidden or DEFAULT_HIDDEN),
+        activation=_check_activation(config.activation, bool(config.trained)),
     )
+
+
+def _check_activation(name: Any, trained: bool) -> str:
+    """The --activation, checked: a known name, and with --trained one that a trainer
+    installed here has (ImportError naming the extra otherwise)."""
+    from archbound.experiment.training import framework, parse_activation
+
+    sigma = parse_activation(name)
+    if trained:
+        try:
+            framework(sigma)
+        except ImportError as exc:
+            raise ValueError(str(exc)) from None
+    return str(sigma) if sigma.parameter is None else sigma.name
 
 
 def _check_hidden(hidden: Any) -> list[list[int]]:

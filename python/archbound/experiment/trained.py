@@ -1,11 +1,12 @@
 """Trained networks beside the closed-form minimizer: ``archbound experiment --trained``.
 
-For every N of the sweep, a few ReLU architectures are trained by gradient descent with
-scikit-learn's :class:`~sklearn.neural_network.MLPRegressor` (relu, identity output,
-squared loss, no weight decay, Adam, a fixed budget of epochs and a fixed
-``random_state``) on the same training set as the constructed minimizer, with a
-:class:`archbound.NormMonitor` recording the certified norms and the lipschitz sample
-bound along the way. Each trained network is reported beside the readout_first minimizer
+For every N of the sweep, a few architectures with the hidden activation of
+``--activation`` (default relu) are trained by gradient descent (identity output, squared
+loss, no weight decay, Adam, a fixed budget of epochs and a fixed seed; scikit-learn's
+:class:`~sklearn.neural_network.MLPRegressor` or a torch MLP, :mod:`.training`) on the same
+training set as the constructed minimizer, with a :class:`archbound.NormMonitor` recording
+the certified norms and the lipschitz sample bound along the way where it records that
+activation. Each trained network is reported beside the readout_first minimizer
 of the same N and architecture (arXiv:2504.05695, docs/design.md §2.2 and §2.5): the gradient
 path's implicit regularization against the explicit minimum-norm-readout solution.
 
@@ -13,13 +14,15 @@ results.json gets a key ``trained`` only when the option is given (its schema is
 ``#/$defs/trained`` of ``results.schema.json``):
 
 - ``config``: ``hidden`` (list of lists of hidden widths), ``epochs``, ``record_every``,
-  ``learning_rate``, ``solver`` ("adam"), ``alpha`` (0: no weight decay).
+  ``learning_rate``, ``solver`` ("adam"), ``alpha`` (0: no weight decay), ``activation``
+  (the trained networks' hidden activation) and ``framework`` ("scikit-learn" or "torch").
 - ``runs``: one entry per N: ``n_train``, ``status`` (the sweep's: the constructed
   minimizer needs rank(X) = N; it is null where skipped), and ``networks``: one per
   architecture with ``hidden``, ``widths``, ``epochs``, ``seconds``, ``trained`` and
   ``constructed`` (null when skipped). Each of these two holds ``train_loss``,
   ``max_train_error``, ``test`` (``test_cost``, ``mean_error``, ``max_error``,
-  ``accuracy``), ``lipschitz`` (prod of the certified upper norms), ``lipschitz_estimate``
+  ``accuracy``), ``activation``, ``lipschitz`` (rho^L times the prod of the certified upper
+  norms), ``lipschitz_estimate``
   and ``bound`` (the lipschitz variant: ``test_cost_bound``, ``ratio``, ``mean_bound``,
   ``mean_ratio``, ``uniform_bound``, ``violations``). ``trained`` also has ``history``,
   the monitor's :meth:`~archbound.NormMonitor.to_dict`.
@@ -47,7 +50,8 @@ from archbound.experiment.records import (
     RunRecord,
     TestRecord,
 )
-from archbound.monitor import NormMonitor, history_series
+from archbound.experiment.training import framework, parse_activation, train_one
+from archbound.monitor import history_series
 from archbound.network import Network
 from archbound.opnorm import estimate_product
 
@@ -59,6 +63,7 @@ LEARNING_RATE = 1e-2
 #: Plain-number columns appended to results.csv (rows with construction = "trained").
 CSV_COLUMNS = [
     "hidden",
+    "activation",
     "epochs",
     "lipschitz_estimate",
     "constructed_test_cost",
@@ -96,9 +101,11 @@ class FitRecord(Record):
     lipschitz_estimate : float or None
     bound : TrainedBoundRecord
         The lipschitz variant.
+    activation : str
+        The hidden activation (``str(net.activation)``; relu for the minimizer).
     history : dict or None
         The trained network's :meth:`archbound.NormMonitor.to_dict` (None for the
-        constructed minimizer).
+        constructed minimizer, and where the monitor does not record the activation).
     """
 
     train_loss: float | None
@@ -107,6 +114,7 @@ class FitRecord(Record):
     lipschitz: float | None
     lipschitz_estimate: float | None
     bound: TrainedBoundRecord
+    activation: str = "relu"
     history: dict[str, Any] | None = field(default=None, metadata=OMIT_NONE)
 
 
@@ -152,6 +160,8 @@ class TrainedConfigRecord(Record):
     learning_rate: float
     solver: str
     alpha: float
+    activation: str
+    framework: str
 
 
 @dataclass
@@ -170,6 +180,7 @@ def _evaluate(
         net, X, Y, X_test, Y_test, variant="lipschitz", delta=delta, seed=seed, threads=threads
     )
     return FitRecord(
+        activation=str(net.activation),
         train_loss=finite_or_none(report.train_cost),
         max_train_error=finite_or_none(
             np.max(np.linalg.norm(net.forward(X, threads=threads) - Y, axis=1))
@@ -179,56 +190,6 @@ def _evaluate(
         lipschitz_estimate=finite_or_none(estimate_product(report.norms)),
         bound=TrainedBoundRecord.from_snapshot(report.summary()),
     )
-
-
-def train_one(
-    X, Y, X_test, Y_test, hidden, *, epochs, record_every, learning_rate, seed, delta, threads=None
-):
-    """Train one MLPRegressor with partial_fit, recording a NormMonitor along the way.
-
-    Parameters
-    ----------
-    X : ndarray of shape (N, M0)
-    Y : ndarray of shape (N, Q)
-        One-hot targets (squared loss against them).
-    X_test : ndarray of shape (m, M0)
-    Y_test : ndarray of shape (m, Q)
-    hidden : list of int
-        Hidden widths.
-    epochs : int
-        The budget: calls of ``partial_fit`` (one pass over the data each; one Adam step
-        per minibatch of min(200, N) samples).
-    record_every : int
-        Record after epoch 1 and every ``record_every`` epochs, and after the last.
-    learning_rate : float
-        Adam's step size.
-    seed : int
-        ``random_state`` of the initialization and the monitor's seed.
-    delta : float
-        The monitor's failure probability for the whole history.
-
-    Returns
-    -------
-    model : MLPRegressor
-    monitor : NormMonitor
-        With the sample bound on every record.
-    """
-    from sklearn.neural_network import MLPRegressor
-
-    model = MLPRegressor(
-        hidden_layer_sizes=tuple(hidden),
-        activation="relu",
-        solver="adam",
-        alpha=0.0,
-        learning_rate_init=learning_rate,
-        random_state=seed,
-    )
-    monitor = NormMonitor(X, Y, X_test, Y_test, bound_every=1, delta=delta, seed=seed)
-    for epoch in range(1, epochs + 1):
-        model.partial_fit(X, Y)
-        if epoch == 1 or epoch % record_every == 0 or epoch == epochs:
-            monitor.record(epoch, model, threads=threads)
-    return model, monitor
 
 
 def run_trained(
@@ -251,6 +212,8 @@ def run_trained(
     (:func:`archbound.experiment.capacity.row`).
     """
     hidden_list = config.trained_hidden or DEFAULT_HIDDEN
+    sigma = parse_activation(config.activation)
+    trainer = framework(sigma)
     epochs = config.trained_epochs
     record_every = min(DEFAULT_RECORD_EVERY, epochs)
     status = {run.n_train: run.status for run in runs}
@@ -264,7 +227,7 @@ def run_trained(
             if progress:
                 progress(advance=0, description=f"N={n} trained {label}")
             began = time.perf_counter()
-            model, monitor = train_one(
+            net, monitor = train_one(
                 X,
                 Y,
                 X_test,
@@ -276,20 +239,33 @@ def run_trained(
                 seed=config.seed,
                 delta=config.delta,
                 threads=config.threads,
+                sigma=sigma,
             )
-            last = monitor.history[-1]
-            net = Network.from_sklearn(model)
             output = net.forward(X_test, threads=config.threads)
-            errors = np.linalg.norm(output - Y_test, axis=1)
-            trained = FitRecord(
-                train_loss=finite_or_none(last.train_cost),
-                max_train_error=finite_or_none(last.max_train_residual),
-                test=TestRecord.from_errors(errors, np.mean(output.argmax(axis=1) == y_test)),
-                lipschitz=finite_or_none(last.lipschitz),
-                lipschitz_estimate=finite_or_none(last.lipschitz_estimate),
-                bound=TrainedBoundRecord.from_snapshot(last.bound),
-                history=monitor.to_dict(),
-            )
+            accuracy = np.mean(output.argmax(axis=1) == y_test)
+            if monitor is None:
+                trained = _evaluate(
+                    net,
+                    X,
+                    Y,
+                    X_test,
+                    Y_test,
+                    delta=config.delta,
+                    seed=config.seed,
+                    threads=config.threads,
+                )
+            else:
+                last = monitor.history[-1]
+                trained = FitRecord(
+                    train_loss=finite_or_none(last.train_cost),
+                    max_train_error=finite_or_none(last.max_train_residual),
+                    test=TestRecord.from_errors(np.linalg.norm(output - Y_test, axis=1), accuracy),
+                    lipschitz=finite_or_none(last.lipschitz),
+                    lipschitz_estimate=finite_or_none(last.lipschitz_estimate),
+                    bound=TrainedBoundRecord.from_snapshot(last.bound),
+                    activation=str(net.activation),
+                    history=monitor.to_dict(),
+                )
             if capacity_rows is not None:
                 from archbound.experiment import capacity
 
@@ -346,6 +322,8 @@ def run_trained(
             learning_rate=LEARNING_RATE,
             solver="adam",
             alpha=0.0,
+            activation=str(sigma),
+            framework=trainer,
         ),
         runs=out_runs,
     )
@@ -373,6 +351,7 @@ def csv_rows(section: TrainedSection | None, runs: list[RunRecord]) -> list[dict
                 depth=len(net.hidden),
                 width=max(net.hidden),
                 hidden=_label(net.hidden),
+                activation=trained.activation,
                 epochs=net.epochs,
                 train_loss=trained.train_loss,
                 max_train_error=trained.max_train_error,
@@ -429,26 +408,35 @@ def figures(section: TrainedSection | None, name: str, out_dir: str | Path) -> d
         return paths
     shown = [r for r in runs if r.status == "ok"] or runs
     run = shown[-1]
+    sigma = section.config.activation
+    how = "MLPRegressor" if section.config.framework == "scikit-learn" else "torch"
     series = [
-        history_series(
-            (net.trained.history or {})["records"], label=f"hidden {_label(net.hidden)}"
-        )
+        history_series(net.trained.history["records"], label=f"hidden {_label(net.hidden)}")
         for net in run.networks
+        if net.trained.history is not None
     ]
-    paths["trained_history"] = plots.monitor_history(
-        series,
-        out_dir / "trained_history.png",
-        title=f"{name}, N = {run.n_train}: certified norms and lipschitz bound while "
-        "training (MLPRegressor, Adam)",
-    )
-    lines = [{"label": "constructed readout_first", **_fit_series(runs, 0, constructed=True)}]
+    if series:
+        paths["trained_history"] = plots.monitor_history(
+            series,
+            out_dir / "trained_history.png",
+            title=f"{name}, N = {run.n_train}: certified norms and lipschitz bound while "
+            f"training ({sigma} hidden layers, {how}, Adam)",
+        )
+    lines = [
+        {"label": "constructed readout_first (relu)", **_fit_series(runs, 0, constructed=True)}
+    ]
     for index, net in enumerate(runs[0].networks):
-        lines.append({"label": f"trained {_label(net.hidden)}", **_fit_series(runs, index, False)})
+        lines.append(
+            {
+                "label": f"trained {_label(net.hidden)} ({net.trained.activation})",
+                **_fit_series(runs, index, False),
+            }
+        )
     paths["trained_vs_constructed"] = plots.trained_vs_constructed(
         [r.n_train for r in runs],
         lines,
         out_dir / "trained_vs_constructed.png",
-        title=f"{name}: trained networks beside the constructed minimizer",
+        title=f"{name}: trained {sigma} networks beside the constructed relu minimizer",
     )
     return paths
 
