@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -14,7 +12,7 @@ from numpy.typing import ArrayLike
 
 from archbound import _core
 from archbound._validation import FLOATS, SeedLike, check_array, check_memory, check_threads
-from archbound.activations import RELU, Activation
+from archbound.activations import RELU, Activation, chain_lipschitz
 from archbound.opnorm import NormEstimate, opnorms, upper_product
 
 
@@ -350,12 +348,7 @@ class Network:
             rho^L prod_l ||W_l||, from the certified upper bounds.
         """
         product = upper_product(self.norms(delta=delta, seed=seed))
-        rho = self._activation.lipschitz
-        if rho == 1.0:
-            return product
-        exact = Fraction(rho) ** self.depth * Fraction(product)
-        value = float(exact)
-        return value if Fraction(value) >= exact else math.nextafter(value, math.inf)
+        return chain_lipschitz(self._activation.lipschitz, self.depth, product)
 
     # --- end operator norms ---
 
