@@ -9,7 +9,6 @@ import pytest
 
 from archbound import (
     Network,
-    NormMonitor,
     capacity_bounds,
     construct_minimizer,
     cost_discrepancy_bound,
@@ -233,8 +232,6 @@ def test_bounds_and_monitor_refuse_other_activations():
         sample_bounds(net, X, Y, X, Y)
     with pytest.raises(ValueError, match=message):
         capacity_bounds(net, X, np.zeros(10, dtype=int))
-    with pytest.raises(ValueError, match=message):
-        NormMonitor(X, Y).record(0, net)
     with pytest.raises(ValueError, match=message):
         cost_discrepancy_bound(net, X, Y, X, Y)
     relu = Network(weights, biases)

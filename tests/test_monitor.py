@@ -246,6 +246,28 @@ def test_drift_bounds_hold_along_a_torch_run_for_every_activation(torch):
     assert 1 <= mon.anchor_events < len(mon.history)
 
 
+@pytest.mark.parametrize("name", ["tanh", "sigmoid", "leaky_relu", "gelu"])
+def test_monitor_records_every_activation(digits, name):
+    X, Y, T, TY, _, _ = digits
+    rng = np.random.default_rng(1)
+    weights = [rng.standard_normal((48, 64)) / 8, rng.standard_normal((10, 48)) / 7]
+    net = Network(weights, [np.zeros(48), rng.standard_normal(10)], activation=name)
+    record = NormMonitor(X, Y, T, TY, seed=0).record(0, net)
+    rho = net.activation.lipschitz
+    assert record.lipschitz >= rho * np.prod([n.upper for n in record.norms])
+    assert record.lipschitz >= rho * np.prod([np.linalg.norm(w, 2) for w in weights])
+    per_sample, _ = archbound.nearest(
+        T,
+        X,
+        alpha=record.lipschitz,
+        y_test=TY,
+        y_train=Y,
+        offsets=np.linalg.norm(net(X) - Y, axis=1),
+    )
+    assert np.all(per_sample >= np.linalg.norm(net(T) - TY, axis=1))
+    assert record.bound.violations == 0
+
+
 def test_bound_record_equals_sample_bounds_with_the_same_lipschitz_constant(digits):
     """With layers small enough for exact norms, the record's Lip is sample_bounds' own, so
     its summary is the lipschitz variant's, computed by the geometry kernel."""
