@@ -24,6 +24,7 @@ import time
 import numpy as np
 
 import archbound
+from archbound.readers import as_network
 
 
 class _SklearnTrainer:
@@ -111,7 +112,7 @@ def main() -> None:
         with_bound.record(step, trainer.model)
         bounds.append(time.perf_counter() - start)
         start = time.perf_counter()
-        network = archbound.as_network(trainer.model)  # the part of a record that reads it
+        network = as_network(trainer.model)  # the part of a record that reads it
         readings.append(time.perf_counter() - start)
         start = time.perf_counter()  # the two float64 forward passes of a bound record
         network.forward(X)
