@@ -9,13 +9,8 @@ import pytest
 
 from archbound import (
     Network,
-    capacity_bounds,
     construct_minimizer,
-    cost_discrepancy_bound,
-    cost_discrepancy_bound_batch,
     reference,
-    sample_bounds,
-    sample_bounds_batch,
 )
 from archbound.activations import ACTIVATIONS, Activation, activation
 from test_forward import ARCHITECTURES, random_network, rel_error
@@ -220,25 +215,6 @@ def test_lipschitz_upper_counts_the_activation_constant_once_per_hidden_layer():
     assert gelu >= relu * rho * rho
     assert gelu <= relu * rho * rho * (1 + 1e-15)
     assert sigmoid >= relu / 16
-
-
-def test_bounds_and_monitor_refuse_other_activations():
-    rng = np.random.default_rng(0)
-    weights, biases = random_network([4, 6, 2])
-    net = Network(weights, biases, activation="tanh")
-    X, Y = rng.standard_normal((10, 4)), rng.standard_normal((10, 2))
-    message = "net has activation tanh; .* assume ReLU hidden layers"
-    with pytest.raises(ValueError, match=message):
-        sample_bounds(net, X, Y, X, Y)
-    with pytest.raises(ValueError, match=message):
-        capacity_bounds(net, X, np.zeros(10, dtype=int))
-    with pytest.raises(ValueError, match=message):
-        cost_discrepancy_bound(net, X, Y, X, Y)
-    relu = Network(weights, biases)
-    with pytest.raises(ValueError, match=message):
-        sample_bounds_batch([(relu, "lipschitz"), (net, "lipschitz")], X, Y, X, Y)
-    with pytest.raises(ValueError, match=message):
-        cost_discrepancy_bound_batch([(relu, "lipschitz"), (net, "lipschitz")], X, Y, X, Y)
 
 
 def test_network_validates_its_activation():

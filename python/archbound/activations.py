@@ -19,7 +19,6 @@ import math
 import numbers
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from fractions import Fraction
 
 import numpy as np
 from scipy import special
@@ -349,31 +348,4 @@ def activation(name: str, **parameters) -> Activation:
 
 RELU = Activation("relu")
 
-
-def chain_lipschitz(rho: float, depth: int, product: float) -> float:
-    """rho^depth * product, rounded up: the Lipschitz bound of a network whose ``depth``
-    hidden layers apply a rho-Lipschitz activation and whose layers' norms multiply to (at
-    most) ``product`` (docs/design.md §2.5.1). Exact in rationals, then the float at or
-    above the exact value, so rounding never lands below it.
-
-    Parameters
-    ----------
-    rho : float
-        The activation's certified Lipschitz constant, ``Activation.lipschitz``.
-    depth : int
-        L, the number of hidden layers.
-    product : float
-        prod_l ||W_l||, or an upper bound of it (finite, >= 0).
-
-    Returns
-    -------
-    float
-    """
-    if rho == 1.0 or not math.isfinite(product):
-        return float(product)
-    exact = Fraction(rho) ** depth * Fraction(product)
-    value = float(exact)
-    return value if Fraction(value) >= exact else math.nextafter(value, math.inf)
-
-
-__all__ = ["ACTIVATIONS", "RELU", "Activation", "ActivationKind", "activation", "chain_lipschitz"]
+__all__ = ["ACTIVATIONS", "RELU", "Activation", "ActivationKind", "activation"]

@@ -59,7 +59,6 @@ from archbound._validation import (
     check_threads,
     is_one_dimensional,
 )
-from archbound.activations import chain_lipschitz
 from archbound.bounds import BOUND_COLUMNS, BoundSnapshot, check_labels_for
 from archbound.opnorm import estimate_product, upper_product
 from archbound.readers import as_network
@@ -355,7 +354,7 @@ class NormMonitor:
         t = len(self.history) + 1
         measured = self._norms.measure(net.weights, threads)
         rho, depth = net.activation.lipschitz, net.depth
-        lipschitz = chain_lipschitz(rho, depth, upper_product(measured.norms))
+        lipschitz = net._lipschitz_of(upper_product(measured.norms))
         with_bound = self._due(self.bound_every, t)
         residuals = bound = None
         if with_bound or self._due(self.cost_every, t):

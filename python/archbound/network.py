@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -12,7 +14,7 @@ from numpy.typing import ArrayLike
 
 from archbound import _core
 from archbound._validation import FLOATS, SeedLike, check_array, check_memory, check_threads
-from archbound.activations import RELU, Activation, chain_lipschitz
+from archbound.activations import RELU, Activation
 from archbound.opnorm import NormEstimate, opnorms, upper_product
 
 
@@ -347,8 +349,17 @@ class Network:
         float
             rho^L prod_l ||W_l||, from the certified upper bounds.
         """
-        product = upper_product(self.norms(delta=delta, seed=seed))
-        return chain_lipschitz(self._activation.lipschitz, self.depth, product)
+        return self._lipschitz_of(upper_product(self.norms(delta=delta, seed=seed)))
+
+    def _lipschitz_of(self, product: float) -> float:
+        """rho^L product, rounded up: the Lipschitz bound of f from an upper bound
+        ``product`` on prod_l ||W_l|| (rho the activation's certified constant)."""
+        rho = self._activation.lipschitz
+        if rho == 1.0:
+            return product
+        exact = Fraction(rho) ** self.depth * Fraction(product)
+        value = float(exact)
+        return value if Fraction(value) >= exact else math.nextafter(value, math.inf)
 
     # --- end operator norms ---
 
