@@ -12,7 +12,7 @@ the mean ratio of the records after the first (which alone traces the module, ce
 layer and computes the distance matrices), how many records ran Lanczos, and the parts of a
 record: reading the model, and the two float64 forward passes of a bound record.
 
-    PYTHONPATH=python python bench/bench_monitor.py [--repeats 5] [--framework torch] [--rtol 0.1]
+    PYTHONPATH=python python bench/bench_monitor.py [--repeats 5] [--framework torch] [--rtol 0.2]
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ def main() -> None:
     )
     parser.add_argument("--framework", choices=("sklearn", "torch"), default="sklearn")
     parser.add_argument(
-        "--rtol", type=float, default=0.1, help="NormMonitor's re-anchoring tolerance"
+        "--rtol", type=float, default=0.2, help="NormMonitor's re-anchoring tolerance"
     )
     args = parser.parse_args()
     rng = np.random.default_rng(0)

@@ -198,7 +198,7 @@ class NormMonitor:
     delta : float in (0, 1), default 1e-6
         Every upper bound of the whole history holds at once with probability >= 1 - delta
         (anchor event a spends delta_a = delta 6 / (pi^2 a^2); see the module docstring).
-    rtol : float > 0, default 0.1
+    rtol : float > 0, default 0.2
         A layer's norm is certified afresh by Lanczos (an anchor) once its drift
         ||W_t - W_s||_F from the last anchor passes ``rtol`` times the anchor's upper bound;
         until then its upper bound is the anchor's plus the drift, at most (1 + rtol)
@@ -243,7 +243,7 @@ class NormMonitor:
         bound_every: int | None = None,
         cost_every: int | None = None,
         delta: float = 1e-6,
-        rtol: float = 0.1,
+        rtol: float = 0.2,
         seed: SeedLike = None,
     ) -> None:
         self.X_train = check_array(X_train, "X_train", copy=True)
