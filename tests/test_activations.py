@@ -9,7 +9,6 @@ import pytest
 
 from archbound import (
     Network,
-    NormMonitor,
     construct_minimizer,
     reference,
 )
@@ -216,16 +215,6 @@ def test_lipschitz_upper_counts_the_activation_constant_once_per_hidden_layer():
     assert gelu >= relu * rho * rho
     assert gelu <= relu * rho * rho * (1 + 1e-15)
     assert sigmoid >= relu / 16
-
-
-def test_monitor_refuses_other_activations():
-    rng = np.random.default_rng(0)
-    weights, biases = random_network([4, 6, 2])
-    net = Network(weights, biases, activation="tanh")
-    X, Y = rng.standard_normal((10, 4)), rng.standard_normal((10, 2))
-    message = "net has activation tanh; .* assume ReLU hidden layers"
-    with pytest.raises(ValueError, match=message):
-        NormMonitor(X, Y).record(0, net)
 
 
 def test_network_validates_its_activation():

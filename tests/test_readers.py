@@ -291,3 +291,30 @@ def test_torch_files_and_state_dicts_go_through_the_registry(torch, tmp_path):
     torch.save({"weights": [1, 2]}, tmp_path / "odd.pt")
     with pytest.raises(DataError, match=re.escape(str(tmp_path / "odd.pt"))):
         as_network(tmp_path / "odd.pt")
+
+
+def test_a_module_is_traced_once_per_structure_and_its_parameters_read_anew(torch):
+    import gc
+    import weakref
+
+    from archbound.readers.torch_trace import TRACES
+
+    module = torch.nn.Sequential(
+        torch.nn.Linear(4, 6), torch.nn.ReLU(), torch.nn.Dropout(0.5), torch.nn.Linear(6, 2)
+    ).eval()
+    first = Network.from_torch(module)
+    graph = TRACES.graph(torch, module)
+    with torch.no_grad():
+        module[0].weight.mul_(2.0)
+    second = Network.from_torch(module)
+    assert TRACES.graph(torch, module) is graph  # not traced again
+    np.testing.assert_array_equal(second.weights[0], 2.0 * first.weights[0])
+    np.testing.assert_array_equal(second.weights[0], module[0].weight.detach().double().numpy())
+    module.train()  # a new structure: traced again, and the training-mode Dropout refused
+    with pytest.raises(ValueError, match="Dropout in training mode"):
+        Network.from_torch(module)
+    assert TRACES.graph(torch, module) is not graph
+    held = weakref.ref(module)
+    del module, graph
+    gc.collect()
+    assert held() is None  # the cache never keeps a module alive

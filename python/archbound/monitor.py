@@ -2,39 +2,34 @@
 
 The paper's checklist (arXiv:2504.05695) asks to train a small overparametrized model and
 watch that its weight norms stay bounded. :class:`NormMonitor` records, at chosen steps of
-any training loop, the certified operator norm of every layer, the bias norms, the
-Lipschitz bound prod_l ||W_l||, the training cost and the largest training residual, and
-every few records the lipschitz sample bound (:func:`archbound.sample_bounds`, with the
-training residuals as offsets) beside the true test error.
+any training loop, a certified upper bound on the operator norm of every layer, the bias
+norms and the Lipschitz bound rho^L prod_l ||W_l|| (rho: the hidden activation's certified
+constant); every few records the training cost and, with a test set, the lipschitz sample
+bound beside the true test error. A record is cheap enough to leave on: docs/monitoring.md
+says what each record computes and what it costs.
 
 The failure probability of the whole history
 --------------------------------------------
-Each certified norm is an upper bound that fails with a small probability over the random
-start of Lanczos (Kuczynski & Wozniakowski 1992). A run may be recorded any number of
-times, so the monitor spends its budget ``delta`` as a convergent series: record t
-(t = 1, 2, ...) gets
+The norms are certified by Lanczos anchors with drift bounds between them
+(:mod:`archbound._anchored_norms`): ||W_t|| <= U_s + ||W_t - W_s||_F for the layer's last
+anchor s, deterministic given the anchor's certificate U_s. Only anchors spend failure
+probability: the a-th record that anchors a layer (a = 1, 2, ...) spends
 
-    delta_t = delta * 6 / (pi^2 t^2),     sum_{t >= 1} delta_t = delta,
+    delta_a = delta * 6 / (pi^2 a^2),     sum_{a >= 1} delta_a = delta,
 
-split evenly over the L + 1 layers of the network (``delta_t / (L + 1)`` each, as
-:func:`archbound.opnorms` does). By the union bound, every upper bound in the history, and
-so every Lipschitz bound and sample bound built from them, holds at once with probability at
-least ``1 - delta``, whatever the length of the run. Exact norms (small layers, SVD) spend
-nothing. The sample bound of a record reuses that record's norms, so it spends nothing more.
+split evenly over the layers it anchors. By the union bound, every upper bound in the history,
+and so every Lipschitz bound and sample bound built from them, holds at once with probability
+at least ``1 - delta``, whatever the length of the run. Exact norms (small layers, SVD) spend
+nothing; neither do drift bounds, nor the sample bound, which uses the record's norms.
 
 Random starts
 -------------
-Every record draws a fresh seed from one :class:`numpy.random.SeedSequence` (``spawn``), so
-the start vectors of different records are independent, never reused, and independent of
-the weights (the monitor's randomness never reaches the training). There is no warm start
-from the previous record's singular vector: the Kuczynski-Wozniakowski certificate needs
-a start vector drawn uniformly on the sphere independently of W, which a vector computed
-from earlier weights is not. A warm start could only sharpen the *estimate* (a Rayleigh
-quotient is a lower bound whatever the start), never the upper bound, and archbound's
-Lanczos does not take a start vector, so every record runs from its own random start. The
-price of the shrinking delta_t is small: the number of Lanczos steps for a given accuracy
-grows like ln(1 / delta_t) = O(log t), about 16 more steps at ``rtol = 1e-2`` each time the
-run gets ten times longer.
+Every anchor draws a fresh seed from one :class:`numpy.random.SeedSequence` (``spawn``), so
+its start vectors are independent of the weights and of every earlier record (the monitor's
+randomness never reaches the training). There is no warm start: the Kuczynski-Wozniakowski
+certificate needs a start vector drawn uniformly on the sphere independently of W. A running
+power-iteration vector only sharpens the reported *estimate* between anchors (a lower bound
+whatever its start), never the upper bound.
 """
 
 from __future__ import annotations
@@ -51,7 +46,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from archbound._anchored_norms import SERIES, AnchoredNorms, series_delta
 from archbound._json import finite_or_none
+from archbound._monitor_bound import FixedGeometry, snapshot
 from archbound._validation import (
     SeedLike,
     check_array,
@@ -61,16 +58,9 @@ from archbound._validation import (
     check_seed,
     check_threads,
     is_one_dimensional,
-    seed_from,
 )
-from archbound.bounds import (
-    BOUND_COLUMNS,
-    BoundSnapshot,
-    TrainingSet,
-    check_labels_for,
-    sample_bounds,
-)
-from archbound.opnorm import _opnorms, estimate_product, upper_product
+from archbound.bounds import BOUND_COLUMNS, BoundSnapshot, check_labels_for
+from archbound.opnorm import estimate_product, upper_product
 from archbound.readers import as_network
 
 #: The columns of the history's table that come from a record's own fields, in order.
@@ -86,17 +76,15 @@ RECORD_COLUMNS = (
     "seconds",
 )
 
-#: sum_{t >= 1} 1 / t^2 = pi^2 / 6, so delta_t = delta * SERIES / t^2 sums to delta.
-SERIES = 6.0 / math.pi**2
-
 
 def record_delta(delta: float, t: int) -> float:
-    """The failure probability spent at record t (1-based): delta * 6 / (pi^2 t^2).
+    """The failure probability spent by the t-th anchor event (1-based) of a run:
+    delta * 6 / (pi^2 t^2).
 
     Summed over t = 1, 2, ... it is delta, so any finite run spends less than delta.
     """
     t = check_scalar(t, "t", numbers.Integral, min_val=1)
-    return delta * SERIES / (float(t) * float(t))
+    return series_delta(delta, t)
 
 
 @dataclass(frozen=True)
@@ -112,22 +100,31 @@ class MonitorRecord:
     widths : tuple of int
         [M0, M1, ..., M_L, Q] of the network recorded.
     norms : tuple of NormEstimate
-        ||W_l|| for l = 1..L+1: estimate (a lower estimate) and certified upper bound,
-        each with failure probability ``delta / (L + 1)`` (0 for exact norms).
+        ||W_l|| for l = 1..L+1: estimate (a lower estimate) and certified upper bound.
+        ``method`` says how: ``"exact"`` (SVD, small layers), ``"lanczos"`` (an anchor,
+        certified at failure probability ``delta`` over the layers anchored), or
+        ``"drift"`` (U_s + ||W_t - W_s||_F from the layer's last anchor s, whose failure
+        probability its ``delta`` repeats; its estimate is the larger of |W_t v| for the
+        monitor's running power-iteration vector v and the anchor's estimate minus the
+        drift).
     bias_norms : tuple of float
         |b_l| for l = 1..L+1.
     lipschitz : float
-        prod_l upper_l >= Lip(f).
+        rho^L prod_l upper_l >= Lip(f), rho the hidden activation's certified Lipschitz
+        constant (1 for ReLU), rounded up.
     lipschitz_estimate : float
-        prod_l estimate_l (not a bound; shows how loose ``lipschitz`` is).
-    train_cost : float
-        C_train = mean_i |f(x_i) - y_i|^2.
-    max_train_residual : float
-        max_i |f(x_i) - y_i| (the largest offset r_i of the sample bound).
+        rho^L prod_l estimate_l (not a bound; shows how loose ``lipschitz`` is).
+    train_cost : float or None
+        C_train = mean_i |f(x_i) - y_i|^2, on the records that compute it (bound records,
+        and every ``cost_every``-th record); None on the others.
+    max_train_residual : float or None
+        max_i |f(x_i) - y_i| (the largest offset r_i of the sample bound), likewise.
     delta : float
-        delta_t, the failure probability spent at this record.
-    seed : int
-        The seed of this record's norm estimators (from the monitor's SeedSequence).
+        The failure probability spent at this record: delta_a of its anchor event a, or 0
+        when no layer was anchored.
+    seed : int or None
+        The seed of this record's Lanczos anchors (from the monitor's SeedSequence); None
+        when no layer was anchored.
     bound : BoundSnapshot or None
         The sample bound, on the records that compute it.
     seconds : float
@@ -141,10 +138,10 @@ class MonitorRecord:
     bias_norms: tuple
     lipschitz: float
     lipschitz_estimate: float
-    train_cost: float
-    max_train_residual: float
+    train_cost: float | None
+    max_train_residual: float | None
     delta: float
-    seed: int
+    seed: int | None
     bound: BoundSnapshot | None
     seconds: float
 
@@ -161,7 +158,7 @@ class MonitorRecord:
             "train_cost": finite_or_none(self.train_cost),
             "max_train_residual": finite_or_none(self.max_train_residual),
             "delta": float(self.delta),
-            "seed": int(self.seed),
+            "seed": None if self.seed is None else int(self.seed),
             "bound": None if self.bound is None else self.bound.to_dict(),
             "seconds": finite_or_none(self.seconds),
         }
@@ -191,13 +188,23 @@ class NormMonitor:
     Y_test : array_like of shape (m, Q), or (m,) int labels, optional
         A test set, for the sample bound and the true test error. Both or neither.
     bound_every : int, optional
-        Compute the sample bound on records 1, 1 + bound_every, 1 + 2 bound_every, ...
-        Default: every record when a test set is given. Needs a test set.
+        Compute the sample bound (and the training cost it needs) on records 1,
+        1 + bound_every, 1 + 2 bound_every, ... Default: every record when a test set is
+        given. Needs a test set.
+    cost_every : int, optional
+        Compute the training cost and the largest training residual (a forward pass over
+        the training set) on records 1, 1 + cost_every, ..., besides the bound records.
+        Default: on the bound records only (none without a test set).
     delta : float in (0, 1), default 1e-6
         Every upper bound of the whole history holds at once with probability >= 1 - delta
-        (record t spends delta_t = delta 6 / (pi^2 t^2); see the module docstring).
+        (anchor event a spends delta_a = delta 6 / (pi^2 a^2); see the module docstring).
+    rtol : float > 0, default 0.2
+        A layer's norm is certified afresh by Lanczos (an anchor) once its drift
+        ||W_t - W_s||_F from the last anchor passes ``rtol`` times the anchor's upper bound;
+        until then its upper bound is the anchor's plus the drift, at most (1 + rtol)
+        times the anchor's.
     seed : int or numpy.random.Generator, optional
-        Root of the SeedSequence from which every record draws a fresh seed.
+        Root of the SeedSequence from which every anchor draws a fresh seed.
 
     Attributes
     ----------
@@ -206,10 +213,15 @@ class NormMonitor:
 
     Notes
     -----
-    A record costs one forward pass over the training set, the certified norms of the L + 1
-    layers (:func:`archbound.opnorms`: SVD for layers with min(m, n) <= 64, Lanczos
-    otherwise) and, on bound records, one nearest-neighbour search of the test set in the
-    training set (:func:`archbound.nearest`) plus a forward pass of the test set.
+    The data are validated once, here. A record reads the network (a torch module's graph
+    is traced once, its parameters read at each record), bounds each layer's norm by one
+    pass over its weights (the drift from its anchor) or, when the drift passes ``rtol``,
+    by a Lanczos anchor (:func:`archbound.opnorms`; SVD for layers with min(m, n) <= 64),
+    and multiplies the bounds. A record with the training cost adds a forward pass over
+    the training set; a bound record adds a forward pass over the test set (for the truth)
+    and one min-reduction over the m x N distances, computed on the first bound record
+    (above 4e6 entries, a pass of the geometry kernel instead). docs/monitoring.md gives
+    the costs.
 
     Examples
     --------
@@ -229,7 +241,9 @@ class NormMonitor:
         Y_test: ArrayLike | None = None,
         *,
         bound_every: int | None = None,
+        cost_every: int | None = None,
         delta: float = 1e-6,
+        rtol: float = 0.2,
         seed: SeedLike = None,
     ) -> None:
         self.X_train = check_array(X_train, "X_train", copy=True)
@@ -261,19 +275,32 @@ class NormMonitor:
         self.bound_every = (
             int(bound_every) if bound_every is not None else (1 if X_test is not None else None)
         )
+        self.cost_every = (
+            None
+            if cost_every is None
+            else int(check_scalar(cost_every, "cost_every", numbers.Integral, min_val=1))
+        )
         self.delta = check_probability(delta, "delta")
-        self._seeds = np.random.SeedSequence(check_seed(seed))
+        self.rtol = float(
+            check_scalar(rtol, "rtol", numbers.Real, min_val=0.0, include_boundaries="neither")
+        )
+        self._norms = AnchoredNorms(
+            self.delta, self.rtol, np.random.SeedSequence(check_seed(seed))
+        )
+        self._geometry = None if self.X_test is None else FixedGeometry(self.X_train, self.X_test)
         self._targets: dict[int, tuple] = {}
         self.history: list[MonitorRecord] = []
 
     # ------------------------------------------------------------------ accounting
     @property
     def delta_spent(self) -> float:
-        """sum_t delta_t over the records so far; always below ``delta``."""
+        """sum of delta_a over the anchor events so far; always below ``delta``."""
         return math.fsum(r.delta for r in self.history)
 
-    def _next_seed(self) -> int:
-        return seed_from(self._seeds.spawn(1)[0])
+    @property
+    def anchor_events(self) -> int:
+        """The records so far at which Lanczos certified a layer's norm afresh."""
+        return self._norms.anchor_events
 
     def _targets_for(self, q: int):
         """Y_train and Y_test with Q columns (labels one-hot encoded once per Q)."""
@@ -285,6 +312,9 @@ class NormMonitor:
             self._targets = {q: (Y_train, Y_test)}
         return self._targets[q]
 
+    def _due(self, every: int | None, t: int) -> bool:
+        return every is not None and (t - 1) % every == 0
+
     # --------------------------------------------------------------------- record
     def record(self, step: int, network: Any, *, threads: int | None = None) -> MonitorRecord:
         """Measure the network now and append a :class:`MonitorRecord` to the history.
@@ -293,9 +323,10 @@ class NormMonitor:
         ----------
         step : int
             The caller's step (epoch, iteration, ...), stored as given.
-        network : Network, MLPRegressor, MLPClassifier, torch nn.Module or state_dict
-            The network now; converted by :meth:`Network.from_sklearn` or
-            :meth:`Network.from_torch` when it is not a Network (each weight copied once).
+        network : Network, MLPRegressor, MLPClassifier, torch nn.Module, state_dict or path
+            The network now, with any activation of
+            :data:`archbound.activations.ACTIVATIONS`; read by
+            :func:`archbound.readers.as_network` when it is not a Network.
         threads : int, optional
             OpenMP threads.
 
@@ -308,13 +339,12 @@ class NormMonitor:
         ------
         ValueError
             A network whose input or output size does not match the monitor's data, or one
-            the adapters refuse.
+            the readers refuse.
         """
         start = time.perf_counter()
         step = check_scalar(step, "step", numbers.Integral)
         threads = check_threads(threads)
         net = as_network(network)
-        net._require_relu("NormMonitor's Lipschitz bound and sample bound")
         if net.input_dim != self.X_train.shape[1]:
             raise ValueError(
                 f"network takes M0 = {net.input_dim} inputs, but X_train has "
@@ -322,35 +352,29 @@ class NormMonitor:
             )
         Y_train, Y_test = self._targets_for(net.output_dim)
         t = len(self.history) + 1
-        delta_t = record_delta(self.delta, t)
-        seed = self._next_seed()
-        bound = None
-        with_bound = self.bound_every is not None and (t - 1) % self.bound_every == 0
-        if with_bound:
-            # The lipschitz variant certifies the norms with opnorms(weights, delta_t, seed):
-            # the same call as below, so the bound spends no failure probability of its own.
-            assert self.X_test is not None and Y_test is not None  # with_bound needs them
-            train = TrainingSet(
-                self.X_train, Y_train, delta=delta_t, seed=seed, threads=threads or None
-            )
-            report = sample_bounds(net, train, None, self.X_test, Y_test, variant="lipschitz")
-            norms, residuals = list(report.norms), train.residuals(net)
-            bound = report.summary()
-        else:
-            norms = _opnorms(list(net.weights), delta=delta_t, seed=seed, threads=threads)
+        measured = self._norms.measure(net.weights, threads)
+        rho, depth = net.activation.lipschitz, net.depth
+        lipschitz = net._lipschitz_of(upper_product(measured.norms))
+        with_bound = self._due(self.bound_every, t)
+        residuals = bound = None
+        if with_bound or self._due(self.cost_every, t):
             residuals = np.linalg.norm(net._forward(self.X_train, threads) - Y_train, axis=1)
+        if with_bound:
+            assert self._geometry is not None and Y_test is not None and residuals is not None
+            per_sample = self._geometry.bounds(lipschitz, residuals, Y_train, Y_test, threads)
+            bound = snapshot(per_sample, net._forward(self._geometry.X_test, threads), Y_test)
         item = MonitorRecord(
             record=t,
             step=int(step),
             widths=tuple(net.widths),
-            norms=tuple(norms),
+            norms=tuple(measured.norms),
             bias_norms=tuple(float(np.linalg.norm(b)) for b in net.biases),
-            lipschitz=upper_product(norms),
-            lipschitz_estimate=estimate_product(norms),
-            train_cost=float(np.mean(residuals**2)),
-            max_train_residual=float(residuals.max()),
-            delta=delta_t,
-            seed=seed,
+            lipschitz=lipschitz,
+            lipschitz_estimate=rho**depth * estimate_product(measured.norms),
+            train_cost=None if residuals is None else float(np.mean(residuals**2)),
+            max_train_residual=None if residuals is None else float(residuals.max()),
+            delta=measured.delta,
+            seed=measured.seed,
             bound=bound,
             seconds=time.perf_counter() - start,
         )
@@ -363,7 +387,10 @@ class NormMonitor:
         return {
             "delta": float(self.delta),
             "delta_spent": float(self.delta_spent),
+            "rtol": float(self.rtol),
+            "anchor_events": int(self.anchor_events),
             "bound_every": self.bound_every,
+            "cost_every": self.cost_every,
             "n_train": int(self.X_train.shape[0]),
             "n_test": None if self.X_test is None else int(self.X_test.shape[0]),
             "records": [r.to_dict() for r in self.history],
@@ -451,4 +478,11 @@ def history_series(history, label: str = "") -> dict:
     }
 
 
-__all__ = ["BoundSnapshot", "MonitorRecord", "NormMonitor", "as_network", "record_delta"]
+__all__ = [
+    "SERIES",
+    "BoundSnapshot",
+    "MonitorRecord",
+    "NormMonitor",
+    "as_network",
+    "record_delta",
+]

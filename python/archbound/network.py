@@ -182,15 +182,6 @@ class Network:
         ``activation.lipschitz``, and a bound on |sigma(0)| is ``activation.abs_at_zero``."""
         return self._activation
 
-    def _require_relu(self, purpose: str) -> None:
-        """Raise ValueError unless the hidden layers are ReLU: ``purpose`` (such as "the
-        sample bounds") rests on ReLU's properties and does not yet hold for others."""
-        if not self._activation.is_relu:
-            raise ValueError(
-                f"net has activation {self._activation}; {purpose} assume ReLU hidden layers "
-                "and are computed for relu networks only"
-            )
-
     @property
     def weights(self) -> tuple:
         """W_1..W_{L+1}, read-only float64 arrays of shape (M_l, M_{l-1})."""

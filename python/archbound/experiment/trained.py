@@ -105,7 +105,7 @@ class FitRecord(Record):
         The hidden activation (``str(net.activation)``; relu for the minimizer).
     history : dict or None
         The trained network's :meth:`archbound.NormMonitor.to_dict` (None for the
-        constructed minimizer, and where the monitor does not record the activation).
+        constructed minimizer).
     """
 
     train_loss: float | None
@@ -243,29 +243,17 @@ def run_trained(
             )
             output = net.forward(X_test, threads=config.threads)
             accuracy = np.mean(output.argmax(axis=1) == y_test)
-            if monitor is None:
-                trained = _evaluate(
-                    net,
-                    X,
-                    Y,
-                    X_test,
-                    Y_test,
-                    delta=config.delta,
-                    seed=config.seed,
-                    threads=config.threads,
-                )
-            else:
-                last = monitor.history[-1]
-                trained = FitRecord(
-                    train_loss=finite_or_none(last.train_cost),
-                    max_train_error=finite_or_none(last.max_train_residual),
-                    test=TestRecord.from_errors(np.linalg.norm(output - Y_test, axis=1), accuracy),
-                    lipschitz=finite_or_none(last.lipschitz),
-                    lipschitz_estimate=finite_or_none(last.lipschitz_estimate),
-                    bound=TrainedBoundRecord.from_snapshot(last.bound),
-                    activation=str(net.activation),
-                    history=monitor.to_dict(),
-                )
+            last = monitor.history[-1]
+            trained = FitRecord(
+                train_loss=finite_or_none(last.train_cost),
+                max_train_error=finite_or_none(last.max_train_residual),
+                test=TestRecord.from_errors(np.linalg.norm(output - Y_test, axis=1), accuracy),
+                lipschitz=finite_or_none(last.lipschitz),
+                lipschitz_estimate=finite_or_none(last.lipschitz_estimate),
+                bound=TrainedBoundRecord.from_snapshot(last.bound),
+                activation=str(net.activation),
+                history=monitor.to_dict(),
+            )
             if capacity_rows is not None:
                 from archbound.experiment import capacity
 

@@ -62,11 +62,6 @@ def framework(sigma: Activation) -> str:
     return "torch"
 
 
-def _monitored(sigma: Activation) -> bool:
-    """Whether :class:`~archbound.NormMonitor` records networks with this activation."""
-    return sigma.is_relu
-
-
 def _torch_activation(nn: Any, sigma: Activation) -> Any:
     """The torch module computing ``sigma``."""
     p = sigma.parameter
@@ -131,7 +126,7 @@ def train_one(
     threads=None,
     sigma: Activation | str = "relu",
 ):
-    """Train one network, recording a NormMonitor along the way where it records ``sigma``.
+    """Train one network, recording a NormMonitor along the way.
 
     Parameters
     ----------
@@ -162,9 +157,8 @@ def train_one(
     -------
     net : Network
         The trained network.
-    monitor : NormMonitor or None
-        With the sample bound on every record; None where the monitor does not record
-        this activation.
+    monitor : NormMonitor
+        With the sample bound on every record.
     """
     sigma = parse_activation(sigma) if isinstance(sigma, str) else sigma
     if framework(sigma) == "torch":
@@ -182,12 +176,10 @@ def train_one(
             random_state=seed,
         )
         read = lambda: Network.from_sklearn(model)  # noqa: E731
-    monitor = None
-    if _monitored(sigma):
-        monitor = NormMonitor(X, Y, X_test, Y_test, bound_every=1, delta=delta, seed=seed)
+    monitor = NormMonitor(X, Y, X_test, Y_test, bound_every=1, delta=delta, seed=seed)
     for epoch in range(1, epochs + 1):
         model.partial_fit(X, Y)
-        if monitor is not None and (epoch == 1 or epoch % record_every == 0 or epoch == epochs):
+        if epoch == 1 or epoch % record_every == 0 or epoch == epochs:
             monitor.record(epoch, read(), threads=threads)
     return read(), monitor
 

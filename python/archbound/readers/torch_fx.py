@@ -39,6 +39,7 @@ from archbound.readers.torch_activations import (
     activation_of_module,
     function_table,
 )
+from archbound.readers.torch_trace import TRACES
 
 _FRAME = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+), in \S+\n(?P<code>[^\n]*)')
 _SUPPORTED = (
@@ -446,17 +447,10 @@ class _Chain:
 
 def read_chain(torch, module) -> tuple[list, list, Activation]:
     """(weights, biases, activation) of a module whose fx graph is a chain (see the module
-    docstring); a chain with one Linear layer and no activation reads as relu."""
-    tracer = torch.fx.Tracer()
-    tracer.record_stack_traces = True
-    try:
-        graph = tracer.trace(module)
-    except Exception as exc:  # noqa: BLE001 - fx raises TraceError, TypeError, RuntimeError...
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ValueError(
-            f"module: torch.fx cannot trace its forward ({type(exc).__name__}: {first}); "
-            "archbound reads modules whose forward is a fixed chain of layers"
-        ) from None
+    docstring); a chain with one Linear layer and no activation reads as relu. The graph
+    is traced once per module and structure (:mod:`.torch_trace`); the parameters are read
+    anew on every call."""
+    graph = TRACES.graph(torch, module)
     reader = _Reader(torch, module, graph)
     for node in graph.nodes:
         reader.kinds[node] = reader.classify(node)
