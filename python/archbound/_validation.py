@@ -36,7 +36,7 @@ def _all_finite(array: np.ndarray) -> bool:
     return bool(np.isfinite(array).all())
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _type_chars(dtypes: tuple) -> str:
     """The one-character codes of `dtypes` (``"d"`` for float64), for a quick membership test."""
     return "".join(np.dtype(t).char for t in dtypes)
@@ -68,6 +68,8 @@ def check_array(
     Raises DTypeError for non-numeric input (object, string, complex, bool) and ValueError,
     naming `name`, for the wrong number of dimensions, an empty array, NaN or inf.
     """
+    # The fast path, for an array that is already what the core reads (what matters on tiny
+    # calls): only its values are left to check, as below.
     if (
         type(value) is np.ndarray
         and not copy
@@ -76,11 +78,9 @@ def check_array(
         and value.dtype.isnative
         and value.flags.c_contiguous
         and (allow_empty or value.size)
+        and (not (finite and value.size) or _core.all_finite(value, 0))
     ):
-        # Already what the core reads (the fast path of a call on tiny arrays, where this
-        # function's cost matters): only the values are left to check, as below.
-        if not (finite and value.size) or _core.all_finite(value, 0):
-            return value
+        return value
     array = _as_array(value, name, "an array of numbers")
     kind = array.dtype.kind
     if kind not in "iuf":
@@ -210,7 +210,7 @@ def check_seed_argument(seed) -> int | np.random.Generator | None:
     """
     if seed is None or isinstance(seed, np.random.Generator):
         return seed
-    if isinstance(seed, numbers.Integral) and not isinstance(seed, bool):
+    if type(seed) is int or (isinstance(seed, numbers.Integral) and not isinstance(seed, bool)):
         if seed < 0:
             raise ValueError(f"seed must be non-negative, got {seed}")
         return int(seed)

@@ -139,13 +139,13 @@ def _layer_seeds(seed, count: int) -> list[int]:
 
 def _estimate(result, delta: float) -> NormEstimate:
     """The core's NormResult as a NormEstimate."""
-    method = str(result.method)
+    method = result.method  # the core's fields are Python float, str, int and bool already
     return NormEstimate(
-        float(result.estimate),
-        float(result.upper),
+        result.estimate,
+        result.upper,
         method,
-        int(result.iterations),
-        bool(result.converged),
+        result.iterations,
+        result.converged,
         0.0 if method == "exact" else delta,
     )
 
