@@ -20,6 +20,7 @@
 #include "finite.hpp"
 #include "forward.hpp"
 #include "geometry.hpp"
+#include "isa.hpp"
 #include "opnorm.hpp"
 #include "pinv.hpp"
 
@@ -300,10 +301,11 @@ PYBIND11_MODULE(_core, m) {
 #undef ARCHBOUND_NEAREST_ARGS
 
     m.def("simd_instruction_sets", &Eigen::SimdInstructionSetsInUse);
+    m.def("compiled_isa", &archbound::compiled_isa);
 
     // any C-contiguous float32 or float64 array, of any shape
-    m.def("all_finite", &all_finite_of<float>, py::arg("a").noconvert(), py::arg("threads"));
     m.def("all_finite", &all_finite_of<double>, py::arg("a").noconvert(), py::arg("threads"));
+    m.def("all_finite", &all_finite_of<float>, py::arg("a").noconvert(), py::arg("threads"));
 
     m.def(
         "set_blas",

@@ -98,15 +98,18 @@ void gemm(bool transpose_a, bool transpose_b, Index m, Index n, Index k, S alpha
     }
     Eigen::Map<Matrix<S>, 0, Eigen::OuterStride<>> result(c, m, n, Eigen::OuterStride<>(ldc));
     StridedMap<S> ma(a, transpose_a ? k : m, transpose_a ? m : k, Eigen::OuterStride<>(lda));
-    StridedMap<S> mb(b, transpose_b ? n : k, transpose_b ? k : n, Eigen::OuterStride<>(ldb));
+    if (transpose_b) {
+        // No caller of the core transposes B: a copy keeps Eigen's product kernels (the
+        // costliest code of this file to compile) to the two forms the core uses.
+        const Matrix<S> copy = StridedMap<S>(b, n, k, Eigen::OuterStride<>(ldb)).transpose();
+        gemm<S>(transpose_a, false, m, n, k, alpha, a, lda, copy.data(), k, beta, c, ldc);
+        return;
+    }
+    StridedMap<S> mb(b, k, n, Eigen::OuterStride<>(ldb));
     // Eigen's own products would start OpenMP threads for medium sizes: serial here.
     ThreadScope serial(1);
-    if (transpose_a && transpose_b)
-        eigen_product<S>(ma.transpose(), mb.transpose(), alpha, beta, result);
-    else if (transpose_a)
+    if (transpose_a)
         eigen_product<S>(ma.transpose(), mb, alpha, beta, result);
-    else if (transpose_b)
-        eigen_product<S>(ma, mb.transpose(), alpha, beta, result);
     else
         eigen_product<S>(ma, mb, alpha, beta, result);
 }

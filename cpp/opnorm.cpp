@@ -3,8 +3,7 @@
 
 #include "lanczos.hpp"
 #include "random.hpp"
-
-#include <Eigen/SVD>
+#include "svd.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -241,10 +240,9 @@ NormResult exact_norm(const NormOperand& w, int threads) {
     ThreadScope scope(threads);
     // W^T is the column-major view of the same memory, with the same singular values.
     Eigen::Map<const Matrix<double>> transposed(w.data(), w.cols(), w.rows());
-    Eigen::BDCSVD<Matrix<double>> svd(transposed);  // singular values only
     NormResult r;
     r.method = NormMethod::exact;
-    r.estimate = svd.singularValues()(0);
+    r.estimate = svd(transposed, false).values(0);
     r.upper = r.estimate * (1.0 + 8.0 * kEps * double(std::min(w.rows(), w.cols())));
     return r;
 }

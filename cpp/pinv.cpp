@@ -5,6 +5,7 @@
 #include "lanczos.hpp"
 #include "qr.hpp"
 #include "random.hpp"
+#include "svd.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -183,17 +184,16 @@ bool pinv_thin_qr(Matrix<double>& work, double rcond, int threads, PinvResult& o
 /// SVD path; works for any shape and rank. Without `form_inverse`, singular values only.
 void pinv_svd(const ConstMatrixRef<double>& a, double rcond, PinvResult& out,
               bool form_inverse = true) {
-    Eigen::BDCSVD<Matrix<double>> svd(a,
-                                      form_inverse ? Eigen::ComputeThinU | Eigen::ComputeThinV : 0);
-    const Vector<double>& s = svd.singularValues();
+    const Svd d = svd(a, form_inverse);
+    const Vector<double>& s = d.values;
     const Index k = s.size();
     const double smax = k ? s(0) : 0.0;
     const double cutoff = rcond * smax;
     Index rank = 0;
     while (rank < k && s(rank) > cutoff) ++rank;
     if (form_inverse)
-        out.pinv = svd.matrixV().leftCols(rank) * s.head(rank).cwiseInverse().asDiagonal() *
-                   svd.matrixU().leftCols(rank).transpose();
+        out.pinv = d.v.leftCols(rank) * s.head(rank).cwiseInverse().asDiagonal() *
+                   d.u.leftCols(rank).transpose();
     out.rank = rank;
     out.sigma_max = smax;
     out.sigma_min = k ? s(k - 1) : 0.0;

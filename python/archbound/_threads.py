@@ -24,6 +24,8 @@ import importlib
 import os
 from collections.abc import Iterator
 
+from archbound import _cpu
+
 SPIN_COUNT = "1000"
 OPENBLAS_TIMEOUT = "16"
 
@@ -42,7 +44,12 @@ def _loading_with(name: str, value: str, user_choices: tuple[str, ...]) -> Itera
 
 
 def load_core():
-    """The compiled core, its libgomp loaded with a short spin."""
+    """The compiled core, its libgomp loaded with a short spin.
+
+    First checks that this CPU has every instruction-set extension the core was compiled
+    for (archbound._cpu): ImportError if not, never SIGILL.
+    """
+    _cpu.check_core()
     with _loading_with("GOMP_SPINCOUNT", SPIN_COUNT, ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")):
         return importlib.import_module("archbound._core")
 

@@ -31,9 +31,15 @@ class DTypeError(TypeError, ValueError):
 
 def _all_finite(array: np.ndarray) -> bool:
     """No NaN or inf in a C-contiguous array."""
-    if array.dtype in (np.float32, np.float64):
+    if array.dtype.char in "df" and array.dtype.isnative:
         return _core.all_finite(array, 0)
     return bool(np.isfinite(array).all())
+
+
+@functools.cache
+def _type_chars(dtypes: tuple) -> str:
+    """The one-character codes of `dtypes` (``"d"`` for float64), for a quick membership test."""
+    return "".join(np.dtype(t).char for t in dtypes)
 
 
 def _as_array(value, name: str, what: str) -> np.ndarray:
@@ -62,6 +68,19 @@ def check_array(
     Raises DTypeError for non-numeric input (object, string, complex, bool) and ValueError,
     naming `name`, for the wrong number of dimensions, an empty array, NaN or inf.
     """
+    # The fast path, for an array that is already what the core reads (what matters on tiny
+    # calls): only its values are left to check, as below.
+    if (
+        type(value) is np.ndarray
+        and not copy
+        and value.ndim == ndim
+        and value.dtype.char in _type_chars(dtypes)
+        and value.dtype.isnative
+        and value.flags.c_contiguous
+        and (allow_empty or value.size)
+        and (not (finite and value.size) or _core.all_finite(value, 0))
+    ):
+        return value
     array = _as_array(value, name, "an array of numbers")
     kind = array.dtype.kind
     if kind not in "iuf":
@@ -191,7 +210,7 @@ def check_seed_argument(seed) -> int | np.random.Generator | None:
     """
     if seed is None or isinstance(seed, np.random.Generator):
         return seed
-    if isinstance(seed, numbers.Integral) and not isinstance(seed, bool):
+    if type(seed) is int or (isinstance(seed, numbers.Integral) and not isinstance(seed, bool)):
         if seed < 0:
             raise ValueError(f"seed must be non-negative, got {seed}")
         return int(seed)
@@ -201,8 +220,8 @@ def check_seed_argument(seed) -> int | np.random.Generator | None:
 def check_seed(seed) -> int:
     """Normalise `seed` (None, a non-negative int or a numpy Generator) to a 63-bit int."""
     seed = check_seed_argument(seed)
-    if seed is None:
-        return seed_from(np.random.SeedSequence())
+    if seed is None:  # fresh entropy from the OS, as np.random.SeedSequence() draws it
+        return int.from_bytes(os.urandom(8), "little") >> 1
     if isinstance(seed, np.random.Generator):
         return int(seed.integers(0, 2**63 - 1))
     return seed % (2**63)

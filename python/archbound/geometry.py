@@ -165,9 +165,10 @@ def nearest(
     """
     F_test = check_array(F_test, "F_test", dtypes=FLOATS)
     F_train = check_array(F_train, "F_train", dtypes=FLOATS)
-    dtype = np.float32 if F_test.dtype == F_train.dtype == np.float32 else np.float64
-    F_test = F_test.astype(dtype, copy=False)
-    F_train = F_train.astype(dtype, copy=False)
+    if F_test.dtype != F_train.dtype:  # float32 only when both are
+        F_test = F_test.astype(np.float64, copy=False)
+        F_train = F_train.astype(np.float64, copy=False)
+    dtype = F_test.dtype.type
     if F_test.shape[1] != F_train.shape[1]:
         raise ValueError(
             f"F_test and F_train must have the same number of features (columns), got "
@@ -225,11 +226,11 @@ def _nearest(
     whose ``values``, ``indices`` and ``distances`` (|F_j - G_i| at the minimizer; empty
     without ``with_distances``) have shape (m, K).
     """
-    kernel = _core.nearest_float32 if F_test.dtype == np.float32 else _core.nearest_float64
+    kernel = _core.nearest_float32 if F_test.dtype.char == "f" else _core.nearest_float64
     result = kernel(
         F_test,
         F_train,
-        np.ascontiguousarray(alphas, dtype=F_test.dtype),
+        np.array(alphas, dtype=F_test.dtype),
         y_test,
         y_train,
         offsets,
@@ -239,8 +240,7 @@ def _nearest(
         threads,
         with_distances,
     )
-    indices = result.indices
-    if classes_test is not None and (indices < 0).any():
+    if classes_test is not None and ((indices := result.indices) < 0).any():
         missing = (indices < 0).any(axis=1)
         absent = np.unique(classes_test[missing])
         shown = ", ".join(str(c) for c in absent[:10]) + (", ..." if absent.size > 10 else "")

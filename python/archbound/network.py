@@ -246,7 +246,7 @@ class Network:
         """:meth:`forward` on a validated, C-contiguous float32 or float64 X of M0 columns,
         with the core's thread convention (0 = default)."""
         weights, biases = self._evaluated()
-        if X.dtype == np.float32:
+        if X.dtype.char == "f":
             if self._float32 is None:
                 self._float32 = (
                     [w.astype(np.float32) for w in weights],

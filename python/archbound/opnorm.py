@@ -139,13 +139,14 @@ def _layer_seeds(seed, count: int) -> list[int]:
 
 def _estimate(result, delta: float) -> NormEstimate:
     """The core's NormResult as a NormEstimate."""
+    method = result.method  # the core's fields are Python float, str, int and bool already
     return NormEstimate(
-        estimate=float(result.estimate),
-        upper=float(result.upper),
-        method=str(result.method),
-        iterations=int(result.iterations),
-        converged=bool(result.converged),
-        delta=0.0 if result.method == "exact" else delta,
+        result.estimate,
+        result.upper,
+        method,
+        result.iterations,
+        result.converged,
+        0.0 if method == "exact" else delta,
     )
 
 
@@ -242,7 +243,8 @@ def _opnorm(
     seed, the core's thread convention: 0 = default)."""
     resolved = _resolve_method(method, W.shape)
     estimate = _estimate(_core.opnorm(W, resolved, delta, rtol, max_iter, seed, threads), delta)
-    _warn_unconverged([estimate], rtol, ["W"])
+    if not estimate.converged:
+        _warn_unconverged([estimate], rtol, ["W"])
     return estimate
 
 
