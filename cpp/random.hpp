@@ -48,3 +48,79 @@ inline Vector<double> random_unit_vector(Index n, std::uint64_t seed) {
 }
 
 }  // namespace archbound
+
+namespace archbound {
+
+/// A counter-based random source: the word at (key, i) is a pure function of both, so any
+/// thread can draw any part of the stream, in any order, and get the same numbers.
+///
+/// word(key, i) = mix64(key + (i + 1) gamma), the output function of SplitMix64 (Steele,
+/// Lea & Flood 2014) on a Weyl sequence; stream keys are key(seed, s) =
+/// mix64(mix64(seed) + (s + 1) gamma). archbound.reference.counter_words reproduces it.
+class CounterStream {
+  public:
+    static constexpr std::uint64_t kGamma = 0x9e3779b97f4a7c15ULL;
+
+    static std::uint64_t mix64(std::uint64_t z) {
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+        return z ^ (z >> 31);
+    }
+
+    CounterStream(std::uint64_t seed, std::uint64_t stream)
+        : key_(mix64(mix64(seed) + (stream + 1) * kGamma)) {}
+
+    std::uint64_t word(std::uint64_t i) const { return mix64(key_ + (i + 1) * kGamma); }
+
+    /// Standard normals z_first .. z_{first + count - 1} in float32. Pair p = (z_2p, z_2p+1)
+    /// is Box-Muller on the words 2p and 2p + 1: u1 = (top 24 bits + 1) 2^-24 in (0, 1],
+    /// u2 = (top 24 bits) 2^-24 in [0, 1), r = sqrt(-2 ln u1), t = 2 pi u2,
+    /// z_2p = r cos t, z_2p+1 = r sin t. Vectorised with Eigen's float log, sin and cos.
+    void normals(std::uint64_t first, Index count, float* out) const {
+        constexpr Index kChunk = 512;  // pairs per vectorised chunk
+        Eigen::Array<float, Eigen::Dynamic, 1> u1(kChunk), u2(kChunk), r(kChunk), t(kChunk);
+        if (count <= 0) return;
+        const std::uint64_t end = first + std::uint64_t(count);
+        const std::uint64_t last_pair = (end - 1) / 2;
+        for (std::uint64_t pair = first / 2; pair <= last_pair; pair += kChunk) {
+            const Index pairs = Index(std::min<std::uint64_t>(kChunk, last_pair - pair + 1));
+            // Whole packets only (kChunk is a multiple of 16): Eigen's scalar tail rounds
+            // differently, and a normal must not depend on where its chunk starts.
+            const Index padded = (pairs + 15) / 16 * 16;
+            for (Index j = 0; j < padded; ++j) {
+                const std::uint64_t p = pair + std::uint64_t(j);
+                u1(j) = float((word(2 * p) >> 40) + 1) * 0x1p-24f;
+                u2(j) = float(word(2 * p + 1) >> 40) * 0x1p-24f;
+            }
+            r.head(padded) = (u1.head(padded).log() * -2.0f).sqrt();
+            t.head(padded) = u2.head(padded) * 6.28318530717958647692f;
+            u1.head(padded) = r.head(padded) * t.head(padded).cos();  // the even members
+            u2.head(padded) = r.head(padded) * t.head(padded).sin();  // the odd members
+            for (Index j = 0; j < pairs; ++j) {
+                const std::uint64_t even = 2 * (pair + std::uint64_t(j));
+                if (even >= first) out[even - first] = u1(j);
+                if (even + 1 < end) out[even + 1 - first] = u2(j);
+            }
+        }
+    }
+
+    /// A uniform integer in [0, n), n >= 1, exactly (Lemire 2019, multiply and reject),
+    /// reading words at *counter, *counter + 1, ... and advancing *counter past them.
+    std::uint64_t below(std::uint64_t n, std::uint64_t* counter) const {
+        unsigned __int128 product = (unsigned __int128)word((*counter)++) * n;
+        std::uint64_t low = std::uint64_t(product);
+        if (low < n) {
+            const std::uint64_t threshold = (0 - n) % n;
+            while (low < threshold) {
+                product = (unsigned __int128)word((*counter)++) * n;
+                low = std::uint64_t(product);
+            }
+        }
+        return std::uint64_t(product >> 64);
+    }
+
+  private:
+    std::uint64_t key_;
+};
+
+}  // namespace archbound

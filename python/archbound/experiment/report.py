@@ -65,6 +65,10 @@ def write_results(results: ExperimentResults, out_dir: str | Path) -> dict[str, 
     paths.update(trained.figures(results, out_dir))
     if results.capacity is not None and results.capacity.networks:
         paths.update(capacity.figure(results, out_dir))
+    if results.certificates is not None:
+        from archbound.experiment.certify import figure as certificates_figure
+
+        paths["certificates"] = certificates_figure(results.certificates, out_dir)
     return paths
 
 

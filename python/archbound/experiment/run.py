@@ -265,6 +265,11 @@ def run_experiment(
             progress=progress,
             capacity_rows=capacity_rows if config.capacity else None,
         )
+    certificates = None
+    if config.certify:  # only then: without --certify, results.json is unchanged
+        from archbound.experiment.certify import run_certificates
+
+        certificates = run_certificates(config.dataset, threads=config.threads)
     summary = summarize(runs)
     return ExperimentResults(
         version=RESULTS_VERSION,
@@ -283,6 +288,7 @@ def run_experiment(
         trained=trained,
         # only with --capacity: without it, results.json is unchanged
         capacity=capacity.section(capacity_rows) if config.capacity else None,
+        certificates=certificates,
         summary=summary,
     )
 
