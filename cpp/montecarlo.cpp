@@ -28,30 +28,24 @@ struct Workspace {
     std::vector<RowMatrix<float>> weights;
     std::vector<Vector<float>> biases;
     Matrix<float> points, h, z;
-    std::vector<float> normals;
 };
 
+/// W^(d) = mean + sigma z^(d), written by the generator in one pass per layer.
 void sample(const GaussianNetwork& net, const CounterStream& stream, Workspace& work) {
     const Index layers = net.layers();
     work.weights.resize(size_t(layers));
     work.biases.resize(size_t(layers));
     for (Index l = 0; l < layers; ++l) {
         const Index rows = net.widths[l + 1], cols = net.widths[l];
-        const Index count = rows * (cols + 1);
-        work.normals.resize(size_t(count));
-        stream.normals(std::uint64_t(net.offset(l)), count, work.normals.data());
         auto& w = work.weights[size_t(l)];
         auto& b = work.biases[size_t(l)];
         w.resize(rows, cols);
         b.resize(rows);
-        const float* z = work.normals.data();
-        const float* mw = net.weight_mean[size_t(l)];
-        const float* sw = net.weight_sigma[size_t(l)];
-        float* out = w.data();
-        for (Index k = 0; k < rows * cols; ++k) out[k] = mw[k] + sw[k] * z[k];
-        const float* mb = net.bias_mean[size_t(l)];
-        const float* sb = net.bias_sigma[size_t(l)];
-        for (Index k = 0; k < rows; ++k) b(k) = mb[k] + sb[k] * z[rows * cols + k];
+        const std::uint64_t offset = std::uint64_t(net.offset(l));
+        stream.normals(offset, rows * cols, w.data(), net.weight_mean[size_t(l)],
+                       net.weight_sigma[size_t(l)]);
+        stream.normals(offset + std::uint64_t(rows * cols), rows, b.data(),
+                       net.bias_mean[size_t(l)], net.bias_sigma[size_t(l)]);
     }
 }
 

@@ -207,3 +207,27 @@ def test_heldout_bound_rejects_bad_input(rng):
         heldout_bound(net, None, [0, 1])
     with pytest.raises(ValueError, match="predictions"):
         heldout_bound(np.array([0, 1, 1]), None, np.array([0, 1]))
+
+
+def test_monitor_records_a_certified_test_error_curve(rng):
+    from archbound import Network, NormMonitor
+    from archbound.monitor import record_delta
+
+    X, X_test = rng.standard_normal((40, 5)), rng.standard_normal((300, 5))
+    y, y_test = rng.integers(0, 3, 40), rng.integers(0, 3, 300)
+    monitor = NormMonitor(X, y, X_test, y_test, bound_every=2, seed=0, heldout_delta=0.05)
+    for step in range(3):
+        net = Network(
+            [rng.standard_normal((8, 5)), rng.standard_normal((3, 8))], [np.zeros(8), np.zeros(3)]
+        )
+        record = monitor.record(step, net)
+        errors = int(np.count_nonzero(np.argmax(net.forward(X_test), 1) != y_test))
+        assert record.heldout.errors == errors and record.heldout.m == 300
+        assert record.heldout.delta == record_delta(0.05, step + 1)
+        assert record.heldout.bound >= errors / 300
+        assert "heldout" in record.to_dict()
+    assert sum(r.heldout.delta for r in monitor.history) < 0.05
+    with pytest.raises(ValueError, match="heldout_delta needs a test set"):
+        NormMonitor(X, y, heldout_delta=0.05)
+    plain = NormMonitor(X, y, X_test, y_test, seed=0)
+    assert "heldout" not in plain.record(0, net).to_dict()

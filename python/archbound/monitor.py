@@ -70,6 +70,7 @@ from archbound.bounds._cache import TrainingSetCache
 from archbound.bounds._checks import BoundInputs, _check_labels
 from archbound.bounds.reports import BOUND_COLUMNS, BoundSnapshot
 from archbound.bounds.sample import _sample_bounds_batch
+from archbound.certificates.heldout import HeldoutCertificate, heldout_certificate
 from archbound.network import Network
 from archbound.opnorm import _opnorms, estimate_product, upper_product
 
@@ -132,6 +133,9 @@ class MonitorRecord:
         The sample bound, on the records that compute it.
     seconds : float
         Wall time of the record.
+    heldout : HeldoutCertificate or None
+        With ``heldout_delta``: the held-out certificate of the classifier argmax_j f(x)_j
+        on the test set, at heldout_delta_t = heldout_delta 6 / (pi^2 t^2).
     """
 
     record: int
@@ -147,10 +151,11 @@ class MonitorRecord:
     seed: int
     bound: BoundSnapshot | None
     seconds: float
+    heldout: HeldoutCertificate | None = None
 
     def to_dict(self) -> dict:
-        """A JSON-safe dict (non-finite numbers become None)."""
-        return {
+        """A JSON-safe dict (non-finite numbers become None); ``heldout`` only when set."""
+        out = {
             "record": int(self.record),
             "step": int(self.step),
             "widths": [int(w) for w in self.widths],
@@ -165,6 +170,9 @@ class MonitorRecord:
             "bound": None if self.bound is None else self.bound.to_dict(),
             "seconds": finite_or_none(self.seconds),
         }
+        if self.heldout is not None:
+            out["heldout"] = self.heldout.to_dict()
+        return out
 
 
 def as_network(network) -> Network:
@@ -213,6 +221,13 @@ class NormMonitor:
         (record t spends delta_t = delta 6 / (pi^2 t^2); see the module docstring).
     seed : int or numpy.random.Generator, optional
         Root of the SeedSequence from which every record draws a fresh seed.
+    heldout_delta : float in (0, 1), optional
+        With a test set of class labels (or one-hot rows): every record also gets the
+        held-out certificate of its classifier's test error (:func:`archbound.heldout_bound`),
+        record t at heldout_delta_t = heldout_delta 6 / (pi^2 t^2), so that the whole
+        certified test-error curve holds at once with probability >= 1 - heldout_delta
+        (a statement apart from ``delta``'s; both hold with probability >= 1 - delta -
+        heldout_delta). The networks recorded must not be trained or chosen on the test set.
 
     Attributes
     ----------
@@ -246,6 +261,7 @@ class NormMonitor:
         bound_every: int | None = None,
         delta: float = 1e-6,
         seed: SeedLike = None,
+        heldout_delta: float | None = None,
     ) -> None:
         self.X_train = check_array(X_train, "X_train", copy=True)
         self._Y_train = _check_targets(Y_train, "Y_train", self.X_train.shape[0])
@@ -277,6 +293,11 @@ class NormMonitor:
             int(bound_every) if bound_every is not None else (1 if X_test is not None else None)
         )
         self.delta = check_probability(delta, "delta")
+        if heldout_delta is not None:
+            heldout_delta = check_probability(heldout_delta, "heldout_delta")
+            if X_test is None:
+                raise ValueError("heldout_delta needs a test set: pass X_test and Y_test")
+        self.heldout_delta = heldout_delta
         self._seeds = np.random.SeedSequence(check_seed(seed))
         self._targets: dict[int, tuple] = {}
         self.history: list[MonitorRecord] = []
@@ -367,9 +388,19 @@ class NormMonitor:
             seed=seed,
             bound=bound,
             seconds=time.perf_counter() - start,
+            heldout=self._heldout(net, Y_test, t, threads),
         )
         self.history.append(item)
         return item
+
+    def _heldout(self, net: Network, Y_test, t: int, threads: int):
+        """The held-out certificate of record t (None without ``heldout_delta``)."""
+        if self.heldout_delta is None or self.X_test is None or Y_test is None:
+            return None
+        outputs = net._forward(self.X_test, threads)
+        errors = int(np.count_nonzero(np.argmax(outputs, 1) != np.argmax(Y_test, 1)))
+        delta_t = record_delta(self.heldout_delta, t)
+        return heldout_certificate(errors, self.X_test.shape[0], delta=delta_t)
 
     # -------------------------------------------------------------------- outputs
     def to_dict(self) -> dict:

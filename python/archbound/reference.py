@@ -289,13 +289,12 @@ def counter_words(seed, stream, counters):
 
 def counter_normals(seed, stream, first, count):
     """Normals z_first .. z_{first+count-1} of CounterStream(seed, stream): Box-Muller on the
-    words 2p and 2p + 1 of pair p, in float64 (the core computes them in float32)."""
+    word p of pair p (u1 from bits 63..40, u2 from bits 31..8), in float64 (the core
+    computes them in float32)."""
     index = np.arange(first, first + count, dtype=np.uint64)
-    pair = index // np.uint64(2)
-    w1 = counter_words(seed, stream, 2 * pair)
-    w2 = counter_words(seed, stream, 2 * pair + np.uint64(1))
-    u1 = ((w1 >> np.uint64(40)) + np.uint64(1)).astype(np.float64) * 2.0**-24
-    u2 = (w2 >> np.uint64(40)).astype(np.float64) * 2.0**-24
+    word = counter_words(seed, stream, index // np.uint64(2))
+    u1 = ((word >> np.uint64(40)) + np.uint64(1)).astype(np.float64) * 2.0**-24
+    u2 = ((word >> np.uint64(8)) & np.uint64(0xFFFFFF)).astype(np.float64) * 2.0**-24
     r, t = np.sqrt(-2 * np.log(u1)), 2 * np.pi * u2
     return np.where(index % np.uint64(2) == 0, r * np.cos(t), r * np.sin(t))
 

@@ -277,7 +277,7 @@ def fit_posterior(
                 value = rule(loss, kappa, torch.sigmoid(lam))
                 value.backward()
                 optimizer.step()
-                values.append(float(value))
+                values.append(float(value.detach()))
             if epoch == epochs - 1:
                 last = values
         posterior_seconds = time.perf_counter() - start
