@@ -66,8 +66,9 @@ def _heldout_rows(cert, what: str) -> list[tuple[str, str]]:
     type=click.Choice(["data", "init"]),
     default="data",
     show_default=True,
-    help="data: train the prior's mean on half of --train from the model; init: the "
-    "model itself is the prior's mean (it must not have seen --train).",
+    help="data: train the prior's mean on half of --train, from a seeded initialisation of "
+    "the model's architecture; init: the model itself is the prior's mean (only sound for "
+    "a model that never saw --train).",
 )
 @click.option("--epochs", type=click.IntRange(min=0), default=3, show_default=True)
 @click.option("--prior-epochs", type=click.IntRange(min=0), default=3, show_default=True)
@@ -114,13 +115,16 @@ def certify(
     if pacbayes:
         if train_path is None:
             raise click.UsageError("--pacbayes needs --train")
-        from archbound.pacbayes import fit_posterior, pacbayes_certificate
+        from archbound.pacbayes import fit_posterior, initial_network, pacbayes_certificate
 
         train = load_arrays(train_path)
         y_train = _labels_of(train, "training")
         start = time.perf_counter()
+        # A data prior starts from a seeded initialisation of the model's architecture: the
+        # model itself may have seen every row of --train, the bound set included.
+        start_from = initial_network(net.widths, seed) if prior == "data" else net
         posterior = fit_posterior(
-            net,
+            start_from,
             train.X,
             y_train,
             prior=prior,

@@ -57,6 +57,11 @@ class CertifySettings:
     max_bound_test: int = 2_000
     seed: int = 0
 
+    @classmethod
+    def quick(cls) -> CertifySettings:
+        """The smoke test of ``--quick``: one epoch each, 500 draws."""
+        return cls(prior_epochs=1, epochs=1, draws=500, test_draws=200, max_bound_test=200)
+
 
 @dataclass
 class CertificateRow(Record):
@@ -105,19 +110,6 @@ class CertificatesSection(Record):
     seconds: dict[str, float] = field(default_factory=dict)
 
 
-def _initial_network(widths: list[int], seed: int):
-    """torch.nn.Linear's default initialisation, U(-1/sqrt(fan_in), 1/sqrt(fan_in)), seeded."""
-    from archbound.network import Network
-
-    rng = np.random.default_rng(seed)
-    weights, biases = [], []
-    for fan_in, fan_out in zip(widths[:-1], widths[1:]):
-        scale = 1.0 / np.sqrt(fan_in)
-        weights.append(rng.uniform(-scale, scale, (fan_out, fan_in)))
-        biases.append(rng.uniform(-scale, scale, fan_out))
-    return Network(weights, biases)
-
-
 def run_certificates(
     dataset, *, settings: CertifySettings | None = None, threads: int | None = None, progress=None
 ) -> CertificatesSection:
@@ -142,7 +134,12 @@ def run_certificates(
     from archbound.bounds import sample_bounds
     from archbound.construct import one_hot
     from archbound.data import load_dataset
-    from archbound.pacbayes import fit_posterior, pacbayes_certificate, stochastic_errors
+    from archbound.pacbayes import (
+        fit_posterior,
+        initial_network,
+        pacbayes_certificate,
+        stochastic_errors,
+    )
 
     settings = settings or CertifySettings()
     say = progress or (lambda text: None)
@@ -155,7 +152,7 @@ def run_certificates(
 
     say("training the prior and the posterior")
     posterior = fit_posterior(
-        _initial_network(widths, settings.seed),
+        initial_network(widths, settings.seed),
         X_train,
         y_train,
         prior="data",

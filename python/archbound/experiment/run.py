@@ -267,9 +267,10 @@ def run_experiment(
         )
     certificates = None
     if config.certify:  # only then: without --certify, results.json is unchanged
-        from archbound.experiment.certify import run_certificates
+        from archbound.experiment.certify import CertifySettings, run_certificates
 
-        certificates = run_certificates(config.dataset, threads=config.threads)
+        settings = CertifySettings.quick() if config.quick else CertifySettings()
+        certificates = run_certificates(config.dataset, settings=settings, threads=config.threads)
     summary = summarize(runs)
     return ExperimentResults(
         version=RESULTS_VERSION,

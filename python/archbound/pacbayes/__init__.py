@@ -13,7 +13,7 @@ from archbound.pacbayes.certificate import (
     delta_ledger,
     pacbayes_certificate,
 )
-from archbound.pacbayes.fit import OBJECTIVES, FitInfo, fit_posterior
+from archbound.pacbayes.fit import OBJECTIVES, FitInfo, fit_posterior, initial_network
 from archbound.pacbayes.montecarlo import stochastic_errors
 from archbound.pacbayes.posterior import GaussianPosterior, gaussian_kl
 
@@ -26,6 +26,7 @@ __all__ = [
     "delta_ledger",
     "fit_posterior",
     "gaussian_kl",
+    "initial_network",
     "pacbayes_certificate",
     "stochastic_errors",
 ]

@@ -82,6 +82,19 @@ class FitInfo:
     final_objective: float
 
 
+def initial_network(widths: list[int], seed: int = 0) -> Network:
+    """A seeded network of these widths, initialised as torch.nn.Linear is by default:
+    weights and biases U(-1/sqrt(fan_in), 1/sqrt(fan_in)). It depends on no data, so it
+    may start the training of a data-dependent prior."""
+    rng = np.random.default_rng(seed)
+    weights, biases = [], []
+    for fan_in, fan_out in zip(widths[:-1], widths[1:]):
+        scale = 1.0 / np.sqrt(fan_in)
+        weights.append(rng.uniform(-scale, scale, (fan_out, fan_in)))
+        biases.append(rng.uniform(-scale, scale, fan_out))
+    return Network(weights, biases)
+
+
 def _layers_of(torch, network: Network):
     return [
         torch.tensor(np.asarray(a, dtype=np.float32))
@@ -314,4 +327,4 @@ def fit_posterior(
     return posterior
 
 
-__all__ = ["OBJECTIVES", "PRIORS", "FitInfo", "fit_posterior"]
+__all__ = ["OBJECTIVES", "PRIORS", "FitInfo", "fit_posterior", "initial_network"]
