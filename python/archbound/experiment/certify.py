@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from archbound._json import finite_or_none
 from archbound.experiment.records import Record
 
 #: The trained architecture's hidden widths.
@@ -38,22 +39,25 @@ class CertifySettings:
     """The knobs of the certification run (defaults: about PBB's MNIST set-up, fewer epochs)."""
 
     hidden: tuple[int, ...] = tuple(CERTIFY_HIDDEN)
-    prior_epochs: int = 4
-    epochs: int = 3
+    prior_epochs: int = 5
+    epochs: int = 1
     prior_sigma: float = 0.03
     prior_fraction: float = 0.5
     learning_rate: float = 0.005
     prior_learning_rate: float = 0.01
     momentum: float = 0.95
     objective: str = "quad"
-    draws: int = 10_000
+    draws: int = 5_000
     block: int = 64
-    test_draws: int = 2_000
+    test_draws: int = 1_000
     delta: float = 0.05
     delta_mc: float = 0.01
     delta_test: float = 0.01
     heldout_delta: float = 0.05
     capacity_delta: float = 0.05
+    #: The margin quantile of the classic margin bounds: above the training error, so that
+    #: the margin gamma is positive.
+    margin_quantile: float = 0.25
     max_bound_test: int = 2_000
     seed: int = 0
 
@@ -235,6 +239,7 @@ def run_certificates(
         X_train,
         y_train,
         delta=settings.capacity_delta,
+        margin_quantile=settings.margin_quantile,
         seed=settings.seed,
         threads=threads,
     )
@@ -272,7 +277,7 @@ def run_certificates(
         ("Bartlett et al. 2017", "bartlett_bound"),
         ("Neyshabur et al. 2018", "neyshabur_bound"),
     ):
-        value = getattr(capacity, attribute, None)
+        value = finite_or_none(getattr(capacity, attribute, None))
         rows.append(CertificateRow(name, mean, "0-1 error", value, test_error, "bound"))
     return CertificatesSection(
         dataset=str(dataset),
