@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -129,8 +130,6 @@ def read_network(model):
 
     The one place the certificates read models.
     """
-    import os
-
     if isinstance(model, (str, os.PathLike)):
         from archbound.data.models import load_model
 
