@@ -365,6 +365,7 @@ RESULT_TYPES = {
     "CapacityReport",
     "Construction",
     "DiscrepancyReport",
+    "HeldoutCertificate",
     "MonitorRecord",
     "NormEstimate",
     "PinvInfo",

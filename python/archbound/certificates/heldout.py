@@ -141,14 +141,20 @@ def read_network(model):
 
 def predicted_labels(model, X, *, threads: int | None = None) -> np.ndarray:
     """argmax_j f(x)_j of the network that :func:`read_network` reads from `model`."""
-    network = read_network(model)
+    try:
+        network = read_network(model)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"model_or_predictions: {exc}") from None
     return np.asarray(np.argmax(network.forward(X, threads=threads), axis=1))
 
 
 def _is_labels(value) -> bool:
     if not isinstance(value, (np.ndarray, list, tuple)):
         return False
-    array = np.asarray(value)
+    try:
+        array = np.asarray(value)
+    except ValueError:  # ragged: not labels (read_network names what it is)
+        return False
     return array.ndim == 1 and array.dtype.kind in "iuf"
 
 
