@@ -24,6 +24,7 @@ import scipy.linalg
 
 import archbound
 import harness
+import montecarlo as _montecarlo
 from archbound import reference
 from harness import Contender
 
@@ -37,6 +38,7 @@ class Sizes:
     gemm: int
     reference_rows: int  # test rows the reference nearest runs on (then extrapolated)
     capacity: tuple[int, int, int, int, int]  # N, M0, width, depth, Q
+    montecarlo: tuple[int, ...]  # draws, block, n, widths...
 
 
 #: Each kernel's sizes side by side: (the standard run, ``--quick``).
@@ -48,6 +50,7 @@ _SIZES = {
     "gemm": (4096, 1024),
     "reference_rows": (100, 200),
     "capacity": ((1000, 784, 1024, 8, 10), (200, 784, 256, 3, 10)),
+    "montecarlo": ((200, 64, 10_000, 784, 600, 600, 10), (20, 64, 1000, 784, 256, 10)),
 }
 STANDARD, QUICK = (Sizes(**{k: v[i] for k, v in _SIZES.items()}) for i in (0, 1))
 
@@ -418,4 +421,5 @@ BUILDERS = {
     "forward": case_forward,
     "omp": case_omp,
     "capacity": case_capacity,
+    "montecarlo": lambda sizes, threads: _montecarlo.case_montecarlo(sizes, threads),
 }

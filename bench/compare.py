@@ -26,6 +26,9 @@ Kernels and peers of the race (cases.py; the peers are in harness.py):
 - omp: archbound's geometry kernel and Lanczos on 1 and 2 threads.
 - capacity: every measure of archbound.capacity_bounds, 784-[1024]x8-10 on N = 1000,
   against archbound.reference.capacity_measures (exact SVDs).
+- montecarlo: the Monte-Carlo step of the PAC-Bayes certificate, 200 draws x 64 points of
+  a 784-[600, 600]-10 Gaussian network: archbound's C++ kernel against torch doing the same
+  sampling and forward passes (bench/montecarlo.py), in draws per second.
 - experiment: `archbound experiment --dataset fashion-mnist`, when the command exists.
 
 Nothing here asserts on time.
@@ -65,7 +68,7 @@ import harness
 import sweep
 from cases import Case
 
-KERNELS = ("pinv", "opnorm", "nearest", "forward", "omp", "capacity", "experiment")
+KERNELS = ("pinv", "opnorm", "nearest", "forward", "omp", "capacity", "montecarlo", "experiment")
 
 # `archbound experiment --dataset fashion-mnist`, timed once (when the data set is installed).
 EXPERIMENT_GOAL_S = 60.0
@@ -290,6 +293,10 @@ def goals(rows: list[dict], experiment: dict | None, standard: bool) -> list[dic
         two, _ = best("omp", part, "2 threads")
         if one:
             goal(text, one / two, target, one / two >= least)
+    mc, _ = best("montecarlo", "", "archbound")
+    mc_torch, _ = best("montecarlo", "", "torch")
+    if mc and mc_torch:
+        goal("montecarlo: torch time / archbound", mc_torch / mc, ">= 1.5", mc_torch / mc >= 1.5)
     if experiment and "seconds" in experiment:
         goal(
             "archbound experiment --dataset fashion-mnist seconds",

@@ -21,8 +21,10 @@
 #include "forward.hpp"
 #include "geometry.hpp"
 #include "isa.hpp"
+#include "montecarlo.hpp"
 #include "opnorm.hpp"
 #include "pinv.hpp"
+#include "random.hpp"
 
 namespace py = pybind11;
 using archbound::Index;
@@ -103,6 +105,42 @@ py::array forward(const CArray<S>& x, const std::vector<CArray<S>>& weights,
         return archbound::forward<S>(x0, w, b, threads, check, sigma);
     });
     return py::cast(std::move(out));
+}
+
+/// The Gaussian network of four lists of float32 arrays (weights 2-D, biases 1-D, sigmas
+/// shaped as their means), its shapes checked.
+archbound::GaussianNetwork gaussian_network(const std::vector<CArray<float>>& weight_mean,
+                                            const std::vector<CArray<float>>& weight_sigma,
+                                            const std::vector<CArray<float>>& bias_mean,
+                                            const std::vector<CArray<float>>& bias_sigma) {
+    const size_t layers = weight_mean.size();
+    if (layers == 0 || weight_sigma.size() != layers || bias_mean.size() != layers ||
+        bias_sigma.size() != layers)
+        throw std::invalid_argument("need a mean and a sigma for every weight and bias");
+    archbound::GaussianNetwork net;
+    for (size_t l = 0; l < layers; ++l) {
+        const auto &w = weight_mean[l], &sw = weight_sigma[l], &b = bias_mean[l],
+                   &sb = bias_sigma[l];
+        if (w.ndim() != 2 || sw.ndim() != 2 || b.ndim() != 1 || sb.ndim() != 1)
+            throw std::invalid_argument("weights must be 2-D and biases 1-D");
+        const Index rows = Index(w.shape(0)), cols = Index(w.shape(1));
+        if (Index(sw.shape(0)) != rows || Index(sw.shape(1)) != cols ||
+            Index(b.shape(0)) != rows || Index(sb.shape(0)) != rows)
+            throw std::invalid_argument("layer " + std::to_string(l) +
+                                        ": sigmas must have the shapes of the means, and "
+                                        "the bias one entry per weight row");
+        if (l == 0) net.widths.push_back(cols);
+        if (cols != net.widths.back())
+            throw std::invalid_argument("layer " + std::to_string(l) + " has " +
+                                        std::to_string(cols) + " columns, expected " +
+                                        std::to_string(net.widths.back()));
+        net.widths.push_back(rows);
+        net.weight_mean.push_back(w.data());
+        net.weight_sigma.push_back(sw.data());
+        net.bias_mean.push_back(b.data());
+        net.bias_sigma.push_back(sb.data());
+    }
+    return net;
 }
 
 archbound::NormOperand norm_operand(const CArray<double>& a) {
@@ -241,6 +279,52 @@ PYBIND11_MODULE(_core, m) {
           py::arg("threads"), py::arg("activation") = 0, py::arg("parameter") = 0.0);
     m.def("forward_float64", &forward<double>, py::arg("x"), py::arg("weights"), py::arg("biases"),
           py::arg("threads"), py::arg("activation") = 0, py::arg("parameter") = 0.0);
+
+    m.def(
+        "stochastic_errors",
+        [](const CArray<float>& x, const CArray<std::int64_t>& labels,
+           const std::vector<CArray<float>>& weight_mean,
+           const std::vector<CArray<float>>& weight_sigma,
+           const std::vector<CArray<float>>& bias_mean,
+           const std::vector<CArray<float>>& bias_sigma, long long draws, long long block,
+           std::uint64_t seed, int threads) {
+            auto net = gaussian_network(weight_mean, weight_sigma, bias_mean, bias_sigma);
+            auto x0 = columns(x);
+            if (labels.ndim() != 1 || Index(labels.shape(0)) != x0.cols())
+                throw std::invalid_argument("labels must be 1-D, one per row of x");
+            archbound::MonteCarloOptions options{Index(draws), Index(block), seed};
+            auto counts = without_gil([&](const archbound::InterruptCheck& check) {
+                return archbound::stochastic_errors(x0, labels.data(), net, options, threads,
+                                                    check);
+            });
+            return py::array_t<std::int64_t>(py::ssize_t(counts.size()), counts.data());
+        },
+        py::arg("x").noconvert(), py::arg("labels").noconvert(), py::arg("weight_mean"),
+        py::arg("weight_sigma"), py::arg("bias_mean"), py::arg("bias_sigma"), py::arg("draws"),
+        py::arg("block"), py::arg("seed"), py::arg("threads"));
+    m.def(
+        "counter_normals",
+        [](std::uint64_t seed, std::uint64_t stream, std::uint64_t first, long long count) {
+            if (count < 0) throw std::invalid_argument("count must be >= 0");
+            py::array_t<float> out(py::ssize_t{count});
+            archbound::CounterStream(seed, stream).normals(first, Index(count),
+                                                           out.mutable_data());
+            return out;
+        },
+        py::arg("seed"), py::arg("stream"), py::arg("first"), py::arg("count"),
+        "Standard normals first .. first + count - 1 of CounterStream(seed, stream).");
+    m.def(
+        "counter_below",
+        [](std::uint64_t seed, std::uint64_t stream, std::uint64_t n, long long count,
+           std::uint64_t counter) {
+            if (n == 0 || count < 0) throw std::invalid_argument("need n >= 1 and count >= 0");
+            py::array_t<std::uint64_t> out(py::ssize_t{count});
+            archbound::CounterStream source(seed, stream);
+            for (long long j = 0; j < count; ++j) out.mutable_data()[j] = source.below(n, &counter);
+            return out;
+        },
+        py::arg("seed"), py::arg("stream"), py::arg("n"), py::arg("count"), py::arg("counter"),
+        "count uniform integers in [0, n) of CounterStream(seed, stream), from word `counter`.");
 
     m.def(
         "opnorm",

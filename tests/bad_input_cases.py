@@ -299,6 +299,22 @@ TARGETS = [
         rows=[["X_train", "Y_train"]],
         cols=[["X_train", "net"], ["Y_train", "net"]],
     ),
+    Target.of("kl_inverse", ab.kl_inverse, {"q": (0.1, "rate"), "c": (0.01, "budget")}),
+    Target.of(
+        "heldout_bound",
+        ab.heldout_bound,
+        {
+            "model_or_predictions": (NET, "net"),
+            "X": (X_TEST, "matrix"),
+            "y": (LABELS_TEST, "classes"),
+            "delta": (0.05, "probability"),
+            "n_models": (2, "max_iter"),
+            "threads": (None, "threads"),
+        },
+        positional=3,
+        rows=[["X", "y"]],
+        cols=[["X", "model_or_predictions"]],
+    ),
     Target.of(
         "NormMonitor",
         _monitor_record,

@@ -256,6 +256,17 @@ KIND_BAD = {
         ("keys step by 1", lambda v: {k.replace("2.", "1."): x for k, x in v.items()}),
     ],
     "net": NOT_A_NETWORK + [("dict", {})],
+    # kl_inverse's arguments: a rate in [0, 1] and a budget >= 0, scalars or arrays.
+    "rate": [
+        ("nan", NAN),
+        ("above 1", 1.5),
+        ("negative", -0.1),
+        ("str", "0.1"),
+        ("None", None),
+        ("bool", True),
+        ("complex", 0.5j),
+    ],
+    "budget": [("nan", NAN), ("negative", -1.0), ("-inf", -INF), ("str", "1"), ("None", None)],
 }
 KIND_BAD["optional_probability"] = _without(KIND_BAD["probability"], "None")
 

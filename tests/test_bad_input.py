@@ -368,6 +368,7 @@ RESULT_TYPES = {
     "CapacityReport",
     "Construction",
     "DiscrepancyReport",
+    "HeldoutCertificate",
     "MonitorRecord",
     "NormEstimate",
     "PinvInfo",

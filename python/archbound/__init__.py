@@ -24,6 +24,7 @@ from archbound.bounds import (
     sample_bounds_batch,
 )
 from archbound.capacity import CapacityReport, capacity_bounds
+from archbound.certificates import HeldoutCertificate, heldout_bound, kl_inverse
 from archbound.construct import ZeroLossUnattainable, construct_minimizer, one_hot
 from archbound.geometry import AbsentClassWarning, chamfer, hausdorff, nearest
 from archbound.linalg import PinvInfo, pinv, pinv_info
@@ -40,6 +41,7 @@ __all__ = [
     "ConvergenceWarning",
     "DTypeError",
     "DiscrepancyReport",
+    "HeldoutCertificate",
     "MemoryLimitError",
     "MonitorRecord",
     "Network",
@@ -55,6 +57,8 @@ __all__ = [
     "cost_discrepancy_bound",
     "cost_discrepancy_bound_batch",
     "hausdorff",
+    "heldout_bound",
+    "kl_inverse",
     "nearest",
     "one_hot",
     "opnorm",

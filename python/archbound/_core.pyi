@@ -97,6 +97,22 @@ def forward_float64(
     activation: int = ...,
     parameter: float = ...,
 ) -> _F64: ...
+def stochastic_errors(
+    x: _F32,
+    labels: _I64,
+    weight_mean: Sequence[_F32],
+    weight_sigma: Sequence[_F32],
+    bias_mean: Sequence[_F32],
+    bias_sigma: Sequence[_F32],
+    draws: int,
+    block: int,
+    seed: int,
+    threads: int,
+) -> _I64: ...
+def counter_normals(seed: int, stream: int, first: int, count: int) -> _F32: ...
+def counter_below(
+    seed: int, stream: int, n: int, count: int, counter: int
+) -> NDArray[np.uint64]: ...
 def opnorm(
     w: _F64, method: str, delta: float, rtol: float, max_iter: int, seed: int, threads: int
 ) -> NormResult: ...

@@ -60,6 +60,8 @@ from archbound._validation import (
     is_one_dimensional,
 )
 from archbound.bounds import BOUND_COLUMNS, BoundSnapshot, check_labels_for
+from archbound.certificates.heldout import HeldoutCertificate, heldout_certificate
+from archbound.monitor_history import history_series
 from archbound.opnorm import estimate_product, upper_product
 from archbound.readers import as_network
 
@@ -129,6 +131,9 @@ class MonitorRecord:
         The sample bound, on the records that compute it.
     seconds : float
         Wall time of the record.
+    heldout : HeldoutCertificate or None
+        With ``heldout_delta``: the held-out certificate of the classifier argmax_j f(x)_j
+        on the test set, at heldout_delta_t = heldout_delta 6 / (pi^2 t^2).
     """
 
     record: int
@@ -144,10 +149,11 @@ class MonitorRecord:
     seed: int | None
     bound: BoundSnapshot | None
     seconds: float
+    heldout: HeldoutCertificate | None = None
 
     def to_dict(self) -> dict:
-        """A JSON-safe dict (non-finite numbers become None)."""
-        return {
+        """A JSON-safe dict (non-finite numbers become None); ``heldout`` only when set."""
+        out = {
             "record": int(self.record),
             "step": int(self.step),
             "widths": [int(w) for w in self.widths],
@@ -162,6 +168,9 @@ class MonitorRecord:
             "bound": None if self.bound is None else self.bound.to_dict(),
             "seconds": finite_or_none(self.seconds),
         }
+        if self.heldout is not None:
+            out["heldout"] = self.heldout.to_dict()
+        return out
 
 
 def _check_targets(Y, name: str, n_rows: int):
@@ -205,6 +214,13 @@ class NormMonitor:
         times the anchor's.
     seed : int or numpy.random.Generator, optional
         Root of the SeedSequence from which every anchor draws a fresh seed.
+    heldout_delta : float in (0, 1), optional
+        With a test set of class labels (or one-hot rows): every record also gets the
+        held-out certificate of its classifier's test error (:func:`archbound.heldout_bound`),
+        record t at heldout_delta_t = heldout_delta 6 / (pi^2 t^2), so that the whole
+        certified test-error curve holds at once with probability >= 1 - heldout_delta
+        (a statement apart from ``delta``'s; both hold with probability >= 1 - delta -
+        heldout_delta). The networks recorded must not be trained or chosen on the test set.
 
     Attributes
     ----------
@@ -245,6 +261,7 @@ class NormMonitor:
         delta: float = 1e-6,
         rtol: float = 0.2,
         seed: SeedLike = None,
+        heldout_delta: float | None = None,
     ) -> None:
         self.X_train = check_array(X_train, "X_train", copy=True)
         self._Y_train = _check_targets(Y_train, "Y_train", self.X_train.shape[0])
@@ -281,6 +298,11 @@ class NormMonitor:
             else int(check_scalar(cost_every, "cost_every", numbers.Integral, min_val=1))
         )
         self.delta = check_probability(delta, "delta")
+        if heldout_delta is not None:
+            heldout_delta = check_probability(heldout_delta, "heldout_delta")
+            if X_test is None:
+                raise ValueError("heldout_delta needs a test set: pass X_test and Y_test")
+        self.heldout_delta = heldout_delta
         self.rtol = float(
             check_scalar(rtol, "rtol", numbers.Real, min_val=0.0, include_boundaries="neither")
         )
@@ -356,13 +378,21 @@ class NormMonitor:
         rho, depth = net.activation.lipschitz, net.depth
         lipschitz = net._lipschitz_of(upper_product(measured.norms))
         with_bound = self._due(self.bound_every, t)
-        residuals = bound = None
+        residuals = bound = test_outputs = heldout = None
         if with_bound or self._due(self.cost_every, t):
             residuals = np.linalg.norm(net._forward(self.X_train, threads) - Y_train, axis=1)
         if with_bound:
             assert self._geometry is not None and Y_test is not None and residuals is not None
             per_sample = self._geometry.bounds(lipschitz, residuals, Y_train, Y_test, threads)
-            bound = snapshot(per_sample, net._forward(self._geometry.X_test, threads), Y_test)
+            test_outputs = net._forward(self._geometry.X_test, threads)
+            bound = snapshot(per_sample, test_outputs, Y_test)
+        if self.heldout_delta is not None and self.X_test is not None and Y_test is not None:
+            if test_outputs is None:
+                test_outputs = net._forward(self.X_test, threads)
+            errors = np.count_nonzero(test_outputs.argmax(1) != Y_test.argmax(1))
+            heldout = heldout_certificate(
+                int(errors), len(Y_test), delta=record_delta(self.heldout_delta, t)
+            )
         item = MonitorRecord(
             record=t,
             step=int(step),
@@ -377,6 +407,7 @@ class NormMonitor:
             seed=measured.seed,
             bound=bound,
             seconds=time.perf_counter() - start,
+            heldout=heldout,
         )
         self.history.append(item)
         return item
@@ -451,31 +482,6 @@ class NormMonitor:
         from archbound import plots
 
         return plots.monitor_history([history_series(self.history)], path, title=title)
-
-
-def history_series(history, label: str = "") -> dict:
-    """Plain lists from a history, as :func:`archbound.plots.monitor_history` draws them.
-
-    ``history`` is a list of :class:`MonitorRecord` or of their ``to_dict()`` forms.
-    """
-    rows = [r.to_dict() if isinstance(r, MonitorRecord) else r for r in history]
-    layers = max([len(r["norms"]) for r in rows] + [0])
-
-    def bound(r, key):
-        return None if r["bound"] is None else r["bound"][key]
-
-    return {
-        "label": label,
-        "steps": [r["step"] for r in rows],
-        "norms": [
-            [r["norms"][k]["upper"] if k < len(r["norms"]) else None for r in rows]
-            for k in range(layers)
-        ],
-        "lipschitz": [r["lipschitz"] for r in rows],
-        "train_cost": [r["train_cost"] for r in rows],
-        "test_cost": [bound(r, "test_cost") for r in rows],
-        "test_cost_bound": [bound(r, "test_cost_bound") for r in rows],
-    }
 
 
 __all__ = [

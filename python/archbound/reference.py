@@ -288,3 +288,74 @@ def capacity_measures(
         "input_norm": float(x_norms.max()),
         "data_norm": float(np.sqrt((x_norms**2).sum())),
     }
+
+
+# ---------------------------------------------------------------- counter-based Monte Carlo
+
+_GAMMA = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _mix64(z):
+    """SplitMix64's output function on uint64 arrays (wrapping arithmetic)."""
+    z = np.asarray(z, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+def counter_words(seed, stream, counters):
+    """Words of the core's CounterStream(seed, stream) at the given counters (uint64):
+    mix64(key + (i + 1) gamma), key = mix64(mix64(seed) + (stream + 1) gamma)."""
+    with np.errstate(over="ignore"):
+        step = (np.array([stream], dtype=np.uint64) + np.uint64(1)) * _GAMMA
+        key = _mix64(_mix64(np.array([seed], dtype=np.uint64)) + step)
+        i = np.asarray(counters, dtype=np.uint64)
+        return _mix64(key + (i + np.uint64(1)) * _GAMMA)
+
+
+def counter_normals(seed, stream, first, count):
+    """Normals z_first .. z_{first+count-1} of CounterStream(seed, stream): Box-Muller on the
+    word p of pair p (u1 from bits 63..40, u2 from bits 31..8), in float64 (the core
+    computes them in float32)."""
+    index = np.arange(first, first + count, dtype=np.uint64)
+    word = counter_words(seed, stream, index // np.uint64(2))
+    u1 = ((word >> np.uint64(40)) + np.uint64(1)).astype(np.float64) * 2.0**-24
+    u2 = ((word >> np.uint64(8)) & np.uint64(0xFFFFFF)).astype(np.float64) * 2.0**-24
+    r, t = np.sqrt(-2 * np.log(u1)), 2 * np.pi * u2
+    return np.where(index % np.uint64(2) == 0, r * np.cos(t), r * np.sin(t))
+
+
+def counter_below(seed, stream, n, count, counter=2**62):
+    """count uniform integers in [0, n) of CounterStream(seed, stream) from word `counter`,
+    by Lemire's multiply-and-reject (in Python integers)."""
+    out = []
+    threshold = (2**64 - n) % n
+    while len(out) < count:
+        word = int(counter_words(seed, stream, [counter])[0])
+        counter += 1
+        product = word * n
+        if product % 2**64 >= threshold:
+            out.append(product >> 64)
+    return np.array(out, dtype=np.int64)
+
+
+def stochastic_errors(means, sigmas, X, labels, *, draws, block, seed, normals):
+    """Misclassified points per draw of the network N(means, sigmas^2) (docs/certificates.md
+    §3.4), float32. ``means`` and ``sigmas`` are (weights, biases) pairs of lists;
+    ``normals(seed, draw, first, count)`` gives the draw's noise, parameter by parameter
+    (weights of layer 1 row by row, its bias, then layer 2, ...)."""
+    (mean_w, mean_b), (sigma_w, sigma_b) = means, sigmas
+    X = np.asarray(X, dtype=np.float32)
+    counts = []
+    for d in range(draws):
+        weights, biases, offset = [], [], 0
+        for mw, mb, sw, sb in zip(mean_w, mean_b, sigma_w, sigma_b):
+            z = np.asarray(normals(seed, d, offset, mw.size + mb.size), dtype=np.float32)
+            weights.append(mw + sw * z[: mw.size].reshape(mw.shape))
+            biases.append(mb + sb * z[mw.size :])
+            offset += mw.size + mb.size
+        rows = np.arange(X.shape[0]) if block == 0 else counter_below(seed, d, X.shape[0], block)
+        out = forward(weights, biases, X[rows])
+        counts.append(int(np.count_nonzero(np.argmax(out, axis=1) != labels[rows])))
+    return np.array(counts, dtype=np.int64)

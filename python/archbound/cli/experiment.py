@@ -403,6 +403,10 @@ def experiment(out: Path, **options: Any) -> None:
         click.echo(_trained_table(results.trained))
     if results.capacity is not None and results.capacity.networks:
         click.echo(_capacity_table(results.capacity, resolved.delta))
+    if results.certificates is not None:
+        from archbound.experiment.certify import table as certificates_table
+
+        click.echo(certificates_table(results.certificates))
     for line in _warnings(results):
         click.echo(line, err=True)
     click.echo("wrote " + ", ".join(str(p) for p in paths.values()))

@@ -9,6 +9,7 @@ import traceback
 import click
 
 from archbound.cli.bound import bound
+from archbound.cli.certify import certify
 from archbound.cli.diagnose import diagnose
 from archbound.cli.experiment import experiment
 
@@ -51,6 +52,7 @@ def main(ctx, debug):
     archbound experiment   the paper's experiment: bound vs true error over N, depth, width
     archbound bound        a certified bound on a model's test error, on your data
     archbound diagnose     a data health check: rank, conditioning, distances, duplicates
+    archbound certify      risk certificates: held-out and PAC-Bayes-kl
     """
     ctx.ensure_object(dict)["debug"] = debug
 
@@ -58,5 +60,6 @@ def main(ctx, debug):
 main.add_command(experiment)
 main.add_command(bound)
 main.add_command(diagnose)
+main.add_command(certify)
 
 __all__ = ["INPUT_ERRORS", "main"]

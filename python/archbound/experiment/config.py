@@ -254,6 +254,16 @@ class ExperimentConfig:
         ),
     )
 
+    certify: bool = field(
+        default=False,
+        metadata=_option(
+            "Also train one network of widths M0-[600, 600]-Q on the whole training set and "
+            "set its risk certificates side by side: test error, held-out certificate, "
+            "PAC-Bayes-kl certificate, the paper's bound and the classic bounds (a table, "
+            "results.json's certificates and certificates.png; docs/certificates.md)."
+        ),
+    )
+
     def results_dict(self) -> dict[str, Any]:
         """The options results.json records (its ``config``), in order."""
         return {

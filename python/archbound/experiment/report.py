@@ -67,6 +67,10 @@ def write_results(results: ExperimentResults, out_dir: str | Path) -> dict[str, 
         paths.update(
             capacity.figure(results.capacity, results.config, results.dataset.name, out_dir)
         )
+    if results.certificates is not None:
+        from archbound.experiment.certify import figure as certificates_figure
+
+        paths["certificates"] = certificates_figure(results.certificates, out_dir)
     return paths
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from archbound._json import json_safe
 from archbound.experiment.capacity import CapacitySection
+from archbound.experiment.certify import CertificatesSection
 from archbound.experiment.config import ExperimentConfig
 from archbound.experiment.records import OMIT_NONE, Record, RunRecord
 from archbound.experiment.summary import SummaryRecord
@@ -66,6 +67,8 @@ class ExperimentResults(Record):
         With ``--trained`` only.
     capacity : CapacitySection or None
         With ``--capacity`` only.
+    certificates : CertificatesSection or None
+        With ``--certify`` only.
     summary : SummaryRecord
     """
 
@@ -78,6 +81,7 @@ class ExperimentResults(Record):
     runs: list[RunRecord]
     trained: TrainedSection | None = field(default=None, metadata=OMIT_NONE)
     capacity: CapacitySection | None = field(default=None, metadata=OMIT_NONE)
+    certificates: CertificatesSection | None = field(default=None, metadata=OMIT_NONE)
     summary: SummaryRecord = field(default_factory=lambda: SummaryRecord([], {}))
 
     def to_dict(self) -> dict[str, Any]:

@@ -263,6 +263,12 @@ def run_experiment(
             progress=progress,
             capacity_rows=capacity_rows if config.capacity else None,
         )
+    certificates = None
+    if config.certify:  # only then: without --certify, results.json is unchanged
+        from archbound.experiment.certify import CertifySettings, run_certificates
+
+        settings = CertifySettings.quick() if config.quick else CertifySettings()
+        certificates = run_certificates(config.dataset, settings=settings, threads=config.threads)
     summary = summarize(runs, dataset=str(config.dataset))
     return ExperimentResults(
         version=RESULTS_VERSION,
@@ -281,6 +287,7 @@ def run_experiment(
         trained=trained,
         # only with --capacity: without it, results.json is unchanged
         capacity=capacity.section(capacity_rows) if config.capacity else None,
+        certificates=certificates,
         summary=summary,
     )
 

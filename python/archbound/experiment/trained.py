@@ -51,7 +51,7 @@ from archbound.experiment.records import (
     TestRecord,
 )
 from archbound.experiment.training import framework, parse_activation, train_one
-from archbound.monitor import history_series
+from archbound.monitor_history import history_series
 from archbound.network import Network
 from archbound.opnorm import estimate_product
 

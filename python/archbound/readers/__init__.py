@@ -22,7 +22,7 @@ from typing import Any
 from archbound._validation import DTypeError
 from archbound.network import Network
 from archbound.readers import files
-from archbound.readers._torch import is_torch_module
+from archbound.readers._torch import import_torch, is_torch_module
 from archbound.readers.sklearn import is_sklearn_mlp
 from archbound.readers.torch_network import read_state_dict, read_torch, read_torch_module
 
@@ -117,4 +117,4 @@ def as_network(obj) -> Network:
     return reader_for(obj).read(obj)
 
 
-__all__ = ["READERS", "Reader", "as_network", "read_torch", "reader_for"]
+__all__ = ["READERS", "Reader", "as_network", "import_torch", "read_torch", "reader_for"]
