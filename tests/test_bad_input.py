@@ -21,6 +21,7 @@ Every case has a 10 s hang guard; ``pytest --durations`` shows the slowest.
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import pickle
 import tracemalloc
 import zipfile
@@ -52,6 +53,12 @@ from bad_input_data import (
     _value,
 )
 from conftest import TORCH_MISSING
+
+# Each case must answer within 10 s (a hang fails it). torch, where installed, is imported
+# here, at collection, so that its first import (seconds on a busy machine) is not timed
+# inside the first torch case.
+if importlib.util.find_spec("torch") is not None:
+    import torch  # noqa: F401
 
 pytestmark = pytest.mark.timeout(10)
 
