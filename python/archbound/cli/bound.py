@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-from pathlib import Path
 
 import click
 
@@ -15,6 +14,7 @@ from archbound.cli.options import (
     data_file_option,
     debug_option,
     delta_option,
+    model_option,
     seed_option,
     threads_option,
 )
@@ -74,12 +74,7 @@ def _matching(data, net, which: str):
 
 
 @click.command()
-@click.option(
-    "--model",
-    required=True,
-    type=click.Path(path_type=Path),
-    help="Network.save .npz, or a torch nn.Sequential / state_dict (.pt).",
-)
+@model_option
 @data_file_option(
     "--train",
     "train_path",

@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 
 import click
 
 from archbound._json import json_safe
-from archbound.cli.options import data_file_option, debug_option, seed_option, threads_option
+from archbound.cli.options import (
+    data_file_option,
+    debug_option,
+    model_option,
+    seed_option,
+    threads_option,
+)
 from archbound.cli.output import _key_value_text
 
 _probability = click.FloatRange(0, 1, min_open=True, max_open=True)
@@ -40,12 +45,7 @@ def _heldout_rows(cert, what: str) -> list[tuple[str, str]]:
 
 
 @click.command()
-@click.option(
-    "--model",
-    required=True,
-    type=click.Path(path_type=Path),
-    help="Network.save .npz, or a torch nn.Sequential / state_dict (.pt).",
-)
+@model_option
 @data_file_option("--test", "test_path", ".npz with X and y: the held-out set.", required=True)
 @click.option(
     "--delta",

@@ -28,6 +28,13 @@ debug_option = click.option(
     help="Show the traceback of an error.",
 )
 
+#: The model file of a command: anything archbound.readers.as_network reads from a path.
+model_option = click.option(
+    "--model",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Network.save .npz, or a torch nn.Sequential / state_dict (.pt).",
+)
 seed_option = click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
 threads_option = click.option(
     "--threads", type=click.IntRange(min=1), default=None, help="OpenMP threads."
@@ -184,6 +191,7 @@ __all__ = [
     "data_file_option",
     "debug_option",
     "delta_option",
+    "model_option",
     "seed_option",
     "threads_option",
 ]
