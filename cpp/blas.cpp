@@ -2,6 +2,7 @@
 #include "parallel.hpp"
 
 
+#include <algorithm>
 #include <atomic>
 #include <climits>
 #include <mutex>
@@ -23,6 +24,8 @@ using DGeqrf = void (*)(const int*, const int*, double*, const int*, double*, do
                         int*);
 using DOrgqr = void (*)(const int*, const int*, const int*, double*, const int*, const double*,
                         double*, const int*, int*);
+using DGesdd = void (*)(const char*, const int*, const int*, double*, const int*, double*, double*,
+                        const int*, double*, const int*, double*, const int*, int*, int*);
 
 /// Products smaller than this (multiply-adds) go to Eigen's serial kernel: SciPy's OpenBLAS
 /// wakes its threads for them, which costs more than it saves (measured: a 50 x 360 x 64
@@ -135,14 +138,14 @@ bool have_lapack_qr() { return have_blas() && active()->dgeqrf && active()->dorg
 namespace {
 
 /// LAPACK's workspace query (lwork = -1), then the call with that workspace.
-template <class Call> void with_workspace(Call&& call) {
+template <class Call> void with_workspace(const char* routine, Call&& call) {
     double size = 0;
     int info = 0;
     call(&size, -1, &info);
-    require(info == 0, "LAPACK workspace query failed");
+    require(info == 0, std::string(routine) + ": LAPACK workspace query failed");
     std::vector<double> work(size_t(std::max(1.0, size)));
     call(work.data(), int(work.size()), &info);
-    require(info == 0, "LAPACK QR failed");
+    require(info == 0, std::string(routine) + " failed (LAPACK info " + std::to_string(info) + ")");
 }
 
 }  // namespace
@@ -151,7 +154,7 @@ void lapack_qr(Index m, Index n, double* a, Index lda, double* tau) {
     require(have_lapack_qr() && fits_int({m, n, lda}), "dgeqrf: LAPACK is not available");
     const int im = int(m), in = int(n), ilda = int(lda);
     const auto f = reinterpret_cast<DGeqrf>(active()->dgeqrf);
-    with_workspace([&](double* work, int lwork, int* info) {
+    with_workspace("dgeqrf", [&](double* work, int lwork, int* info) {
         f(&im, &in, a, &ilda, tau, work, &lwork, info);
     });
 }
@@ -160,8 +163,25 @@ void lapack_thin_q(Index m, Index n, double* a, Index lda, const double* tau) {
     require(have_lapack_qr() && fits_int({m, n, lda}), "dorgqr: LAPACK is not available");
     const int im = int(m), in = int(n), ilda = int(lda);
     const auto f = reinterpret_cast<DOrgqr>(active()->dorgqr);
-    with_workspace([&](double* work, int lwork, int* info) {
+    with_workspace("dorgqr", [&](double* work, int lwork, int* info) {
         f(&im, &in, &in, a, &ilda, tau, work, &lwork, info);
+    });
+}
+
+bool have_lapack_svd() { return installed && installed->dgesdd; }
+
+void lapack_svd(Index m, Index n, double* a, double* s, bool vectors, double* u, double* vt) {
+    require(have_lapack_svd(),
+            "the SVD needs LAPACK's dgesdd, which the archbound package installs at import");
+    const Index k = std::min(m, n);
+    require(fits_int({m, n, 8 * k}), "dgesdd: the matrix is too large for 32-bit LAPACK");
+    const int im = int(m), in = int(n), lda = int(std::max<Index>(1, m));
+    const int ldu = vectors ? lda : 1, ldvt = vectors ? int(std::max<Index>(1, k)) : 1;
+    const char job = vectors ? 'S' : 'N';
+    std::vector<int> iwork(size_t(8 * k));
+    const auto f = reinterpret_cast<DGesdd>(installed->dgesdd);
+    with_workspace("dgesdd", [&](double* work, int lwork, int* info) {
+        f(&job, &im, &in, a, &lda, s, u, &ldu, vt, &ldvt, work, &lwork, iwork.data(), info);
     });
 }
 

@@ -26,6 +26,7 @@ struct BlasFunctions {
     void* dtrsm = nullptr;
     void* dgeqrf = nullptr;  // LAPACK (scipy.linalg.cython_lapack): the QR of small matrices
     void* dorgqr = nullptr;
+    void* dgesdd = nullptr;  // LAPACK: the SVD (always, whether or not the BLAS is turned on)
     std::string description;
 };
 
@@ -64,6 +65,17 @@ void lapack_qr(Index m, Index n, double* a, Index lda, double* tau);
 
 /// LAPACK dorgqr: overwrites lapack_qr's output with the thin factor Q_1 (m x n).
 void lapack_thin_q(Index m, Index n, double* a, Index lda, const double* tau);
+
+/// True when the installed LAPACK's dgesdd can be called. Unlike the products and the QR, the
+/// SVD has no Eigen counterpart in the core (Eigen's BDCSVD took a third of its compile time),
+/// so it does not follow use_blas(): it is LAPACK's whenever the routine is installed.
+bool have_lapack_svd();
+
+/// LAPACK dgesdd (divide and conquer) of the m x n column-major `a`, which it overwrites:
+/// the min(m, n) singular values in decreasing order into `s`, and with `vectors` the thin
+/// U (m x k, leading dimension m) into `u` and V^T (k x n, leading dimension k) into `vt`.
+/// One uninterruptible call.
+void lapack_svd(Index m, Index n, double* a, double* s, bool vectors, double* u, double* vt);
 
 /// BLAS dtrsm: B <- B R^-T for the upper-triangular n x n `r`, B being m x n. Only when
 /// have_blas().

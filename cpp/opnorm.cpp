@@ -312,7 +312,8 @@ std::vector<NormResult> opnorms(const std::vector<NormOperand>& weights,
     std::vector<size_t> small;
     for (size_t l = 0; l < layers; ++l) {
         const Index elements = weights[l].rows() * weights[l].cols();
-        if (elements < 2 * kChunkElements)
+        // Exact norms are LAPACK calls, made from this thread only.
+        if (elements < 2 * kChunkElements && options[l].method != NormMethod::exact)
             small.push_back(l);
         else
             results[l] = opnorm(weights[l], options[l], threads, check);

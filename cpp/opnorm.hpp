@@ -1,7 +1,7 @@
 // Operator norms ||W|| = sigma_1(W) with certified upper bounds (docs/design.md §2.3).
 //
 // Three methods:
-// - exact:   the largest singular value from an SVD (Eigen's BDCSVD, values only); the upper
+// - exact:   the largest singular value from an SVD (LAPACK dgesdd, values only); the upper
 //            bound inflates it by 1 + 8 eps min(m, n) for rounding.
 // - lanczos: Lanczos with full reorthogonalization on the n x n operator A = W^T W (or the
 //            m x m operator A = W W^T when m < n), from a uniform random unit start vector.

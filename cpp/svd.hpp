@@ -1,5 +1,6 @@
-// The singular value decomposition of the core (Eigen's BDCSVD), in one translation unit:
-// its template is by far the costliest code of the core to compile (docs/design.md §3.8).
+// The singular value decomposition of the core: LAPACK's dgesdd, from the LAPACK that SciPy
+// ships (cpp/blas.hpp). Eigen's BDCSVD, which it replaces, was a third of the core's compile
+// time (docs/design.md §3.8).
 #pragma once
 
 #include "common.hpp"
@@ -12,7 +13,8 @@ struct Svd {
 };
 
 /// Singular values of the rows x cols matrix `a` (with the thin U and V when `vectors`), by
-/// divide and conquer (Eigen::BDCSVD). Eigen's products inside follow OpenMP's thread count.
+/// divide and conquer (LAPACK dgesdd, on the BLAS's own threads). Throws where no LAPACK is
+/// installed (the core outside the Python package).
 Svd svd(const ConstMatrixRef<double>& a, bool vectors);
 
 }  // namespace archbound

@@ -1,14 +1,16 @@
 """Which kernels the C++ core's dense products use (see cpp/blas.hpp).
 
 At import, archbound hands the core the BLAS that SciPy already ships, as the function
-pointers that ``scipy.linalg.cython_blas`` exports (the route scikit-learn takes), and
-LAPACK's QR (``dgeqrf``, ``dorgqr`` of ``scipy.linalg.cython_lapack``) for small matrices:
-no BLAS is linked, bundled or loaded by archbound itself. SciPy's OpenBLAS runs its own threads;
-the core calls it only outside its OpenMP regions, so the two never oversubscribe the
-cores. Its thread count follows SciPy's (``OPENBLAS_NUM_THREADS``, or ``threadpoolctl``).
+pointers that ``scipy.linalg.cython_blas`` exports (the route scikit-learn takes), LAPACK's
+QR (``dgeqrf``, ``dorgqr`` of ``scipy.linalg.cython_lapack``) for small matrices, and its
+SVD (``dgesdd``), the core's only one: no BLAS is linked, bundled or loaded by archbound
+itself. SciPy's OpenBLAS runs its own threads; the core calls it only outside its OpenMP
+regions, so the two never oversubscribe the cores. Its thread count follows SciPy's
+(``OPENBLAS_NUM_THREADS``, or ``threadpoolctl``).
 
 The environment variable ``ARCHBOUND_BLAS`` chooses: ``auto`` (default) or ``scipy`` uses
-SciPy's BLAS, ``eigen`` keeps Eigen's own kernels. Results agree to rounding either way.
+SciPy's BLAS, ``eigen`` keeps Eigen's own kernels for the products and the QR (the SVD stays
+LAPACK's). Results agree to rounding either way.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ def _install_scipy() -> None:
         blas["dtrsm"],
         lapack["dgeqrf"],
         lapack["dorgqr"],
+        lapack["dgesdd"],
         f"scipy {scipy.__version__} (scipy.linalg.cython_blas)",
     )
 
@@ -52,11 +55,8 @@ def load() -> str:
             stacklevel=2,
         )
         choice = "auto"
-    if choice == "eigen":
-        _core.use_blas(False)
-    else:
-        _install_scipy()
-        _core.use_blas(True)
+    _install_scipy()  # LAPACK's SVD is the core's only one, whichever products are chosen
+    _core.use_blas(choice != "eigen")
     return _core.blas_backend()
 
 

@@ -186,7 +186,7 @@ def opnorm(
     method : {"auto", "exact", "lanczos", "power"}, default "auto"
         ``"auto"`` takes ``"exact"`` when ``min(m, n) <= 64`` and ``"lanczos"`` otherwise.
 
-        - ``"exact"``: the largest singular value from an SVD (Eigen's BDCSVD, values only);
+        - ``"exact"``: the largest singular value from an SVD (LAPACK's dgesdd, values only);
           ``upper = sigma_1 * (1 + 8 eps min(m, n))`` and ``delta = 0``.
         - ``"lanczos"``: Lanczos with full reorthogonalization on the smaller of W^T W and
           W W^T (dimension d = min(m, n)), from a uniform random unit vector. After k steps,
