@@ -200,7 +200,13 @@ template <class S> void bind_nearest_result(py::module_& m, const char* name) {
 
 }  // namespace
 
-PYBIND11_MODULE(_core, m) {
+// The module's name: _core, or in a portable build one of its instruction-set variants
+// (CMakeLists.txt), among which archbound._cpu chooses at import.
+#ifndef ARCHBOUND_MODULE
+#define ARCHBOUND_MODULE _core
+#endif
+
+PYBIND11_MODULE(ARCHBOUND_MODULE, m) {
     m.doc() = "archbound's compiled core (Eigen + OpenMP). Use the archbound package instead.";
 
     // Every result is one typed object; its matrices come back as read-only NumPy views of
@@ -394,18 +400,20 @@ PYBIND11_MODULE(_core, m) {
     m.def(
         "set_blas",
         [](const py::object& dgemm, const py::object& sgemm, const py::object& dtrsm,
-           const py::object& dgeqrf, const py::object& dorgqr, const std::string& description) {
+           const py::object& dgeqrf, const py::object& dorgqr, const py::object& dgesdd,
+           const std::string& description) {
             archbound::BlasFunctions f;
             f.dgemm = capsule_pointer(dgemm);
             f.sgemm = capsule_pointer(sgemm);
             f.dtrsm = capsule_pointer(dtrsm);
             f.dgeqrf = capsule_pointer(dgeqrf);
             f.dorgqr = capsule_pointer(dorgqr);
+            f.dgesdd = capsule_pointer(dgesdd);
             f.description = description;
             archbound::set_blas(f);
         },
         py::arg("dgemm"), py::arg("sgemm"), py::arg("dtrsm"), py::arg("dgeqrf"), py::arg("dorgqr"),
-        py::arg("description"),
+        py::arg("dgesdd"), py::arg("description"),
         "Route the core's products to these BLAS and LAPACK routines (PyCapsules of "
         "scipy.linalg.cython_blas and cython_lapack).");
     m.def("use_blas", &archbound::use_blas, py::arg("on"));

@@ -73,3 +73,54 @@ def test_the_built_core_carries_the_features_it_reports():
     available = _cpu.cpu_features()
     if available is not None:
         assert _cpu.missing_features(compiled, available) == []
+
+
+# A portable build's modules: the baseline core and its two instruction-set variants.
+PORTABLE = {
+    "_core": "pni ssse3",
+    "_core_x86_64_v3": "avx avx2 fma bmi1 bmi2 movbe",
+    "_core_x86_64_v4": "avx avx2 fma avx512f avx512bw avx512cd avx512dq avx512vl",
+}
+AVX512_FLAGS = AVX2_FLAGS + " avx512f avx512bw avx512cd avx512dq avx512vl"
+BASELINE_FLAGS = "fpu sse sse2 pni ssse3 lm"
+
+
+def _installed(tmp_path, modules):
+    """A `locate` for choose_core over stand-in files of `modules` (name -> features)."""
+    files = {}
+    for name, features in modules.items():
+        files[name] = tmp_path / f"{name}.so"
+        files[name].write_bytes(_cpu.MARKER + f" {features};".encode())
+    return files.get
+
+
+@pytest.mark.parametrize(
+    ("flags", "chosen"),
+    [
+        (AVX512_FLAGS, "_core_x86_64_v4"),
+        (AVX2_FLAGS, "_core_x86_64_v3"),
+        (BASELINE_FLAGS, "_core"),
+    ],
+)
+def test_a_portable_build_loads_the_most_capable_core_this_cpu_runs(tmp_path, flags, chosen):
+    locate = _installed(tmp_path, PORTABLE)
+    assert _cpu.choose_core(_cpuinfo(tmp_path, flags), locate) == chosen
+
+
+def test_a_native_build_is_checked_and_never_replaced(tmp_path):
+    native = {"_core": "avx avx2 fma avx512f"}
+    locate = _installed(tmp_path, native)
+    assert _cpu.choose_core(_cpuinfo(tmp_path, AVX512_FLAGS), locate) == "_core"
+    with pytest.raises(ImportError, match="avx512f"):
+        _cpu.choose_core(_cpuinfo(tmp_path, AVX2_FLAGS), locate)
+
+
+def test_unknown_cpu_features_load_the_baseline_core(tmp_path):
+    locate = _installed(tmp_path, PORTABLE)
+    assert _cpu.choose_core(tmp_path / "absent", locate) == "_core"
+
+
+def test_the_loaded_core_is_the_one_chosen():
+    """archbound._core is the module that choose_core names for this CPU."""
+    name = _cpu.choose_core()
+    assert _core.__name__ == f"archbound.{name}"

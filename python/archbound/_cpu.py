@@ -8,6 +8,11 @@ extensions it was compiled for as the text ``archbound-isa: avx avx2 fma ...;`` 
 Linux's ``/proc/cpuinfo`` flags; see cpp/isa.cpp), which is read here from the file, without
 loading it, and compared with the flags of this CPU. Where the CPU's flags are unknown (not
 Linux, not x86), nothing is checked.
+
+A portable build (``ARCHBOUND_NATIVE=OFF``) holds the core several times: ``_core`` for
+every x86-64 CPU, and the variants of :data:`VARIANTS`, each for an x86-64 microarchitecture
+level. :func:`choose_core` picks the most capable one whose marker this CPU satisfies, the
+way faiss picks among its instruction-set builds at import.
 """
 
 from __future__ import annotations
@@ -15,16 +20,20 @@ from __future__ import annotations
 import importlib.util
 import mmap
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 MARKER = b"archbound-isa:"
+
+#: The instruction-set variants of a portable build, most capable first: x86-64-v4
+#: (AVX-512) and x86-64-v3 (AVX2, FMA). ``_core`` itself is the fallback.
+VARIANTS = ("_core_x86_64_v4", "_core_x86_64_v3")
 
 REBUILD = (
     "Rebuild it on this machine, from the source checkout: `pip install --force-reinstall "
     "--no-deps --no-binary archbound .`; or, for a virtual environment shared by different "
-    "machines, build a portable core that runs on every x86-64 CPU (with the baseline's SIMD "
-    "only, so slower): `CMAKE_ARGS=-DARCHBOUND_NATIVE=OFF pip install --force-reinstall "
-    "--no-deps .`."
+    "machines, build a portable core that runs on every x86-64 CPU (it holds AVX-512, AVX2 "
+    "and baseline builds, and loads the best one this CPU runs): "
+    "`CMAKE_ARGS=-DARCHBOUND_NATIVE=OFF pip install --force-reinstall --no-deps .`."
 )
 
 
@@ -77,10 +86,9 @@ def check_core(
         Naming the missing extensions and how to rebuild.
     """
     if path is None:
-        spec = importlib.util.find_spec("archbound._core")
-        if spec is None or spec.origin is None or not os.path.isfile(spec.origin):
+        path = module_file("_core")
+        if path is None:
             return  # the import itself will say what is wrong
-        path = spec.origin
     available = cpu_features(cpuinfo)
     if available is None:
         return
@@ -92,3 +100,45 @@ def check_core(
             f"extensions that this CPU lacks: {', '.join(missing)}. Loading it would crash "
             f"with an illegal instruction (SIGILL). {REBUILD}"
         )
+
+
+def module_file(name: str) -> str | None:
+    """The file of the extension ``archbound.<name>``, without loading it; None if absent."""
+    spec = importlib.util.find_spec(f"archbound.{name}")
+    if spec is None or spec.origin is None or not os.path.isfile(spec.origin):
+        return None
+    return spec.origin
+
+
+def choose_core(
+    cpuinfo: str | os.PathLike[str] = "/proc/cpuinfo",
+    locate: Callable[[str], str | os.PathLike[str] | None] = module_file,
+) -> str:
+    """The name of the core module to load on this CPU.
+
+    The first of :data:`VARIANTS` that is installed and needs no extension this CPU lacks;
+    otherwise ``"_core"``, after :func:`check_core`. Where the CPU's extensions are unknown,
+    always ``"_core"``.
+
+    Parameters
+    ----------
+    cpuinfo : path-like, optional
+        A file in the format of Linux's ``/proc/cpuinfo``.
+    locate : callable, optional
+        The file of a module name, or None where it is not installed; by default, where
+        ``archbound.<name>`` would be imported from.
+
+    Raises
+    ------
+    ImportError
+        If ``_core`` needs an extension that this CPU lacks.
+    """
+    available = cpu_features(cpuinfo)
+    if available is not None:
+        for name in VARIANTS:
+            path = locate(name)
+            compiled = None if path is None else compiled_features(path)
+            if compiled is not None and not missing_features(compiled, available):
+                return name
+    check_core(locate("_core"), cpuinfo)
+    return "_core"

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
+import sys
 from collections.abc import Iterator
 
 from archbound import _cpu
@@ -46,12 +47,18 @@ def _loading_with(name: str, value: str, user_choices: tuple[str, ...]) -> Itera
 def load_core():
     """The compiled core, its libgomp loaded with a short spin.
 
-    First checks that this CPU has every instruction-set extension the core was compiled
-    for (archbound._cpu): ImportError if not, never SIGILL.
+    First chooses the build of the core that this CPU runs (archbound._cpu): the most
+    capable variant of a portable build, else ``_core`` once it is checked to need no
+    extension this CPU lacks: ImportError if it does, never SIGILL. A variant is then also
+    ``archbound._core``, the name the package imports it by.
     """
-    _cpu.check_core()
+    name = _cpu.choose_core()
     with _loading_with("GOMP_SPINCOUNT", SPIN_COUNT, ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")):
-        return importlib.import_module("archbound._core")
+        core = importlib.import_module(f"archbound.{name}")
+    if name != "_core":
+        sys.modules["archbound._core"] = core
+        sys.modules["archbound"]._core = core
+    return core
 
 
 def load_scipy_blas():
