@@ -160,6 +160,8 @@ def test_float32_bound_is_above_the_float64_truth_along_a_torch_run(torch):
         estimate, offsets = train.residual_bounds(Y)
         assert np.all(offsets >= residuals)
         assert np.all(np.abs(estimate - residuals) <= train.margins)
+        reported, lower = test.distances(TY)
+        assert np.all(lower <= errors) and np.all(np.abs(reported - errors) <= test.margins)
         per_sample = mon._geometry.bounds(record.lipschitz, offsets, Y, TY, 0)
         assert np.all(per_sample >= errors)  # bound >= the float64 truth, every sample
         assert record.bound.test_cost_bound == pytest.approx(np.mean(per_sample**2), rel=1e-12)
