@@ -21,6 +21,7 @@ EXACT = [
     activation("relu"),
     activation("leaky_relu", negative_slope=0.01),  # a slope float32 rounds
     activation("leaky_relu", negative_slope=2.5),
+    activation("leaky_relu", negative_slope=0.125),  # exact: a power of two
     activation("hardtanh"),
     activation("relu6"),
     activation("identity"),
@@ -88,8 +89,9 @@ def test_constants_round_up():
 def test_which_activations_take_the_float32_path():
     for name in ("relu", "hardtanh", "relu6", "identity"):
         assert float32_activation(activation(name)) == (1.0, 0.0)
-    rho_hat, kappa = float32_activation(activation("leaky_relu", negative_slope=0.25))
-    assert rho_hat == 1.0 and kappa == pytest.approx(0.25 * 2.0**-24)
+    rho_hat, kappa = float32_activation(activation("leaky_relu", negative_slope=0.2))
+    assert rho_hat == 1.0 and kappa >= abs(0.2 - float(np.float32(0.2))) + 0.2 * 2.0**-24
+    assert float32_activation(activation("leaky_relu", negative_slope=0.25)) == (1.0, 0.0)
     for name in ("gelu", "tanh", "sigmoid", "silu", "elu", "softplus"):
         assert float32_activation(activation(name)) is None
 

@@ -27,7 +27,7 @@ M outputs, W the float64 weights, W^ their float32 copy as the processor uses it
 - the bias add rounds once: at most u S + sqrt(M) phi, with S := P a + g + Bh >= |fl(W^ h) + b^|;
 - the activation: relu, hardtanh, relu6 and identity are exact in floating point; leaky_relu
   computes fl(a^ t) for t < 0 with a^ the float32 slope, off by at most
-  kappa |t| + phi, kappa := |a - a^| + u |a^|;
+  kappa |t| + phi, kappa := |a - a^| + u |a^| (0 for a slope of 0 or a power of two);
 - the layers compose through sigma's Lipschitz constant rho: with a >= ||h^_(l-1)|| and
   e >= ||h^_(l-1) - h_(l-1)||,
 
@@ -132,6 +132,8 @@ def float32_activation(activation: Activation) -> tuple[float, float] | None:
     if not math.isfinite(rounded):
         return None
     kappa = _up(_up(abs(slope - rounded)) + _up(U32 * abs(rounded)))
+    if slope == rounded and (slope == 0.0 or math.frexp(slope)[0] in (0.5, -0.5)):
+        kappa = 0.0  # a power of two: fl(a t) = a t up to a subnormal result (phi)
     return max(1.0, _up(abs(rounded) * _up(1.0 + U32))), kappa
 
 
