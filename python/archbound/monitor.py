@@ -145,8 +145,10 @@ class NormMonitor:
     and multiplies the bounds. A record with the training cost adds a forward pass over
     the training set; a bound record adds a forward pass over the test set (for the truth)
     and one min-reduction over the m x N distances, computed on the first bound record
-    (above 4e6 entries, a pass of the geometry kernel instead). docs/monitoring.md gives
-    the costs.
+    (above 4e6 entries, a pass of the geometry kernel instead). With ``precision="auto"``
+    the passes run in float32, and each sample's certified margin eps_i >= |f32(x_i) - f(x_i)|
+    is added to its offset, so the bound stays an upper bound (docs/design.md §2.5.7);
+    ``MonitorRecord.precision`` says how a record ran. docs/monitoring.md gives the costs.
 
     Examples
     --------
