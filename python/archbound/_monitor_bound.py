@@ -170,7 +170,7 @@ def snapshot(
     """The :class:`BoundSnapshot` of per-sample bounds beside the truth |f(x~_j) - y~_j|
     (from float32 outputs an estimate; the violations are counted against its certified
     lower bound), with the accuracy of the predicted ``labels`` (None: targets not one-hot)."""
-    errors, lower = test.distances(Y_test)
+    errors, lower, _ = test.distances(Y_test)
     hits = None if labels is None else labels == Y_test.argmax(axis=1)
     empty = np.zeros(0)
     totals = BoundAggregates.of(BoundSamples(per_sample, empty, empty, errors, hits))

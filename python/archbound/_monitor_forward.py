@@ -61,23 +61,17 @@ class Outputs:
     def precision(self) -> str:
         return "float64" if self.margins is None else "float32"
 
-    def distances(self, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(|f^(x_i) - y_i|, a lower bound on |f(x_i) - y_i|), each of shape (n,)."""
+    def distances(self, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """|f^(x_i) - y_i|, and a lower and an upper bound on |f(x_i) - y_i|: each of shape
+        (n,), the three the same for float64 outputs."""
         diff = self.values - Y
         values = np.sqrt(np.einsum("ij,ij->i", diff, diff))
         if self.margins is None:
-            return values, values
-        lower = values * (1.0 - (Y.shape[1] + 5) * EPS64) - inflate(self.margins, 1)
-        return values, np.maximum(lower, 0.0)
-
-    def residual_bounds(self, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(|f^(x_i) - y_i|, an upper bound on r_i = |f(x_i) - y_i|), each of shape (n,)."""
-        diff = self.values - Y
-        values = np.sqrt(np.einsum("ij,ij->i", diff, diff))
-        if self.margins is None:
-            return values, values
+            return values, values, values
         # the norm's own rounding (Q + 4 operations, as frobenius_upper), then eps_i
-        return values, inflate(inflate(values, Y.shape[1] + 4) + self.margins, 1)
+        q = Y.shape[1]
+        lower = np.maximum(values * (1.0 - (q + 5) * EPS64) - inflate(self.margins, 1), 0.0)
+        return values, lower, inflate(inflate(values, q + 4) + self.margins, 1)
 
 
 class FixedInputs:

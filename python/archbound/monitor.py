@@ -310,7 +310,7 @@ class NormMonitor:
         )
         residuals = bound = labels = heldout = None
         if train is not None:
-            residuals, offsets = train.residual_bounds(Y_train)
+            residuals, _, offsets = train.distances(Y_train)
         if with_heldout and test is not None:
             labels = self._inputs.labels(net, test, threads)  # the float64 network's
         if with_bound:
