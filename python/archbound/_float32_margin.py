@@ -68,9 +68,12 @@ EXACT_ACTIVATIONS = ("relu", "hardtanh", "relu6", "identity", "leaky_relu")
 _LARGEST = 2.0**120
 
 
+_INF = math.inf
+
+
 def _up(value: float) -> float:
     """The next float above a round-to-nearest result: >= the exact value it rounds."""
-    return math.nextafter(value, math.inf)
+    return math.nextafter(value, _INF)
 
 
 def _ceil(exact: Fraction) -> float:
@@ -100,12 +103,13 @@ def row_norms_upper(X: np.ndarray) -> np.ndarray:
     return inflate(squares, X.shape[1] + 4)
 
 
-@dataclass(frozen=True)
 class _Affine:
     """c1 |x| + c0, coefficients >= 0; every operation rounds up."""
 
-    c1: float
-    c0: float
+    __slots__ = ("c0", "c1")
+
+    def __init__(self, c1: float, c0: float) -> None:
+        self.c1, self.c0 = c1, c0
 
     def __add__(self, other: _Affine) -> _Affine:
         return _Affine(_up(self.c1 + other.c1), _up(self.c0 + other.c0))
