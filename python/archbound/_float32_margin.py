@@ -40,7 +40,7 @@ M outputs, W the float64 weights, W^ their float32 copy as the processor uses it
 
 Every quantity is affine in |x| with non-negative coefficients, so the margin is
 eps_i = c_1 |x_i| + c_0: two numbers per record, computed with every operation rounded up, and
-one vector operation. No value can overflow: each layer's bound times 4 stays below 2^126,
+one vector operation. No value can overflow: 4 times each layer's bound stays below 2^120,
 checked, or the caller falls back to float64. The margin rests on the certified norms N, so
 it holds on the event on which they hold (probability >= 1 - delta over the whole history).
 """
@@ -64,7 +64,7 @@ TINY32 = 2.0**-126
 EPS64 = 2.0**-52
 #: Activations whose float32 evaluation the analysis covers: exact ones, and leaky_relu.
 EXACT_ACTIVATIONS = ("relu", "hardtanh", "relu6", "identity", "leaky_relu")
-#: The largest value any bound of a layer may take (4 times it stays below 2^126).
+#: 4 times every bound of a layer stays below this (float32 overflows at 2^128).
 _LARGEST = 2.0**120
 
 
