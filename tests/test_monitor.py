@@ -189,8 +189,10 @@ def test_monitor_norms_are_upper_bounds_and_spend_at_most_delta(digits):
             assert record.train_cost is None and record.max_train_residual is None
         else:
             residuals = np.linalg.norm(net(X) - Y, axis=1)
-            assert record.train_cost == pytest.approx(np.mean(residuals**2), rel=1e-12)
-            assert record.max_train_residual == pytest.approx(residuals.max(), rel=1e-12)
+            # a relu network: float32 forward passes, whose cost is an estimate
+            assert record.precision == "float32"
+            assert record.train_cost == pytest.approx(np.mean(residuals**2), rel=1e-5)
+            assert record.max_train_residual == pytest.approx(residuals.max(), rel=1e-5)
     methods = {n.method for r in mon.history for n in r.norms}
     assert {"lanczos", "drift", "exact"} <= methods  # anchors, and drift bounds between
     assert mon.anchor_events == events < len(mon.history)
@@ -270,18 +272,30 @@ def test_monitor_records_every_activation(digits, name):
 
 def test_bound_record_equals_sample_bounds_with_the_same_lipschitz_constant(digits):
     """With layers small enough for exact norms, the record's Lip is sample_bounds' own, so
-    its summary is the lipschitz variant's, computed by the geometry kernel."""
+    its summary in float64 is the lipschitz variant's, computed by the geometry kernel (the
+    bound rounded up by the float32 reduction, at most 1e-6 of it); with float32 forward
+    passes its bound is above it by the rounding margins only."""
     X, Y, T, TY, _, _ = digits
     model = fitted_regressor(X, Y, hidden=(32, 24), epochs=20)
-    mon = NormMonitor(X, Y, T, TY, seed=0)
+    mon = NormMonitor(X, Y, T, TY, seed=0, precision="float64")
     record = mon.record(0, model)
+    assert record.precision == "float64"
     assert {n.method for n in record.norms} == {"exact"}
     report = archbound.sample_bounds(Network.from_sklearn(model), X, Y, T, TY)
     assert report.lipschitz == record.lipschitz
     expected, got = report.summary().to_dict(), record.bound.to_dict()
     assert got.keys() == expected.keys()
     for key, value in expected.items():
-        assert got[key] == pytest.approx(value, rel=1e-12), key
+        if key in ("test_cost_bound", "mean_bound", "uniform_bound", "ratio", "mean_ratio"):
+            assert value <= got[key] == pytest.approx(value, rel=1e-6), key
+        else:
+            assert got[key] == pytest.approx(value, rel=1e-12), key
+    float32 = NormMonitor(X, Y, T, TY, seed=0).record(0, model)
+    assert float32.precision == "float32"
+    assert report.test_cost_bound <= float32.bound.test_cost_bound
+    assert float32.bound.test_cost_bound == pytest.approx(report.test_cost_bound, rel=1e-3)
+    assert float32.bound.test_cost == pytest.approx(report.test_cost, rel=1e-5)
+    assert float32.bound.accuracy == report.accuracy  # the float64 network's labels
 
 
 def test_distance_matrices_and_the_kernel_give_the_same_bound(rng, monkeypatch):
@@ -297,14 +311,16 @@ def test_distance_matrices_and_the_kernel_give_the_same_bound(rng, monkeypatch):
     monkeypatch.setattr(_monitor_bound, "PRECOMPUTED_MAX_ENTRIES", 10)
     assert not geometry.precomputed
     kernel = geometry.bounds(1.7, residuals, Y, TY, 0)
-    np.testing.assert_allclose(kept, kernel, rtol=1e-12)
     direct = np.min(
         1.7 * np.linalg.norm(T[:, None] - X[None], axis=2)
         + np.linalg.norm(TY[:, None] - Y[None], axis=2)
         + residuals,
         axis=1,
     )
-    np.testing.assert_allclose(kept, direct, rtol=1e-12)
+    np.testing.assert_allclose(kernel, direct, rtol=1e-12)
+    # the kept matrices reduce in float32, every rounding upwards: above, by < 1e-6
+    assert np.all(kept >= kernel) and np.all(kept >= direct)
+    np.testing.assert_allclose(kept, direct, rtol=1e-6)
 
 
 def test_cost_every_and_drift_bounds_without_a_test_set(digits):
@@ -343,7 +359,10 @@ def test_bound_is_above_the_truth_on_every_sample_of_trained_networks(digits):
     assert {n.method for n in last.norms} == {"exact"}  # the same Lip in sample_bounds
     report = archbound.sample_bounds(net, X, Y, T, TY)
     assert np.all(report.per_sample >= report.errors)
-    assert report.test_cost_bound == pytest.approx(last.bound.test_cost_bound, rel=1e-12)
+    # float32 forward passes: the record's offsets exceed the residuals by their margins
+    assert last.precision == "float32"
+    assert report.test_cost_bound <= last.bound.test_cost_bound
+    assert last.bound.test_cost_bound == pytest.approx(report.test_cost_bound, rel=1e-3)
 
 
 def test_monitor_outputs(tmp_path, digits):

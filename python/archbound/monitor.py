@@ -39,7 +39,6 @@ import math
 import numbers
 import os
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -47,8 +46,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from archbound._anchored_norms import SERIES, AnchoredNorms, series_delta
-from archbound._json import finite_or_none
 from archbound._monitor_bound import FixedGeometry, snapshot
+from archbound._monitor_forward import PRECISIONS, FixedInputs
 from archbound._validation import (
     SeedLike,
     check_array,
@@ -60,23 +59,10 @@ from archbound._validation import (
     is_one_dimensional,
 )
 from archbound.bounds import BOUND_COLUMNS, BoundSnapshot, check_labels_for
-from archbound.certificates.heldout import HeldoutCertificate, heldout_certificate
-from archbound.monitor_history import history_series
+from archbound.certificates.heldout import heldout_certificate
+from archbound.monitor_history import RECORD_COLUMNS, MonitorRecord, history_series
 from archbound.opnorm import estimate_product, upper_product
 from archbound.readers import as_network
-
-#: The columns of the history's table that come from a record's own fields, in order.
-RECORD_COLUMNS = (
-    "record",
-    "step",
-    "lipschitz",
-    "lipschitz_estimate",
-    "train_cost",
-    "max_train_residual",
-    "delta",
-    "seed",
-    "seconds",
-)
 
 
 def record_delta(delta: float, t: int) -> float:
@@ -87,90 +73,6 @@ def record_delta(delta: float, t: int) -> float:
     """
     t = check_scalar(t, "t", numbers.Integral, min_val=1)
     return series_delta(delta, t)
-
-
-@dataclass(frozen=True)
-class MonitorRecord:
-    """What :meth:`NormMonitor.record` measured at one step.
-
-    Attributes
-    ----------
-    record : int
-        t, the 1-based index of the record in the run.
-    step : int
-        The caller's step (epoch, iteration, ...).
-    widths : tuple of int
-        [M0, M1, ..., M_L, Q] of the network recorded.
-    norms : tuple of NormEstimate
-        ||W_l|| for l = 1..L+1: estimate (a lower estimate) and certified upper bound.
-        ``method`` says how: ``"exact"`` (SVD, small layers), ``"lanczos"`` (an anchor,
-        certified at failure probability ``delta`` over the layers anchored), or
-        ``"drift"`` (U_s + ||W_t - W_s||_F from the layer's last anchor s, whose failure
-        probability its ``delta`` repeats; its estimate is the larger of |W_t v| for the
-        monitor's running power-iteration vector v and the anchor's estimate minus the
-        drift).
-    bias_norms : tuple of float
-        |b_l| for l = 1..L+1.
-    lipschitz : float
-        rho^L prod_l upper_l >= Lip(f), rho the hidden activation's certified Lipschitz
-        constant (1 for ReLU), rounded up.
-    lipschitz_estimate : float
-        rho^L prod_l estimate_l (not a bound; shows how loose ``lipschitz`` is).
-    train_cost : float or None
-        C_train = mean_i |f(x_i) - y_i|^2, on the records that compute it (bound records,
-        and every ``cost_every``-th record); None on the others.
-    max_train_residual : float or None
-        max_i |f(x_i) - y_i| (the largest offset r_i of the sample bound), likewise.
-    delta : float
-        The failure probability spent at this record: delta_a of its anchor event a, or 0
-        when no layer was anchored.
-    seed : int or None
-        The seed of this record's Lanczos anchors (from the monitor's SeedSequence); None
-        when no layer was anchored.
-    bound : BoundSnapshot or None
-        The sample bound, on the records that compute it.
-    seconds : float
-        Wall time of the record.
-    heldout : HeldoutCertificate or None
-        With ``heldout_delta``: the held-out certificate of the classifier argmax_j f(x)_j
-        on the test set, at heldout_delta_t = heldout_delta 6 / (pi^2 t^2).
-    """
-
-    record: int
-    step: int
-    widths: tuple
-    norms: tuple
-    bias_norms: tuple
-    lipschitz: float
-    lipschitz_estimate: float
-    train_cost: float | None
-    max_train_residual: float | None
-    delta: float
-    seed: int | None
-    bound: BoundSnapshot | None
-    seconds: float
-    heldout: HeldoutCertificate | None = None
-
-    def to_dict(self) -> dict:
-        """A JSON-safe dict (non-finite numbers become None); ``heldout`` only when set."""
-        out = {
-            "record": int(self.record),
-            "step": int(self.step),
-            "widths": [int(w) for w in self.widths],
-            "norms": [n.to_dict() for n in self.norms],
-            "bias_norms": [finite_or_none(b) for b in self.bias_norms],
-            "lipschitz": finite_or_none(self.lipschitz),
-            "lipschitz_estimate": finite_or_none(self.lipschitz_estimate),
-            "train_cost": finite_or_none(self.train_cost),
-            "max_train_residual": finite_or_none(self.max_train_residual),
-            "delta": float(self.delta),
-            "seed": None if self.seed is None else int(self.seed),
-            "bound": None if self.bound is None else self.bound.to_dict(),
-            "seconds": finite_or_none(self.seconds),
-        }
-        if self.heldout is not None:
-            out["heldout"] = self.heldout.to_dict()
-        return out
 
 
 def _check_targets(Y, name: str, n_rows: int):
@@ -221,6 +123,13 @@ class NormMonitor:
         certified test-error curve holds at once with probability >= 1 - heldout_delta
         (a statement apart from ``delta``'s; both hold with probability >= 1 - delta -
         heldout_delta). The networks recorded must not be trained or chosen on the test set.
+    precision : {"auto", "float64"}, default "auto"
+        The forward passes over the training and test sets. ``"auto"``: in float32, each
+        sample with a certified margin eps_i >= |f32(x_i) - f(x_i)| that the sample bound adds
+        to its offset r_i, for the activations that float32 evaluates within a stated error
+        (relu, leaky_relu, hardtanh, relu6, identity; the others in float64); the training
+        cost and the test errors reported are then float32 estimates (docs/monitoring.md).
+        ``"float64"``: always in float64.
 
     Attributes
     ----------
@@ -236,8 +145,10 @@ class NormMonitor:
     and multiplies the bounds. A record with the training cost adds a forward pass over
     the training set; a bound record adds a forward pass over the test set (for the truth)
     and one min-reduction over the m x N distances, computed on the first bound record
-    (above 4e6 entries, a pass of the geometry kernel instead). docs/monitoring.md gives
-    the costs.
+    (above 4e6 entries, a pass of the geometry kernel instead). With ``precision="auto"``
+    the passes run in float32, and each sample's certified margin eps_i >= |f32(x_i) - f(x_i)|
+    is added to its offset, so the bound stays an upper bound (docs/design.md §2.5.7);
+    ``MonitorRecord.precision`` says how a record ran. docs/monitoring.md gives the costs.
 
     Examples
     --------
@@ -262,14 +173,18 @@ class NormMonitor:
         rtol: float = 0.2,
         seed: SeedLike = None,
         heldout_delta: float | None = None,
+        precision: str = "auto",
     ) -> None:
-        self.X_train = check_array(X_train, "X_train", copy=True)
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+        self.precision = precision
+        self.X_train = check_array(X_train, "X_train")
         self._Y_train = _check_targets(Y_train, "Y_train", self.X_train.shape[0])
         if (X_test is None) != (Y_test is None):
             raise ValueError("X_test and Y_test must be given together (or both left out)")
         self.X_test = self._Y_test = None
         if X_test is not None:
-            self.X_test = check_array(X_test, "X_test", copy=True)
+            self.X_test = check_array(X_test, "X_test")
             if self.X_test.shape[1] != self.X_train.shape[1]:
                 raise ValueError(
                     f"X_test has {self.X_test.shape[1]} features, but X_train has "
@@ -309,6 +224,9 @@ class NormMonitor:
         self._norms = AnchoredNorms(
             self.delta, self.rtol, np.random.SeedSequence(check_seed(seed))
         )
+        # one copy of the inputs (X_train and X_test become views of it), and its float32 copy
+        self._inputs = FixedInputs(self.X_train, self.X_test, precision)
+        self.X_train, self.X_test = self._inputs.X_train, self._inputs.X_test
         self._geometry = None if self.X_test is None else FixedGeometry(self.X_train, self.X_test)
         self._targets: dict[int, tuple] = {}
         self.history: list[MonitorRecord] = []
@@ -325,13 +243,17 @@ class NormMonitor:
         return self._norms.anchor_events
 
     def _targets_for(self, q: int):
-        """Y_train and Y_test with Q columns (labels one-hot encoded once per Q)."""
+        """Y_train and Y_test with Q columns (labels one-hot encoded once per Q), and
+        whether Y_test is one-hot."""
         if q not in self._targets:
             Y_train = check_labels_for(self._Y_train, "Y_train", self.X_train.shape[0], q)
-            Y_test = None
+            Y_test, one_hot = None, False
             if self._Y_test is not None and self.X_test is not None:
                 Y_test = check_labels_for(self._Y_test, "Y_test", self.X_test.shape[0], q)
-            self._targets = {q: (Y_train, Y_test)}
+                one_hot = bool(
+                    np.all((Y_test == 0) | (Y_test == 1)) and np.all(Y_test.sum(axis=1) == 1)
+                )
+            self._targets = {q: (Y_train, Y_test, one_hot)}
         return self._targets[q]
 
     def _due(self, every: int | None, t: int) -> bool:
@@ -372,27 +294,37 @@ class NormMonitor:
                 f"network takes M0 = {net.input_dim} inputs, but X_train has "
                 f"{self.X_train.shape[1]} features"
             )
-        Y_train, Y_test = self._targets_for(net.output_dim)
+        Y_train, Y_test, one_hot = self._targets_for(net.output_dim)
         t = len(self.history) + 1
         measured = self._norms.measure(net.weights, threads)
         rho, depth = net.activation.lipschitz, net.depth
         lipschitz = net._lipschitz_of(upper_product(measured.norms))
         with_bound = self._due(self.bound_every, t)
-        residuals = bound = test_outputs = heldout = None
-        if with_bound or self._due(self.cost_every, t):
-            residuals = np.linalg.norm(net._forward(self.X_train, threads) - Y_train, axis=1)
+        with_heldout = self.heldout_delta is not None and Y_test is not None
+        train, test = self._inputs.evaluate(
+            net,
+            [n.upper for n in measured.norms],
+            train=with_bound or self._due(self.cost_every, t),
+            test=with_bound or with_heldout,
+            threads=threads,
+        )
+        residuals = bound = labels = heldout = None
+        if train is not None:
+            residuals, _, offsets = train.distances(Y_train)
+        if with_heldout and test is not None:
+            labels = self._inputs.labels(net, test, threads)  # the float64 network's
         if with_bound:
-            assert self._geometry is not None and Y_test is not None and residuals is not None
-            per_sample = self._geometry.bounds(lipschitz, residuals, Y_train, Y_test, threads)
-            test_outputs = net._forward(self._geometry.X_test, threads)
-            bound = snapshot(per_sample, test_outputs, Y_test)
-        if self.heldout_delta is not None and self.X_test is not None and Y_test is not None:
-            if test_outputs is None:
-                test_outputs = net._forward(self.X_test, threads)
-            errors = np.count_nonzero(test_outputs.argmax(1) != Y_test.argmax(1))
+            assert self._geometry is not None and Y_test is not None and test is not None
+            per_sample = self._geometry.bounds(lipschitz, offsets, Y_train, Y_test, threads)
+            if labels is None and one_hot:
+                labels = test.values.argmax(axis=1)  # float32 outputs: an estimate
+            bound = snapshot(per_sample, test, Y_test, labels if one_hot else None)
+        if self.heldout_delta is not None and labels is not None and Y_test is not None:
+            errors = np.count_nonzero(labels != Y_test.argmax(1))
             heldout = heldout_certificate(
                 int(errors), len(Y_test), delta=record_delta(self.heldout_delta, t)
             )
+        forwards = [o.precision for o in (train, test) if o is not None]
         item = MonitorRecord(
             record=t,
             step=int(step),
@@ -408,6 +340,7 @@ class NormMonitor:
             bound=bound,
             seconds=time.perf_counter() - start,
             heldout=heldout,
+            precision=forwards[0] if forwards else None,
         )
         self.history.append(item)
         return item
@@ -424,6 +357,7 @@ class NormMonitor:
             "cost_every": self.cost_every,
             "n_train": int(self.X_train.shape[0]),
             "n_test": None if self.X_test is None else int(self.X_test.shape[0]),
+            "precision": self.precision,
             "records": [r.to_dict() for r in self.history],
         }
 

@@ -8,7 +8,6 @@ one pass, which returns a :class:`SampleBounds` per context.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,7 +17,7 @@ from archbound._validation import check_threads
 from archbound.bounds._cache import FeatureSpace
 from archbound.bounds._checks import check_data
 from archbound.bounds.registry import BoundContext
-from archbound.bounds.reports import BoundReport
+from archbound.bounds.reports import BoundReport, ratio_of
 from archbound.geometry import _nearest
 from archbound.network import Network
 
@@ -298,8 +297,8 @@ def report_from_samples(
         test_cost_bound=bound,
         uniform_bound=totals.uniform_bound,
         max_error=totals.max_error,
-        ratio=bound / test_cost if test_cost > 0 else math.inf,
-        mean_ratio=(totals.mean_bound / totals.mean_error if totals.mean_error > 0 else math.inf),
+        ratio=ratio_of(bound, test_cost),
+        mean_ratio=ratio_of(totals.mean_bound, totals.mean_error),
         accuracy=totals.accuracy,
         lipschitz=context.alpha,
         norms=list(context.norms),

@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
@@ -29,6 +31,27 @@ BOUND_COLUMNS = (
     "accuracy",
     "violations",
 )
+
+
+def ratio_of(bound: float, truth: float) -> float:
+    """bound / truth, inf where the truth is 0."""
+    return bound / truth if truth > 0 else math.inf
+
+
+class BoundTotals(Protocol):
+    """The aggregates a :class:`BoundSnapshot` is made of (a :class:`BoundReport`, or the
+    aggregates of per-sample arrays)."""
+
+    @property
+    def test_cost_bound(self) -> float: ...
+    @property
+    def test_cost(self) -> float: ...
+    @property
+    def uniform_bound(self) -> float: ...
+    @property
+    def max_error(self) -> float: ...
+    @property
+    def accuracy(self) -> float | None: ...
 
 
 @dataclass(frozen=True)
@@ -85,6 +108,52 @@ class BoundSnapshot:
         out = {k: _finite_or_none(getattr(self, k)) for k in BOUND_COLUMNS if k != "violations"}
         out["violations"] = int(self.violations)
         return out
+
+    @classmethod
+    def of(
+        cls,
+        totals: BoundTotals,
+        per_sample: np.ndarray,
+        errors: np.ndarray,
+        *,
+        truth_lower: np.ndarray | None = None,
+    ) -> BoundSnapshot:
+        """The snapshot of per-sample bounds beside the truth: the one place its ratios and
+        its violation count are defined.
+
+        Parameters
+        ----------
+        totals : BoundTotals
+            test_cost_bound, test_cost, uniform_bound, max_error and accuracy.
+        per_sample : ndarray of shape (m,)
+            B_j.
+        errors : ndarray of shape (m,)
+            The truth |f(x~_j) - y~_j| (mean_error is their mean).
+        truth_lower : ndarray of shape (m,), optional
+            A lower bound on the truth to count the violations against, where ``errors`` is
+            an estimate (a float32 evaluation); default ``errors``.
+
+        Returns
+        -------
+        BoundSnapshot
+        """
+        per_sample = np.asarray(per_sample, dtype=np.float64)
+        errors = np.asarray(errors, dtype=np.float64)
+        lower = errors if truth_lower is None else np.asarray(truth_lower, dtype=np.float64)
+        slack = VIOLATION_SLACK * (1.0 + np.abs(lower))
+        mean_bound, mean_error = float(per_sample.mean()), float(errors.mean())
+        return cls(
+            test_cost_bound=totals.test_cost_bound,
+            test_cost=totals.test_cost,
+            mean_bound=mean_bound,
+            mean_error=mean_error,
+            uniform_bound=totals.uniform_bound,
+            max_error=totals.max_error,
+            ratio=ratio_of(totals.test_cost_bound, totals.test_cost),
+            mean_ratio=ratio_of(mean_bound, mean_error),
+            accuracy=totals.accuracy,
+            violations=int(np.sum(per_sample < lower - slack)),
+        )
 
 
 @dataclass(frozen=True)
@@ -168,21 +237,7 @@ class BoundReport:
         -------
         BoundSnapshot
         """
-        per_sample = np.asarray(self.per_sample, dtype=np.float64)
-        errors = np.asarray(self.errors, dtype=np.float64)
-        slack = VIOLATION_SLACK * (1.0 + np.abs(errors))
-        return BoundSnapshot(
-            test_cost_bound=self.test_cost_bound,
-            test_cost=self.test_cost,
-            mean_bound=float(per_sample.mean()),
-            mean_error=float(errors.mean()),
-            uniform_bound=self.uniform_bound,
-            max_error=self.max_error,
-            ratio=self.ratio,
-            mean_ratio=self.mean_ratio,
-            accuracy=self.accuracy,
-            violations=int(np.sum(per_sample < errors - slack)),
-        )
+        return BoundSnapshot.of(self, self.per_sample, self.errors)
 
     def attained_counts(self) -> dict | None:
         """``"best"`` only: component name -> number of test samples it attains (else None)."""
