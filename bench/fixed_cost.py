@@ -11,7 +11,7 @@ of a row alternate block by block, so that they see the same load. On a busy mac
 ``--thread-time`` times the calling thread's CPU time instead of wall time (the core runs
 these sizes on the calling thread alone).
 
-    python bench/fixed_cost.py [--repeats 201] [--number 200] [--thread-time]
+    python bench/fixed_cost.py [--repeats 201] [--number 200] [--thread-time] [--only nearest,pinv]
 """
 
 from __future__ import annotations
@@ -91,7 +91,11 @@ def main(argv=None) -> None:
     parser.add_argument(
         "--thread-time", action="store_true", help="the calling thread's CPU time, not wall"
     )
+    parser.add_argument(
+        "--only", default="", help="comma-separated prefixes of the rows to run (nearest,pinv)"
+    )
     args = parser.parse_args(argv)
+    only = tuple(filter(None, args.only.split(",")))
     timer = time.thread_time if args.thread_time else time.perf_counter
     product = timeit.Timer(
         "F @ G.T", globals={"F": np.ones((2, 3)), "G": np.ones((2, 3))}, timer=timer
@@ -102,6 +106,8 @@ def main(argv=None) -> None:
     print(f"(NumPy's product of two 2 x 3 arrays: {numpy_us:.2f} us)")
     print(f"{'function':<34}{'core call':>10}{'public':>10}{'overhead':>10}")
     for name, public, core in _cases():
+        if only and not name.startswith(only):
+            continue
         public_s, core_s = best_pair(public, core, args.repeats, args.number, timer)
         print(
             f"{name:<34}{core_s * 1e6:10.2f}{public_s * 1e6:10.2f}"

@@ -11,6 +11,7 @@ Lipschitz constant of the network, r_i its training residuals and y the labels, 
 
 from __future__ import annotations
 
+import functools
 import numbers
 import warnings
 
@@ -34,6 +35,12 @@ class AbsentClassWarning(UserWarning):
 
     Their class-conditional distance is ``inf`` and their index ``-1``.
     """
+
+
+#: alphas = [1.0] as the kernel reads it, per dtype character: the default, built once.
+_UNIT_ALPHA = {char: np.ones(1, dtype=char) for char in "fd"}
+for _unit in _UNIT_ALPHA.values():
+    _unit.flags.writeable = False
 
 
 def _check_block_size(block_size) -> int:
@@ -97,6 +104,39 @@ def _check_classes(
         check_labels(classes_test, "classes_test", n_samples=m, allow_negative=True),
         check_labels(classes_train, "classes_train", n_samples=n, allow_negative=True),
     )
+
+
+@functools.lru_cache(maxsize=64)
+def _check_workspace(
+    m: int, n: int, d: int, q: int, block: int, threads: int, itemsize: int, block_size
+) -> None:
+    """The memory guard of one objective's kernel call (block_size as the user gave it, for
+    the message). A pure function of its arguments, so a refusal is raised each time and a
+    pass is remembered: repeated calls of one shape skip it."""
+    check_memory(
+        _core.nearest_workspace_bytes(m, n, d, q, 1, block, threads, itemsize),
+        "nearest with block_size = {} and threads = {}",
+        block_size,
+        threads or "default",
+    )
+
+
+def _check_extras(
+    y_test, y_train, offsets, classes_test, classes_train, m: int, n: int, dtype
+) -> tuple[np.ndarray | None, ...]:
+    """nearest's optional arrays, validated: labels, offsets and classes, in that order."""
+    if (
+        y_test is None
+        and y_train is None
+        and offsets is None
+        and classes_test is None
+        and classes_train is None
+    ):
+        return None, None, None, None, None  # the plain nearest neighbour
+    y_test, y_train = _check_labels(y_test, y_train, m, n, dtype)
+    offsets = _check_offsets(offsets, n, dtype)
+    classes_test, classes_train = _check_classes(classes_test, classes_train, m, n)
+    return y_test, y_train, offsets, classes_test, classes_train
 
 
 def nearest(
@@ -168,7 +208,6 @@ def nearest(
     if F_test.dtype != F_train.dtype:  # float32 only when both are
         F_test = F_test.astype(np.float64, copy=False)
         F_train = F_train.astype(np.float64, copy=False)
-    dtype = F_test.dtype.type
     if F_test.shape[1] != F_train.shape[1]:
         raise ValueError(
             f"F_test and F_train must have the same number of features (columns), got "
@@ -176,24 +215,19 @@ def nearest(
         )
     m, n = F_test.shape[0], F_train.shape[0]
     alpha = check_scalar(alpha, "alpha", numbers.Real, min_val=0.0)
-    y_test, y_train = _check_labels(y_test, y_train, m, n, dtype)
-    offsets = _check_offsets(offsets, n, dtype)
-    classes_test, classes_train = _check_classes(classes_test, classes_train, m, n)
+    y_test, y_train, offsets, classes_test, classes_train = _check_extras(
+        y_test, y_train, offsets, classes_test, classes_train, m, n, F_test.dtype.type
+    )
     block = _check_block_size(block_size)
     threads = check_threads(threads)
     # Tiles never hold more than m test samples: a larger block_size means the same as m.
     block = min(block, m)
     q = 0 if y_train is None else y_train.shape[1]
-    check_memory(
-        _core.nearest_workspace_bytes(
-            m, n, F_train.shape[1], q, 1, block, threads, F_train.itemsize
-        ),
-        f"nearest with block_size = {block_size} and threads = {threads or 'default'}",
-    )
+    _check_workspace(m, n, F_train.shape[1], q, block, threads, F_train.itemsize, block_size)
     result = _nearest(
         F_test,
         F_train,
-        [alpha],
+        _UNIT_ALPHA[F_test.dtype.char] if alpha == 1.0 else [alpha],
         y_test,
         y_train,
         None if offsets is None else offsets[None, :],
@@ -203,7 +237,8 @@ def nearest(
         threads,
         with_distances=False,
     )
-    return np.array(result.values[:, 0]), np.array(result.indices[:, 0])
+    # Owned, writable copies of the core's read-only (m, 1) views.
+    return result.values.ravel().copy(), result.indices.ravel().copy()
 
 
 def _nearest(
@@ -227,10 +262,14 @@ def _nearest(
     without ``with_distances``) have shape (m, K).
     """
     kernel = _core.nearest_float32 if F_test.dtype.char == "f" else _core.nearest_float64
+    if not (
+        type(alphas) is np.ndarray and alphas.dtype == F_test.dtype and alphas.flags.c_contiguous
+    ):
+        alphas = np.array(alphas, dtype=F_test.dtype)
     result = kernel(
         F_test,
         F_train,
-        np.array(alphas, dtype=F_test.dtype),
+        alphas,
         y_test,
         y_train,
         offsets,

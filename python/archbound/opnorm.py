@@ -138,16 +138,27 @@ def _layer_seeds(seed, count: int) -> list[int]:
 
 
 def _estimate(result, delta: float) -> NormEstimate:
-    """The core's NormResult as a NormEstimate."""
-    method = result.method  # the core's fields are Python float, str, int and bool already
-    return NormEstimate(
-        result.estimate,
-        result.upper,
-        method,
-        result.iterations,
-        result.converged,
-        0.0 if method == "exact" else delta,
+    """The core's NormResult as a NormEstimate.
+
+    The core's fields are Python float, str, int and bool already. The fields are filled in
+    as one dict: the frozen dataclass's ``__init__`` sets each through
+    ``object.__setattr__``, a microsecond of a tiny call's few.
+    """
+    method = result.method
+    estimate = object.__new__(NormEstimate)
+    object.__setattr__(
+        estimate,
+        "__dict__",
+        {
+            "estimate": result.estimate,
+            "upper": result.upper,
+            "method": method,
+            "iterations": result.iterations,
+            "converged": result.converged,
+            "delta": 0.0 if method == "exact" else delta,
+        },
     )
+    return estimate
 
 
 def _warn_unconverged(estimates: Sequence[NormEstimate], rtol: float, names) -> None:
