@@ -11,6 +11,8 @@ import math
 import numbers
 import os
 import random
+from collections.abc import Callable
+from typing import TypeVar
 
 import numpy as np
 
@@ -18,6 +20,8 @@ from archbound import _core
 
 FLOAT64 = (np.float64,)
 FLOATS = (np.float64, np.float32)
+
+T = TypeVar("T")
 
 #: What a ``seed`` argument may be: None (fresh entropy), a non-negative int or a Generator.
 SeedLike = int | np.random.Generator | None
@@ -358,3 +362,27 @@ def check_memory(nbytes: float, what: str, *args) -> None:
             f"{what} would need about {nbytes:.3g} bytes ({nbytes / 2**30:.1f} GiB), more "
             f"than this machine can give ({limit:.3g} bytes usable); reduce the sizes"
         )
+
+
+def remembered(check: Callable[..., T]) -> Callable[..., T]:
+    """`check`, a validation of scalar arguments, with its passes remembered.
+
+    For a pure function of its arguments that returns or raises: a call with arguments seen
+    before (equal and of the same types, so that ``True`` is never taken for ``1``) returns
+    the remembered result, which tiny calls of one shape repeat. A refusal is never
+    remembered; unhashable arguments (a list for a scalar, say) are validated afresh, so
+    that the error names them as before.
+    """
+    cached = functools.lru_cache(maxsize=256, typed=True)(check)
+
+    @functools.wraps(check)
+    def checked(*args):
+        try:
+            return cached(*args)
+        except DTypeError:
+            raise
+        except TypeError:  # an unhashable argument: validated below, outside this handler
+            pass
+        return check(*args)
+
+    return checked

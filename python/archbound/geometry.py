@@ -11,7 +11,6 @@ Lipschitz constant of the network, r_i its training residuals and y the labels, 
 
 from __future__ import annotations
 
-import functools
 import numbers
 import warnings
 
@@ -27,6 +26,7 @@ from archbound._validation import (
     check_scalar,
     check_threads,
     is_one_dimensional,
+    remembered,
 )
 
 
@@ -35,12 +35,6 @@ class AbsentClassWarning(UserWarning):
 
     Their class-conditional distance is ``inf`` and their index ``-1``.
     """
-
-
-#: alphas = [1.0] as the kernel reads it, per dtype character: the default, built once.
-_UNIT_ALPHA = {char: np.ones(1, dtype=char) for char in "fd"}
-for _unit in _UNIT_ALPHA.values():
-    _unit.flags.writeable = False
 
 
 def _check_block_size(block_size) -> int:
@@ -106,19 +100,25 @@ def _check_classes(
     )
 
 
-@functools.lru_cache(maxsize=64)
-def _check_workspace(
-    m: int, n: int, d: int, q: int, block: int, threads: int, itemsize: int, block_size
-) -> None:
-    """The memory guard of one objective's kernel call (block_size as the user gave it, for
-    the message). A pure function of its arguments, so a refusal is raised each time and a
-    pass is remembered: repeated calls of one shape skip it."""
+@remembered
+def _kernel_arguments(
+    alpha: float, block_size, threads, m: int, n: int, d: int, q: int, itemsize: int
+) -> tuple[np.ndarray, int, int]:
+    """alphas, block and threads of one objective's kernel call, from a validated alpha:
+    block_size and threads validated, and the call's memory guard passed."""
+    block = _check_block_size(block_size)
+    threads = check_threads(threads)
+    # Tiles never hold more than m test samples: a larger block_size means the same as m.
+    block = min(block, m)
     check_memory(
         _core.nearest_workspace_bytes(m, n, d, q, 1, block, threads, itemsize),
         "nearest with block_size = {} and threads = {}",
         block_size,
         threads or "default",
     )
+    alphas = np.array([alpha], dtype=np.float32 if itemsize == 4 else np.float64)
+    alphas.flags.writeable = False  # shared by the calls that remember it
+    return alphas, block, threads
 
 
 def _check_extras(
@@ -218,16 +218,14 @@ def nearest(
     y_test, y_train, offsets, classes_test, classes_train = _check_extras(
         y_test, y_train, offsets, classes_test, classes_train, m, n, F_test.dtype.type
     )
-    block = _check_block_size(block_size)
-    threads = check_threads(threads)
-    # Tiles never hold more than m test samples: a larger block_size means the same as m.
-    block = min(block, m)
     q = 0 if y_train is None else y_train.shape[1]
-    _check_workspace(m, n, F_train.shape[1], q, block, threads, F_train.itemsize, block_size)
+    alphas, block, threads = _kernel_arguments(
+        alpha, block_size, threads, m, n, F_train.shape[1], q, F_train.itemsize
+    )
     result = _nearest(
         F_test,
         F_train,
-        _UNIT_ALPHA[F_test.dtype.char] if alpha == 1.0 else [alpha],
+        alphas,
         y_test,
         y_train,
         None if offsets is None else offsets[None, :],
@@ -257,14 +255,13 @@ def _nearest(
 ):
     """The kernel on validated, C-contiguous arrays of one float dtype, for K objectives.
 
-    ``alphas`` has shape (K,) and ``offsets`` (K, N) or None. Returns the core's result,
+    ``alphas`` (K values, or a C-contiguous array of F_test's dtype) has shape (K,) and
+    ``offsets`` (K, N) or None. Returns the core's result,
     whose ``values``, ``indices`` and ``distances`` (|F_j - G_i| at the minimizer; empty
     without ``with_distances``) have shape (m, K).
     """
     kernel = _core.nearest_float32 if F_test.dtype.char == "f" else _core.nearest_float64
-    if not (
-        type(alphas) is np.ndarray and alphas.dtype == F_test.dtype and alphas.flags.c_contiguous
-    ):
+    if type(alphas) is not np.ndarray:
         alphas = np.array(alphas, dtype=F_test.dtype)
     result = kernel(
         F_test,

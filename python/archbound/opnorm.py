@@ -22,6 +22,7 @@ from archbound._validation import (
     check_scalar,
     check_seed,
     check_threads,
+    remembered,
     seed_from,
 )
 
@@ -240,11 +241,19 @@ def opnorm(
     Lanczos algorithms with a random start", SIAM J. Matrix Anal. Appl. 13(4), 1992.
     """
     W = check_array(W, "W")
-    method = _check_method(method)
-    delta = check_probability(delta, "delta")
-    rtol = check_scalar(rtol, "rtol", numbers.Real, min_val=0.0, include_boundaries="neither")
-    iterations = _check_max_iter(max_iter)
+    method, delta, rtol, iterations = _check_options(method, delta, rtol, max_iter)
     return _opnorm(W, method, delta, rtol, iterations, check_seed(seed), check_threads(threads))
+
+
+@remembered
+def _check_options(method, delta, rtol, max_iter) -> tuple[str, float, float, int]:
+    """opnorm's method, delta, rtol and max_iter, validated (max_iter as the core takes it)."""
+    return (
+        _check_method(method),
+        check_probability(delta, "delta"),
+        check_scalar(rtol, "rtol", numbers.Real, min_val=0.0, include_boundaries="neither"),
+        _check_max_iter(max_iter),
+    )
 
 
 def _opnorm(
