@@ -42,9 +42,10 @@ def _all_finite(array: np.ndarray) -> bool:
 
 
 @functools.cache
-def _type_chars(dtypes: tuple) -> str:
-    """The one-character codes of `dtypes` (``"d"`` for float64), for a quick membership test."""
-    return "".join(np.dtype(t).char for t in dtypes)
+def _native_dtypes(dtypes: tuple) -> tuple[np.dtype, ...]:
+    """`dtypes` as native-byte-order dtype objects: an array of one of them has its dtype by
+    identity, which a membership test finds first."""
+    return tuple(np.dtype(t) for t in dtypes)
 
 
 def _as_array(value, name: str, what: str) -> np.ndarray:
@@ -76,11 +77,9 @@ def check_array(
     # The fast path, for an array that is already what the core reads (what matters on tiny
     # calls): only its values are left to check, in one call into the core.
     if type(value) is np.ndarray and not copy:
-        dtype = value.dtype
         if (
             value.ndim == ndim
-            and dtype.char in _type_chars(dtypes)
-            and dtype.isnative
+            and value.dtype in _native_dtypes(dtypes)
             and value.flags.c_contiguous
         ):
             if value.size:
