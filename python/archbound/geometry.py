@@ -125,14 +125,6 @@ def _check_extras(
     y_test, y_train, offsets, classes_test, classes_train, m: int, n: int, dtype
 ) -> tuple[np.ndarray | None, ...]:
     """nearest's optional arrays, validated: labels, offsets and classes, in that order."""
-    if (
-        y_test is None
-        and y_train is None
-        and offsets is None
-        and classes_test is None
-        and classes_train is None
-    ):
-        return None, None, None, None, None  # the plain nearest neighbour
     y_test, y_train = _check_labels(y_test, y_train, m, n, dtype)
     offsets = _check_offsets(offsets, n, dtype)
     classes_test, classes_train = _check_classes(classes_test, classes_train, m, n)
@@ -208,19 +200,28 @@ def nearest(
     if F_test.dtype != F_train.dtype:  # float32 only when both are
         F_test = F_test.astype(np.float64, copy=False)
         F_train = F_train.astype(np.float64, copy=False)
-    if F_test.shape[1] != F_train.shape[1]:
+    (m, d), (n, d_train) = F_test.shape, F_train.shape
+    if d != d_train:
         raise ValueError(
             f"F_test and F_train must have the same number of features (columns), got "
-            f"{F_test.shape[1]} and {F_train.shape[1]}"
+            f"{d} and {d_train}"
         )
-    m, n = F_test.shape[0], F_train.shape[0]
     alpha = check_scalar(alpha, "alpha", numbers.Real, min_val=0.0)
-    y_test, y_train, offsets, classes_test, classes_train = _check_extras(
-        y_test, y_train, offsets, classes_test, classes_train, m, n, F_test.dtype.type
-    )
-    q = 0 if y_train is None else y_train.shape[1]
+    if (
+        y_test is None
+        and y_train is None
+        and offsets is None
+        and classes_test is None
+        and classes_train is None
+    ):
+        q = 0  # the plain nearest neighbour
+    else:
+        y_test, y_train, offsets, classes_test, classes_train = _check_extras(
+            y_test, y_train, offsets, classes_test, classes_train, m, n, F_test.dtype.type
+        )
+        q = 0 if y_train is None else y_train.shape[1]
     alphas, block, threads = _kernel_arguments(
-        alpha, block_size, threads, m, n, F_train.shape[1], q, F_train.itemsize
+        alpha, block_size, threads, m, n, d, q, F_train.itemsize
     )
     result = _nearest(
         F_test,
@@ -235,8 +236,8 @@ def nearest(
         threads,
         with_distances=False,
     )
-    # Owned, writable copies of the core's read-only (m, 1) views.
-    return result.values.ravel().copy(), result.indices.ravel().copy()
+    # Views of the (m, 1) results, which only this call holds: no copy.
+    return result.values.ravel(), result.indices.ravel()
 
 
 def _nearest(
