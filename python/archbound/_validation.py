@@ -76,17 +76,18 @@ def check_array(
     """
     # The fast path, for an array that is already what the core reads (what matters on tiny
     # calls): only its values are left to check, in one call into the core.
-    if type(value) is np.ndarray and not copy:
-        if (
-            value.ndim == ndim
-            and value.dtype in _native_dtypes(dtypes)
-            and value.flags.c_contiguous
-        ):
-            if value.size:
-                if not finite or _core.all_finite(value, 0):
-                    return value
-            elif allow_empty:
+    if (
+        type(value) is np.ndarray
+        and not copy
+        and value.ndim == ndim
+        and value.dtype in _native_dtypes(dtypes)
+        and value.flags.c_contiguous
+    ):
+        if value.size:
+            if not finite or _core.all_finite(value, 0):
                 return value
+        elif allow_empty:
+            return value
     array = _as_array(value, name, "an array of numbers")
     kind = array.dtype.kind
     if kind not in "iuf":
