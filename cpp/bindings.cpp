@@ -77,6 +77,9 @@ void* capsule_pointer(const py::object& capsule) {
 }
 
 template <class S> bool all_finite_of(const CArray<S>& a, int threads) {
+    // Releasing and taking back the GIL costs about as much as scanning a few thousand
+    // values: small arrays, which every small call checks, are scanned holding it.
+    if (a.size() <= 4096) return archbound::all_finite(a.data(), Index(a.size()), threads);
     py::gil_scoped_release release;
     return archbound::all_finite(a.data(), Index(a.size()), threads);
 }
@@ -191,11 +194,17 @@ archbound::NearestResult<S> nearest(const CArray<S>& test, const CArray<S>& trai
     });
 }
 
+/// Writable views of the result's own memory, which nothing else holds: a caller that keeps
+/// a column keeps it without a copy.
 template <class S> void bind_nearest_result(py::module_& m, const char* name) {
-    py::class_<archbound::NearestResult<S>>(m, name)
-        .def_readonly("values", &archbound::NearestResult<S>::values)
-        .def_readonly("indices", &archbound::NearestResult<S>::indices)
-        .def_readonly("distances", &archbound::NearestResult<S>::distances);
+    using Result = archbound::NearestResult<S>;
+    py::class_<Result>(m, name)
+        .def_property_readonly("values",
+                               [](Result& r) -> archbound::Matrix<S>& { return r.values; })
+        .def_property_readonly("indices",
+                               [](Result& r) -> archbound::IndexMatrix& { return r.indices; })
+        .def_property_readonly("distances",
+                               [](Result& r) -> archbound::Matrix<S>& { return r.distances; });
 }
 
 }  // namespace
@@ -209,8 +218,8 @@ template <class S> void bind_nearest_result(py::module_& m, const char* name) {
 PYBIND11_MODULE(ARCHBOUND_MODULE, m) {
     m.doc() = "archbound's compiled core (Eigen + OpenMP). Use the archbound package instead.";
 
-    // Every result is one typed object; its matrices come back as read-only NumPy views of
-    // the result's own memory (never the caller's arrays).
+    // Every result is one typed object; its matrices come back as NumPy views of the result's
+    // own memory (never the caller's arrays), read-only but for nearest's.
     using archbound::ConstructedNetwork, archbound::NormResult, archbound::PinvResult;
     py::class_<PinvResult>(m, "PinvResult")
         .def_readonly("pinv", &PinvResult::pinv)

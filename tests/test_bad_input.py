@@ -425,3 +425,26 @@ def test_nan_and_inf_are_found_anywhere(dtype, size, bad):
         assert not _core.all_finite(broken, 1)
         with pytest.raises(ValueError, match="W contains " + ("NaN" if bad != bad else "inf")):
             ab.opnorm(broken.reshape(1, -1))
+
+
+@pytest.mark.parametrize(
+    "call, good, bad, name",
+    [
+        (lambda v: ab.nearest(np.ones((2, 3)), np.ones((2, 3)), alpha=v), 1, True, "alpha"),
+        (lambda v: ab.nearest(np.ones((2, 3)), np.ones((2, 3)), threads=v), 1, True, "threads"),
+        (lambda v: ab.nearest(np.ones((2, 3)), np.ones((2, 3)), block_size=v), 1, True, "block"),
+        (lambda v: ab.nearest(np.ones((2, 3)), np.ones((2, 3)), threads=v), 2, 2.0, "threads"),
+        (lambda v: ab.opnorm(np.ones((2, 2)), max_iter=v), 1, True, "max_iter"),
+        (lambda v: ab.opnorm(np.ones((2, 2)), rtol=v), 1, True, "rtol"),
+        (lambda v: ab.opnorm(np.ones((2, 2)), delta=v), 0.5, [0.5], "delta"),
+        (lambda v: ab.opnorm(np.ones((2, 2)), method=v), "auto", ["auto"], "method"),
+    ],
+)
+def test_a_remembered_pass_never_admits_an_equal_bad_value(call, good, bad, name):
+    """The scalar checks that remember their passes tell True from 1 and 2.0 from 2, and
+    name an unhashable argument as a first call would, with no other error chained."""
+    call(good)
+    for _ in range(2):  # a refusal is not remembered either
+        with pytest.raises((TypeError, ValueError), match=name) as caught:
+            call(bad)
+        assert caught.value.__context__ is None

@@ -239,6 +239,13 @@ def test_dtypes_layouts_and_no_aliasing(rng):
     v, _ = archbound.nearest(np.arange(12).reshape(4, 3), np.arange(6).reshape(2, 3))
     np.testing.assert_allclose(v, [0, 0, np.sqrt(27), np.sqrt(108)])
     assert not np.shares_memory(v64, F_test)
+    # The results are the caller's own: writable, and shared with no other call's.
+    again, again_indices = archbound.nearest(F_test, F_train)
+    assert v64.flags.writeable and i64.flags.writeable
+    v64[:] = -1.0
+    i64[:] = -1
+    assert (again >= 0).all() and (again_indices >= 0).all()
+    np.testing.assert_array_equal(archbound.nearest(F_test, F_train)[0], again)
 
 
 def test_empty_and_invalid_sizes_through_core():

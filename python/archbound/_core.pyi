@@ -1,7 +1,8 @@
 """Type stub of archbound's compiled core (cpp/bindings.cpp). Internal: use the package.
 
 Arrays are C-contiguous; a (n, d) array is the core's d x n column-major matrix. Results are
-typed objects whose matrices are read-only NumPy views of the result's own memory.
+typed objects whose matrices are NumPy views of the result's own memory: read-only, but for
+the nearest results', which are writable (nothing else holds them).
 """
 
 from collections.abc import Sequence

@@ -10,6 +10,9 @@ import functools
 import math
 import numbers
 import os
+import random
+from collections.abc import Callable
+from typing import TypeVar
 
 import numpy as np
 
@@ -17,6 +20,8 @@ from archbound import _core
 
 FLOAT64 = (np.float64,)
 FLOATS = (np.float64, np.float32)
+
+T = TypeVar("T")
 
 #: What a ``seed`` argument may be: None (fresh entropy), a non-negative int or a Generator.
 SeedLike = int | np.random.Generator | None
@@ -37,9 +42,10 @@ def _all_finite(array: np.ndarray) -> bool:
 
 
 @functools.cache
-def _type_chars(dtypes: tuple) -> str:
-    """The one-character codes of `dtypes` (``"d"`` for float64), for a quick membership test."""
-    return "".join(np.dtype(t).char for t in dtypes)
+def _native_dtypes(dtypes: tuple) -> tuple[np.dtype, ...]:
+    """`dtypes` as native-byte-order dtype objects: an array of one of them has its dtype by
+    identity, which a membership test finds first."""
+    return tuple(np.dtype(t) for t in dtypes)
 
 
 def _as_array(value, name: str, what: str) -> np.ndarray:
@@ -69,18 +75,19 @@ def check_array(
     naming `name`, for the wrong number of dimensions, an empty array, NaN or inf.
     """
     # The fast path, for an array that is already what the core reads (what matters on tiny
-    # calls): only its values are left to check, as below.
+    # calls): only its values are left to check, in one call into the core.
     if (
         type(value) is np.ndarray
         and not copy
         and value.ndim == ndim
-        and value.dtype.char in _type_chars(dtypes)
-        and value.dtype.isnative
+        and value.dtype in _native_dtypes(dtypes)
         and value.flags.c_contiguous
-        and (allow_empty or value.size)
-        and (not (finite and value.size) or _core.all_finite(value, 0))
     ):
-        return value
+        if value.size:
+            if not finite or _core.all_finite(value, 0):
+                return value
+        elif allow_empty:
+            return value
     array = _as_array(value, name, "an array of numbers")
     kind = array.dtype.kind
     if kind not in "iuf":
@@ -210,6 +217,8 @@ def check_seed_argument(seed) -> int | np.random.Generator | None:
     """
     if seed is None or isinstance(seed, np.random.Generator):
         return seed
+    if type(seed) is int and seed >= 0:
+        return seed
     if type(seed) is int or (isinstance(seed, numbers.Integral) and not isinstance(seed, bool)):
         if seed < 0:
             raise ValueError(f"seed must be non-negative, got {seed}")
@@ -217,11 +226,21 @@ def check_seed_argument(seed) -> int | np.random.Generator | None:
     raise DTypeError(f"seed must be None, an int or a numpy Generator, got {type(seed).__name__}")
 
 
+#: Where a seed of None comes from: a generator seeded from the operating system's entropy,
+#: and again in every forked child (else a parent and its child would draw the same seeds).
+#: A draw takes a tenth of a microsecond, against about one for os.urandom's system call.
+_FRESH = random.Random()
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_FRESH.seed)
+
+
 def check_seed(seed) -> int:
     """Normalise `seed` (None, a non-negative int or a numpy Generator) to a 63-bit int."""
+    if type(seed) is int and 0 <= seed < 2**63:
+        return seed
     seed = check_seed_argument(seed)
-    if seed is None:  # fresh entropy from the OS, as np.random.SeedSequence() draws it
-        return int.from_bytes(os.urandom(8), "little") >> 1
+    if seed is None:
+        return _FRESH.getrandbits(63)
     if isinstance(seed, np.random.Generator):
         return int(seed.integers(0, 2**63 - 1))
     return seed % (2**63)
@@ -265,21 +284,22 @@ def check_scalar(
     """
     integral = target_type is numbers.Integral
     kind = type(value)
-    if kind is bool or not (
-        kind is int or (kind is float and not integral) or isinstance(value, target_type)
-    ):
-        what = "an int" if integral else "a real number"
-        raise DTypeError(f"{name} must be {what}, got {type(value).__name__}")
-    try:
-        value = int(value) if integral else float(value)
-    except OverflowError:
-        raise ValueError(f"{name} is too large to be a float, got {value}") from None
-    left = include_boundaries in ("both", "left")
-    right = include_boundaries in ("both", "right")
-    low_ok = min_val is None or (value >= min_val if left else value > min_val)
-    high_ok = max_val is None or (value <= max_val if right else value < max_val)
-    if (min_val is not None or max_val is not None) and not integral and not math.isfinite(value):
-        low_ok = high_ok = False
+    if kind is not (int if integral else float):  # not already the type it is returned as
+        if kind is bool or not (kind is int or isinstance(value, target_type)):
+            what = "an int" if integral else "a real number"
+            raise DTypeError(f"{name} must be {what}, got {type(value).__name__}")
+        try:
+            value = int(value) if integral else float(value)
+        except OverflowError:
+            raise ValueError(f"{name} is too large to be a float, got {value}") from None
+    if min_val is None and max_val is None:
+        return value
+    left = include_boundaries == "both" or include_boundaries == "left"
+    right = include_boundaries == "both" or include_boundaries == "right"
+    # NaN and infinities are refused whenever a bound is given.
+    finite = integral or math.isfinite(value)
+    low_ok = finite and (min_val is None or (value >= min_val if left else value > min_val))
+    high_ok = finite and (max_val is None or (value <= max_val if right else value < max_val))
     if not (low_ok and high_ok):
         low, high = (None if v is None else f"{v:g}" for v in (min_val, max_val))
         which = "an int" if integral else "finite and"
@@ -328,11 +348,41 @@ class MemoryLimitError(ValueError, MemoryError):
     """A request that would need more memory than the machine has, refused before allocating."""
 
 
-def check_memory(nbytes: float, what: str) -> None:
-    """Refuse, before allocating, a request for more than 80% of the machine's memory."""
+def check_memory(nbytes: float, what: str, *args) -> None:
+    """Refuse, before allocating, a request for more than 80% of the machine's memory.
+
+    `what` names the request in the message; given `args`, it is ``what.format(*args)``,
+    formatted only when the request is refused (a guard on every call stays cheap).
+    """
     limit = 0.8 * available_memory()
     if nbytes > limit:
+        if args:
+            what = what.format(*args)
         raise MemoryLimitError(
             f"{what} would need about {nbytes:.3g} bytes ({nbytes / 2**30:.1f} GiB), more "
             f"than this machine can give ({limit:.3g} bytes usable); reduce the sizes"
         )
+
+
+def remembered(check: Callable[..., T]) -> Callable[..., T]:
+    """`check`, a validation of scalar arguments, with its passes remembered.
+
+    For a pure function of its arguments that returns or raises: a call with arguments seen
+    before (equal and of the same types, so that ``True`` is never taken for ``1``) returns
+    the remembered result, which tiny calls of one shape repeat. A refusal is never
+    remembered; unhashable arguments (a list for a scalar, say) are validated afresh, so
+    that the error names them as before.
+    """
+    cached = functools.lru_cache(maxsize=256, typed=True)(check)
+
+    @functools.wraps(check)
+    def checked(*args):
+        try:
+            return cached(*args)
+        except DTypeError:
+            raise
+        except TypeError:  # an unhashable argument: validated below, outside this handler
+            pass
+        return check(*args)
+
+    return checked

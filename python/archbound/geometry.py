@@ -26,6 +26,7 @@ from archbound._validation import (
     check_scalar,
     check_threads,
     is_one_dimensional,
+    remembered,
 )
 
 
@@ -99,6 +100,37 @@ def _check_classes(
     )
 
 
+@remembered
+def _kernel_arguments(
+    alpha: float, block_size, threads, m: int, n: int, d: int, q: int, itemsize: int
+) -> tuple[np.ndarray, int, int]:
+    """alphas, block and threads of one objective's kernel call, from a validated alpha:
+    block_size and threads validated, and the call's memory guard passed."""
+    block = _check_block_size(block_size)
+    threads = check_threads(threads)
+    # Tiles never hold more than m test samples: a larger block_size means the same as m.
+    block = min(block, m)
+    check_memory(
+        _core.nearest_workspace_bytes(m, n, d, q, 1, block, threads, itemsize),
+        "nearest with block_size = {} and threads = {}",
+        block_size,
+        threads or "default",
+    )
+    alphas = np.array([alpha], dtype=np.float32 if itemsize == 4 else np.float64)
+    alphas.flags.writeable = False  # shared by the calls that remember it
+    return alphas, block, threads
+
+
+def _check_extras(
+    y_test, y_train, offsets, classes_test, classes_train, m: int, n: int, dtype
+) -> tuple[np.ndarray | None, ...]:
+    """nearest's optional arrays, validated: labels, offsets and classes, in that order."""
+    y_test, y_train = _check_labels(y_test, y_train, m, n, dtype)
+    offsets = _check_offsets(offsets, n, dtype)
+    classes_test, classes_train = _check_classes(classes_test, classes_train, m, n)
+    return y_test, y_train, offsets, classes_test, classes_train
+
+
 def nearest(
     F_test: ArrayLike,
     F_train: ArrayLike,
@@ -168,32 +200,33 @@ def nearest(
     if F_test.dtype != F_train.dtype:  # float32 only when both are
         F_test = F_test.astype(np.float64, copy=False)
         F_train = F_train.astype(np.float64, copy=False)
-    dtype = F_test.dtype.type
-    if F_test.shape[1] != F_train.shape[1]:
+    (m, d), (n, d_train) = F_test.shape, F_train.shape
+    if d != d_train:
         raise ValueError(
             f"F_test and F_train must have the same number of features (columns), got "
-            f"{F_test.shape[1]} and {F_train.shape[1]}"
+            f"{d} and {d_train}"
         )
-    m, n = F_test.shape[0], F_train.shape[0]
     alpha = check_scalar(alpha, "alpha", numbers.Real, min_val=0.0)
-    y_test, y_train = _check_labels(y_test, y_train, m, n, dtype)
-    offsets = _check_offsets(offsets, n, dtype)
-    classes_test, classes_train = _check_classes(classes_test, classes_train, m, n)
-    block = _check_block_size(block_size)
-    threads = check_threads(threads)
-    # Tiles never hold more than m test samples: a larger block_size means the same as m.
-    block = min(block, m)
-    q = 0 if y_train is None else y_train.shape[1]
-    check_memory(
-        _core.nearest_workspace_bytes(
-            m, n, F_train.shape[1], q, 1, block, threads, F_train.itemsize
-        ),
-        f"nearest with block_size = {block_size} and threads = {threads or 'default'}",
+    if (
+        y_test is None
+        and y_train is None
+        and offsets is None
+        and classes_test is None
+        and classes_train is None
+    ):
+        q = 0  # the plain nearest neighbour
+    else:
+        y_test, y_train, offsets, classes_test, classes_train = _check_extras(
+            y_test, y_train, offsets, classes_test, classes_train, m, n, F_test.dtype.type
+        )
+        q = 0 if y_train is None else y_train.shape[1]
+    alphas, block, threads = _kernel_arguments(
+        alpha, block_size, threads, m, n, d, q, F_train.itemsize
     )
     result = _nearest(
         F_test,
         F_train,
-        [alpha],
+        alphas,
         y_test,
         y_train,
         None if offsets is None else offsets[None, :],
@@ -203,7 +236,8 @@ def nearest(
         threads,
         with_distances=False,
     )
-    return np.array(result.values[:, 0]), np.array(result.indices[:, 0])
+    # Views of the (m, 1) results, which only this call holds: no copy.
+    return result.values.ravel(), result.indices.ravel()
 
 
 def _nearest(
@@ -222,15 +256,18 @@ def _nearest(
 ):
     """The kernel on validated, C-contiguous arrays of one float dtype, for K objectives.
 
-    ``alphas`` has shape (K,) and ``offsets`` (K, N) or None. Returns the core's result,
+    ``alphas`` (K values, or a C-contiguous array of F_test's dtype) has shape (K,) and
+    ``offsets`` (K, N) or None. Returns the core's result,
     whose ``values``, ``indices`` and ``distances`` (|F_j - G_i| at the minimizer; empty
     without ``with_distances``) have shape (m, K).
     """
     kernel = _core.nearest_float32 if F_test.dtype.char == "f" else _core.nearest_float64
+    if type(alphas) is not np.ndarray:
+        alphas = np.array(alphas, dtype=F_test.dtype)
     result = kernel(
         F_test,
         F_train,
-        np.array(alphas, dtype=F_test.dtype),
+        alphas,
         y_test,
         y_train,
         offsets,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 from collections.abc import Mapping, Sequence
@@ -231,23 +232,22 @@ class Network:
         ndarray of shape (n, Q), of X's float dtype.
         """
         X = check_array(X, "X", dtypes=FLOATS)
-        if X.shape[1] != self.input_dim:
-            raise ValueError(
-                f"X has {X.shape[1]} features, but the network takes {self.input_dim} inputs"
-            )
+        n, m0 = X.shape
+        if m0 != self._weights[0].shape[1]:
+            raise ValueError(f"X has {m0} features, but the network takes {self.input_dim} inputs")
         threads = check_threads(threads)
+        q = self._weights[-1].shape[0]
         check_memory(
-            float(X.shape[0]) * self.output_dim * X.itemsize,
-            f"forward's output for X ({X.shape[0]} samples x Q = {self.output_dim})",
+            float(n) * q * X.itemsize, "forward's output for X ({} samples x Q = {})", n, q
         )
         return self._forward(X, threads)
 
     def _forward(self, X: np.ndarray, threads: int) -> np.ndarray:
         """:meth:`forward` on a validated, C-contiguous float32 or float64 X of M0 columns,
         with the core's thread convention (0 = default)."""
-        weights, biases = self._evaluated()
         if X.dtype.char == "f":
             if self._float32 is None:
+                weights, biases = self._evaluated()
                 self._float32 = (
                     [w.astype(np.float32) for w in weights],
                     [b.astype(np.float32) for b in biases],
@@ -256,12 +256,12 @@ class Network:
                 X, *self._float32, threads, *self._core_activation
             )
         else:
-            out = _core.forward_float64(X, weights, biases, threads, *self._core_activation)
+            out = _core.forward_float64(X, *self._evaluated(), threads, *self._core_activation)
         return out.T
 
-    @property
+    @functools.cached_property
     def _core_activation(self) -> tuple[int, float]:
-        """(code, parameter): the core's arguments for sigma."""
+        """(code, parameter): the core's arguments for sigma (the activation never changes)."""
         return self._activation.code, self._activation._value
 
     def _evaluated(self) -> Layers:
@@ -275,7 +275,9 @@ class Network:
         once (the weights are read-only), and only used when it saves at least a quarter of
         the multiply-adds.
         """
-        if self._compact is None and self._activation.abs_at_zero != 0:
+        if self._compact is not None:
+            return self._compact
+        if self._activation.abs_at_zero != 0:
             self._compact = (list(self._weights), list(self._biases))
         if self._compact is None:
             compact = (list(self._weights), list(self._biases))

@@ -22,6 +22,7 @@ from archbound._validation import (
     check_scalar,
     check_seed,
     check_threads,
+    remembered,
     seed_from,
 )
 
@@ -138,16 +139,27 @@ def _layer_seeds(seed, count: int) -> list[int]:
 
 
 def _estimate(result, delta: float) -> NormEstimate:
-    """The core's NormResult as a NormEstimate."""
-    method = result.method  # the core's fields are Python float, str, int and bool already
-    return NormEstimate(
-        result.estimate,
-        result.upper,
-        method,
-        result.iterations,
-        result.converged,
-        0.0 if method == "exact" else delta,
+    """The core's NormResult as a NormEstimate.
+
+    The core's fields are Python float, str, int and bool already. The fields are filled in
+    as one dict: the frozen dataclass's ``__init__`` sets each through
+    ``object.__setattr__``, a microsecond of a tiny call's few.
+    """
+    method = result.method
+    estimate = object.__new__(NormEstimate)
+    object.__setattr__(
+        estimate,
+        "__dict__",
+        {
+            "estimate": result.estimate,
+            "upper": result.upper,
+            "method": method,
+            "iterations": result.iterations,
+            "converged": result.converged,
+            "delta": 0.0 if method == "exact" else delta,
+        },
     )
+    return estimate
 
 
 def _warn_unconverged(estimates: Sequence[NormEstimate], rtol: float, names) -> None:
@@ -229,11 +241,19 @@ def opnorm(
     Lanczos algorithms with a random start", SIAM J. Matrix Anal. Appl. 13(4), 1992.
     """
     W = check_array(W, "W")
-    method = _check_method(method)
-    delta = check_probability(delta, "delta")
-    rtol = check_scalar(rtol, "rtol", numbers.Real, min_val=0.0, include_boundaries="neither")
-    iterations = _check_max_iter(max_iter)
+    method, delta, rtol, iterations = _check_options(method, delta, rtol, max_iter)
     return _opnorm(W, method, delta, rtol, iterations, check_seed(seed), check_threads(threads))
+
+
+@remembered
+def _check_options(method, delta, rtol, max_iter) -> tuple[str, float, float, int]:
+    """opnorm's method, delta, rtol and max_iter, validated (max_iter as the core takes it)."""
+    return (
+        _check_method(method),
+        check_probability(delta, "delta"),
+        check_scalar(rtol, "rtol", numbers.Real, min_val=0.0, include_boundaries="neither"),
+        _check_max_iter(max_iter),
+    )
 
 
 def _opnorm(
