@@ -27,10 +27,6 @@ using DOrgqr = void (*)(const int*, const int*, const int*, double*, const int*,
 using DGesdd = void (*)(const char*, const int*, const int*, double*, const int*, double*, double*,
                         const int*, double*, const int*, double*, const int*, int*, int*);
 
-/// Products smaller than this (multiply-adds) go to Eigen's serial kernel: SciPy's OpenBLAS
-/// wakes its threads for them, which costs more than it saves (measured: a 50 x 360 x 64
-/// product took 40 us on one thread, far longer with the threads woken).
-constexpr double kBlasMinWork = double(1 << 21);
 
 std::mutex install_mutex;
 const BlasFunctions* installed = nullptr;  // never freed: installed once for the process

@@ -42,6 +42,11 @@ std::string blas_backend();
 /// True when gemm() goes to the installed BLAS from this thread (outside parallel regions).
 bool have_blas();
 
+/// Products smaller than this (multiply-adds) go to Eigen's serial kernel: SciPy's OpenBLAS
+/// wakes its threads for them, which costs more than it saves (measured: a 50 x 360 x 64
+/// product took 40 us on one thread, far longer with the threads woken).
+inline constexpr double kBlasMinWork = double(1 << 21);
+
 /// C <- alpha op(A) op(B) + beta C on column-major storage. op(A) is m x k, op(B) is k x n,
 /// C is m x n; `transpose_a` means op(A) = A^T. With beta == 0, C need not be initialised.
 /// Outside a parallel region, and from 2^21 multiply-adds up, it goes to the installed BLAS

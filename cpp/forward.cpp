@@ -142,13 +142,20 @@ Matrix<S> forward(const Eigen::Ref<const Matrix<S>>& x0, const std::vector<Weigh
     Matrix<S> out(q, n);
     if (n == 0) return out;
 
-    if (have_blas()) {
-        // One BLAS GEMM per layer over a chunk of samples, threaded by the BLAS itself (as
-        // NumPy's matmul is); the chunk bounds the activations' memory and the interrupt
-        // latency, and depends on n and the widths only.
-        Index widest = x0.rows();
-        for (const auto& w : weights) widest = std::max(widest, w.rows());
-        const Index chunk = std::max<Index>(256, (Index(1) << 22) / std::max<Index>(widest, 1));
+    // One BLAS GEMM per layer over a chunk of samples, threaded by the BLAS itself (as
+    // NumPy's matmul is); the chunk bounds the activations' memory and the interrupt
+    // latency, and depends on n and the widths only.
+    Index widest = x0.rows();
+    for (const auto& w : weights) widest = std::max(widest, w.rows());
+    const Index chunk = std::max<Index>(256, (Index(1) << 22) / std::max<Index>(widest, 1));
+    // When no layer's product over a chunk reaches the BLAS's threshold, the BLAS would not
+    // be called: every product would run in Eigen's serial kernel, so the blocks below run
+    // them in parallel instead.
+    bool blas_takes_a_layer = false;
+    for (const auto& w : weights)
+        blas_takes_a_layer |=
+            double(w.rows()) * double(std::min(n, chunk)) * double(w.cols()) >= kBlasMinWork;
+    if (have_blas() && blas_takes_a_layer) {
         for (Index start = 0; start < n; start += chunk) {
             const Index len = std::min(chunk, n - start);
             forward_block<S>(x0.middleCols(start, len), weights, biases, out.middleCols(start, len),
@@ -157,7 +164,7 @@ Matrix<S> forward(const Eigen::Ref<const Matrix<S>>& x0, const std::vector<Weigh
         }
         return out;
     }
-    // Without a BLAS: blocks of samples run in parallel, each with a serial GEMM per layer: no
+    // Blocks of samples run in parallel, each with a serial GEMM per layer: no
     // synchronisation inside a layer, and a block's activations stay in cache. The block size
     // depends on n only, never on the thread count, so the result is the same for every thread
     // count.
