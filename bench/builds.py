@@ -3,13 +3,14 @@
     python bench/builds.py native=/path/a/python portable=/path/b/python [--rounds 3]
 
 Each NAME=PATH is a folder holding an ``archbound`` package with its compiled core (an
-installed site-packages, or a checkout's ``python/`` with the extension copied in). A
-process loads one core for good (a portable build picks its instruction-set variant at
-import), so each build runs in interpreters of its own: the builds alternate for
-`--rounds` rounds, and a row's time is archbound's best over all of them (best-of within a
-round too). The last column is each build's time over the first build's: below 1.10 means
-within 10%. It times archbound alone: the peers are the sweep's business
-(``bench/compare.py --sweep``). Nothing here asserts on time.
+installed site-packages, an unpacked wheel, or a checkout's ``python/`` with the extension
+copied in). A process loads one core for good (a portable build picks its instruction-set
+variant at import), so each build runs in interpreters of its own. The builds alternate
+for `--rounds` rounds, in reverse order every other round (the process that ran second
+was measured up to 30% slower on the same build), and a row's time is archbound's best
+over all of them (best-of within a round too). The last columns are each build's time
+over the first build's: below 1.10 means within 10%. It times archbound alone: the peers
+are the sweep's business (``bench/compare.py --sweep``). Nothing here asserts on time.
 """
 
 from __future__ import annotations
@@ -63,7 +64,8 @@ def main() -> None:
     best: dict[str, dict[str, float]] = {name: {} for name in builds}
     cores = {}
     for r in range(args.rounds):
-        for name, path in builds.items():
+        # Reversed every other round: a build's place in the round must not favour it.
+        for name, path in list(builds.items())[:: -1 if r % 2 else 1]:
             result = run_build(path)
             cores[name] = result["core"]
             for row, seconds in result["times"].items():
