@@ -403,3 +403,27 @@ def test_experiment_activation_errors(monkeypatch):
     monkeypatch.setitem(__import__("sys").modules, "torch", None)  # torch not installed
     missing = invoke("experiment", "--trained", "--activation", "gelu")
     assert missing.exit_code == 2 and "pip install '.[torch]'" in missing.output
+
+
+def test_the_experiment_monitors_its_trained_networks_in_float64(monkeypatch):
+    """The experiment reports costs far below float32's rounding: its monitors run float64
+    forward passes and reductions."""
+    from archbound.experiment import training
+
+    made = []
+    original = training.NormMonitor
+
+    def spy(*args, **kwargs):
+        made.append(kwargs.get("precision"))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(training, "NormMonitor", spy)
+    rng = np.random.default_rng(0)
+    X, T = rng.random((40, 8)), rng.random((20, 8))
+    Y = np.eye(3)[rng.integers(0, 3, 40)]
+    TY = np.eye(3)[rng.integers(0, 3, 20)]
+    _, monitor = training.train_one(
+        X, Y, T, TY, [8], epochs=2, record_every=1, learning_rate=1e-2, seed=0, delta=1e-6
+    )
+    assert made == ["float64"]
+    assert all(record.precision == "float64" for record in monitor.history)

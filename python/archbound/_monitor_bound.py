@@ -17,7 +17,9 @@ the reduction then rounds a non-negative value, so the float64 minimum of the th
 sums is at most (1 - u)^-3 times the float32 one (u = 2^-24), plus 3 2^-126 for a processor
 that flushes subnormal results to zero; the bound returned is min_i v_ji (1 + 4u) + 2^-124,
 an upper bound on the float64 B_j, at most 2.4e-7 of it above. A Lip or an offset of 2^100
-or more (never met in practice) runs the kernel instead.
+or more (never met in practice) runs the kernel instead. A monitor with
+``precision="float64"`` keeps the matrices in float64 and reduces them exactly as the float64
+sample bound does.
 """
 
 from __future__ import annotations
@@ -79,10 +81,14 @@ class FixedGeometry:
     X_train : ndarray of shape (N, M0)
     X_test : ndarray of shape (m, M0)
         Validated inputs; never changed.
+    precision : {"auto", "float64"}
+        The monitor's: ``"auto"`` keeps the matrices in float32, each entry rounded up;
+        ``"float64"`` in float64.
     """
 
-    def __init__(self, X_train: np.ndarray, X_test: np.ndarray) -> None:
+    def __init__(self, X_train: np.ndarray, X_test: np.ndarray, precision: str = "auto") -> None:
         self.X_train, self.X_test = X_train, X_test
+        self._float64 = precision == "float64"
         self._distances: np.ndarray | None = None
         self._buffer: np.ndarray | None = None
         self._finite = False
@@ -101,7 +107,9 @@ class FixedGeometry:
             or self._targets[0] is not Y_train
             or self._targets[1] is not Y_test
         ):
-            distances = float32_above(pairwise_distances(Y_test, Y_train))
+            distances = pairwise_distances(Y_test, Y_train)
+            if not self._float64:
+                distances = float32_above(distances)
             self._targets = (Y_train, Y_test, distances, _all_finite(distances))
         return self._targets[2]
 
@@ -110,8 +118,12 @@ class FixedGeometry:
         distances of 2^128 or more run the kernel."""
         if self._distances is None:
             m, n = self.X_test.shape[0], self.X_train.shape[0]
-            check_memory(12.0 * m * n, f"the monitor's distance matrices ({m} x {n}, three)")
-            self._distances = float32_above(pairwise_distances(self.X_test, self.X_train))
+            itemsize = 8.0 if self._float64 else 4.0
+            check_memory(
+                3 * itemsize * m * n, f"the monitor's distance matrices ({m} x {n}, three)"
+            )
+            distances = pairwise_distances(self.X_test, self.X_train)
+            self._distances = distances if self._float64 else float32_above(distances)
             self._buffer = np.empty_like(self._distances)
             self._finite = _all_finite(self._distances)
         self._target_distances(Y_train, Y_test)
@@ -141,7 +153,8 @@ class FixedGeometry:
             OpenMP threads of the kernel, when the matrices are not kept.
         """
         largest = max(lipschitz, float(residuals.max()) if residuals.size else 0.0)
-        if not (self.precomputed and largest < _FLOAT32_LIMIT and self._fits(Y_train, Y_test)):
+        reducible = self._float64 or largest < _FLOAT32_LIMIT
+        if not (self.precomputed and reducible and self._fits(Y_train, Y_test)):
             result = _nearest(
                 self.X_test,
                 self.X_train,
@@ -157,6 +170,11 @@ class FixedGeometry:
             )
             return np.array(result.values[:, 0])
         assert self._distances is not None and self._buffer is not None
+        if self._float64:
+            values = np.multiply(self._distances, lipschitz, out=self._buffer)
+            values += self._target_distances(Y_train, Y_test)
+            values += residuals[None, :]
+            return values.min(axis=1)
         values = np.multiply(self._distances, float32_above(lipschitz), out=self._buffer)
         values += self._target_distances(Y_train, Y_test)
         values += float32_above(residuals)[None, :]

@@ -129,7 +129,7 @@ class NormMonitor:
         to its offset r_i, for the activations that float32 evaluates within a stated error
         (relu, leaky_relu, hardtanh, relu6, identity; the others in float64); the training
         cost and the test errors reported are then float32 estimates (docs/monitoring.md).
-        ``"float64"``: always in float64.
+        ``"float64"``: always in float64, the bound's min-reduction too.
 
     Attributes
     ----------
@@ -227,7 +227,9 @@ class NormMonitor:
         # one copy of the inputs (X_train and X_test become views of it), and its float32 copy
         self._inputs = FixedInputs(self.X_train, self.X_test, precision)
         self.X_train, self.X_test = self._inputs.X_train, self._inputs.X_test
-        self._geometry = None if self.X_test is None else FixedGeometry(self.X_train, self.X_test)
+        self._geometry = (
+            None if self.X_test is None else FixedGeometry(self.X_train, self.X_test, precision)
+        )
         self._targets: dict[int, tuple] = {}
         self.history: list[MonitorRecord] = []
 
